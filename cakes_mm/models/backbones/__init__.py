@@ -1,0 +1,3 @@
+from .cakes_resnet import CAKESBottleneck, CAKESResNet
+
+__all__ = ['CAKESBottleneck', 'CAKESResNet']

@@ -1,0 +1,323 @@
+"""CAKES ResNet: a 3D ResNet whose middle convs are channel-wise mixes of
+sub-kernels (Yu et al., "CAKES: Channel-wise Automatic KErnel Shrinking for
+Efficient 3D Networks").
+
+The same code builds the layer-wise baselines of the paper's Table 3: C2D
+(every channel ``1xkxk``), C3D (every channel ``kxkxk``) and P3D (a 2D conv
+then a 1D conv).
+"""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import build_activation_layer, build_norm_layer
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from mmengine.model.weight_init import constant_init, kaiming_init
+from mmengine.runner import load_checkpoint
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmaction.registry import MODELS
+from ..arch import Arch, ArchSpec, resolve_arch
+from ..cakes_conv import CAKESConv3d
+from ..inflation import check_inflate_mode, copy_into, inflate_like
+from ..p3d_conv import P3DConv3d
+from ..resnet2d_checkpoint import load_2d_resnet, resnet_layout
+
+LAYERWISE_OP_SETS = {'c2d': ['1xkxk'], 'c3d': ['kxkxk']}
+
+
+class CAKESBottleneck(nn.Module):
+    """A ResNet bottleneck whose middle conv is given.
+
+    conv1 (1x1x1) → BN → ReLU → ``mid_conv`` → BN → ReLU → conv3 (1x1x1) → BN,
+    plus the shortcut, then ReLU. The block's spatial stride is on the middle
+    conv and on the 1x1x1 shortcut conv.
+
+    Args:
+        inplanes (int): Input channels.
+        planes (int): Width of the middle conv; the output is 4 * planes.
+        mid_conv (nn.Module): The planes→planes middle conv, stride included.
+        stride (int): Spatial stride of the block. Defaults to 1.
+        norm_cfg (dict): Norm layer config. Defaults to ``dict(type='BN3d')``.
+        act_cfg (dict): Activation config. Defaults to ``dict(type='ReLU')``.
+    """
+
+    expansion = 4
+
+    def __init__(self,
+                 inplanes: int,
+                 planes: int,
+                 mid_conv: nn.Module,
+                 stride: int = 1,
+                 norm_cfg: Dict = dict(type='BN3d'),
+                 act_cfg: Dict = dict(type='ReLU')) -> None:
+        super().__init__()
+        outplanes = planes * self.expansion
+        self.conv1 = nn.Conv3d(inplanes, planes, 1, bias=False)
+        self.bn1 = build_norm_layer(norm_cfg, planes)[1]
+        self.conv2 = mid_conv
+        self.bn2 = build_norm_layer(norm_cfg, planes)[1]
+        self.conv3 = nn.Conv3d(planes, outplanes, 1, bias=False)
+        self.bn3 = build_norm_layer(norm_cfg, outplanes)[1]
+        self.relu = build_activation_layer(act_cfg)
+        self.downsample = None
+        if stride != 1 or inplanes != outplanes:
+            self.downsample = nn.Sequential(
+                nn.Conv3d(inplanes, outplanes, 1, stride=(1, stride, stride),
+                          bias=False),
+                build_norm_layer(norm_cfg, outplanes)[1])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Residual bottleneck."""
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + identity)
+
+
+@MODELS.register_module()
+class CAKESResNet(BaseModule):
+    """CAKES ResNet backbone.
+
+    Args:
+        depth (int): ResNet depth, a key of ``arch_settings``. Defaults to 50.
+        arch (str | list[dict]): The channel-wise sub-kernel choice of every
+            block's middle conv. One of:
+
+            * ``'uniform'``, with ``op_set``: each block's width split evenly
+              over the ops, the remainder to the first;
+            * a list of dicts in the arch format (one per block);
+            * a path to a JSON file holding such a list;
+            * a released architecture, e.g. ``'CAKES123D_P'``;
+            * a layer-wise baseline: ``'c2d'``, ``'c3d'`` or ``'p3d'``.
+
+            Defaults to ``'CAKES123D_P'``.
+        op_set (list[str], optional): Sub-kernel names for
+            ``arch='uniform'``. Defaults to None.
+        in_channels (int): Input channels. Defaults to 3.
+        base_channels (int): Width of the stem and of the first stage's middle
+            convs. Defaults to 64.
+        out_indices (Sequence[int]): Stages whose output is returned.
+            Defaults to (3, ).
+        spatial_strides (Sequence[int]): Spatial stride of each stage.
+            Defaults to (1, 2, 2, 2).
+        kernel (int): The full sub-kernel size k. Defaults to 3.
+        pretrained (str, optional): A local checkpoint to initialise from.
+            Defaults to None.
+        pretrained2d (bool): Whether ``pretrained`` is a 2D ResNet to
+            inflate (torchvision, mmpretrain or mmaction2 key layout).
+            Defaults to True.
+        inflate_1d (str): How 1D and volumetric sub-kernels reduce the 2D
+            kernel's dropped spatial axes, ``'sum'`` (the public code; keeps
+            the response to static, uniform input) or ``'mean'`` (the paper's
+            wording). Defaults to ``'sum'``.
+        frozen_stages (int): Stages to freeze (0 = the stem only, -1 = none).
+            Defaults to -1.
+        norm_eval (bool): Whether to keep BN layers in eval mode while
+            training. Defaults to False.
+        norm_cfg (dict): Norm layer config. Defaults to
+            ``dict(type='BN3d', requires_grad=True)``.
+        act_cfg (dict): Activation config. Defaults to ``dict(type='ReLU')``.
+        zero_init_residual (bool): Whether to zero the last BN of each block
+            when training from scratch. Defaults to True.
+        init_cfg (dict, optional): mmengine init config. Defaults to None.
+    """
+
+    arch_settings = {
+        50: (CAKESBottleneck, (3, 4, 6, 3)),
+        101: (CAKESBottleneck, (3, 4, 23, 3)),
+        152: (CAKESBottleneck, (3, 8, 36, 3)),
+    }
+
+    def __init__(self,
+                 depth: int = 50,
+                 arch: ArchSpec = 'CAKES123D_P',
+                 op_set: Optional[Sequence[str]] = None,
+                 in_channels: int = 3,
+                 base_channels: int = 64,
+                 out_indices: Sequence[int] = (3, ),
+                 spatial_strides: Sequence[int] = (1, 2, 2, 2),
+                 kernel: int = 3,
+                 pretrained: Optional[str] = None,
+                 pretrained2d: bool = True,
+                 inflate_1d: str = 'sum',
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 norm_cfg: Dict = dict(type='BN3d', requires_grad=True),
+                 act_cfg: Dict = dict(type='ReLU'),
+                 zero_init_residual: bool = True,
+                 init_cfg: Optional[Dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if depth not in self.arch_settings:
+            raise KeyError(f'invalid depth {depth} for CAKESResNet; choose '
+                           f'from {sorted(self.arch_settings)}')
+        if not 0 <= max(out_indices) < 4:
+            raise ValueError(f'out_indices {out_indices} must lie in 0..3')
+        self.depth = depth
+        self.block, self.stage_blocks = self.arch_settings[depth]
+        self.out_indices = tuple(out_indices)
+        self.spatial_strides = tuple(spatial_strides)
+        self.kernel = kernel
+        self.pretrained = pretrained
+        self.pretrained2d = pretrained2d
+        self.inflate_1d = check_inflate_mode(inflate_1d)
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.zero_init_residual = zero_init_residual
+
+        self.block_names = [f'layer{i + 1}.{j}'
+                            for i, n in enumerate(self.stage_blocks)
+                            for j in range(n)]
+        self.block_widths = [base_channels * 2**i
+                             for i, n in enumerate(self.stage_blocks)
+                             for _ in range(n)]
+        self.layerwise = arch if arch in ('c2d', 'c3d', 'p3d') else None
+        self.arch = self._resolve(arch, op_set)
+
+        self.conv1 = nn.Conv3d(in_channels, base_channels, (1, 7, 7),
+                               stride=(1, 2, 2), padding=(0, 3, 3),
+                               bias=False)
+        self.bn1 = build_norm_layer(norm_cfg, base_channels)[1]
+        self.relu = build_activation_layer(act_cfg)
+        self.maxpool = nn.MaxPool3d((1, 3, 3), stride=(1, 2, 2),
+                                    padding=(0, 1, 1))
+        inplanes = base_channels
+        choices = iter(self.arch) if self.arch is not None else None
+        self.res_layers = []
+        for i, num_blocks in enumerate(self.stage_blocks):
+            planes = base_channels * 2**i
+            blocks = []
+            for j in range(num_blocks):
+                stride = self.spatial_strides[i] if j == 0 else 1
+                mid = self._mid_conv(planes, stride,
+                                     next(choices) if choices else None)
+                blocks.append(self.block(inplanes, planes, mid, stride,
+                                         norm_cfg, act_cfg))
+                inplanes = planes * self.block.expansion
+            name = f'layer{i + 1}'
+            self.add_module(name, nn.Sequential(*blocks))
+            self.res_layers.append(name)
+        self.feat_dim = inplanes
+
+    def _resolve(self, arch: ArchSpec,
+                 op_set: Optional[Sequence[str]]) -> Optional[Arch]:
+        """The validated arch list, or None for the P3D baseline."""
+        if self.layerwise == 'p3d':
+            return None
+        if self.layerwise is not None:
+            arch, op_set = 'uniform', LAYERWISE_OP_SETS[self.layerwise]
+        return resolve_arch(arch, self.block_widths, self.block_names, op_set)
+
+    def _mid_conv(self, planes: int, stride: int,
+                  choice: Optional[Dict[str, int]]) -> nn.Module:
+        """The middle conv of one block."""
+        if choice is None:
+            return P3DConv3d(planes, planes, stride, self.kernel)
+        return CAKESConv3d(planes, choice, stride, self.kernel)
+
+    def forward(self, x: torch.Tensor) -> Union[torch.Tensor,
+                                                Tuple[torch.Tensor, ...]]:
+        """Backbone forward.
+
+        Args:
+            x (torch.Tensor): A clip of shape (N, C, T, H, W).
+
+        Returns:
+            torch.Tensor | tuple[torch.Tensor]: (N, 2048, T, H/32, W/32) for
+            the default ``out_indices``, else one tensor per index.
+        """
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        outs = []
+        for i, name in enumerate(self.res_layers):
+            x = getattr(self, name)(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def mid_convs(self) -> List[nn.Module]:
+        """The middle conv of every block, in block order."""
+        return [getattr(self, name.split('.')[0])[int(name.split('.')[1])]
+                .conv2 for name in self.block_names]
+
+    def inflate_weights(self, logger: MMLogger) -> None:
+        """Inflate ``self.pretrained``, a 2D ResNet, into this network.
+
+        The stem, the 1x1 convs and the shortcuts are inflated to their 3D
+        shape, BN is copied, and each middle conv inflates its own sub-kernels
+        (see :meth:`CAKESConv3d.inflate_from_2d`). One log line lists the 2D
+        keys left unused and the 3D entries that kept their initialisation.
+        """
+        state2d = load_2d_resnet(self.pretrained)
+        stage_blocks, bottleneck = resnet_layout(state2d)
+        if stage_blocks != self.stage_blocks or not bottleneck:
+            raise ValueError(
+                f'{self.pretrained}: a 2D ResNet with stage blocks '
+                f'{stage_blocks} ({"bottleneck" if bottleneck else "basic"} '
+                f'blocks) cannot inflate a CAKESResNet-{self.depth} with '
+                f'stage blocks {self.stage_blocks} (bottleneck blocks)')
+        own = self.state_dict()
+        used = set()
+        for block, mid in zip(self.block_names, self.mid_convs()):
+            key2d = f'{block}.conv2.weight'
+            mid.inflate_from_2d(state2d[key2d], self.inflate_1d)
+            used.add(key2d)
+        for key, value in own.items():
+            if '.conv2.' in key or key not in state2d:
+                continue
+            source = state2d[key]
+            if value.dim() == 5 and source.dim() == 4:
+                source = inflate_like(source, tuple(value.shape))
+            copy_into(own, key, source)
+            used.add(key)
+        unused = sorted(set(state2d) - used)
+        uninitialised = sorted(
+            key for key in own
+            if key not in used and '.conv2.' not in key
+            and not key.endswith('num_batches_tracked'))
+        logger.info(f'inflated {self.pretrained}: unused 2D keys: '
+                    f'{unused or "none"}; 3D entries left at their '
+                    f'initialisation: {uninitialised or "none"}')
+
+    def init_weights(self) -> None:
+        """Kaiming/constant init, then inflate or load ``pretrained``."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv3d):
+                kaiming_init(m)
+            elif isinstance(m, _BatchNorm):
+                constant_init(m, 1)
+        if self.zero_init_residual and not self.pretrained:
+            for m in self.modules():
+                if isinstance(m, CAKESBottleneck):
+                    constant_init(m.bn3, 0)
+        if self.pretrained:
+            logger = MMLogger.get_current_instance()
+            if self.pretrained2d:
+                self.inflate_weights(logger)
+            else:
+                load_checkpoint(self, self.pretrained, strict=False,
+                                logger=logger)
+
+    def _freeze_stages(self) -> None:
+        """Freeze the stem and the first ``frozen_stages`` stages."""
+        if self.frozen_stages >= 0:
+            for m in (self.conv1, self.bn1):
+                m.eval()
+                for param in m.parameters():
+                    param.requires_grad = False
+        for i in range(1, self.frozen_stages + 1):
+            layer = getattr(self, f'layer{i}')
+            layer.eval()
+            for param in layer.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'CAKESResNet':
+        """Set train mode, then apply ``frozen_stages`` and ``norm_eval``."""
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self

@@ -1,0 +1,122 @@
+"""The sub-kernel vocabulary of CAKES.
+
+A sub-kernel name spells its size along (T, H, W), joined by ``x``: ``k``
+stands for the full kernel size along that axis and ``1`` for a shrunk axis.
+The names are those of the paper's public code, and they are the keys of the
+arch format (see :mod:`cakes_mm.models.arch`).
+
+============  ===========  ===================
+name          size (k=3)   role
+============  ===========  ===================
+``kxkxk``     3x3x3        3D
+``1xkxk``     1x3x3        2D spatial
+``kx1x1``     3x1x1        1D temporal
+``kxkx1``     3x3x1        volumetric 2D
+``kx1xk``     3x1x3        volumetric 2D
+``1xkx1``     1x3x1        volumetric 1D
+``1x1xk``     1x1x3        volumetric 1D
+============  ===========  ===================
+"""
+from typing import Dict, Iterable, List, Tuple
+
+SUB_KERNEL_NAMES: Tuple[str, ...] = (
+    'kxkxk', '1xkxk', 'kx1x1', 'kxkx1', 'kx1xk', '1xkx1', '1x1xk')
+
+# The paper's cost weights are beta = kernel volume / 39: 3D, 2D and 1D get
+# 27/39 = 9/13, 9/39 = 3/13 and 3/39 = 1/13.
+BETA_DENOMINATOR = 39
+
+
+def check_sub_kernel(name: str) -> str:
+    """Return ``name`` if it is a known sub-kernel, else raise.
+
+    Args:
+        name (str): A sub-kernel name such as ``'1xkxk'``.
+
+    Returns:
+        str: The same name.
+
+    Raises:
+        ValueError: If the name is not one of :data:`SUB_KERNEL_NAMES`.
+    """
+    if name not in SUB_KERNEL_NAMES:
+        raise ValueError(
+            f'unknown sub-kernel name {name!r}; expected one of '
+            f'{", ".join(SUB_KERNEL_NAMES)}')
+    return name
+
+
+def check_op_set(op_set: Iterable[str], min_ops: int = 1) -> List[str]:
+    """Validate an op set: known names, no repeats, at least ``min_ops``.
+
+    Args:
+        op_set (Iterable[str]): Sub-kernel names.
+        min_ops (int): The fewest ops allowed. Defaults to 1.
+
+    Returns:
+        list[str]: The op set as a list, in the given order.
+    """
+    if isinstance(op_set, str):
+        raise ValueError(
+            f'op_set must be a list of sub-kernel names, got the string '
+            f'{op_set!r}')
+    ops = [check_sub_kernel(name) for name in op_set]
+    if len(set(ops)) != len(ops):
+        raise ValueError(f'op_set {ops} names an op more than once')
+    if len(ops) < min_ops:
+        raise ValueError(
+            f'op_set {ops} has {len(ops)} op(s); at least {min_ops} needed')
+    return ops
+
+
+def kernel_size(name: str, k: int = 3) -> Tuple[int, int, int]:
+    """The (T, H, W) kernel size of a sub-kernel.
+
+    Args:
+        name (str): A sub-kernel name.
+        k (int): The full kernel size. Defaults to 3.
+
+    Returns:
+        tuple[int, int, int]: The kernel size along T, H and W.
+    """
+    check_sub_kernel(name)
+    return tuple(k if axis == 'k' else 1 for axis in name.split('x'))
+
+
+def same_padding(name: str, k: int = 3) -> Tuple[int, int, int]:
+    """Zero padding that keeps the size of a stride-1 input.
+
+    Args:
+        name (str): A sub-kernel name.
+        k (int): The full kernel size (odd). Defaults to 3.
+
+    Returns:
+        tuple[int, int, int]: Padding along T, H and W.
+    """
+    return tuple(size // 2 for size in kernel_size(name, k))
+
+
+def kernel_volume(name: str, k: int = 3) -> int:
+    """The number of taps of a sub-kernel.
+
+    Args:
+        name (str): A sub-kernel name.
+        k (int): The full kernel size. Defaults to 3.
+
+    Returns:
+        int: The product of the kernel size.
+    """
+    t, h, w = kernel_size(name, k)
+    return t * h * w
+
+
+def default_cost_weights(op_set: Iterable[str]) -> Dict[str, float]:
+    """The paper's cost-aware weights beta for the cost-priority lasso.
+
+    Args:
+        op_set (Iterable[str]): Sub-kernel names.
+
+    Returns:
+        dict[str, float]: beta per op, kernel volume (k=3) over 39.
+    """
+    return {name: kernel_volume(name) / BETA_DENOMINATOR for name in op_set}

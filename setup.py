@@ -1,0 +1,43 @@
+"""Install cakes_mm, the CAKES and PmSCn plugin for mmaction2.
+
+The pins are the set that works together on a fresh machine (see the README):
+mmaction2 1.2.0 refuses mmcv >= 2.2, mmengine 0.10.7 needs setuptools < 81
+for ``mmaction::`` base configs, and torch is pinned exactly so that pip
+takes the local CPU wheel rather than pulling CUDA packages.
+"""
+from setuptools import find_packages, setup
+
+INSTALL_REQUIRES = [
+    'torch==2.13.0',
+    'mmaction2==1.2.0',
+    'mmengine==0.10.7',
+    'mmcv-lite==2.1.0',
+    'decord==0.6.0',
+    'numpy>=2,<3',
+    'opencv-python',
+    'importlib_metadata',
+    'setuptools<81',
+    'matplotlib',
+]
+
+TESTS_REQUIRE = [
+    'pytest',
+    'hypothesis',
+    'scikit-video==1.1.11',
+]
+
+setup(
+    name='cakes_mm',
+    version='0.1.0',
+    description='CAKES and PmSCn efficient 3D convolutions for mmaction2',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    python_requires='>=3.10',
+    packages=find_packages(include=['cakes_mm', 'cakes_mm.*']),
+    package_data={'cakes_mm': ['data/*.json']},
+    include_package_data=True,
+    install_requires=INSTALL_REQUIRES,
+    extras_require={'tests': TESTS_REQUIRE},
+    zip_safe=False,
+)
