@@ -259,18 +259,28 @@ class CAKESResNet(BaseModule):
                 f'stage blocks {self.stage_blocks} (bottleneck blocks)')
         own = self.state_dict()
         used = set()
-        for block, mid in zip(self.block_names, self.mid_convs()):
-            key2d = f'{block}.conv2.weight'
-            mid.inflate_from_2d(state2d[key2d], self.inflate_1d)
-            used.add(key2d)
-        for key, value in own.items():
-            if '.conv2.' in key or key not in state2d:
-                continue
-            source = state2d[key]
-            if value.dim() == 5 and source.dim() == 4:
-                source = inflate_like(source, tuple(value.shape))
-            copy_into(own, key, source)
-            used.add(key)
+        try:
+            for block, mid in zip(self.block_names, self.mid_convs()):
+                key2d = f'{block}.conv2.weight'
+                expected = (mid.out_channels, mid.in_channels, self.kernel,
+                            self.kernel)
+                if tuple(state2d[key2d].shape) != expected:
+                    raise ValueError(
+                        f'{key2d}: the checkpoint gives shape '
+                        f'{tuple(state2d[key2d].shape)}, the model expects '
+                        f'{expected}')
+                mid.inflate_from_2d(state2d[key2d], self.inflate_1d)
+                used.add(key2d)
+            for key, value in own.items():
+                if '.conv2.' in key or key not in state2d:
+                    continue
+                source = state2d[key]
+                if value.dim() == 5 and source.dim() == 4:
+                    source = inflate_like(source, tuple(value.shape))
+                copy_into(own, key, source)
+                used.add(key)
+        except ValueError as error:
+            raise ValueError(f'{self.pretrained}: {error}') from None
         unused = sorted(set(state2d) - used)
         uninitialised = sorted(
             key for key in own

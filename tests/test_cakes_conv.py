@@ -1,0 +1,54 @@
+import pytest
+import torch
+
+from cakes_mm.models.cakes_conv import CAKESConv3d
+from cakes_mm.models.p3d_conv import P3DConv3d
+from cakes_mm.models.sub_kernels import SUB_KERNEL_NAMES
+
+
+@pytest.mark.parametrize('name', SUB_KERNEL_NAMES)
+def test_every_sub_kernel_keeps_the_size_and_strides_in_space(name):
+    conv = CAKESConv3d(4, {name: 3, 'kxkxk': 2} if name != 'kxkxk'
+                       else {name: 5}, stride=2)
+    x = torch.randn(2, 4, 5, 8, 8, requires_grad=True)
+    out = conv(x)
+    assert out.shape == (2, 5, 5, 4, 4)
+    out.sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0
+               for p in conv.parameters())
+
+
+def test_channels_come_out_in_choice_order():
+    conv = CAKESConv3d(3, {'kx1x1': 2, '1xkxk': 3})
+    x = torch.randn(1, 3, 4, 6, 6)
+    out = conv(x)
+    torch.testing.assert_close(out[:, :2], conv.convs['kx1x1'](x))
+    torch.testing.assert_close(out[:, 2:], conv.convs['1xkxk'](x))
+
+
+def test_zero_count_ops_build_nothing_and_uniform_splits():
+    conv = CAKESConv3d(3, {'kxkxk': 0, '1xkxk': 4})
+    assert list(conv.convs) == ['1xkxk']
+    assert conv(torch.randn(1, 3, 2, 4, 4)).shape[1] == 4
+    uniform = CAKESConv3d.uniform(3, 7, ['kxkxk', '1xkxk', 'kx1x1'])
+    assert uniform.choice == {'kxkxk': 3, '1xkxk': 2, 'kx1x1': 2}
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match='unknown sub-kernel'):
+        CAKESConv3d(3, {'kxk': 4})
+    with pytest.raises(ValueError, match='kernel must be odd'):
+        CAKESConv3d(3, {'kxkxk': 4}, kernel=4)
+
+
+def test_p3d_inflation_starts_as_the_2d_conv_on_any_clip():
+    weight2d = torch.randn(5, 5, 3, 3)
+    conv = P3DConv3d(5, 5)
+    conv.inflate_from_2d(weight2d)
+    x = torch.randn(1, 5, 4, 6, 6)
+    frames = torch.nn.functional.conv2d(
+        x.transpose(1, 2).reshape(4, 5, 6, 6), weight2d, padding=1)
+    torch.testing.assert_close(conv(x), frames.reshape(1, 4, 5, 6, 6)
+                               .transpose(1, 2), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match='C_in == C_out'):
+        P3DConv3d(5, 6).inflate_from_2d(torch.randn(6, 5, 3, 3))
