@@ -4,7 +4,7 @@ Efficient 3D Networks").
 
 The same code builds the layer-wise baselines of the paper's Table 3: C2D
 (every channel ``1xkxk``), C3D (every channel ``kxkxk``) and P3D (a 2D conv
-then a 1D conv).
+then a 1D conv), and the one-shot search supernet (``search_mode``).
 """
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -23,6 +23,8 @@ from ..cakes_conv import CAKESConv3d
 from ..inflation import check_inflate_mode, copy_into, inflate_like
 from ..p3d_conv import P3DConv3d
 from ..resnet2d_checkpoint import load_2d_resnet, resnet_layout
+from ..search_conv import CAKESSearchConv3d
+from ..sub_kernels import check_op_set, default_cost_weights
 
 LAYERWISE_OP_SETS = {'c2d': ['1xkxk'], 'c3d': ['kxkxk']}
 
@@ -32,7 +34,10 @@ class CAKESBottleneck(nn.Module):
 
     conv1 (1x1x1) → BN → ReLU → ``mid_conv`` → BN → ReLU → conv3 (1x1x1) → BN,
     plus the shortcut, then ReLU. The block's spatial stride is on the middle
-    conv and on the 1x1x1 shortcut conv.
+    conv and on the 1x1x1 shortcut conv. A middle conv that carries its own
+    norm (``includes_norm``, the search supernet) gets no BN after it, and
+    conv3 takes whatever width the middle conv puts out (n·planes for the
+    cost-priority supernet).
 
     Args:
         inplanes (int): Input channels.
@@ -57,8 +62,10 @@ class CAKESBottleneck(nn.Module):
         self.conv1 = nn.Conv3d(inplanes, planes, 1, bias=False)
         self.bn1 = build_norm_layer(norm_cfg, planes)[1]
         self.conv2 = mid_conv
-        self.bn2 = build_norm_layer(norm_cfg, planes)[1]
-        self.conv3 = nn.Conv3d(planes, outplanes, 1, bias=False)
+        self.bn2 = (nn.Identity() if getattr(mid_conv, 'includes_norm', False)
+                    else build_norm_layer(norm_cfg, planes)[1])
+        self.conv3 = nn.Conv3d(mid_conv.out_channels, outplanes, 1,
+                               bias=False)
         self.bn3 = build_norm_layer(norm_cfg, outplanes)[1]
         self.relu = build_activation_layer(act_cfg)
         self.downsample = None
@@ -93,9 +100,22 @@ class CAKESResNet(BaseModule):
             * a released architecture, e.g. ``'CAKES123D_P'``;
             * a layer-wise baseline: ``'c2d'``, ``'c3d'`` or ``'p3d'``.
 
-            Defaults to ``'CAKES123D_P'``.
+            Defaults to ``'CAKES123D_P'``. Ignored when ``search_mode`` is
+            set: the supernet holds every op of ``op_set`` for every channel.
         op_set (list[str], optional): Sub-kernel names for
-            ``arch='uniform'``. Defaults to None.
+            ``arch='uniform'`` and for the search. Defaults to None.
+        search_mode (str, optional): ``'performance'`` or ``'cost'`` builds
+            the one-shot search supernet (see :class:`CAKESSearchConv3d`);
+            None builds the fixed network of ``arch``. Defaults to None.
+        derive (str): How the supernet derives its architecture, ``'argmax'``
+            per channel (paper Eq. 12) or ``'topk'`` per layer (the public
+            code). Defaults to ``'argmax'``.
+        cost_lambda (float): λ of the cost-priority lasso. Defaults to 1e-4.
+        cost_beta (dict[str, float], optional): β per op of the lasso.
+            Defaults to kernel volume / 39 (3D 9/13, 2D 3/13, 1D 1/13).
+        search_seed (int): Seed of the generator that draws the paths in
+            performance mode (the search hook reseeds it from the run's
+            seed). Defaults to 0.
         in_channels (int): Input channels. Defaults to 3.
         base_channels (int): Width of the stem and of the first stage's middle
             convs. Defaults to 64.
@@ -135,6 +155,11 @@ class CAKESResNet(BaseModule):
                  depth: int = 50,
                  arch: ArchSpec = 'CAKES123D_P',
                  op_set: Optional[Sequence[str]] = None,
+                 search_mode: Optional[str] = None,
+                 derive: str = 'argmax',
+                 cost_lambda: float = 1e-4,
+                 cost_beta: Optional[Dict[str, float]] = None,
+                 search_seed: int = 0,
                  in_channels: int = 3,
                  base_channels: int = 64,
                  out_indices: Sequence[int] = (3, ),
@@ -173,8 +198,18 @@ class CAKESResNet(BaseModule):
         self.block_widths = [base_channels * 2**i
                              for i, n in enumerate(self.stage_blocks)
                              for _ in range(n)]
-        self.layerwise = arch if arch in ('c2d', 'c3d', 'p3d') else None
-        self.arch = self._resolve(arch, op_set)
+        self.search_mode = search_mode
+        self.derive = derive
+        self.cost_lambda = cost_lambda
+        if search_mode is not None:
+            self.op_set = check_op_set(op_set or [], min_ops=2)
+            self.cost_beta = dict(default_cost_weights(self.op_set),
+                                  **(cost_beta or {}))
+            self.path_generator = torch.Generator().manual_seed(search_seed)
+            self.layerwise, self.arch = None, None
+        else:
+            self.layerwise = arch if arch in ('c2d', 'c3d', 'p3d') else None
+            self.arch = self._resolve(arch, op_set)
 
         self.conv1 = nn.Conv3d(in_channels, base_channels, (1, 7, 7),
                                stride=(1, 2, 2), padding=(0, 3, 3),
@@ -184,15 +219,14 @@ class CAKESResNet(BaseModule):
         self.maxpool = nn.MaxPool3d((1, 3, 3), stride=(1, 2, 2),
                                     padding=(0, 1, 1))
         inplanes = base_channels
-        choices = iter(self.arch) if self.arch is not None else None
+        choices = iter(self.arch or [None] * len(self.block_names))
         self.res_layers = []
         for i, num_blocks in enumerate(self.stage_blocks):
             planes = base_channels * 2**i
             blocks = []
             for j in range(num_blocks):
                 stride = self.spatial_strides[i] if j == 0 else 1
-                mid = self._mid_conv(planes, stride,
-                                     next(choices) if choices else None)
+                mid = self._mid_conv(planes, stride, next(choices))
                 blocks.append(self.block(inplanes, planes, mid, stride,
                                          norm_cfg, act_cfg))
                 inplanes = planes * self.block.expansion
@@ -213,6 +247,10 @@ class CAKESResNet(BaseModule):
     def _mid_conv(self, planes: int, stride: int,
                   choice: Optional[Dict[str, int]]) -> nn.Module:
         """The middle conv of one block."""
+        if self.search_mode is not None:
+            return CAKESSearchConv3d(planes, planes, self.op_set,
+                                     self.search_mode, stride, self.kernel,
+                                     self.derive, self.path_generator)
         if choice is None:
             return P3DConv3d(planes, planes, stride, self.kernel)
         return CAKESConv3d(planes, choice, stride, self.kernel)
@@ -236,10 +274,58 @@ class CAKESResNet(BaseModule):
                 outs.append(x)
         return outs[0] if len(outs) == 1 else tuple(outs)
 
+    def blocks(self) -> List[CAKESBottleneck]:
+        """Every bottleneck, in block order."""
+        return [block for name in self.res_layers
+                for block in getattr(self, name)]
+
     def mid_convs(self) -> List[nn.Module]:
         """The middle conv of every block, in block order."""
-        return [getattr(self, name.split('.')[0])[int(name.split('.')[1])]
-                .conv2 for name in self.block_names]
+        return [block.conv2 for block in self.blocks()]
+
+    def search_convs(self) -> List[CAKESSearchConv3d]:
+        """The searchable layers (empty unless ``search_mode`` is set)."""
+        return [m for m in self.mid_convs()
+                if isinstance(m, CAKESSearchConv3d)]
+
+    @property
+    def current_choice(self) -> Arch:
+        """The arch the supernet stands for now: fixed, or derived."""
+        return [conv.current_choice for conv in self.search_convs()]
+
+    def dump_chosen(self) -> Arch:
+        """The current choice as a JSON-ready arch list of plain ints."""
+        if not self.search_convs():
+            raise ValueError('dump_chosen() needs a search supernet; this '
+                             'CAKESResNet was built without search_mode')
+        return self.current_choice
+
+    def fix_chosen(self) -> None:
+        """Freeze every searchable layer on its derived choice."""
+        for conv in self.search_convs():
+            conv.fix_chosen()
+
+    @property
+    def is_frozen(self) -> bool:
+        """Whether the supernet is frozen on a fixed choice."""
+        convs = self.search_convs()
+        return bool(convs) and all(bool(conv.frozen) for conv in convs)
+
+    def alpha_loss(self) -> torch.Tensor:
+        """The cost-priority lasso λ·Σ_op β_op·Σ_c |γ_op,c| over all layers.
+
+        Returns:
+            torch.Tensor: A scalar; zero outside cost-priority search.
+        """
+        total = self.conv1.weight.new_zeros(())
+        if self.search_mode != 'cost':
+            return total
+        beta = torch.tensor([self.cost_beta[op] for op in self.op_set],
+                            device=total.device)
+        for conv in self.search_convs():
+            gamma = conv.search_bn.weight.view(len(self.op_set), -1)
+            total = total + (beta * gamma.abs().sum(dim=1)).sum()
+        return self.cost_lambda * total
 
     def inflate_weights(self, logger: MMLogger) -> None:
         """Inflate ``self.pretrained``, a 2D ResNet, into this network.
@@ -261,18 +347,9 @@ class CAKESResNet(BaseModule):
         used = set()
         try:
             for block, mid in zip(self.block_names, self.mid_convs()):
-                key2d = f'{block}.conv2.weight'
-                expected = (mid.out_channels, mid.in_channels, self.kernel,
-                            self.kernel)
-                if tuple(state2d[key2d].shape) != expected:
-                    raise ValueError(
-                        f'{key2d}: the checkpoint gives shape '
-                        f'{tuple(state2d[key2d].shape)}, the model expects '
-                        f'{expected}')
-                mid.inflate_from_2d(state2d[key2d], self.inflate_1d)
-                used.add(key2d)
+                used |= self._inflate_mid_conv(block, mid, state2d)
             for key, value in own.items():
-                if '.conv2.' in key or key not in state2d:
+                if key in used or '.conv2.' in key or key not in state2d:
                     continue
                 source = state2d[key]
                 if value.dim() == 5 and source.dim() == 4:
@@ -285,10 +362,43 @@ class CAKESResNet(BaseModule):
         uninitialised = sorted(
             key for key in own
             if key not in used and '.conv2.' not in key
-            and not key.endswith('num_batches_tracked'))
+            and not key.endswith(('num_batches_tracked', '.frozen',
+                                  '.fixed_mask')))
         logger.info(f'inflated {self.pretrained}: unused 2D keys: '
                     f'{unused or "none"}; 3D entries left at their '
                     f'initialisation: {uninitialised or "none"}')
+
+    def _inflate_mid_conv(self, block: str, mid: nn.Module,
+                          state2d: Dict[str, torch.Tensor]) -> set:
+        """Inflate one block's middle conv; return the keys it consumed.
+
+        A search supernet also takes the 2D ``bn2`` (repeated over its ops)
+        and, in cost mode, conv3's input weights repeated n times.
+        """
+        key2d = f'{block}.conv2.weight'
+        expected = (mid.channels if isinstance(mid, CAKESSearchConv3d) else
+                    mid.out_channels, mid.in_channels, self.kernel,
+                    self.kernel)
+        if tuple(state2d[key2d].shape) != expected:
+            raise ValueError(f'{key2d}: the checkpoint gives shape '
+                             f'{tuple(state2d[key2d].shape)}, the model '
+                             f'expects {expected}')
+        mid.inflate_from_2d(state2d[key2d], self.inflate_1d)
+        used = {key2d}
+        if isinstance(mid, CAKESSearchConv3d):
+            norm_keys = ('weight', 'bias', 'running_mean', 'running_var')
+            mid.load_2d_norm({k: state2d[f'{block}.bn2.{k}']
+                              for k in norm_keys})
+            used |= {f'{block}.bn2.{k}' for k in norm_keys}
+            if self.search_mode == 'cost':
+                conv3 = f'{block}.conv3.weight'
+                repeated = state2d[conv3].repeat(1, len(self.op_set), 1, 1)
+                copy_into(self.state_dict(), conv3,
+                          inflate_like(repeated, (repeated.shape[0],
+                                                  repeated.shape[1], 1, 1,
+                                                  1)))
+                used.add(conv3)
+        return used
 
     def init_weights(self) -> None:
         """Kaiming/constant init, then inflate or load ``pretrained``."""

@@ -1,0 +1,3 @@
+from .hooks import CAKESSearchHook
+
+__all__ = ['CAKESSearchHook']

@@ -1,0 +1,3 @@
+from .cakes_search_hook import CAKESSearchHook
+
+__all__ = ['CAKESSearchHook']

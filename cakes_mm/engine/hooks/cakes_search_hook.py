@@ -1,0 +1,237 @@
+"""The hook that runs a CAKES search inside mmengine's training loop."""
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import torch
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmaction.registry import HOOKS, MODELS
+from ...analysis import default_input_shape, model_complexity
+from ...models.arch import Arch, save_arch
+
+
+@HOOKS.register_module()
+class CAKESSearchHook(Hook):
+    """Log, export and freeze the architecture of a CAKES search supernet.
+
+    Every ``interval`` it logs each layer's op shares and α statistics, and
+    the params and GFLOPs of the derived subnet, to the log and (as scalars)
+    to the visualizer's backends, and writes ``arch_epoch_{N}.json`` (or
+    ``arch_iter_{N}.json``) and ``arch_latest.json``. At the end of epoch
+    ``freeze_at`` it fixes the derived choice (no more sampling; unchosen
+    filters are neither computed nor updated) and writes
+    ``arch_frozen.json``. After training it writes ``arch_final.json``. Only
+    rank 0 writes, and every write is atomic.
+
+    The generator that draws the performance-priority paths is seeded from
+    the run's seed and saved in each checkpoint, so a resumed search draws
+    the same paths.
+
+    Args:
+        interval (int): Report every ``interval`` epochs (or iterations).
+            Defaults to 1.
+        by_epoch (bool): Whether ``interval`` counts epochs. Defaults to
+            True.
+        freeze_at (int, optional): The epoch after which the choice is
+            frozen; None never freezes. Defaults to None.
+        out_dir (str, optional): Where the JSON files go. Defaults to the
+            runner's ``work_dir``.
+        input_shape (Sequence[int], optional): Input (N, C, T, H, W) for the
+            subnet's GFLOPs. Defaults to the config's test input.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self,
+                 interval: int = 1,
+                 by_epoch: bool = True,
+                 freeze_at: Optional[int] = None,
+                 out_dir: Optional[str] = None,
+                 input_shape: Optional[Sequence[int]] = None) -> None:
+        if interval < 1:
+            raise ValueError(f'interval must be >= 1, got {interval}')
+        if freeze_at is not None and (isinstance(freeze_at, bool) or
+                                      not isinstance(freeze_at, int) or
+                                      freeze_at < 1):
+            raise ValueError(f'freeze_at must be an epoch >= 1 or None, got '
+                             f'{freeze_at!r}')
+        self.interval = interval
+        self.by_epoch = by_epoch
+        self.freeze_at = freeze_at
+        self.out_dir = out_dir
+        self.input_shape = input_shape
+        self._pin_handles: List = []
+
+    @staticmethod
+    def backbone(runner):
+        """The runner's CAKES supernet backbone, or a clear error."""
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        backbone = getattr(model, 'backbone', None)
+        if not hasattr(backbone, 'search_convs') or not \
+                backbone.search_convs():
+            raise ValueError(
+                f'CAKESSearchHook needs a CAKESResNet supernet, but the '
+                f'model backbone ({type(backbone).__name__}) has no '
+                f'searchable layer: set model.backbone.search_mode to '
+                f"'performance' or 'cost' and give an op_set of 2+ ops")
+        return backbone
+
+    def before_run(self, runner) -> None:
+        """Check the setup and seed the path generator from the run."""
+        backbone = self.backbone(runner)
+        if self.freeze_at is not None and self.freeze_at > runner.max_epochs:
+            raise ValueError(
+                f'CAKESSearchHook: freeze_at={self.freeze_at} is beyond '
+                f'max_epochs={runner.max_epochs}; the choice would never '
+                f'be frozen')
+        self.out_dir = self.out_dir or runner.work_dir
+        seed = runner.seed if runner.seed is not None else 0
+        backbone.path_generator.manual_seed(seed)
+
+    def before_train(self, runner) -> None:
+        """A run resumed after the freeze stays frozen and pinned."""
+        if self.backbone(runner).is_frozen:
+            runner.logger.info('CAKES search: resumed on a frozen choice')
+            self._pin_unchosen(runner)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        """Report every ``interval`` iterations when not by epoch."""
+        if not self.by_epoch and self.every_n_train_iters(
+                runner, self.interval):
+            self._report(runner, f'arch_iter_{runner.iter + 1}.json')
+
+    def after_train_epoch(self, runner) -> None:
+        """Report every ``interval`` epochs; freeze at ``freeze_at``."""
+        epoch = runner.epoch + 1
+        if self.by_epoch and self.every_n_epochs(runner, self.interval):
+            self._report(runner, f'arch_epoch_{epoch}.json')
+        backbone = self.backbone(runner)
+        if self.freeze_at == epoch and not backbone.is_frozen:
+            arch = self._derive(runner)
+            if arch is None:
+                return
+            backbone.fix_chosen()
+            self._pin_unchosen(runner)
+            self._write(arch, 'arch_frozen.json')
+            runner.logger.info(
+                f'CAKES search: froze the architecture after epoch {epoch}; '
+                f'training continues on the fixed subnet '
+                f'({osp.join(self.out_dir, "arch_frozen.json")})')
+
+    def after_train(self, runner) -> None:
+        """Write the final architecture."""
+        arch = self._derive(runner)
+        if arch is not None:
+            self._write(arch, 'arch_final.json')
+            runner.logger.info('CAKES search: final architecture written to '
+                               f'{osp.join(self.out_dir, "arch_final.json")}')
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Save the path generator's state with the checkpoint."""
+        checkpoint['cakes_search'] = dict(
+            path_generator=self.backbone(runner).path_generator.get_state())
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Restore the path generator's state from a checkpoint."""
+        state = checkpoint.get('cakes_search', {}).get('path_generator')
+        if state is not None:
+            self.backbone(runner).path_generator.set_state(state)
+
+    def _derive(self, runner) -> Optional[Arch]:
+        """The current arch, or None (logged) when α is not finite."""
+        try:
+            return self.backbone(runner).dump_chosen()
+        except ValueError as error:
+            runner.logger.error(f'CAKES search: no architecture exported at '
+                                f'iteration {runner.iter}: {error}')
+            return None
+
+    def _write(self, arch: Arch, name: str) -> None:
+        """Write an arch JSON atomically, on rank 0 only."""
+        if is_main_process():
+            save_arch(arch, osp.join(self.out_dir, name))
+
+    def _report(self, runner, name: str) -> None:
+        """Log op shares, α statistics and the subnet's cost; write JSON."""
+        backbone = self.backbone(runner)
+        arch = self._derive(runner)
+        if arch is None:
+            return
+        scalars = self._scalars(backbone, arch)
+        params_m, gflops = self._subnet_complexity(runner, arch)
+        scalars.update({'search/subnet_params_m': params_m,
+                        'search/subnet_gflops': gflops})
+        lines = [f'CAKES search at epoch {runner.epoch + 1}, iteration '
+                 f'{runner.iter + 1}: subnet {params_m:.2f} M params, '
+                 f'{gflops:.2f} GFLOPs']
+        for block, choice, conv in zip(backbone.block_names, arch,
+                                       backbone.search_convs()):
+            width = sum(choice.values())
+            shares = ' '.join(f'{op} {n / width:.2f}'
+                              for op, n in choice.items())
+            alpha = conv.alpha
+            lines.append(f'  {block}: {shares} | alpha mean '
+                         f'{alpha.mean():.3f} max {alpha.max():.3f}')
+        runner.logger.info('\n'.join(lines))
+        runner.visualizer.add_scalars(scalars, step=runner.iter + 1)
+        self._write(arch, name)
+        self._write(arch, 'arch_latest.json')
+
+    @staticmethod
+    def _scalars(backbone, arch: Arch) -> Dict[str, float]:
+        """Per-layer op shares and α means, plus overall op shares."""
+        scalars, totals = {}, {}
+        for block, choice, conv in zip(backbone.block_names, arch,
+                                       backbone.search_convs()):
+            width = sum(choice.values())
+            alpha = conv.alpha
+            for o, (op, count) in enumerate(choice.items()):
+                scalars[f'search/{block}/share_{op}'] = count / width
+                scalars[f'search/{block}/alpha_mean_{op}'] = float(
+                    alpha[o].mean())
+                totals[op] = totals.get(op, 0) + count
+        channels = sum(totals.values())
+        scalars.update({f'search/share_{op}': n / channels
+                        for op, n in totals.items()})
+        return scalars
+
+    def _subnet_complexity(self, runner, arch: Arch):
+        """Params (M) and GFLOPs of the fixed network of ``arch``."""
+        cfg = runner.cfg.model.copy()
+        cfg.backbone = dict(cfg.backbone, search_mode=None, arch=arch,
+                            pretrained=None)
+        shape = self.input_shape or default_input_shape(runner.cfg)
+        complexity = model_complexity(MODELS.build(cfg), shape)
+        return complexity.params_m, complexity.gflops
+
+    def _pin_unchosen(self, runner) -> None:
+        """Keep the optimizer from moving the rows a frozen choice drops.
+
+        Unchosen filters get no gradient (they are not computed), but
+        weight decay and momentum would still move them. Around every step
+        their values are restored and their optimizer state zeroed.
+        """
+        for handle in self._pin_handles:
+            handle.remove()
+        rows = [row for conv in self.backbone(runner).search_convs()
+                for row in conv.unchosen_rows()]
+        optimizer = runner.optim_wrapper.optimizer
+        saved = []
+
+        def keep(opt, args, kwargs):
+            saved[:] = [(p, idx, p.detach()[idx].clone()) for p, idx in rows]
+
+        def restore(opt, args, kwargs):
+            with torch.no_grad():
+                for p, idx, value in saved:
+                    p[idx] = value
+                    for state in opt.state.get(p, {}).values():
+                        if torch.is_tensor(state) and state.shape == p.shape:
+                            state[idx] = 0
+
+        self._pin_handles = [optimizer.register_step_pre_hook(keep),
+                             optimizer.register_step_post_hook(restore)]

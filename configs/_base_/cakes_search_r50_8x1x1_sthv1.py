@@ -1,0 +1,24 @@
+# What every CAKES search config shares: the CAKES ResNet-50 sthv1 setup,
+# turned into a supernet (backbone.search_mode, backbone.op_set), a
+# recognizer that adds the cost-priority lasso `loss_alpha`, the search hook,
+# and no weight decay on the searched BNs (their scales are the path
+# weights alpha). The schedule here is the 70-epoch one of the cost-priority
+# search; performance-priority configs inherit
+# cakes_search-perf_r50_8x1x1_sthv1.py for 140 epochs.
+_base_ = ['./cakes_r50_8x1x1_sthv1.py']
+
+model = dict(
+    type='CAKESRecognizer3D',
+    backbone=dict(
+        arch=None,
+        search_mode='cost',
+        derive='argmax',
+        cost_lambda=1e-4))
+
+optim_wrapper = dict(
+    paramwise_cfg=dict(
+        custom_keys={'.search_bn.': dict(decay_mult=0.0)}))
+
+# Freeze at the first learning-rate step (our choice: the paper does not
+# say), then fine-tune the fixed subnet for the remaining epochs.
+custom_hooks = [dict(type='CAKESSearchHook', interval=1, freeze_at=50)]
