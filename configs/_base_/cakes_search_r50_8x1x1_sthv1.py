@@ -22,3 +22,8 @@ optim_wrapper = dict(
 # Freeze at the first learning-rate step (our choice: the paper does not
 # say), then fine-tune the fixed subnet for the remaining epochs.
 custom_hooks = [dict(type='CAKESSearchHook', interval=1, freeze_at=50)]
+
+# After the freeze, an op that no channel of a layer chose is not computed
+# at all; DDP must be told that some parameters may get no gradient.
+model_wrapper_cfg = dict(
+    type='MMDistributedDataParallel', find_unused_parameters=True)
