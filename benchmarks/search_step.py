@@ -1,0 +1,101 @@
+"""Training-step time of the performance-priority supernet against fixed
+networks of the same width, on the same input, in one process.
+
+    python benchmarks/search_step.py [--frames 8] [--size 112] [--batch 2]
+        [--repeat 7] [--threads 2] [--device cpu|cuda]
+
+Each step is forward + backward + SGD update of a ResNet-50 backbone.
+Repetitions are interleaved across models after a warm-up, and the median
+and the spread (min-max) are reported. The supernet computes one drawn op
+per channel, so its step should cost about one path: the ratio to C2D is
+the issue's target (<= 1.3), and the ratio to the fixed network with the
+same op set split evenly shows the price of sampling itself.
+"""
+import argparse
+import statistics
+import time
+
+import torch
+
+import cakes_mm  # noqa: F401
+from cakes_mm.models import CAKESResNet
+
+OP_SETS = {
+    '12d': ['1xkxk', 'kx1x1'],
+    '23d': ['kxkxk', '1xkxk'],
+    '123d': ['kxkxk', '1xkxk', 'kx1x1'],
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--frames', type=int, default=8)
+    parser.add_argument('--size', type=int, default=112)
+    parser.add_argument('--batch', type=int, default=2)
+    parser.add_argument('--repeat', type=int, default=7)
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--op-sets', nargs='+', default=list(OP_SETS),
+                        choices=list(OP_SETS))
+    return parser.parse_args()
+
+
+def models(op_sets):
+    """(name, backbone) pairs: C2D, then per op set fixed and supernet."""
+    yield 'C2D (fixed)', CAKESResNet(arch='c2d')
+    for key in op_sets:
+        yield f'{key} uniform (fixed)', CAKESResNet(arch='uniform',
+                                                    op_set=OP_SETS[key])
+        yield f'{key} perf supernet', CAKESResNet(
+            search_mode='performance', op_set=OP_SETS[key])
+
+
+def step_fn(backbone, clip, device):
+    """One SGD training step of ``backbone`` on ``clip``."""
+    optimizer = torch.optim.SGD(backbone.parameters(), lr=1e-3, momentum=0.9)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        backbone(clip).mean().backward()
+        optimizer.step()
+        if device == 'cuda':
+            torch.cuda.synchronize()
+    return step
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    clip = torch.randn(args.batch, 3, args.frames, args.size, args.size,
+                       device=args.device)
+    steps = {}
+    for name, backbone in models(args.op_sets):
+        backbone.init_weights()
+        backbone.to(args.device).train()
+        steps[name] = step_fn(backbone, clip, args.device)
+        steps[name]()  # warm-up
+    times = {name: [] for name in steps}
+    for r in range(args.repeat):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+        print(f'repetition {r + 1}/{args.repeat} done', flush=True)
+    base = statistics.median(times['C2D (fixed)'])
+    print(f'\nTraining step, batch {args.batch}, {args.frames}x{args.size}², '
+          f'{args.device}, {args.threads} threads, median of {args.repeat}')
+    print('| model | median (s) | min-max (s) | ratio to C2D | ratio to '
+          'fixed same op set |')
+    print('|---|---|---|---|---|')
+    for name, values in times.items():
+        median = statistics.median(values)
+        fixed = name.replace('perf supernet', 'uniform (fixed)')
+        same = (f'{median / statistics.median(times[fixed]):.2f}'
+                if fixed != name else '')
+        print(f'| {name} | {median:.3f} | {min(values):.3f}-'
+              f'{max(values):.3f} | {median / base:.2f} | {same} |')
+
+
+if __name__ == '__main__':
+    main()
