@@ -1,3 +1,4 @@
 from .cakes_resnet import CAKESBottleneck, CAKESResNet
+from .pmscn_resnet import PmSCnBasicBlock, PmSCnResNet
 
-__all__ = ['CAKESBottleneck', 'CAKESResNet']
+__all__ = ['CAKESBottleneck', 'CAKESResNet', 'PmSCnBasicBlock', 'PmSCnResNet']

@@ -1,0 +1,223 @@
+"""The PmSCn unit: parallel separable 3D convolution (Gonda et al.,
+"Parallel Separable 3D Convolution for Video and Volumetric Data
+Understanding", BMVC 2018).
+
+A PmSCn unit stands for one or more consecutive 3D convs. It has ``m``
+parallel streams; each stream is ``n`` 2D convs, every one followed by
+BN → ReLU, then one 1D conv along the axis the 2D convs lack. The streams are
+concatenated on channels. The unit knows nothing of ResNet: it can replace
+the 3D convs of a DenseNet or a UNet as well.
+
+Our reading of what the paper leaves open (DESIGN.md §4):
+
+* **Orientations**, as (T, H, W) sub-kernel names: stream 1 is ``1xkxk`` then
+  ``kx1x1`` (with m = 1 the unit is R(2+1)D), stream 2 ``kxkx1`` then
+  ``1x1xk``, stream 3 ``kx1xk`` then ``1xkx1``.
+* **Output width.** Each stream gives C_out / m channels, the first stream
+  takes the remainder.
+* **Stride.** The unit's stride goes on the first conv of every stream, on
+  all three axes (an axis the kernel lacks is then subsampled, as a 1x1x1
+  strided shortcut does).
+* **Intermediate width.** Eq. 5 of the paper gives, for each replaced 3D conv
+  with k_{i-1} input and k_i output channels and a d x d x d kernel,
+  M = ⌊k_i·k_{i-1}·d³ / (k_{i-1}·d² + k_i·d)⌋, the width at which one 2D conv
+  and one 1D conv have the 3D conv's parameters. The replaced chain is
+  C_in → C_out, then C_out → C_out. Each stream gets ⌊M/m⌋ (at least 1).
+  With n 2D convs standing for r ≤ n replaced convs, 2D conv j stands for
+  replaced conv ⌊j·r/n⌋ and the r·M filters are spread over the n convs:
+  its width is ⌊M·r/(n·m)⌋. For n = r (the usual case) that is ⌊M/m⌋ per
+  stream, exactly; for n > r (P2SC3 on a ResNet basic block's pair) extra 2D
+  convs refine the factorisation without growing the model, as in the
+  paper's Fig. 5, where P2SC3 is smaller than P2SC2.
+
+No conv has a bias: the unit is meant to be followed by a norm layer.
+"""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import build_activation_layer, build_norm_layer
+from torch.nn.modules.utils import _triple
+
+from .arch import uniform_split
+from .sub_kernels import kernel_size as sub_kernel_size
+from .sub_kernels import same_padding
+
+IntOr3 = Union[int, Tuple[int, int, int]]
+
+# (2D sub-kernel, 1D sub-kernel) of each stream, in stream order.
+STREAM_KERNELS: Tuple[Tuple[str, str], ...] = (
+    ('1xkxk', 'kx1x1'), ('kxkx1', '1x1xk'), ('kx1xk', '1xkx1'))
+
+
+def check_streams(m: object, n: object) -> None:
+    """Raise a ValueError unless m is 1..3 and n is at least 1.
+
+    Args:
+        m (object): The number of parallel streams.
+        n (object): The number of 2D convs per stream.
+    """
+    if not isinstance(m, int) or not 1 <= m <= len(STREAM_KERNELS):
+        raise ValueError(
+            f'PmSCn: m (parallel streams) must be an int in 1..'
+            f'{len(STREAM_KERNELS)}, one per orientation, got {m!r}')
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(
+            f'PmSCn: n (2D convs per stream) must be an int >= 1, got {n!r}')
+
+
+def eq5_mid_channels(in_channels: int, out_channels: int, d: int = 3) -> int:
+    """The paper's Eq. 5: the 2D→1D width matching one 3D conv's params.
+
+    Args:
+        in_channels (int): k_{i-1}, input channels of the replaced 3D conv.
+        out_channels (int): k_i, its output channels.
+        d (int): Its kernel size along each axis. Defaults to 3.
+
+    Returns:
+        int: M; 144 for 64 → 64 with d = 3, as in R(2+1)D.
+    """
+    return (out_channels * in_channels * d**3) // (
+        in_channels * d**2 + out_channels * d)
+
+
+def stream_widths(in_channels: int, out_channels: int, m: int, n: int,
+                  replaces: int, d: int = 3) -> List[int]:
+    """Output channels of each of a stream's n 2D convs.
+
+    Args:
+        in_channels (int): Input channels of the unit.
+        out_channels (int): Output channels of the unit.
+        m (int): Parallel streams.
+        n (int): 2D convs per stream.
+        replaces (int): Consecutive 3D convs the unit stands for (1..n):
+            C_in → C_out, then C_out → C_out.
+        d (int): The replaced 3D kernel size. Defaults to 3.
+
+    Returns:
+        list[int]: n widths, ⌊M·r/(n·m)⌋ each, at least 1.
+    """
+    mids = [eq5_mid_channels(in_channels if i == 0 else out_channels,
+                             out_channels, d) for i in range(replaces)]
+    return [max(1, mids[j * replaces // n] * replaces // (n * m))
+            for j in range(n)]
+
+
+class PmSCnStream(nn.Module):
+    """One stream: n 2D convs (each → BN → ReLU), then one 1D conv.
+
+    Args:
+        in_channels (int): Input channels.
+        widths (Sequence[int]): Output channels of each 2D conv.
+        out_channels (int): Output channels of the 1D conv.
+        kernels (tuple[str, str]): The (2D, 1D) sub-kernel names.
+        stride (tuple[int, int, int]): Stride of the first 2D conv.
+        kernel_size (int): The kernel size k (odd). Defaults to 3.
+        norm_cfg (dict): Norm layer config. Defaults to
+            ``dict(type='BN3d')``.
+        act_cfg (dict): Activation config. Defaults to ``dict(type='ReLU')``.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 widths: Sequence[int],
+                 out_channels: int,
+                 kernels: Tuple[str, str],
+                 stride: Tuple[int, int, int],
+                 kernel_size: int = 3,
+                 norm_cfg: Dict = dict(type='BN3d'),
+                 act_cfg: Dict = dict(type='ReLU')) -> None:
+        super().__init__()
+        self.plane, self.line = kernels
+        self.convs2d = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        channels = in_channels
+        for i, width in enumerate(widths):
+            self.convs2d.append(nn.Conv3d(
+                channels, width, sub_kernel_size(self.plane, kernel_size),
+                stride=stride if i == 0 else 1,
+                padding=same_padding(self.plane, kernel_size), bias=False))
+            self.norms.append(build_norm_layer(norm_cfg, width)[1])
+            channels = width
+        self.conv1d = nn.Conv3d(
+            channels, out_channels, sub_kernel_size(self.line, kernel_size),
+            padding=same_padding(self.line, kernel_size), bias=False)
+        self.act = build_activation_layer(act_cfg)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """2D convs with BN and ReLU, then the 1D conv."""
+        for conv, norm in zip(self.convs2d, self.norms):
+            x = self.act(norm(conv(x)))
+        return self.conv1d(x)
+
+
+class PmSCn(nn.Module):
+    """A P_mSC_n unit, a drop-in replacement for 3D convs C_in → C_out.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels, at least m.
+        stride (int | tuple[int, int, int]): Stride of the first conv of
+            every stream, as (T, H, W); an int s means (s, s, s), as in
+            ``nn.Conv3d``. Defaults to 1.
+        m (int): Parallel streams, 1..3. Defaults to 1.
+        n (int): 2D convs per stream, at least 1. Defaults to 1.
+        kernel_size (int): The kernel size k of every conv, and d in Eq. 5.
+            Defaults to 3.
+        replaces (int, optional): How many consecutive 3D convs (C_in →
+            C_out, then C_out → C_out) the unit stands for, 1..n; it sets the
+            intermediate widths (see the module docstring). Defaults to n.
+        norm_cfg (dict): Norm layer after each 2D conv. Defaults to
+            ``dict(type='BN3d')``.
+        act_cfg (dict): Activation after each 2D conv's norm. Defaults to
+            ``dict(type='ReLU')``.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 stride: IntOr3 = 1,
+                 m: int = 1,
+                 n: int = 1,
+                 kernel_size: int = 3,
+                 replaces: Optional[int] = None,
+                 norm_cfg: Dict = dict(type='BN3d'),
+                 act_cfg: Dict = dict(type='ReLU')) -> None:
+        super().__init__()
+        check_streams(m, n)
+        replaces = n if replaces is None else replaces
+        if not 1 <= replaces <= n:
+            raise ValueError(f'PmSCn: replaces must lie in 1..n = 1..{n}, '
+                             f'got {replaces}')
+        if in_channels < 1 or out_channels < m:
+            raise ValueError(
+                f'PmSCn: needs C_in >= 1 and C_out >= m (one channel per '
+                f'stream), got C_in={in_channels}, C_out={out_channels}, '
+                f'm={m}')
+        if kernel_size < 1 or kernel_size % 2 != 1:
+            raise ValueError(f'PmSCn: kernel_size must be odd and positive, '
+                             f'got {kernel_size}')
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.stride = _triple(stride)
+        self.m, self.n, self.replaces = m, n, replaces
+        self.widths = stream_widths(in_channels, out_channels, m, n,
+                                    replaces, kernel_size)
+        outs = uniform_split(out_channels, [plane for plane, _ in
+                                            STREAM_KERNELS[:m]])
+        self.streams = nn.ModuleList(
+            PmSCnStream(in_channels, self.widths, outs[kernels[0]], kernels,
+                        self.stride, kernel_size, norm_cfg, act_cfg)
+            for kernels in STREAM_KERNELS[:m])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the streams and concatenate them on channels.
+
+        Args:
+            x (torch.Tensor): Input of shape (N, C_in, T, H, W).
+
+        Returns:
+            torch.Tensor: (N, C_out, T', H', W'), strided as a 3D conv with
+            ``stride`` and same padding would be.
+        """
+        return torch.cat([stream(x) for stream in self.streams], dim=1)
