@@ -22,6 +22,14 @@ def test_counts_multiply_adds_of_convs_and_linears():
     assert next(model.parameters()).device.type == 'cpu'
 
 
+def test_counts_mmaction_backbones_whose_train_returns_none():
+    from mmaction.registry import MODELS
+    tsn = MODELS.build(dict(type='ResNet', depth=50))
+    result = model_complexity(tsn, (8, 3, 224, 224))
+    assert result.params_m == pytest.approx(23.5, abs=0.05)
+    assert result.gflops == pytest.approx(8 * 4.09, rel=0.01)
+
+
 def test_grouped_conv_counts_per_group():
     model = nn.Conv2d(4, 8, 3, padding=1, groups=2, bias=False)
     assert model_complexity(model, (1, 4, 6, 6)).flops == 8 * 36 * 2 * 9

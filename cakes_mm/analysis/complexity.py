@@ -69,7 +69,8 @@ def count_complexity(model: nn.Module, forward: Callable[[nn.Module], object]
         Complexity: params and multiply-adds.
     """
     params = sum(p.numel() for p in model.parameters())
-    meta = copy.deepcopy(model).to('meta').eval()
+    meta = copy.deepcopy(model).to('meta')
+    meta.eval()  # not chained: mmaction2's ResNet.train() returns None
     total = [0]
 
     def hook(module, inputs, output):

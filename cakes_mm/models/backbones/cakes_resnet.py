@@ -20,6 +20,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmaction.registry import MODELS
 from ..arch import Arch, ArchSpec, resolve_arch
 from ..cakes_conv import CAKESConv3d
+from ..deploy import DeployResNet
 from ..inflation import check_inflate_mode, copy_into, inflate_like
 from ..p3d_conv import P3DConv3d
 from ..resnet2d_checkpoint import load_2d_resnet, resnet_layout
@@ -142,6 +143,9 @@ class CAKESResNet(BaseModule):
         act_cfg (dict): Activation config. Defaults to ``dict(type='ReLU')``.
         zero_init_residual (bool): Whether to zero the last BN of each block
             when training from scratch. Defaults to True.
+        deploy (bool): Whether to switch to deploy mode (see
+            :meth:`switch_to_deploy`) at the first forward in eval mode, that
+            is after any checkpoint has been loaded. Defaults to False.
         init_cfg (dict, optional): mmengine init config. Defaults to None.
     """
 
@@ -173,6 +177,7 @@ class CAKESResNet(BaseModule):
                  norm_cfg: Dict = dict(type='BN3d', requires_grad=True),
                  act_cfg: Dict = dict(type='ReLU'),
                  zero_init_residual: bool = True,
+                 deploy: bool = False,
                  init_cfg: Optional[Dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if depth not in self.arch_settings:
@@ -191,6 +196,8 @@ class CAKESResNet(BaseModule):
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.zero_init_residual = zero_init_residual
+        self.deploy = deploy
+        self.deploy_net = None
 
         self.block_names = [f'layer{i + 1}.{j}'
                             for i, n in enumerate(self.stage_blocks)
@@ -266,6 +273,10 @@ class CAKESResNet(BaseModule):
             torch.Tensor | tuple[torch.Tensor]: (N, 2048, T, H/32, W/32) for
             the default ``out_indices``, else one tensor per index.
         """
+        if self.deploy and not self.training and self.deploy_net is None:
+            self.switch_to_deploy()
+        if self.deploy_net is not None:
+            return self.deploy_net(x)
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         outs = []
         for i, name in enumerate(self.res_layers):
@@ -273,6 +284,24 @@ class CAKESResNet(BaseModule):
             if i in self.out_indices:
                 outs.append(x)
         return outs[0] if len(outs) == 1 else tuple(outs)
+
+    @torch.no_grad()
+    def switch_to_deploy(self) -> None:
+        """Turn the trained network into its fastest equivalent, for
+        inference: 2D convs over the frames with BN folded in (see
+        :mod:`cakes_mm.models.deploy`). The 3D modules are dropped; the
+        result is inference-only.
+        """
+        if self.deploy_net is not None:
+            return
+        if self.search_mode is not None or self.layerwise == 'p3d':
+            raise ValueError(
+                'deploy mode covers CAKES convs (fixed archs, C2D, C3D); '
+                f'this backbone has {"a search supernet" if self.search_mode else "P3D middle convs"}')
+        self.eval()
+        self.deploy_net = DeployResNet(self, self.out_indices)
+        for name in ['conv1', 'bn1', 'relu', 'maxpool'] + self.res_layers:
+            delattr(self, name)
 
     def blocks(self) -> List[CAKESBottleneck]:
         """Every bottleneck, in block order."""
@@ -434,6 +463,11 @@ class CAKESResNet(BaseModule):
 
     def train(self, mode: bool = True) -> 'CAKESResNet':
         """Set train mode, then apply ``frozen_stages`` and ``norm_eval``."""
+        if self.deploy_net is not None:
+            if mode:
+                raise RuntimeError('a CAKESResNet in deploy mode is for '
+                                   'inference only and cannot train')
+            return super().train(False)
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:

@@ -1,0 +1,218 @@
+"""Latency of CAKES, the layer-wise baselines and PmSCn against mmaction2's
+TSN, TSM and I3D, in one process, on the same input.
+
+    python benchmarks/latency.py [--device cpu|cuda] [--threads 2]
+        [--frames 8] [--size 224] [--repeat 5] [--no-train]
+
+Every model is built first; then each repetition times every model once, in
+turn (interleaved), after one warm-up call each, and the median and min-max
+are reported. Inference is batch 1, fp32, under ``torch.inference_mode``;
+the training step is forward + backward at batch 2. TSN and TSM take the
+clip's frames as a batch of 2D images, as they do in mmaction2. The table is
+printed and written to ``benchmarks/results/latency_<device>.md``.
+
+Latency is that of the backbone (the 174-class head adds 0.36 M
+multiply-adds); params and GFLOPs include the head, as in the paper.
+"""
+import argparse
+import os
+import os.path as osp
+import platform
+import statistics
+import time
+from typing import Callable, Dict, List, Tuple
+
+import torch
+from mmengine.registry import init_default_scope
+
+import cakes_mm  # noqa: F401
+from cakes_mm.analysis import Complexity, model_complexity
+from mmaction.registry import MODELS
+
+RESULTS = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
+RELEASED = ['CAKES12D_P', 'CAKES12D_C', 'CAKES23D_P', 'CAKES23D_C',
+            'CAKES123D_P', 'CAKES123D_C']
+PMSCN = {'R3D-34': None, 'P1SC1': dict(m=1, n=1), 'P2SC1': dict(m=2, n=1),
+         'P2SC2': dict(m=2, n=2), 'P2SC3': dict(m=2, n=3)}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--frames', type=int, default=8)
+    parser.add_argument('--size', type=int, default=224)
+    parser.add_argument('--repeat', type=int, default=5)
+    parser.add_argument('--no-train', action='store_true',
+                        help='skip the training-step column')
+    parser.add_argument('--no-pmscn', action='store_true',
+                        help='skip the PmSCn table')
+    return parser.parse_args()
+
+
+def video_models() -> List[Tuple[str, dict, bool]]:
+    """(name, backbone config, runs on frames as 2D images)."""
+    all_3x3x3 = ((1, 1, 1), (1, 1, 1, 1), (1, 1, 1, 1, 1, 1), (1, 1, 1))
+    rows = [
+        ('TSN R50 (mmaction2)', dict(type='ResNet', depth=50), True),
+        ('TSM R50 (mmaction2)', dict(type='ResNetTSM', depth=50,
+                                     num_segments=8), True),
+        ('I3D R50 (mmaction2)', dict(
+            type='ResNet3d', depth=50, pretrained=None, pretrained2d=False,
+            conv1_kernel=(1, 7, 7), conv1_stride_t=1, pool1_stride_t=1,
+            with_pool2=False, inflate=all_3x3x3, inflate_style='3x3x3'),
+         False),
+    ]
+    for arch in ['c2d', 'p3d', 'c3d'] + RELEASED:
+        rows.append((arch.upper() if len(arch) == 3 else arch,
+                     dict(type='CAKESResNet', arch=arch), False))
+        if arch != 'p3d':
+            rows.append((f'{rows[-1][0]} deploy',
+                         dict(type='CAKESResNet', arch=arch, deploy=True),
+                         False))
+    return rows
+
+
+def pmscn_models() -> List[Tuple[str, dict, bool]]:
+    return [(name, dict(type='PmSCnResNet', depth=34, pmscn=cfg,
+                        with_pool1=False), False)
+            for name, cfg in PMSCN.items()]
+
+
+def as_input(clip: torch.Tensor, frames2d: bool) -> torch.Tensor:
+    """A (N, C, T, H, W) clip, or its frames as (N·T, C, H, W)."""
+    if not frames2d:
+        return clip
+    n, c, t, h, w = clip.shape
+    return clip.transpose(1, 2).reshape(n * t, c, h, w)
+
+
+def timers(backbone: torch.nn.Module, clip: torch.Tensor, frames2d: bool,
+           device: str, train: bool) -> Dict[str, Callable[[], None]]:
+    """Callables that run one inference and one training step."""
+    def sync():
+        if device == 'cuda':
+            torch.cuda.synchronize()
+
+    single = as_input(clip[:1], frames2d)
+    double = as_input(clip, frames2d)
+
+    def infer():
+        backbone.eval()
+        with torch.inference_mode():
+            backbone(single)
+        sync()
+
+    def step():
+        backbone.train()
+        backbone.zero_grad(set_to_none=True)
+        backbone(double).mean().backward()
+        sync()
+
+    deployable = getattr(backbone, 'deploy', False)
+    return {'infer': infer} if deployable or not train else {
+        'infer': infer, 'train': step}
+
+
+def complexity(cfg: dict, shape, frames2d: bool) -> Complexity:
+    """Params and GFLOPs with a 174-class linear head, as the paper counts.
+
+    A 2D backbone is counted over the clip's frames as a batch.
+    """
+    backbone = MODELS.build(cfg)
+    frame_shape = as_input(torch.empty(shape, device='meta'), frames2d).shape
+    cost = model_complexity(backbone, frame_shape)
+    width = 512 if cfg['type'] == 'PmSCnResNet' else 2048
+    return Complexity(params=cost.params + width * 174 + 174,
+                      flops=cost.flops + width * 174)
+
+
+def measure(rows, shape, args) -> List[dict]:
+    """Build, warm up, and time every row, interleaved."""
+    torch.manual_seed(0)
+    clip = torch.randn((2, ) + tuple(shape[1:]), device=args.device)
+    entries = []
+    for name, cfg, frames2d in rows:
+        # Random weights from construction: timing needs no init_weights()
+        # (mmaction2's TSM would try to download ImageNet weights there).
+        backbone = MODELS.build(cfg)
+        backbone.to(args.device)
+        runs = timers(backbone, clip, frames2d, args.device,
+                      not args.no_train)
+        for run in runs.values():
+            run()  # warm-up (and, in deploy mode, the switch)
+        cost = complexity({k: v for k, v in cfg.items() if k != 'deploy'},
+                          shape, frames2d)
+        entries.append(dict(name=name, runs=runs, params=cost.params_m,
+                            gflops=cost.gflops,
+                            times={k: [] for k in runs}))
+        print(f'built {name}', flush=True)
+    for r in range(args.repeat):
+        for entry in entries:
+            for key, run in entry['runs'].items():
+                start = time.perf_counter()
+                run()
+                entry['times'][key].append(time.perf_counter() - start)
+        print(f'repetition {r + 1}/{args.repeat}', flush=True)
+    return entries
+
+
+def table(entries: List[dict], title: str) -> str:
+    """A Markdown table with ratios to the first row."""
+    base = entries[0]
+    base_infer = statistics.median(base['times']['infer'])
+    base_train = statistics.median(base['times'].get('train', [float('nan')]))
+    lines = [title, '',
+             '| model | params (M) | GFLOPs | infer median (s) | infer '
+             'min-max (s) | train step median (s) | latency ratio | FLOPs '
+             'ratio | train ratio |',
+             '|---|---|---|---|---|---|---|---|---|']
+    for e in entries:
+        infer = statistics.median(e['times']['infer'])
+        spread = f"{min(e['times']['infer']):.3f}-" \
+                 f"{max(e['times']['infer']):.3f}"
+        train = e['times'].get('train')
+        train_cell = f'{statistics.median(train):.3f}' if train else '-'
+        train_ratio = (f'{statistics.median(train) / base_train:.2f}'
+                       if train else '-')
+        lines.append(
+            f"| {e['name']} | {e['params']:.2f} | {e['gflops']:.2f} | "
+            f'{infer:.3f} | {spread} | {train_cell} | '
+            f'{infer / base_infer:.2f} | {e["gflops"] / base["gflops"]:.2f} '
+            f'| {train_ratio} |')
+    return '\n'.join(lines)
+
+
+def machine(args) -> str:
+    if args.device == 'cuda':
+        return torch.cuda.get_device_name()
+    return (f'{platform.processor() or platform.machine()}, '
+            f'{args.threads} threads')
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    init_default_scope('mmaction')
+    shape = (1, 3, args.frames, args.size, args.size)
+    header = (f'# Latency on {args.device} ({machine(args)}), torch '
+              f'{torch.__version__}, median of {args.repeat} interleaved '
+              f'repetitions\n')
+    video = measure(video_models(), shape, args)
+    parts = [header, table(video, f'## Video models, {args.frames}x'
+                           f'{args.size}², ratios to TSN')]
+    if not args.no_pmscn:
+        pmscn = measure(pmscn_models(), (1, 3, 64, 64, 64), args)
+        parts.append(table(pmscn, '## PmSCn, 64x64² (UCF101 recipe), '
+                           'ratios to the 3D ResNet-34'))
+    text = '\n\n'.join(parts) + '\n'
+    print(text)
+    out = osp.join(RESULTS, f'latency_{args.device}.md')
+    with open(out + '.tmp', 'w') as f:
+        f.write(text)
+    os.replace(out + '.tmp', out)
+    print(f'wrote {out}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,199 @@
+"""Deploy mode: a trained CAKES ResNet as 2D convolutions over frames.
+
+In deploy mode the clip (N, C, T, H, W) runs as a batch of N·T frames,
+(N·T, C, H, W), which is how TSN runs, and every layer becomes a
+``conv2d`` with its BN folded in:
+
+* the stem, the 1x1x1 convs and the shortcuts are plain 2D convs;
+* a middle CAKES conv becomes one 2D conv per spatial kernel shape (3x3 for
+  ``1xkxk`` and ``kxkxk``, 1x1 for ``kx1x1``, ...). A sub-kernel spanning T
+  contributes one 2D slice per time offset d: the slice for d = 0 lands on
+  the output channel, the others come out as extra channels and are added
+  back shifted by d frames (zero outside the clip, as the 3D conv's
+  padding). The multiply-adds are those of the 3D form.
+* The groups of a layer are laid out so that each 2D conv's output is
+  already in place; the next 1x1 conv's input weights are permuted to match,
+  so no channel shuffling is needed.
+
+The result equals the eval-mode network (up to float rounding). It is for
+inference only.
+"""
+from typing import Dict, List, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def fold_bn(weight: torch.Tensor, bn: nn.modules.batchnorm._BatchNorm
+            ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Fold an eval-mode BN that follows a bias-free conv into the conv.
+
+    Args:
+        weight (torch.Tensor): Conv weight, output channels first.
+        bn (_BatchNorm): The BN over those output channels.
+
+    Returns:
+        tuple[torch.Tensor, torch.Tensor]: The scaled weight and the bias.
+    """
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    shape = (-1, ) + (1, ) * (weight.dim() - 1)
+    return weight * scale.view(shape), bn.bias - bn.running_mean * scale
+
+
+def frame_conv(weight: torch.Tensor, bias: torch.Tensor,
+               stride: int = 1) -> nn.Conv2d:
+    """A 2D conv with the given weight and bias and 'same' padding."""
+    out_channels, in_channels, kh, kw = weight.shape
+    conv = nn.Conv2d(in_channels, out_channels, (kh, kw), stride=stride,
+                     padding=(kh // 2, kw // 2), bias=True)
+    conv.weight.data.copy_(weight)
+    conv.bias.data.copy_(bias)
+    return conv
+
+
+def pointwise(conv3d: nn.Conv3d, bn: nn.Module) -> nn.Conv2d:
+    """A 1x1x1 (or 1xkxk) conv + BN as one 2D conv on frames."""
+    weight, bias = fold_bn(conv3d.weight[:, :, 0], bn)
+    conv = frame_conv(weight, bias, conv3d.stride[1])
+    conv.padding = conv3d.padding[1:]
+    return conv
+
+
+class ShapeGroup(nn.Module):
+    """The ops of one middle conv that share a spatial kernel shape, as one
+    2D conv plus shifted adds for their time offsets.
+
+    Args:
+        parts (list[tuple[torch.Tensor, torch.Tensor]]): For each op of the
+            group, its BN-folded 3D weight (C_g, C_in, kT, kH, kW) and bias.
+            Ops spanning T must come first.
+        stride (int): Spatial stride.
+    """
+
+    def __init__(self, parts: List[Tuple[torch.Tensor, torch.Tensor]],
+                 stride: int) -> None:
+        super().__init__()
+        temporal = [w for w, _ in parts if w.shape[2] > 1]
+        self.temporal_width = sum(w.shape[0] for w in temporal)
+        self.width = sum(w.shape[0] for w, _ in parts)
+        kt = temporal[0].shape[2] if temporal else 1
+        if any(w.shape[2] != kt for w in temporal):
+            raise ValueError('ops of one shape group must share kT')
+        self.offsets = [d for d in range(-(kt // 2), kt // 2 + 1) if d != 0]
+        centre = [w[:, :, w.shape[2] // 2] for w, _ in parts]
+        extra = [torch.cat([w[:, :, d + kt // 2] for w in temporal])
+                 for d in self.offsets]
+        weight = torch.cat(centre + extra)
+        bias = torch.cat([b for _, b in parts] +
+                         [torch.zeros(self.temporal_width)] * len(extra))
+        self.conv = frame_conv(weight, bias, stride)
+
+    def forward(self, x: torch.Tensor, frames: int) -> torch.Tensor:
+        """(N·T, C_in, H, W) → (N·T, width, H', W')."""
+        z = self.conv(x)
+        if not self.offsets:
+            return z
+        nt, _, h, w = z.shape
+        z = z.view(nt // frames, frames, -1, h, w)
+        out = z[:, :, :self.width]
+        for i, d in enumerate(self.offsets):
+            start = self.width + i * self.temporal_width
+            shifted = z[:, :, start:start + self.temporal_width]
+            if d < 0:
+                out[:, -d:, :self.temporal_width] += shifted[:, :d]
+            else:
+                out[:, :-d, :self.temporal_width] += shifted[:, d:]
+        return out.reshape(nt, self.width, h, w)
+
+
+class DeployMidConv(nn.Module):
+    """A BN-folded CAKES middle conv on frames, in a deploy channel order.
+
+    Args:
+        mid (CAKESConv3d): The trained middle conv.
+        bn (_BatchNorm): The BN that follows it.
+    """
+
+    def __init__(self, mid: nn.Module, bn: nn.Module) -> None:
+        super().__init__()
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        shift = bn.bias - bn.running_mean * scale
+        by_shape: Dict[Tuple[int, int], list] = {}
+        start = 0
+        for name, count in mid.choice.items():
+            if count == 0:
+                continue
+            channels = torch.arange(start, start + count)
+            start += count
+            weight = mid.convs[name].weight * scale[channels].view(
+                -1, 1, 1, 1, 1)
+            by_shape.setdefault(tuple(weight.shape[3:]), []).append(
+                (weight, shift[channels], channels))
+        groups, order = [], []
+        for parts in by_shape.values():
+            parts.sort(key=lambda p: p[0].shape[2] == 1)  # temporal first
+            groups.append(ShapeGroup([(w, b) for w, b, _ in parts],
+                                     mid.stride[1]))
+            order += [c for _, _, c in parts]
+        self.groups = nn.ModuleList(groups)
+        self.register_buffer('order', torch.cat(order))
+
+    def forward(self, x: torch.Tensor, frames: int) -> torch.Tensor:
+        outs = [group(x, frames) for group in self.groups]
+        return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
+
+
+class DeployBottleneck(nn.Module):
+    """A CAKES bottleneck with every conv and BN fused, on frames.
+
+    Args:
+        block (CAKESBottleneck): The trained block (in eval mode).
+    """
+
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.conv1 = pointwise(block.conv1, block.bn1)
+        self.conv2 = DeployMidConv(block.conv2, block.bn2)
+        weight, bias = fold_bn(block.conv3.weight[:, :, 0], block.bn3)
+        self.conv3 = frame_conv(weight[:, self.conv2.order], bias)
+        self.downsample = (None if block.downsample is None else pointwise(
+            block.downsample[0], block.downsample[1]))
+
+    def forward(self, x: torch.Tensor, frames: int) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = F.relu(self.conv1(x), inplace=True)
+        out = F.relu(self.conv2(out, frames), inplace=True)
+        return F.relu(self.conv3(out) + identity, inplace=True)
+
+
+class DeployResNet(nn.Module):
+    """A whole CAKES ResNet in deploy form.
+
+    Args:
+        backbone (CAKESResNet): The trained backbone; its middle convs must
+            be :class:`CAKESConv3d` (not the P3D baseline or a supernet).
+        out_indices (Sequence[int]): Stages whose output is returned.
+    """
+
+    def __init__(self, backbone: nn.Module, out_indices: Sequence[int]):
+        super().__init__()
+        self.stem = pointwise(backbone.conv1, backbone.bn1)
+        self.stages = nn.ModuleList(
+            nn.ModuleList(DeployBottleneck(block)
+                          for block in getattr(backbone, name))
+            for name in backbone.res_layers)
+        self.out_indices = tuple(out_indices)
+
+    def forward(self, x: torch.Tensor):
+        n, c, t, h, w = x.shape
+        x = x.transpose(1, 2).reshape(n * t, c, h, w)
+        x = F.max_pool2d(F.relu(self.stem(x), inplace=True), 3, 2, 1)
+        outs = []
+        for i, stage in enumerate(self.stages):
+            for block in stage:
+                x = block(x, t)
+            if i in self.out_indices:
+                _, channels, hh, ww = x.shape
+                outs.append(x.view(n, t, channels, hh, ww).transpose(1, 2))
+        return outs[0] if len(outs) == 1 else tuple(outs)

@@ -1,0 +1,74 @@
+import pytest
+import torch
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from cakes_mm.models import CAKESResNet
+from cakes_mm.models.arch import released_archs
+from cakes_mm.models.sub_kernels import SUB_KERNEL_NAMES
+
+
+def trained_like(backbone):
+    """Random weights and BN statistics, as after training, in eval mode."""
+    backbone.init_weights()
+    for m in backbone.modules():
+        if isinstance(m, _BatchNorm):
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.normal_(0, 0.1)
+            m.running_mean.normal_(0, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    backbone.eval()
+    return backbone
+
+
+def assert_deploy_matches_eval(backbone, clip):
+    with torch.no_grad():
+        expected = backbone(clip)
+        backbone.switch_to_deploy()
+        deployed = backbone(clip)
+    outs = expected if isinstance(expected, tuple) else (expected, )
+    deps = deployed if isinstance(deployed, tuple) else (deployed, )
+    for want, got in zip(outs, deps):
+        assert got.shape == want.shape
+        torch.testing.assert_close(got, want, rtol=1e-4,
+                                   atol=1e-4 * want.abs().max())
+
+
+@pytest.mark.parametrize('arch', sorted(released_archs()))
+def test_deploy_equals_eval_for_every_released_arch(arch):
+    backbone = trained_like(CAKESResNet(arch=arch,
+                                        zero_init_residual=False))
+    assert_deploy_matches_eval(backbone, torch.randn(1, 3, 4, 32, 32))
+
+
+@pytest.mark.parametrize('op_set', [[name] for name in SUB_KERNEL_NAMES] +
+                         [list(SUB_KERNEL_NAMES),
+                          ['kx1x1', 'kxkx1', '1xkxk', 'kxkxk']])
+def test_deploy_equals_eval_for_every_sub_kernel(op_set):
+    backbone = trained_like(CAKESResNet(arch='uniform', op_set=op_set,
+                                        base_channels=8,
+                                        out_indices=(0, 1, 2, 3)))
+    assert_deploy_matches_eval(backbone, torch.randn(2, 3, 5, 48, 40))
+
+
+def test_deploy_flag_switches_at_the_first_eval_forward():
+    backbone = trained_like(CAKESResNet(arch='uniform',
+                                        op_set=['1xkxk', 'kx1x1'],
+                                        base_channels=8, deploy=True))
+    backbone.train()
+    assert backbone.deploy_net is None  # training is untouched
+    backbone.eval()
+    clip = torch.randn(1, 3, 4, 32, 32)
+    with torch.no_grad():
+        backbone(clip)
+    assert backbone.deploy_net is not None
+    assert not hasattr(backbone, 'layer1')
+    with pytest.raises(RuntimeError, match='inference only'):
+        backbone.train()
+
+
+def test_deploy_refuses_p3d_and_supernets():
+    with pytest.raises(ValueError, match='P3D middle convs'):
+        CAKESResNet(arch='p3d', base_channels=8).switch_to_deploy()
+    with pytest.raises(ValueError, match='a search supernet'):
+        CAKESResNet(search_mode='cost', op_set=['1xkxk', 'kx1x1'],
+                    base_channels=8).switch_to_deploy()
