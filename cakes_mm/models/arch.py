@@ -119,14 +119,21 @@ def read_arch_file(path: str) -> object:
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'arch file not found: {path}')
-    with open(path, encoding='utf-8') as f:
-        text = f.read()
+    try:
+        with open(path, encoding='utf-8') as f:
+            text = f.read()
+    except UnicodeDecodeError as error:
+        raise ValueError(f'{path}: not UTF-8 text ({error.reason} at byte '
+                         f'{error.start})') from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(
             f'{path}: line {error.lineno}, column {error.colno}: not valid '
             f'JSON ({error.msg})') from None
+    except RecursionError:
+        raise ValueError(f'{path}: nested too deeply to be an arch (a list '
+                         f'of flat dicts)') from None
 
 
 def resolve_arch(arch: ArchSpec,
