@@ -3,6 +3,7 @@ valid arch or a ValueError with a message, never another exception."""
 import json
 import tempfile
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -69,12 +70,8 @@ def test_deeply_nested_json_is_a_value_error(tmp_path):
 def test_binary_file_is_a_value_error_naming_it(tmp_path):
     path = tmp_path / 'arch.json'
     path.write_bytes(b'[{"1xkxk": 64}\xff\xfe]')
-    try:
+    with pytest.raises(ValueError, match='arch.json: not UTF-8 text'):
         resolve_arch(str(path), WIDTHS, NAMES)
-    except ValueError as error:
-        assert 'arch.json: not UTF-8 text' in str(error)
-    else:
-        raise AssertionError('a binary arch file was accepted')
 
 
 def test_cases_were_tried():
