@@ -1,3 +1,3 @@
-from .hooks import CAKESSearchHook
+from .hooks import CAKESSearchHook, FiniteLossHook
 
-__all__ = ['CAKESSearchHook']
+__all__ = ['CAKESSearchHook', 'FiniteLossHook']

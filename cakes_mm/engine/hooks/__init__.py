@@ -1,3 +1,4 @@
 from .cakes_search_hook import CAKESSearchHook
+from .finite_loss_hook import FiniteLossHook
 
-__all__ = ['CAKESSearchHook']
+__all__ = ['CAKESSearchHook', 'FiniteLossHook']
