@@ -35,7 +35,17 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.10',
     packages=find_packages(include=['cakes_mm', 'cakes_mm.*']),
-    package_data={'cakes_mm': ['data/*.json']},
+    # The configs and model index ship inside the package under .mim, as in
+    # OpenMMLab packages, so that `_base_ = ['cakes_mm::cakes/...']` works
+    # from anywhere. cakes_mm/.mim/configs and .mim/model-index.yml are
+    # links to the repository's configs/ and model-index.yml: an editable
+    # install reads them in place, a wheel gets copies.
+    package_data={
+        'cakes_mm': [
+            'data/*.json', '.mim/model-index.yml', '.mim/configs/**/*.py',
+            '.mim/configs/**/*.yml'
+        ]
+    },
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require={'tests': TESTS_REQUIRE},

@@ -3,10 +3,16 @@
 Importing the package patches the environment (see :mod:`cakes_mm.compat`)
 and registers every model and hook under mmaction2's registries.
 """
-from .compat import patch_missing_drn
+from .compat import (allow_mmengine_checkpoints, patch_missing_drn,
+                     register_config_scope)
 
 patch_missing_drn()
+allow_mmengine_checkpoints()
+register_config_scope()
 
 from .models import *  # noqa: E402,F401,F403
+from .datasets import *  # noqa: E402,F401,F403
+from .registry import REGISTRIES  # noqa: E402,F401
+from .engine import *  # noqa: E402,F401,F403
 
 __version__ = '0.1.0'

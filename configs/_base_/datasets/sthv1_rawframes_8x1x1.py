@@ -1,7 +1,10 @@
 # Something-Something V1 as JPEG frames (one folder per video, 00001.jpg...),
 # TSN sparse sampling of 8 segments fed as one clip. Set `data_root` and the
 # annotation files (built by tools/data/sthv1/) with --cfg-options.
-dataset_type = 'RawframeDataset'
+# CheckedRawframeDataset is mmaction2's RawframeDataset with errors that name
+# the annotation line or frames folder at fault (cakes_mm.datasets).
+dataset_type = 'CheckedRawframeDataset'
+num_classes = 174
 data_root = 'data/sthv1/rawframes'
 ann_file_train = 'data/sthv1/sthv1_train_list_rawframes.txt'
 ann_file_val = 'data/sthv1/sthv1_val_list_rawframes.txt'
@@ -48,6 +51,7 @@ train_dataloader = dict(
         data_prefix=dict(img=data_root),
         filename_tmpl=filename_tmpl,
         start_index=start_index,
+        num_classes=num_classes,
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=12,
@@ -60,6 +64,7 @@ val_dataloader = dict(
         data_prefix=dict(img=data_root),
         filename_tmpl=filename_tmpl,
         start_index=start_index,
+        num_classes=num_classes,
         pipeline=val_pipeline,
         test_mode=True))
 test_dataloader = dict(
@@ -73,6 +78,7 @@ test_dataloader = dict(
         data_prefix=dict(img=data_root),
         filename_tmpl=filename_tmpl,
         start_index=start_index,
+        num_classes=num_classes,
         pipeline=test_pipeline,
         test_mode=True))
 

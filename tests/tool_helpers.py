@@ -1,0 +1,218 @@
+"""Helpers for the tests of tools/: tiny generated datasets and configs,
+and running a tool as a subprocess or loading it as a module.
+
+Frames are 40x32 JPEGs and videos 64x48 mp4s (width a multiple of 32, which
+decord 0.6.0 needs; see DESIGN.md §2). The model is a CAKESResNet-50 with
+base width 8 and a uniform 1D/2D split, on 4 frames of 32x32.
+"""
+import importlib.util
+import os
+import os.path as osp
+import subprocess
+import sys
+from types import ModuleType
+from typing import Dict, List, Optional, Sequence
+
+import cv2
+import numpy as np
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TOOLS = osp.join(REPO, 'tools')
+FRAME_TMPL = 'img_{:05}.jpg'
+
+
+def write_frames(folder: str, num_frames: int, seed: int,
+                 filename_tmpl: str = FRAME_TMPL, start_index: int = 1,
+                 size: Sequence[int] = (40, 32)) -> None:
+    """Write ``num_frames`` random-coloured JPEG frames into ``folder``."""
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    width, height = size
+    for index in range(start_index, start_index + num_frames):
+        frame = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
+        cv2.imwrite(osp.join(folder, filename_tmpl.format(index)), frame)
+
+
+def write_rawframe_dataset(root: str, labels: Sequence[int],
+                           num_frames: int = 6,
+                           filename_tmpl: str = FRAME_TMPL,
+                           start_index: int = 1,
+                           ann_name: str = 'ann.txt') -> str:
+    """Frame folders ``root/frames/vid<i>`` and their annotation list.
+
+    Returns:
+        str: The annotation file (``vid<i> num_frames label`` lines).
+    """
+    lines = []
+    for i, label in enumerate(labels):
+        write_frames(osp.join(root, 'frames', f'vid{i}'), num_frames, i,
+                     filename_tmpl, start_index)
+        lines.append(f'vid{i} {num_frames} {label}')
+    return write_lines(osp.join(root, ann_name), lines)
+
+
+def write_video(path: str, num_frames: int = 8, seed: int = 0,
+                size: Sequence[int] = (64, 48)) -> str:
+    """Write a small mp4v video of moving random blocks."""
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    width, height = size
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), 8,
+                             (width, height))
+    rng = np.random.default_rng(seed)
+    for _ in range(num_frames):
+        writer.write(rng.integers(0, 255, (height, width, 3), dtype=np.uint8))
+    writer.release()
+    return path
+
+
+def write_video_dataset(root: str, labels: Sequence[int],
+                        ann_name: str = 'videos.txt') -> str:
+    """Videos ``root/videos/vid<i>.mp4`` and their annotation list.
+
+    Returns:
+        str: The annotation file (``vid<i>.mp4 label`` lines).
+    """
+    lines = []
+    for i, label in enumerate(labels):
+        write_video(osp.join(root, 'videos', f'vid{i}.mp4'), seed=i)
+        lines.append(f'vid{i}.mp4 {label}')
+    return write_lines(osp.join(root, ann_name), lines)
+
+
+def write_lines(path: str, lines: List[str]) -> str:
+    """Write ``lines`` to ``path``; return the path."""
+    with open(path, 'w') as file:
+        file.write('\n'.join(lines) + '\n')
+    return path
+
+
+TINY_CONFIG = """
+_base_ = ['@REPO@/configs/_base_/models/cakes_r50.py',
+          'mmaction::_base_/default_runtime.py']
+custom_imports = dict(imports=@IMPORTS@, allow_failed_imports=False)
+model = dict(
+    backbone=dict(type='@BACKBONE@', arch='uniform',
+                  op_set=['1xkxk', 'kx1x1'], base_channels=8),
+    cls_head=dict(type='@HEAD@', num_classes=@CLASSES@, in_channels=256))
+@DATA@
+train_pipeline = [
+    @OPEN@
+    dict(type='UniformSample', clip_len=4, num_clips=1),
+    @DECODE@
+    dict(type='Resize', scale=(-1, 36)),
+    dict(type='RandomCrop', size=32),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs')]
+test_pipeline = [
+    @OPEN@
+    dict(type='UniformSample', clip_len=4, num_clips=1, test_mode=True),
+    @DECODE@
+    dict(type='Resize', scale=(-1, 36)),
+    dict(type='CenterCrop', crop_size=32),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs')]
+train_dataloader = dict(
+    batch_size=2, num_workers=@WORKERS@,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(**dataset, pipeline=train_pipeline))
+test_dataloader = dict(
+    batch_size=2, num_workers=@WORKERS@,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(**dataset, pipeline=test_pipeline, test_mode=True))
+test_cfg = dict(type='TestLoop')
+test_evaluator = dict(type='AccMetric')
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=@EPOCHS@,
+                 val_interval=100)
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9))
+param_scheduler = [dict(type='MultiStepLR', milestones=[1], by_epoch=True)]
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(interval=1, save_best=None))
+"""
+
+RAWFRAME_DATA = """dataset = dict(type='CheckedRawframeDataset', ann_file='@ANN@',
+               data_prefix=dict(img='@PREFIX@'),
+               filename_tmpl='img_{:05}.jpg')"""
+VIDEO_DATA = """dataset = dict(type='CheckedVideoDataset', ann_file='@ANN@',
+               data_prefix=dict(video='@PREFIX@'))"""
+
+
+def write_tiny_config(path: str, ann_file: str, prefix: str,
+                      videos: bool = False, num_classes: int = 3,
+                      epochs: int = 1, workers: int = 0,
+                      imports: Sequence[str] = ('cakes_mm', ),
+                      backbone: str = 'CAKESResNet',
+                      head: str = 'I3DHead') -> str:
+    """Write a tiny training/testing config over a generated dataset.
+
+    Args:
+        path (str): Where to write the config.
+        ann_file (str): Annotation list.
+        prefix (str): Folder the annotation's names are relative to.
+        videos (bool): Video files (decord) rather than frame folders.
+            Defaults to False.
+        num_classes (int): Classes of the head. Defaults to 3.
+        epochs (int): Training epochs. Defaults to 1.
+        workers (int): DataLoader workers. Defaults to 0.
+        imports (Sequence[str]): Modules for ``custom_imports``. Defaults
+            to ``('cakes_mm', )``.
+        backbone (str): Backbone type. Defaults to ``'CAKESResNet'``.
+        head (str): Head type. Defaults to ``'I3DHead'``.
+
+    Returns:
+        str: ``path``.
+    """
+    # Videos are opened before sampling (the sampler needs the frame count).
+    open_video, decode = (("dict(type='DecordInit'),",
+                           "dict(type='DecordDecode'),") if videos else
+                          ('', "dict(type='RawFrameDecode'),"))
+    replacements = {
+        '@DATA@': VIDEO_DATA if videos else RAWFRAME_DATA,
+        '@OPEN@': open_video, '@REPO@': REPO, '@ANN@': ann_file,
+        '@PREFIX@': prefix, '@DECODE@': decode, '@CLASSES@': str(num_classes),
+        '@EPOCHS@': str(epochs), '@WORKERS@': str(workers),
+        '@IMPORTS@': repr(list(imports)), '@BACKBONE@': backbone,
+        '@HEAD@': head}
+    text = TINY_CONFIG
+    for key, value in replacements.items():
+        text = text.replace(key, value)
+    with open(path, 'w') as file:
+        file.write(text)
+    return path
+
+
+def run_tool(args: Sequence[str], cwd: str,
+             env: Optional[Dict[str, str]] = None,
+             timeout: int = 240) -> subprocess.CompletedProcess:
+    """Run ``python tools/<args[0]> args[1:]`` from ``cwd``.
+
+    Args:
+        args (Sequence[str]): The tool's path under tools/, then its
+            arguments.
+        cwd (str): Working directory (outside the repo in the tests).
+        env (dict, optional): Extra environment variables. Defaults to None.
+        timeout (int): Seconds before the run is killed. Defaults to 240.
+
+    Returns:
+        subprocess.CompletedProcess: With ``stdout`` and ``stderr`` text.
+    """
+    full_env = dict(os.environ, OMP_NUM_THREADS='1', **(env or {}))
+    return subprocess.run(
+        [sys.executable, osp.join(TOOLS, args[0]), *args[1:]], cwd=cwd,
+        env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def load_tool(relative_path: str) -> ModuleType:
+    """Import a tool script (e.g. ``'data/check_videos.py'``) as a module.
+
+    Scripts are loaded by path under a unique name, since ``tools/test.py``
+    would clash with Python's own ``test`` package.
+    """
+    path = osp.join(TOOLS, relative_path)
+    name = 'tool_' + relative_path.replace('/', '_').replace('.py', '')
+    if osp.dirname(path) not in sys.path:
+        sys.path.append(osp.dirname(path))  # the tool's own helpers
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # so that its functions pickle
+    spec.loader.exec_module(module)
+    return module

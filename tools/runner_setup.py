@@ -1,0 +1,151 @@
+"""What ``tools/train.py`` and ``tools/test.py`` share.
+
+Importing this module imports ``cakes_mm`` first, which patches mmaction2's
+missing ``drn`` package, allow-lists mmengine's checkpoint classes for
+``weights_only=True`` and registers the ``cakes_mm::`` config scope. The
+tools then work from any working directory.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from typing import Callable
+
+import cakes_mm  # noqa: F401,I100  (first: environment shims, registries)
+import torch
+import torch.distributed as dist
+from cakes_mm.compat import UnsafeCheckpointError
+from cakes_mm.datasets import BadInputError, short_message
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+#: Datasets that check labels against ``num_classes``.
+CHECKED_DATASETS = ('CheckedRawframeDataset', 'CheckedVideoDataset')
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """Add the config, work-dir, cfg-options and launcher arguments."""
+    parser.add_argument('config', help='config file')
+    parser.add_argument(
+        '--work-dir',
+        help='where logs and checkpoints go; defaults to the config\'s '
+        'work_dir, else ./work_dirs/<config name>')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. '
+        'train_dataloader.batch_size=4 model.cls_head.num_classes=10')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm'],
+        default='none',
+        help='job launcher; tools/dist_*.sh pass "pytorch"')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """Read the config and apply the common arguments.
+
+    Args:
+        args (argparse.Namespace): Parsed arguments (see
+            :func:`add_common_args`).
+
+    Returns:
+        Config: The config, ready for :func:`build_runner`.
+    """
+    if not osp.isfile(args.config):
+        raise SystemExit(f'error: config file not found: {args.config}')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join(
+            'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    inherit_num_classes(cfg)
+    return cfg
+
+
+def inherit_num_classes(cfg: Config) -> None:
+    """Give checked datasets without ``num_classes`` the head's.
+
+    Their labels are then checked against the classifier's classes.
+
+    Args:
+        cfg (Config): The config, changed in place.
+    """
+    num_classes = cfg.get('model', {}).get('cls_head', {}).get('num_classes')
+    if num_classes is None:
+        return
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = (cfg.get(name) or {}).get('dataset', {})
+        dataset_type = str(dataset.get('type', ''))
+        if dataset_type.split('.')[-1] in CHECKED_DATASETS:
+            dataset.setdefault('num_classes', num_classes)
+
+
+def setup_cpu_distributed(cfg: Config) -> None:
+    """Use gloo for a distributed run on a machine without CUDA.
+
+    mmaction2's runtime asks for nccl, and mmengine's own start-up calls
+    ``torch.cuda.set_device`` and gives DDP a device id; none of that works
+    on CPU. This joins the process group with gloo before the runner does
+    (it then skips its own start-up) and wraps the model in DDP without
+    device ids. With CUDA, the config is left as it is (nccl by default).
+
+    Args:
+        cfg (Config): The config, changed in place.
+    """
+    if cfg.launcher == 'none' or torch.cuda.is_available():
+        return
+    if cfg.launcher != 'pytorch':
+        raise SystemExit(f'error: --launcher {cfg.launcher} needs CUDA; on '
+                         'CPU use --launcher pytorch (tools/dist_*.sh)')
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    cfg.env_cfg.dist_cfg.backend = 'gloo'
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel',
+            device_ids=None,
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+
+
+def build_runner(cfg: Config) -> Runner:
+    """Build the runner the config asks for (``runner_type``, else Runner).
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        Runner: The runner.
+    """
+    setup_cpu_distributed(cfg)
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+def run_reporting_bad_input(main: Callable[[], object]) -> None:
+    """Run ``main``; report bad input as one line and exit with status 1.
+
+    Bad data (:class:`BadInputError`) and refused checkpoints
+    (:class:`UnsafeCheckpointError`) name the file or line at fault; a
+    traceback through the data loader or the unpickler would add nothing.
+
+    Args:
+        main (Callable): The tool's main function.
+    """
+    try:
+        main()
+    except (BadInputError, UnsafeCheckpointError) as error:
+        print(f'error: {short_message(error)}', file=sys.stderr)
+        sys.exit(1)

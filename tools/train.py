@@ -1,0 +1,73 @@
+"""Train a recognizer from a config, the mmaction2 way.
+
+Usage::
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+        [--auto-scale-lr] [--cfg-options KEY=VALUE ...]
+        [--launcher {none,pytorch,slurm}]
+
+``--resume`` alone resumes from the latest checkpoint in the work dir;
+``--resume CKPT`` from that file. Bad data and unsafe checkpoints stop the
+run with one line naming the file or annotation line at fault.
+"""
+import argparse
+
+import torch
+from mmengine.config import Config
+
+from runner_setup import (add_common_args, build_runner, load_config,
+                          run_reporting_bad_input)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    add_common_args(parser)
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        const='auto',
+        metavar='CKPT',
+        help='resume from CKPT, or from the latest checkpoint in the work '
+        'dir when no CKPT is given')
+    parser.add_argument(
+        '--amp', action='store_true',
+        help='mixed precision with dynamic loss scaling (needs CUDA)')
+    parser.add_argument(
+        '--auto-scale-lr', action='store_true',
+        help='scale the learning rate linearly from the config\'s '
+        'auto_scale_lr.base_batch_size to the actual total batch size')
+    return parser.parse_args(argv)
+
+
+def apply_train_args(cfg: Config, args: argparse.Namespace) -> None:
+    """Apply ``--resume``, ``--amp`` and ``--auto-scale-lr`` to ``cfg``."""
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    if args.amp:
+        if not torch.cuda.is_available():
+            raise SystemExit('error: --amp needs a CUDA GPU (mmengine\'s '
+                             'AmpOptimWrapper is built on torch.cuda.amp)')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.auto_scale_lr:
+        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+            raise SystemExit('error: --auto-scale-lr needs '
+                             'auto_scale_lr.base_batch_size in the config')
+        cfg.auto_scale_lr.enable = True
+
+
+def main(argv=None) -> None:
+    """Train."""
+    args = parse_args(argv)
+    cfg = load_config(args)
+    apply_train_args(cfg, args)
+    build_runner(cfg).train()
+
+
+if __name__ == '__main__':
+    run_reporting_bad_input(main)
