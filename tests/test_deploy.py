@@ -72,3 +72,26 @@ def test_deploy_refuses_p3d_and_supernets():
     with pytest.raises(ValueError, match='a search supernet'):
         CAKESResNet(search_mode='cost', op_set=['1xkxk', 'kx1x1'],
                     base_channels=8).switch_to_deploy()
+
+
+def test_test_tool_deploy_gives_the_same_scores(tmp_path):
+    import pickle
+
+    from tool_helpers import (run_tool, write_rawframe_dataset,
+                              write_tiny_config)
+    ann = write_rawframe_dataset(str(tmp_path), [0, 1, 2, 1])
+    config = write_tiny_config(str(tmp_path / 'tiny.py'), ann,
+                               str(tmp_path / 'frames'))
+    assert run_tool(['train.py', config, '--work-dir', 'w'],
+                    str(tmp_path)).returncode == 0
+    scores = {}
+    for flag in ([], ['--deploy']):
+        dump = f'scores{len(flag)}.pkl'
+        result = run_tool(['test.py', config, 'w/epoch_1.pth', '--work-dir',
+                           'w', '--dump', dump, *flag], str(tmp_path))
+        assert result.returncode == 0, result.stderr[-2000:]
+        with open(tmp_path / dump, 'rb') as f:
+            scores[len(flag)] = torch.stack(
+                [s['pred_score'] for s in pickle.load(f)])
+    assert 'switched to deploy mode' in result.stdout + result.stderr
+    torch.testing.assert_close(scores[1], scores[0], rtol=1e-4, atol=1e-6)
