@@ -46,7 +46,7 @@ def test_config_recipe(name):
         'frame_interval'], train['RandomCrop']['size']) == (64, 1, 64)
     assert (test['SampleFrames']['num_clips'],
             test['CenterCrop']['crop_size']) == (20, 64)
-    assert cfg.test_dataloader.dataset.type == 'VideoDataset'
+    assert cfg.test_dataloader.dataset.type == 'CheckedVideoDataset'
     assert 'split_1' in cfg.test_dataloader.dataset.ann_file
 
 

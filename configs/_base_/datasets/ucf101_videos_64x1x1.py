@@ -4,7 +4,7 @@
 # centre crop; the head averages their softmax probabilities
 # (average_clips='prob' in the model). Build the split lists with
 # tools/data/ucf101/build_file_list.py; `split` selects 1, 2 or 3.
-dataset_type = 'VideoDataset'
+dataset_type = 'CheckedVideoDataset'
 data_root = 'data/ucf101/videos'
 split = 1
 ann_file_train = f'data/ucf101/ucf101_train_split_{split}_videos.txt'
