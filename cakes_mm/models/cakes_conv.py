@@ -6,7 +6,7 @@ output channels are split into groups, one per sub-kernel, in the order of
 padding that keeps the input size. It knows nothing of ResNet and can be used
 in any 3D network (a 3D UNet, say).
 """
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn

@@ -12,10 +12,6 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.logging import MMLogger
-from mmengine.model import BaseModule
-from mmengine.model.weight_init import constant_init, kaiming_init
-from mmengine.runner import load_checkpoint
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmaction.registry import MODELS
 from ..arch import Arch, ArchSpec, resolve_arch
@@ -26,6 +22,7 @@ from ..p3d_conv import P3DConv3d
 from ..resnet2d_checkpoint import load_2d_resnet, resnet_layout
 from ..search_conv import CAKESSearchConv3d
 from ..sub_kernels import check_op_set, default_cost_weights
+from .base import ResNet3dBase
 
 LAYERWISE_OP_SETS = {'c2d': ['1xkxk'], 'c3d': ['kxkxk']}
 
@@ -86,7 +83,7 @@ class CAKESBottleneck(nn.Module):
 
 
 @MODELS.register_module()
-class CAKESResNet(BaseModule):
+class CAKESResNet(ResNet3dBase):
     """CAKES ResNet backbone.
 
     Args:
@@ -429,49 +426,21 @@ class CAKESResNet(BaseModule):
                 used.add(conv3)
         return used
 
-    def init_weights(self) -> None:
-        """Kaiming/constant init, then inflate or load ``pretrained``."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                kaiming_init(m)
-            elif isinstance(m, _BatchNorm):
-                constant_init(m, 1)
-        if self.zero_init_residual and not self.pretrained:
-            for m in self.modules():
-                if isinstance(m, CAKESBottleneck):
-                    constant_init(m.bn3, 0)
-        if self.pretrained:
-            logger = MMLogger.get_current_instance()
-            if self.pretrained2d:
-                self.inflate_weights(logger)
-            else:
-                load_checkpoint(self, self.pretrained, strict=False,
-                                logger=logger)
+    def residual_norms(self) -> List[nn.Module]:
+        """The last BN of every bottleneck."""
+        return [block.bn3 for block in self.blocks()]
 
-    def _freeze_stages(self) -> None:
-        """Freeze the stem and the first ``frozen_stages`` stages."""
-        if self.frozen_stages >= 0:
-            for m in (self.conv1, self.bn1):
-                m.eval()
-                for param in m.parameters():
-                    param.requires_grad = False
-        for i in range(1, self.frozen_stages + 1):
-            layer = getattr(self, f'layer{i}')
-            layer.eval()
-            for param in layer.parameters():
-                param.requires_grad = False
+    def frozen_modules(self) -> List[nn.Module]:
+        """Nothing to freeze in deploy mode: it is inference-only."""
+        return [] if self.deploy_net is not None else super().frozen_modules()
 
     def train(self, mode: bool = True) -> 'CAKESResNet':
-        """Set train mode, then apply ``frozen_stages`` and ``norm_eval``."""
-        if self.deploy_net is not None:
-            if mode:
-                raise RuntimeError('a CAKESResNet in deploy mode is for '
-                                   'inference only and cannot train')
-            return super().train(False)
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
+        """Set train mode, then apply ``frozen_stages`` and ``norm_eval``.
+
+        Raises:
+            RuntimeError: When asked to train in deploy mode.
+        """
+        if self.deploy_net is not None and mode:
+            raise RuntimeError('a CAKESResNet in deploy mode is for '
+                               'inference only and cannot train')
+        return super().train(mode)

@@ -8,15 +8,12 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.logging import MMLogger
-from mmengine.model import BaseModule
-from mmengine.model.weight_init import constant_init, kaiming_init
-from mmengine.runner import load_checkpoint
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmaction.registry import MODELS
 from ..inflation import copy_into, inflate_like
 from ..pmscn_block import PmSCn, check_streams
 from ..resnet2d_checkpoint import StateDict, load_2d_resnet, resnet_layout
+from .base import ResNet3dBase
 
 Stride3 = Tuple[int, int, int]
 
@@ -117,7 +114,7 @@ class PmSCnBasicBlock(nn.Module):
 
 
 @MODELS.register_module()
-class PmSCnResNet(BaseModule):
+class PmSCnResNet(ResNet3dBase):
     """PmSCn ResNet backbone, and the plain 3D ResNet baseline.
 
     The stem is a (3,7,7) 3D conv with stride (1,2,2) → BN → ReLU, then
@@ -322,6 +319,10 @@ class PmSCnResNet(BaseModule):
                     key2d, count, weight.shape[0])
         return filled
 
+    def residual_norms(self) -> List[nn.Module]:
+        """The norm that feeds each block's residual sum."""
+        return [block.norms[-1] for block in self.blocks().values()]
+
     def inflate_weights(self, logger: MMLogger) -> None:
         """Inflate ``self.pretrained``, a 2D ResNet of the same depth.
 
@@ -363,42 +364,3 @@ class PmSCnResNet(BaseModule):
         logger.info(f'entries left at their initialisation: {kept or "none"}')
         logger.info(f'unused 2D keys: '
                     f'{sorted(set(state2d) - set(filled.values())) or "none"}')
-
-    def init_weights(self) -> None:
-        """Kaiming/constant init, then inflate or load ``pretrained``."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                kaiming_init(m)
-            elif isinstance(m, _BatchNorm):
-                constant_init(m, 1)
-        if self.zero_init_residual and not self.pretrained:
-            for block in self.blocks().values():
-                constant_init(block.norms[-1], 0)
-        if self.pretrained:
-            logger = MMLogger.get_current_instance()
-            if self.pretrained2d:
-                self.inflate_weights(logger)
-            else:
-                load_checkpoint(self, self.pretrained, strict=False,
-                                logger=logger)
-
-    def frozen_modules(self) -> List[nn.Module]:
-        """The stem and the first ``frozen_stages`` stages."""
-        if self.frozen_stages < 0:
-            return []
-        return [self.conv1, self.bn1] + [
-            getattr(self, name)
-            for name in self.res_layers[:self.frozen_stages]]
-
-    def train(self, mode: bool = True) -> 'PmSCnResNet':
-        """Set train mode, then apply ``frozen_stages`` and ``norm_eval``."""
-        super().train(mode)
-        for module in self.frozen_modules():
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self

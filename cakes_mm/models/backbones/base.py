@@ -1,0 +1,71 @@
+"""What the plugin's 3D ResNets share: initialisation, ``pretrained``,
+``frozen_stages`` and ``norm_eval``, as in mmaction2's ResNet3d."""
+from typing import List
+
+import torch.nn as nn
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from mmengine.model.weight_init import constant_init, kaiming_init
+from mmengine.runner import load_checkpoint
+from torch.nn.modules.batchnorm import _BatchNorm
+
+
+class ResNet3dBase(BaseModule):
+    """Base of :class:`CAKESResNet` and :class:`PmSCnResNet`.
+
+    A subclass sets ``pretrained``, ``pretrained2d``, ``frozen_stages``,
+    ``norm_eval`` and ``zero_init_residual``, builds ``conv1``, ``bn1`` and
+    the stages named in ``res_layers``, and implements
+    :meth:`residual_norms` and :meth:`inflate_weights`.
+    """
+
+    def residual_norms(self) -> List[nn.Module]:
+        """The last norm of every residual branch."""
+        raise NotImplementedError
+
+    def inflate_weights(self, logger: MMLogger) -> None:
+        """Initialise from ``self.pretrained``, a 2D ResNet checkpoint."""
+        raise NotImplementedError
+
+    def init_weights(self) -> None:
+        """Kaiming/constant init, then inflate or load ``pretrained``.
+
+        From scratch, ``zero_init_residual`` zeroes each residual branch's
+        last norm, so every block starts as the identity.
+        """
+        for m in self.modules():
+            if isinstance(m, nn.Conv3d):
+                kaiming_init(m)
+            elif isinstance(m, _BatchNorm):
+                constant_init(m, 1)
+        if self.zero_init_residual and not self.pretrained:
+            for norm in self.residual_norms():
+                constant_init(norm, 0)
+        if self.pretrained:
+            logger = MMLogger.get_current_instance()
+            if self.pretrained2d:
+                self.inflate_weights(logger)
+            else:
+                load_checkpoint(self, self.pretrained, strict=False,
+                                logger=logger)
+
+    def frozen_modules(self) -> List[nn.Module]:
+        """The stem and the first ``frozen_stages`` stages."""
+        if self.frozen_stages < 0:
+            return []
+        return [self.conv1, self.bn1] + [
+            getattr(self, name)
+            for name in self.res_layers[:self.frozen_stages]]
+
+    def train(self, mode: bool = True) -> 'ResNet3dBase':
+        """Set train mode, then apply ``frozen_stages`` and ``norm_eval``."""
+        super().train(mode)
+        for module in self.frozen_modules():
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
