@@ -5,20 +5,8 @@ _base_ = ['./cakes_search_r50_8x1x1_sthv1.py']
 model = dict(backbone=dict(search_mode='performance'))
 
 train_cfg = dict(max_epochs=140)
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=0.1,
-        by_epoch=True,
-        begin=0,
-        end=5,
-        convert_to_iter_based=True),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=140,
-        by_epoch=True,
-        milestones=[100, 120],
-        gamma=0.1)
-]
+# The warm-up stays; the step schedule is stretched to 140 epochs.
+param_scheduler = _base_.param_scheduler
+param_scheduler[1].end = 140
+param_scheduler[1].milestones = [100, 120]
 custom_hooks = [dict(type='CAKESSearchHook', interval=1, freeze_at=100)]
