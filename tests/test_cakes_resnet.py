@@ -1,45 +1,11 @@
-import re
-
 import pytest
 import torch
 from mmengine.logging import MMLogger
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from cakes_mm.models import CAKESResNet
+from model_helpers import random_resnet2d, torchvision_layout
 from cakes_mm.models.sub_kernels import SUB_KERNEL_NAMES
-from mmaction.registry import MODELS
-
-# The test's own map from mmaction2 ResNet keys to torchvision keys, written
-# independently of cakes_mm's, to produce a torchvision-layout checkpoint.
-TORCHVISION_KEYS = [
-    (r'^conv1\.conv\.', 'conv1.'), (r'^conv1\.bn\.', 'bn1.'),
-    (r'\.conv(\d)\.conv\.', r'.conv\1.'), (r'\.conv(\d)\.bn\.', r'.bn\1.'),
-    (r'\.downsample\.conv\.', '.downsample.0.'),
-    (r'\.downsample\.bn\.', '.downsample.1.'),
-]
-
-
-def random_resnet2d(depth=50):
-    """mmaction2's 2D ResNet with random weights and BN statistics."""
-    resnet = MODELS.build(dict(type='ResNet', depth=depth, pretrained=None))
-    for m in resnet.modules():
-        if isinstance(m, _BatchNorm):
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.normal_(0, 0.1)
-            m.running_mean.normal_(0, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-    resnet.eval()
-    return resnet
-
-
-def torchvision_layout(state):
-    mapped = {}
-    for key, value in state.items():
-        for pattern, replacement in TORCHVISION_KEYS:
-            key = re.sub(pattern, replacement, key)
-        mapped[key] = value
-    return mapped
-
 
 @pytest.fixture(scope='module')
 def resnet2d():

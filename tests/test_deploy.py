@@ -1,21 +1,16 @@
 import pytest
 import torch
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from cakes_mm.models import CAKESResNet
 from cakes_mm.models.arch import released_archs
 from cakes_mm.models.sub_kernels import SUB_KERNEL_NAMES
+from model_helpers import randomise_norms
 
 
 def trained_like(backbone):
     """Random weights and BN statistics, as after training, in eval mode."""
     backbone.init_weights()
-    for m in backbone.modules():
-        if isinstance(m, _BatchNorm):
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.normal_(0, 0.1)
-            m.running_mean.normal_(0, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
+    randomise_norms(backbone)
     backbone.eval()
     return backbone
 

@@ -1,24 +1,15 @@
 import pytest
 import torch
 import torch.nn as nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from cakes_mm.models import PmSCn
 from cakes_mm.models.pmscn_block import eq5_mid_channels, stream_widths
 from mmaction.models.common import Conv2plus1d
+from model_helpers import randomise_norms
 
 # (2D kernel, 1D kernel) of streams 1, 2 and 3 for k = 3, as (T, H, W).
 ORIENTATIONS = [((1, 3, 3), (3, 1, 1)), ((3, 3, 1), (1, 1, 3)),
                 ((3, 1, 3), (1, 3, 1))]
-
-
-def randomise_norms(module):
-    for m in module.modules():
-        if isinstance(m, _BatchNorm):
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.normal_(0, 0.1)
-            m.running_mean.normal_(0, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
 
 
 def test_eq5_gives_r2plus1d_width():

@@ -1,5 +1,3 @@
-import re
-
 import pytest
 import torch
 import torch.nn as nn
@@ -9,6 +7,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from cakes_mm.models import PmSCn, PmSCnResNet
 from cakes_mm.models.inflation import inflate_like
 from mmaction.registry import MODELS
+from model_helpers import random_resnet2d, torchvision_layout
 
 VARIANTS = {'r3d': None, 'p1sc1': dict(m=1, n=1), 'p2sc1': dict(m=2, n=1),
             'p2sc2': dict(m=2, n=2), 'p2sc3': dict(m=2, n=3),
@@ -142,29 +141,13 @@ def test_frozen_stages_and_norm_eval():
 
 
 # The test's own map from mmaction2 ResNet keys to torchvision keys.
-TORCHVISION_KEYS = [
-    (r'^conv1\.conv\.', 'conv1.'), (r'^conv1\.bn\.', 'bn1.'),
-    (r'\.conv(\d)\.conv\.', r'.conv\1.'), (r'\.conv(\d)\.bn\.', r'.bn\1.'),
-    (r'\.downsample\.conv\.', '.downsample.0.'),
-    (r'\.downsample\.bn\.', '.downsample.1.'),
-]
-
-
 @pytest.fixture(scope='module')
 def resnet18_2d(tmp_path_factory):
     """A random 2D ResNet-18 saved in torchvision and mmaction2 layouts."""
     torch.manual_seed(1)
-    resnet = MODELS.build(dict(type='ResNet', depth=18, pretrained=None))
-    for m in resnet.modules():
-        if isinstance(m, _BatchNorm):
-            m.weight.data.uniform_(0.5, 1.5)
-            m.running_var.uniform_(0.5, 1.5)
+    resnet = random_resnet2d(18)
     state = resnet.state_dict()
-    torchvision = {}
-    for key, value in state.items():
-        for pattern, replacement in TORCHVISION_KEYS:
-            key = re.sub(pattern, replacement, key)
-        torchvision[key] = value
+    torchvision = torchvision_layout(state)
     torchvision.update({'fc.weight': torch.randn(1000, 512),
                         'fc.bias': torch.zeros(1000)})
     folder = tmp_path_factory.mktemp('resnet18')

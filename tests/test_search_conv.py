@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from cakes_mm.models import CAKESResNet
 from cakes_mm.models.inflation import inflate_kernel
 from cakes_mm.models.search_conv import CAKESSearchConv3d, derive_mask
+from model_helpers import random_resnet2d, torchvision_layout
 
 OPS = ['kxkxk', '1xkxk', 'kx1x1']
 
@@ -158,7 +159,6 @@ def test_cost_lasso_is_lambda_beta_gamma():
 
 
 def test_supernet_inflation_repeats_filters_bn_and_conv3(tmp_path):
-    from tests.test_cakes_resnet import random_resnet2d, torchvision_layout
     state = torchvision_layout(random_resnet2d().state_dict())
     path = tmp_path / 'r50.pth'
     torch.save(state, path)
