@@ -3,12 +3,14 @@
 Importing the package patches the environment (see :mod:`cakes_mm.compat`)
 and registers every model and hook under mmaction2's registries.
 """
-from .compat import (allow_mmengine_checkpoints, patch_missing_drn,
+from .compat import (allow_mmengine_checkpoints,
+                     make_checkpoint_writes_atomic, patch_missing_drn,
                      register_config_scope)
 
 patch_missing_drn()
 allow_mmengine_checkpoints()
 register_config_scope()
+make_checkpoint_writes_atomic()
 
 from .models import *  # noqa: E402,F401,F403
 from .datasets import *  # noqa: E402,F401,F403

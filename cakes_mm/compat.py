@@ -1,12 +1,17 @@
 """Environment shims for the pinned mmaction2 1.2.0, mmengine 0.10.7 and torch.
 
 This is the one module of the plugin that patches its environment. It is
-imported first by ``cakes_mm/__init__.py``, which applies all three shims:
+imported first by ``cakes_mm/__init__.py``, which applies all four shims:
 
 * :func:`patch_missing_drn`: the wheel's missing ``drn`` package;
 * :func:`allow_mmengine_checkpoints`: mmengine checkpoints under torch's
   ``weights_only=True`` default;
-* :func:`register_config_scope`: ``cakes_mm::`` base configs.
+* :func:`register_config_scope`: ``cakes_mm::`` base configs;
+* :func:`make_checkpoint_writes_atomic`: checkpoints and ``last_checkpoint``
+  are never left half-written by a killed run.
+
+The tools also call :func:`check_checkpoints_fit`, which makes a checkpoint
+that does not fit the model stop the run.
 
 **The missing ``drn`` package.** The published ``mmaction2==1.2.0`` wheel
 does not ship ``mmaction/models/localizers/drn/`` (upstream issue #2714),
@@ -17,13 +22,17 @@ folder is missing, :func:`patch_missing_drn` registers a stand-in module
 whose ``DRN`` raises a clear error if anyone tries to build it. A wheel that
 does ship ``drn`` is left untouched.
 """
+import contextlib
+import glob
 import importlib.util
+import io
 import os
 import pickle
 import re
 import sys
+import tempfile
 import types
-from typing import List, Optional
+from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -228,3 +237,227 @@ def register_config_scope() -> None:
 
     get_installed_path.answers_cakes_mm = True
     config_module.get_installed_path = get_installed_path
+
+
+# ---------------------------------------------------------------------------
+# Atomic checkpoint writes
+# ---------------------------------------------------------------------------
+def atomic_write(path: str, data: Union[bytes, str]) -> None:
+    """Write ``data`` to ``path`` so that ``path`` is never half-written.
+
+    The data goes to a hidden temp file beside ``path``
+    (``.<name>.<random>.tmp``), is flushed to disk, and then replaces
+    ``path`` in one rename. A process killed at any moment leaves either the
+    old file or the new one. A temp file that a killed write left behind is
+    removed by the next write to the same path.
+
+    Args:
+        path (str): Destination file; its folder is created if needed.
+        data (bytes | str): The content; a str is written as UTF-8.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    prefix = f'.{os.path.basename(path)}.'
+    for leftover in glob.glob(os.path.join(glob.escape(folder),
+                                           glob.escape(prefix) + '*.tmp')):
+        os.remove(leftover)
+    handle, temp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix='.tmp')
+    try:
+        with os.fdopen(handle, 'wb') as file:
+            file.write(data.encode('utf-8') if isinstance(data, str) else data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.remove(temp)
+        raise
+
+
+def atomic_local_put(backend: object, obj: bytes, filepath: str) -> None:
+    """``LocalBackend.put`` with :func:`atomic_write`.
+
+    Args:
+        backend (LocalBackend): The backend (unused; a method's ``self``).
+        obj (bytes): Data to write.
+        filepath (str): Destination file.
+    """
+    atomic_write(str(filepath), obj)
+
+
+@contextlib.contextmanager
+def open_replacing_on_close(file: str, mode: str = 'r', *args,
+                            **kwargs) -> Iterator[io.IOBase]:
+    """``open`` for mmengine's checkpoint hook, as a context manager.
+
+    Text opened with mode ``'w'`` is collected and written with
+    :func:`atomic_write` when the ``with`` block ends without an error; any
+    other mode is plain ``open``.
+
+    Args:
+        file (str): Path to open.
+        mode (str): As for :func:`open`. Defaults to ``'r'``.
+    """
+    if mode != 'w':
+        with open(file, mode, *args, **kwargs) as opened:
+            yield opened
+        return
+    buffer = io.StringIO()
+    yield buffer
+    atomic_write(file, buffer.getvalue())
+
+
+def make_checkpoint_writes_atomic() -> None:
+    """Make mmengine write checkpoints and ``last_checkpoint`` atomically.
+
+    mmengine 0.10.7 writes a checkpoint with ``LocalBackend.put`` straight
+    into its final path, and ``CheckpointHook`` rewrites ``last_checkpoint``
+    with ``open(..., 'w')``. A run killed during either write leaves a
+    truncated checkpoint (e.g. a resumed run re-saving ``epoch_2.pth``) or
+    an empty ``last_checkpoint``, and ``--resume`` then fails. This replaces
+    ``LocalBackend.put`` with :func:`atomic_local_put` and, inside the
+    checkpoint hook's module only, ``open`` with
+    :func:`open_replacing_on_close` (the module opens no other file for
+    writing). Afterwards ``last_checkpoint`` always names a complete file:
+    the newest checkpoint whose write and recording both finished. A kill
+    between the checkpoint's rename and ``last_checkpoint``'s costs that
+    checkpoint; the previous one is resumed.
+    """
+    from mmengine.fileio.backends import LocalBackend
+    from mmengine.hooks import checkpoint_hook
+    LocalBackend.put = atomic_local_put
+    checkpoint_hook.open = open_replacing_on_close
+
+
+# ---------------------------------------------------------------------------
+# Checkpoints that do not fit the model
+# ---------------------------------------------------------------------------
+#: Where a checkpoint file may keep its weights, besides at the top level.
+STATE_DICT_ENTRIES = ('state_dict', 'model')
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint's tensors do not fit the model it is loaded into."""
+
+
+def checkpoint_state_dict(checkpoint: dict) -> Dict[str, torch.Tensor]:
+    """The weights of a loaded checkpoint file, under the model's names.
+
+    Accepted layouts: weights under ``state_dict`` (mmengine, mmaction2,
+    mmpretrain), under ``model`` (torchvision's reference scripts and many
+    others), or a bare state dict (``torch.save(model.state_dict())``).
+    A ``module.`` prefix (a model saved inside DDP) is removed.
+
+    Args:
+        checkpoint (dict): What ``torch.load`` returned.
+
+    Returns:
+        dict[str, torch.Tensor]: The tensors by key.
+    """
+    for entry in STATE_DICT_ENTRIES:
+        if isinstance(checkpoint.get(entry), dict):
+            checkpoint = checkpoint[entry]
+            break
+    return {re.sub(r'^module\.', '', key): value
+            for key, value in checkpoint.items() if torch.is_tensor(value)}
+
+
+def shape_text(tensor: torch.Tensor) -> str:
+    """``(8, 8, 3, 3, 3)``."""
+    return str(tuple(tensor.shape))
+
+
+def describe_mismatch(model_state: Dict[str, torch.Tensor],
+                      checkpoint_state: Dict[str, torch.Tensor],
+                      tolerated: Sequence[str] = ()) -> Optional[str]:
+    """How a checkpoint fails to fit a model, or None if it fits.
+
+    Args:
+        model_state (dict): The model's ``state_dict()``.
+        checkpoint_state (dict): From :func:`checkpoint_state_dict`.
+        tolerated (Sequence[str]): Key prefixes not compared (e.g.
+            ``'cls_head.'`` when fine-tuning to other classes). Defaults to
+            ``()``.
+
+    Returns:
+        str, optional: The first mismatched key with both shapes (model
+        keys in order, then unexpected checkpoint keys) and the counts.
+    """
+    skip = tuple(tolerated)
+    mismatches = []  # (kind, description): model keys in order, then extra
+    for key, value in model_state.items():
+        if key.startswith(skip):
+            continue
+        if key not in checkpoint_state:
+            mismatches.append((
+                'missing', f'{key} is missing from the checkpoint (model '
+                f'shape {shape_text(value)})'))
+        elif checkpoint_state[key].shape != value.shape:
+            mismatches.append((
+                'of another shape',
+                f'{key} has shape {shape_text(checkpoint_state[key])} in the '
+                f'checkpoint but {shape_text(value)} in the model'))
+    mismatches += [('unexpected', f'{key} (shape {shape_text(value)}) is in '
+                    f'the checkpoint but not in the model')
+                   for key, value in checkpoint_state.items()
+                   if key not in model_state and not key.startswith(skip)]
+    if not mismatches:
+        return None
+    kinds = [kind for kind, _ in mismatches]
+    counts = ', '.join(f'{kinds.count(kind)} {kind}' for kind in
+                       ('missing', 'unexpected', 'of another shape'))
+    return f'{mismatches[0][1]} (keys that do not fit: {counts})'
+
+
+def check_checkpoints_fit(tolerated: Sequence[str] = ()) -> None:
+    """Make ``Runner.load_checkpoint`` refuse a checkpoint that does not fit.
+
+    mmengine loads ``load_from``, ``resume`` and test checkpoints with
+    ``strict=False``, which only warns about missing, unexpected or
+    differently shaped keys: a checkpoint of another depth or arch then
+    runs on partly random weights. After this call, such a load raises
+    :class:`CheckpointMismatchError` naming the file, the first mismatched
+    key and both shapes. Checkpoints whose weights sit under ``model``
+    (see :func:`checkpoint_state_dict`) are read too. ``tools/train.py``
+    and ``tools/test.py`` call it; other scripts keep mmengine's behaviour.
+
+    Args:
+        tolerated (Sequence[str]): Key prefixes left to mmengine's warnings,
+            e.g. ``('cls_head.', )`` to fine-tune to a new class count.
+            Defaults to ``()``: every key must fit.
+    """
+    from mmengine.model import is_model_wrapper
+    from mmengine.runner import Runner
+    from mmengine.runner import runner as runner_module
+    read_file = getattr(runner_module._load_checkpoint, 'reads_file',
+                        runner_module._load_checkpoint)
+    load = getattr(Runner.load_checkpoint, 'loads', Runner.load_checkpoint)
+
+    def read_with_model_entry(filename: str, *args, **kwargs) -> dict:
+        """mmengine's reader; weights under ``model`` move to
+        ``state_dict``."""
+        checkpoint = read_file(filename, *args, **kwargs)
+        if (isinstance(checkpoint, dict) and 'state_dict' not in checkpoint
+                and isinstance(checkpoint.get('model'), dict)):
+            checkpoint = dict(checkpoint)
+            checkpoint['state_dict'] = checkpoint.pop('model')
+        return checkpoint
+
+    def load_checked(runner: Runner, filename: str, *args, **kwargs) -> dict:
+        """mmengine's load, then a check that every key fitted."""
+        checkpoint = load(runner, filename, *args, **kwargs)
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        mismatch = describe_mismatch(model.state_dict(),
+                                     checkpoint_state_dict(checkpoint),
+                                     tolerated)
+        if mismatch:
+            raise CheckpointMismatchError(
+                f'{filename} does not fit the model: {mismatch}. Was it '
+                f'written for another depth, arch or op_set?')
+        return checkpoint
+
+    read_with_model_entry.reads_file = read_file
+    load_checked.loads = load
+    runner_module._load_checkpoint = read_with_model_entry
+    Runner.load_checkpoint = load_checked

@@ -14,7 +14,7 @@ from typing import Callable
 import cakes_mm  # noqa: F401,I100  (first: environment shims, registries)
 import torch
 import torch.distributed as dist
-from cakes_mm.compat import UnsafeCheckpointError
+from cakes_mm.compat import CheckpointMismatchError, UnsafeCheckpointError
 from cakes_mm.datasets import BadInputError, short_message
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
@@ -137,15 +137,18 @@ def build_runner(cfg: Config) -> Runner:
 def run_reporting_bad_input(main: Callable[[], object]) -> None:
     """Run ``main``; report bad input as one line and exit with status 1.
 
-    Bad data (:class:`BadInputError`) and refused checkpoints
-    (:class:`UnsafeCheckpointError`) name the file or line at fault; a
-    traceback through the data loader or the unpickler would add nothing.
+    Bad data (:class:`BadInputError`), refused checkpoints
+    (:class:`UnsafeCheckpointError`) and checkpoints that do not fit the
+    model (:class:`CheckpointMismatchError`) name the file, line or key at
+    fault; a traceback through the data loader or the unpickler would add
+    nothing.
 
     Args:
         main (Callable): The tool's main function.
     """
     try:
         main()
-    except (BadInputError, UnsafeCheckpointError) as error:
+    except (BadInputError, UnsafeCheckpointError,
+            CheckpointMismatchError) as error:
         print(f'error: {short_message(error)}', file=sys.stderr)
         sys.exit(1)

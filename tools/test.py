@@ -14,10 +14,17 @@ video keeps its own views, in any batch size. When the model's
 ``test_cfg.max_testing_views`` is set, the backbone sees at most that many
 views at a time and the test batch size becomes 1, as mmaction2's
 Recognizer3D requires.
+
+The checkpoint may be an mmengine/mmaction2 file (weights under
+``state_dict``), a bare state dict, or weights under ``model``; ``module.``
+prefixes are removed. Every key of the model must be in it with the same
+shape, and nothing else: otherwise the run stops naming the first key that
+does not fit and both shapes.
 """
 import argparse
 from typing import List, Optional
 
+from cakes_mm.compat import check_checkpoints_fit
 from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -153,6 +160,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
+    check_checkpoints_fit()
     apply_view_args(cfg, args)
     if args.dump:
         evaluators = cfg.test_evaluator

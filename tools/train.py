@@ -7,12 +7,18 @@ Usage::
         [--launcher {none,pytorch,slurm}]
 
 ``--resume`` alone resumes from the latest checkpoint in the work dir;
-``--resume CKPT`` from that file. Bad data and unsafe checkpoints stop the
-run with one line naming the file or annotation line at fault.
+``--resume CKPT`` from that file. Every run saves the random generators'
+states in its checkpoints (``RandomStateHook``), so a resumed epoch-based
+run ends as the uninterrupted one would. A resumed checkpoint must fit the
+model exactly; a ``load_from`` checkpoint too, except under ``cls_head.``
+(fine-tuning to another class count). Bad data, unsafe checkpoints and
+checkpoints that do not fit stop the run with one line naming the file,
+annotation line or key at fault.
 """
 import argparse
 
 import torch
+from cakes_mm.compat import check_checkpoints_fit
 from mmengine.config import Config
 
 from runner_setup import (add_common_args, build_runner, load_config,
@@ -61,11 +67,25 @@ def apply_train_args(cfg: Config, args: argparse.Namespace) -> None:
         cfg.auto_scale_lr.enable = True
 
 
+def add_random_state_hook(cfg: Config) -> None:
+    """Add ``RandomStateHook`` to ``custom_hooks`` unless the config lists it
+    (there or in ``default_hooks``), so that a resumed run draws the same
+    random numbers as one that never stopped."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    listed = hooks + [hook for hook in (cfg.get('default_hooks') or
+                                        {}).values() if hook]
+    if not any(str(hook.get('type')).split('.')[-1] == 'RandomStateHook'
+               for hook in listed):
+        cfg.custom_hooks = [*hooks, dict(type='RandomStateHook')]
+
+
 def main(argv=None) -> None:
     """Train."""
     args = parse_args(argv)
     cfg = load_config(args)
     apply_train_args(cfg, args)
+    add_random_state_hook(cfg)
+    check_checkpoints_fit(() if cfg.get('resume') else ('cls_head.', ))
     build_runner(cfg).train()
 
 

@@ -51,6 +51,20 @@ class AnnotationLine:
                          f'({expected}), found {count}: '
                          f'{" ".join(self.fields)!r}')
 
+    def name(self, index: int, what: str) -> str:
+        """Field ``index``, which must not be empty.
+
+        Args:
+            index (int): Field index.
+            what (str): The field's name, for the message.
+
+        Returns:
+            str: The field.
+        """
+        if not self.fields[index]:
+            raise self.error(f'{what} is empty')
+        return self.fields[index]
+
     def integer(self, index: int, name: str, minimum: int = 0) -> int:
         """Field ``index`` as an integer of at least ``minimum``.
 
@@ -95,13 +109,21 @@ class AnnotationLine:
 
 
 def read_annotation(ann_file: str,
-                    delimiter: Optional[str] = None) -> List[AnnotationLine]:
+                    delimiter: Optional[str] = None,
+                    allow_empty: bool = True) -> List[AnnotationLine]:
     """The non-empty lines of an annotation file, split into fields.
+
+    Lines end at LF, CR LF or CR, so line numbers are the ones an editor
+    shows; other characters that Python counts as line breaks (form feed,
+    U+2028 ...) stay inside a line. A UTF-8 byte-order mark at the start is
+    dropped.
 
     Args:
         ann_file (str): Path to the file.
         delimiter (str, optional): Field separator; None splits on any
             whitespace. Defaults to None.
+        allow_empty (bool): Whether a file without any non-empty line is
+            fine. Defaults to True.
 
     Returns:
         list[AnnotationLine]: One entry per non-empty line.
@@ -109,13 +131,17 @@ def read_annotation(ann_file: str,
     if not osp.isfile(ann_file):
         raise BadAnnotationError(f'{ann_file}: annotation file not found')
     try:
-        with open(ann_file, encoding='utf-8') as file:
-            texts = file.read().splitlines()
+        with open(ann_file, encoding='utf-8-sig') as file:
+            texts = file.read().split('\n')
     except UnicodeDecodeError as error:
         raise BadAnnotationError(f'{ann_file}: not a UTF-8 text file '
                                  f'({error.reason} at byte {error.start})'
                                  ) from None
-    return [AnnotationLine(ann_file, number,
-                           tuple(field.strip()
-                                 for field in text.strip().split(delimiter)))
-            for number, text in enumerate(texts, 1) if text.strip()]
+    lines = [AnnotationLine(ann_file, number,
+                            tuple(field.strip()
+                                  for field in text.strip().split(delimiter)))
+             for number, text in enumerate(texts, 1) if text.strip()]
+    if not lines and not allow_empty:
+        raise BadAnnotationError(f'{ann_file}: lists no samples (the file '
+                                 f'is empty or blank)')
+    return lines

@@ -23,7 +23,10 @@ class CheckedVideoDataset(SampleChecksMixin, VideoDataset):
       file and line (every line needs a label);
     * a video that decord (or PyAV, OpenCV) cannot open or decode, e.g. a
       corrupt or truncated file, raises :class:`BadSampleError` naming the
-      file, the reason and the annotation line.
+      file, the reason, the sample index and the annotation line.
+
+    Pass ``skip_bad_samples=True`` to skip such videos in training instead
+    (see :class:`SampleChecksMixin`).
     """
 
     decode_transforms = (DecordInit, DecordDecode, PyAVInit, PyAVDecode,
@@ -33,10 +36,11 @@ class CheckedVideoDataset(SampleChecksMixin, VideoDataset):
         """Parse and check the annotation file."""
         delimiter = None if self.delimiter == ' ' else self.delimiter
         data_list = []
-        for line in read_annotation(self.ann_file, delimiter):
+        for line in read_annotation(self.ann_file, delimiter,
+                                    allow_empty=False):
             line.expect_fields(['filename', 'label'],
                                more_allowed=self.multi_class)
-            filename = line.fields[0]
+            filename = line.name(0, 'filename')
             if self.data_prefix['video'] is not None:
                 filename = osp.join(self.data_prefix['video'], filename)
             labels = line.labels(1, self.num_classes)

@@ -1,3 +1,3 @@
-from .hooks import CAKESSearchHook, FiniteLossHook
+from .hooks import CAKESSearchHook, FiniteLossHook, RandomStateHook
 
-__all__ = ['CAKESSearchHook', 'FiniteLossHook']
+__all__ = ['CAKESSearchHook', 'FiniteLossHook', 'RandomStateHook']
