@@ -15,7 +15,6 @@ Latency is that of the backbone (the 174-class head adds 0.36 M
 multiply-adds); params and GFLOPs include the head, as in the paper.
 """
 import argparse
-import os
 import os.path as osp
 import platform
 import statistics
@@ -27,6 +26,7 @@ from mmengine.registry import init_default_scope
 
 import cakes_mm  # noqa: F401
 from cakes_mm.analysis import Complexity, model_complexity
+from cakes_mm.fileio import atomic_write
 from mmaction.registry import MODELS
 
 RESULTS = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
@@ -208,9 +208,7 @@ def main() -> None:
     text = '\n\n'.join(parts) + '\n'
     print(text)
     out = osp.join(RESULTS, f'latency_{args.device}.md')
-    with open(out + '.tmp', 'w') as f:
-        f.write(text)
-    os.replace(out + '.tmp', out)
+    atomic_write(out, text)
     print(f'wrote {out}')
 
 

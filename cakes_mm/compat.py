@@ -23,19 +23,19 @@ whose ``DRN`` raises a clear error if anyone tries to build it. A wheel that
 does ship ``drn`` is left untouched.
 """
 import contextlib
-import glob
 import importlib.util
 import io
 import os
 import pickle
 import re
 import sys
-import tempfile
 import types
-from typing import Dict, Iterator, List, Optional, Sequence, Union
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 import torch
+
+from .fileio import atomic_write
 
 DRN_PACKAGE = 'mmaction.models.localizers.drn'
 
@@ -242,38 +242,6 @@ def register_config_scope() -> None:
 # ---------------------------------------------------------------------------
 # Atomic checkpoint writes
 # ---------------------------------------------------------------------------
-def atomic_write(path: str, data: Union[bytes, str]) -> None:
-    """Write ``data`` to ``path`` so that ``path`` is never half-written.
-
-    The data goes to a hidden temp file beside ``path``
-    (``.<name>.<random>.tmp``), is flushed to disk, and then replaces
-    ``path`` in one rename. A process killed at any moment leaves either the
-    old file or the new one. A temp file that a killed write left behind is
-    removed by the next write to the same path.
-
-    Args:
-        path (str): Destination file; its folder is created if needed.
-        data (bytes | str): The content; a str is written as UTF-8.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    prefix = f'.{os.path.basename(path)}.'
-    for leftover in glob.glob(os.path.join(glob.escape(folder),
-                                           glob.escape(prefix) + '*.tmp')):
-        os.remove(leftover)
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix='.tmp')
-    try:
-        with os.fdopen(handle, 'wb') as file:
-            file.write(data.encode('utf-8') if isinstance(data, str) else data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.remove(temp)
-        raise
-
-
 def atomic_local_put(backend: object, obj: bytes, filepath: str) -> None:
     """``LocalBackend.put`` with :func:`atomic_write`.
 

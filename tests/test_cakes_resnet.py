@@ -22,10 +22,13 @@ def checkpoints(resnet2d, tmp_path_factory):
     torch.save(dict(torchvision_layout(state), **{
         'fc.weight': torch.randn(1000, 2048), 'fc.bias': torch.zeros(1000)}),
         torchvision)
+    ddp = folder / 'resnet50_ddp.pth'
+    torch.save({f'module.{k}': v for k, v in state.items()}, ddp)
     mmaction = folder / 'resnet50_mmaction.pth'
     torch.save({'state_dict': {f'backbone.{k}': v for k, v in state.items()},
                 'meta': {'epoch': 3}}, mmaction)
-    return {'torchvision': str(torchvision), 'mmaction': str(mmaction)}
+    return {'torchvision': str(torchvision), 'mmaction': str(mmaction),
+            'ddp': str(ddp)}
 
 
 def per_frame(resnet2d, clip):
@@ -49,7 +52,7 @@ def assert_features_close(ours, reference):
                                atol=1e-4 * scale)
 
 
-@pytest.mark.parametrize('layout', ['torchvision', 'mmaction'])
+@pytest.mark.parametrize('layout', ['torchvision', 'mmaction', 'ddp'])
 def test_inflated_c2d_equals_the_2d_resnet_on_any_clip(
         resnet2d, checkpoints, layout):
     clip = torch.randn(2, 3, 4, 32, 32)

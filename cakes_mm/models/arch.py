@@ -13,11 +13,10 @@ github.com/yucornetto/CAKES, MIT License, Copyright (c) 2020 yucornetto) and
 can be named directly, e.g. ``'CAKES123D_P'``.
 """
 import json
-import os
 import os.path as osp
-import tempfile
 from typing import Dict, List, Optional, Sequence, Union
 
+from ..fileio import atomic_write
 from .sub_kernels import check_op_set
 
 Arch = List[Dict[str, int]]
@@ -183,20 +182,7 @@ def save_arch(arch: Arch, path: str) -> str:
     Returns:
         str: ``path``.
     """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     text = json.dumps([{op: int(n) for op, n in block.items()}
                        for block in arch], indent=1)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp',
-                               prefix=f'.{osp.basename(path)}.')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text + '\n')
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, text + '\n')
     return path

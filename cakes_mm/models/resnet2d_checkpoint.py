@@ -8,7 +8,8 @@ module reads a local checkpoint and maps the other layouts onto it:
 * mmpretrain / mmcls: torchvision names under a ``backbone.`` prefix;
 * mmaction2 ``ResNet``: ``ConvModule`` names (``conv1.conv.weight``,
   ``conv1.bn.*``, ``downsample.conv.*``, ``downsample.bn.*``), optionally
-  under ``backbone.``.
+  under ``backbone.``;
+* any of these saved from a DDP-wrapped model, under ``module.``.
 
 Checkpoints are loaded with ``weights_only=True``: a file that carries
 pickled code is refused, never executed.
@@ -43,8 +44,9 @@ def to_torchvision_keys(state: StateDict) -> StateDict:
     """
     mapped = {}
     for key, value in state.items():
-        if key.startswith('backbone.'):
-            key = key[len('backbone.'):]
+        for prefix in ('module.', 'backbone.'):  # DDP, then OpenMMLab
+            if key.startswith(prefix):
+                key = key[len(prefix):]
         for pattern, replacement in _MMACTION_RULES:
             key = pattern.sub(replacement, key)
         mapped[key] = value

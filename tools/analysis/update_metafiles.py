@@ -35,6 +35,7 @@ from mmengine.registry import init_default_scope
 
 import cakes_mm  # noqa: F401  (registers the models)
 from cakes_mm.analysis import model_complexity
+from cakes_mm.fileio import atomic_write
 from mmaction.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -252,14 +253,6 @@ def generated_files(root: str) -> Dict[str, str]:
     return files
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file."""
-    temporary = f'{path}.tmp{os.getpid()}'
-    with open(temporary, 'w', encoding='utf-8') as file:
-        file.write(text)
-    os.replace(temporary, path)
-
-
 def read_text(path: str) -> Optional[str]:
     """The file's text, or None if it does not exist."""
     if not osp.isfile(path):
@@ -283,7 +276,7 @@ def main(argv=None) -> int:
             continue
         stale.append(osp.relpath(path, args.root))
         if not args.check:
-            write_atomically(path, text)
+            atomic_write(path, text)
     verb = 'stale' if args.check else 'updated'
     print(f'{verb}: {", ".join(stale)}' if stale else 'metafiles up to date')
     if args.check and stale:

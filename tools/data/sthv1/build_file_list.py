@@ -29,10 +29,10 @@ import argparse
 import os
 import os.path as osp
 import sys
-import tempfile
 from typing import Dict, List, NamedTuple, Tuple
 
 from cakes_mm.datasets import BadAnnotationError, read_annotation
+from cakes_mm.fileio import atomic_write
 
 LABELS_CSV = 'something-something-v1-labels.csv'
 SPLITS = {
@@ -103,15 +103,6 @@ def frame_list(videos: List[Tuple[str, int]], frames_dir: str,
     return lines
 
 
-def write_atomically(path: str, lines: List[str]) -> None:
-    """Write ``lines`` to ``path`` through a temporary file."""
-    folder = osp.dirname(osp.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    with os.fdopen(handle, 'w') as file:
-        file.write(''.join(f'{line}\n' for line in lines))
-    os.replace(temporary, path)
-
-
 def print_report(report: FrameReport) -> None:
     """List the problem folders on stderr, by name."""
     for title, names in (('missing frame folders', report.missing),
@@ -163,7 +154,7 @@ def main(argv=None) -> int:
         return 1
     for split, lines in lists.items():
         path = osp.join(out_dir, f'sthv1_{split}_list_rawframes.txt')
-        write_atomically(path, lines)
+        atomic_write(path, ''.join(f'{line}\n' for line in lines))
         print(f'{path}: {len(lines)} of {len(splits[split])} videos')
     return 0
 

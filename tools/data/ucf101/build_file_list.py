@@ -20,10 +20,10 @@ Usage::
         --split 1 --out-dir data/ucf101
 """
 import argparse
-import os
 import os.path as osp
-import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple
+
+from cakes_mm.fileio import atomic_write
 
 Entry = Tuple[str, int]
 
@@ -120,16 +120,8 @@ def write_list(entries: Sequence[Entry], path: str) -> None:
         entries (Sequence[tuple[str, int]]): The videos and labels.
         path (str): The output file.
     """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    try:
-        with os.fdopen(handle, 'w', encoding='utf-8') as file:
-            file.writelines(f'{video} {label}\n' for video, label in entries)
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
+    atomic_write(path, ''.join(f'{video} {label}\n'
+                               for video, label in entries))
 
 
 def build_file_lists(ann_dir: str, split: int, out_dir: str) -> List[str]:
