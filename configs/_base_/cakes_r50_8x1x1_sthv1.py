@@ -6,5 +6,8 @@ _base_ = [
 ]
 
 # Stop at the first NaN/inf loss, naming the iteration, before a checkpoint
-# of the broken weights can be written.
-default_hooks = dict(finite_loss=dict(type='FiniteLossHook'))
+# of the broken weights can be written; save the random generators' states
+# in checkpoints, so a resumed run draws what an unbroken one would.
+default_hooks = dict(
+    finite_loss=dict(type='FiniteLossHook'),
+    random_state=dict(type='RandomStateHook'))
