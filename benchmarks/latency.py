@@ -12,7 +12,9 @@ clip's frames as a batch of 2D images, as they do in mmaction2. The table is
 printed and written to ``benchmarks/results/latency_<device>.md``.
 
 Latency is that of the backbone (the 174-class head adds 0.36 M
-multiply-adds); params and GFLOPs include the head, as in the paper.
+multiply-adds); params and GFLOPs include the head, as in the paper. The
+performance-priority supernet rows time a search step (one drawn op per
+channel) and count the params/GFLOPs of their derived subnet.
 """
 import argparse
 import os.path as osp
@@ -50,13 +52,13 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def video_models() -> List[Tuple[str, dict, bool]]:
+def video_models(frames: int) -> List[Tuple[str, dict, bool]]:
     """(name, backbone config, runs on frames as 2D images)."""
     all_3x3x3 = ((1, 1, 1), (1, 1, 1, 1), (1, 1, 1, 1, 1, 1), (1, 1, 1))
     rows = [
         ('TSN R50 (mmaction2)', dict(type='ResNet', depth=50), True),
         ('TSM R50 (mmaction2)', dict(type='ResNetTSM', depth=50,
-                                     num_segments=8), True),
+                                     num_segments=frames), True),
         ('I3D R50 (mmaction2)', dict(
             type='ResNet3d', depth=50, pretrained=None, pretrained2d=False,
             conv1_kernel=(1, 7, 7), conv1_stride_t=1, pool1_stride_t=1,
@@ -70,6 +72,13 @@ def video_models() -> List[Tuple[str, dict, bool]]:
             rows.append((f'{rows[-1][0]} deploy',
                          dict(type='CAKESResNet', arch=arch, deploy=True),
                          False))
+    # The performance-priority supernets: a training step draws one op per
+    # channel; inference runs the derived arch.
+    for name, ops in [('12D', ['1xkxk', 'kx1x1']),
+                      ('123D', ['kxkxk', '1xkxk', 'kx1x1'])]:
+        rows.append((f'CAKES {name} perf supernet', dict(
+            type='CAKESResNet', search_mode='performance', op_set=ops),
+            False))
     return rows
 
 
@@ -119,6 +128,9 @@ def complexity(cfg: dict, shape, frames2d: bool) -> Complexity:
 
     A 2D backbone is counted over the clip's frames as a batch.
     """
+    if cfg.get('search_mode'):  # count the derived (here: initial) subnet
+        supernet = MODELS.build(cfg)
+        cfg = dict(type='CAKESResNet', arch=supernet.dump_chosen())
     backbone = MODELS.build(cfg)
     frame_shape = as_input(torch.empty(shape, device='meta'), frames2d).shape
     cost = model_complexity(backbone, frame_shape)
@@ -198,7 +210,7 @@ def main() -> None:
     header = (f'# Latency on {args.device} ({machine(args)}), torch '
               f'{torch.__version__}, median of {args.repeat} interleaved '
               f'repetitions\n')
-    video = measure(video_models(), shape, args)
+    video = measure(video_models(args.frames), shape, args)
     parts = [header, table(video, f'## Video models, {args.frames}x'
                            f'{args.size}², ratios to TSN')]
     if not args.no_pmscn:
