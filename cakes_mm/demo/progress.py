@@ -1,0 +1,56 @@
+"""One short progress line per epoch, for the demo's quiet console."""
+import time
+from typing import Callable, Dict, Optional
+
+from mmengine.hooks import Hook
+
+
+class DemoProgressHook(Hook):
+    """Print one line per training epoch and one per validation.
+
+    The demo runs mmengine's runner with its console logging at WARNING, so
+    that two trainings fit on a screen; this hook says what is happening.
+    It is added to a built runner with ``runner.register_hook`` and needs no
+    registry entry.
+
+    Args:
+        name (str): The model's name, printed at the start of each line.
+        echo (Callable[[str], None]): Where lines go. Defaults to ``print``
+            with flushing.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, name: str,
+                 echo: Optional[Callable[[str], None]] = None) -> None:
+        self.name = name
+        self.echo = echo or (lambda line: print(line, flush=True))
+        self.started = time.monotonic()
+        self.losses = []
+
+    def before_train(self, runner) -> None:
+        """Start the clock."""
+        self.started = time.monotonic()
+
+    def after_train_iter(self, runner, batch_idx: int,
+                         data_batch: Optional[dict] = None,
+                         outputs: Optional[Dict] = None) -> None:
+        """Collect the iteration's loss."""
+        if outputs and 'loss' in outputs:
+            self.losses.append(float(outputs['loss'].detach()))
+
+    def after_train_epoch(self, runner) -> None:
+        """Print the epoch's mean loss, learning rate and elapsed time."""
+        loss = sum(self.losses) / max(len(self.losses), 1)
+        self.losses = []
+        lr = runner.optim_wrapper.get_lr()['lr'][0]
+        self.echo(f'[{self.name}] epoch {runner.epoch + 1}/'
+                  f'{runner.max_epochs}  loss {loss:.3f}  lr {lr:.4f}  '
+                  f'{time.monotonic() - self.started:.0f}s')
+
+    def after_val_epoch(self, runner,
+                        metrics: Optional[Dict[str, float]] = None) -> None:
+        """Print the validation top-1."""
+        if metrics and 'acc/top1' in metrics:
+            self.echo(f'[{self.name}] val top-1 '
+                      f'{100 * metrics["acc/top1"]:.1f}%')
