@@ -20,16 +20,24 @@ import os.path as osp
 import sys
 import time
 import warnings
-from typing import Dict, List, NamedTuple
+from typing import Dict, List, NamedTuple, Optional
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO, 'configs', 'demo')
 
-# (key, name, config): the models trained and compared, in order.
+# (key, name, config, arch from): the models trained and compared, in order.
+# A row with "arch from" trains its config with ``model.backbone.arch`` set to
+# the arch_final.json that row's search exported: search -> freeze -> export
+# -> retrain.
 DEMO_MODELS = (
-    ('c2d', 'C2D', 'c2d_r50-w16_8x1x1_synthetic-motion.py'),
+    ('c2d', 'C2D', 'c2d_r50-w16_8x1x1_synthetic-motion.py', None),
     ('cakes12d', 'CAKES 1,2D manual',
-     'cakes-12d-manual_r50-w16_8x1x1_synthetic-motion.py'),
+     'cakes-12d-manual_r50-w16_8x1x1_synthetic-motion.py', None),
+    ('cakes12d_search', 'CAKES 1,2D search',
+     'cakes-12d-perf-search_r50-w16_8x1x1_synthetic-motion.py', None),
+    ('cakes12d_searched', 'CAKES 1,2D searched',
+     'cakes-12d-manual_r50-w16_8x1x1_synthetic-motion.py',
+     'cakes12d_search'),
 )
 CLIPS_PER_CLASS = dict(train=200, val=10, test=25)
 QUICK_CLIPS_PER_CLASS = dict(train=4, val=2, test=2)
@@ -81,11 +89,15 @@ def echo(line: str) -> None:
 
 
 def demo_config(config: str, work_dir: str, data_root: str,
-                args: argparse.Namespace):
-    """Load a demo config and point it at this run's data and work dir."""
+                args: argparse.Namespace, arch_from: Optional[str] = None):
+    """Load a demo config and point it at this run's data and work dir, and
+    at the architecture exported by the search in ``arch_from``."""
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(CONFIGS, config))
     cfg.work_dir = work_dir
+    if arch_from:
+        cfg.model.backbone.arch = osp.join(args.work_dir, arch_from,
+                                           'arch_final.json')
     cfg.randomness = dict(seed=args.seed)
     cfg.log_level = 'INFO' if args.verbose else 'WARNING'
     for split in ('train', 'val', 'test'):
@@ -98,25 +110,35 @@ def demo_config(config: str, work_dir: str, data_root: str,
     if args.quick:
         cfg.train_cfg.max_epochs = 1
         cfg.train_cfg.val_interval = 1
+        for hook in cfg.get('custom_hooks', []):
+            if hook.get('freeze_at'):
+                hook.freeze_at = 1
     return cfg
 
 
 def train_and_test(key: str, name: str, config: str, data_root: str,
-                   args: argparse.Namespace) -> Result:
+                   args: argparse.Namespace,
+                   arch_from: Optional[str] = None) -> Result:
     """Train one demo model, test it with several clips, measure it."""
     from mmengine.runner import Runner
 
-    from cakes_mm.analysis.complexity import model_complexity
+    from cakes_mm.analysis import model_complexity, subnet_complexity
     from cakes_mm.demo.progress import DemoProgressHook
     started = time.monotonic()
-    cfg = demo_config(config, osp.join(args.work_dir, key), data_root, args)
+    cfg = demo_config(config, osp.join(args.work_dir, key), data_root, args,
+                      arch_from)
     echo(f'[{name}] training {cfg.train_cfg.max_epochs} epochs from '
          f'configs/demo/{config}')
     runner = Runner.from_cfg(cfg)
     runner.register_hook(DemoProgressHook(name, echo))
     runner.train()
     metrics = runner.test()
-    complexity = model_complexity(runner.model, INPUT_SHAPE)
+    backbone = runner.model.backbone
+    if getattr(backbone, 'search_mode', None):  # count the frozen subnet
+        complexity = subnet_complexity(cfg.model.to_dict(),
+                                       backbone.dump_chosen(), INPUT_SHAPE)
+    else:
+        complexity = model_complexity(runner.model, INPUT_SHAPE)
     minutes = (time.monotonic() - started) / 60
     echo(f'[{name}] test top-1 {100 * metrics["acc/top1"]:.1f}% '
          f'({minutes:.1f} min in all)')
@@ -166,8 +188,9 @@ def main(argv: List[str]) -> Dict[str, Result]:
          f'{data_root}')
     generate_dataset(data_root, clips, seed=args.seed)
     echo(f'[data] done in {time.monotonic() - started:.0f}s')
-    results = {key: train_and_test(key, name, config, data_root, args)
-               for key, name, config in DEMO_MODELS}
+    results = {key: train_and_test(key, name, config, data_root, args,
+                                   arch_from)
+               for key, name, config, arch_from in DEMO_MODELS}
     echo('')
     echo(format_table(list(results.values()),
                       clips['test'] * len(DEMO_CLASS_NAMES)))

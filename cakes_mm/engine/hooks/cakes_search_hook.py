@@ -7,8 +7,8 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mmaction.registry import HOOKS, MODELS
-from ...analysis import default_input_shape, model_complexity
+from mmaction.registry import HOOKS
+from ...analysis import default_input_shape, subnet_complexity
 from ...models.arch import Arch, save_arch
 
 
@@ -201,11 +201,9 @@ class CAKESSearchHook(Hook):
 
     def _subnet_complexity(self, runner, arch: Arch):
         """Params (M) and GFLOPs of the fixed network of ``arch``."""
-        cfg = runner.cfg.model.copy()
-        cfg.backbone = dict(cfg.backbone, search_mode=None, arch=arch,
-                            pretrained=None)
         shape = self.input_shape or default_input_shape(runner.cfg)
-        complexity = model_complexity(MODELS.build(cfg), shape)
+        complexity = subnet_complexity(runner.cfg.model.to_dict(), arch,
+                                       shape)
         return complexity.params_m, complexity.gflops
 
     def _pin_unchosen(self, runner) -> None:
