@@ -1,4 +1,5 @@
 """tools/demo/run_demo.py and the demo configs."""
+import json
 import os.path as osp
 import re
 
@@ -13,9 +14,10 @@ from tool_helpers import load_tool, run_tool
 
 run_demo = load_tool('demo/run_demo.py')
 CONFIGS = {key: osp.join(run_demo.CONFIGS, config)
-           for key, _, config in run_demo.DEMO_MODELS}
-ROW = re.compile(r'^(C2D|CAKES 1,2D manual)\s+([\d.]+)\s+([\d.]+)\s+'
-                 r'([\d.]+)\s+([\d.]+)$', re.MULTILINE)
+           for key, _, config, _ in run_demo.DEMO_MODELS}
+ROW = re.compile(r'^(C2D|CAKES 1,2D (?:manual|search|searched))\s+'
+                 r'([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$',
+                 re.MULTILINE)
 
 
 def test_quick_demo_runs_end_to_end(tmp_path):
@@ -27,8 +29,15 @@ def test_quick_demo_runs_end_to_end(tmp_path):
                      result.stdout)
     rows = {name: [float(value) for value in values]
             for name, *values in ROW.findall(result.stdout)}
-    assert sorted(rows) == ['C2D', 'CAKES 1,2D manual']
+    assert sorted(rows) == ['C2D', 'CAKES 1,2D manual', 'CAKES 1,2D search',
+                            'CAKES 1,2D searched']
     c2d, cakes = rows['C2D'], rows['CAKES 1,2D manual']
+    # The retrained net is the arch the search froze and exported.
+    assert rows['CAKES 1,2D searched'][:2] == rows['CAKES 1,2D search'][:2]
+    exported = json.loads((work_dir / 'cakes12d_search' /
+                           'arch_final.json').read_text())
+    assert exported == json.loads((work_dir / 'cakes12d_search' /
+                                   'arch_frozen.json').read_text())
     # 1D temporal sub-kernels are cheaper than the 2D ones they replace.
     assert 0 < cakes[0] < c2d[0] and 0 < cakes[1] < c2d[1]
     assert all(0 <= row[2] <= 100 for row in rows.values())
