@@ -53,9 +53,16 @@ def remove_middle_frame(root, video):
     os.remove(frame(root, video, 3))
 
 
-def garble_frame(root, video):
-    with open(frame(root, video, 3), 'wb') as file:
+def garble_frame(root, video, index=3):
+    with open(frame(root, video, index), 'wb') as file:
         file.write(b'\xff\xd8 not really a JPEG' * 4)
+
+
+def garble_every_frame(root, video):
+    """Training samples frames at random: damage all six, so every draw
+    meets an unreadable one."""
+    for index in range(1, 7):
+        garble_frame(root, video, index)
 
 
 def damaged_videos(root, damage_by_video):
@@ -179,8 +186,8 @@ def skip_lines(result):
 
 
 def test_training_on_frames_skips_bad_folders_over_two_epochs(tmp_path):
-    ann = damaged_frames(tmp_path, {1: garble_frame, 4: remove_last_frames},
-                         count=6)
+    ann = damaged_frames(tmp_path, {1: garble_every_frame,
+                                    4: remove_last_frames}, count=6)
     result = train(tmp_path, ann, videos=False, extra=SKIP, epochs=2)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / 'work' / 'epoch_2.pth').exists()
