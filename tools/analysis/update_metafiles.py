@@ -26,7 +26,7 @@ import os
 import os.path as osp
 import re
 import sys
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import yaml
@@ -34,7 +34,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import cakes_mm  # noqa: F401  (registers the models)
-from cakes_mm.analysis import model_complexity
+from cakes_mm.analysis import (TABLE3, TABLE4_16_FRAMES, PaperRow,
+                               model_complexity)
 from cakes_mm.fileio import atomic_write
 from mmaction.registry import MODELS
 
@@ -72,48 +73,22 @@ SAMPLERS = ('SampleFrames', 'UniformSample', 'UniformSampleFrames',
 CROPS = ('CenterCrop', 'ThreeCrop')
 
 
-class PaperRow(NamedTuple):
-    """A published result: params (M), GFLOPs, top-1, top-5, source."""
+def paper_key(name: str) -> Optional[Tuple[str, str, int, str]]:
+    """``('cakes-123d-perf', 'r50', 8, 'sthv1')`` for
+    ``cakes-123d-perf_r50_8x1x1_sthv1``; None for other name shapes."""
+    parts = name.split('_')
+    frames = re.fullmatch(r'(\d+)x\d+x\d+', parts[2]) if len(
+        parts) == 4 else None
+    if frames is None:
+        return None
+    return parts[0], parts[1], int(frames.group(1)), parts[3]
 
-    params_m: float
-    gflops: float
-    top1: float
-    top5: float
-    source: str
 
-
-#: (model, frames) -> the CAKES paper's ResNet-50 sthv1 result (Tables 3, 4).
-CAKES_STHV1_RESULTS: Dict[Tuple[str, int], PaperRow] = {
-    ('c2d', 8): PaperRow(23.9, 33.0, 17.2, 43.1, 'CAKES paper, Table 3'),
-    ('p3d', 8): PaperRow(27.6, 37.9, 44.8, 74.6, 'CAKES paper, Table 3'),
-    ('c3d', 8): PaperRow(46.5, 62.6, 46.8, 75.3, 'CAKES paper, Table 3'),
-    ('cakes-12d-manual', 8): PaperRow(20.1, 28.0, 46.2, 75.2,
-                                      'CAKES paper, Table 3'),
-    ('cakes-23d-manual', 8): PaperRow(35.2, 47.7, 46.8, 76.0,
-                                      'CAKES paper, Table 3'),
-    ('cakes-12d-perf', 8): PaperRow(21.2, 29.5, 46.3, 74.9,
-                                    'CAKES paper, Table 3'),
-    ('cakes-23d-perf', 8): PaperRow(37.5, 50.7, 47.4, 76.1,
-                                    'CAKES paper, Table 3'),
-    ('cakes-123d-perf', 8): PaperRow(33.5, 43.9, 47.2, 75.7,
-                                     'CAKES paper, Table 3'),
-    ('cakes-12d-cost', 8): PaperRow(20.5, 29.3, 46.8, 76.0,
-                                    'CAKES paper, Table 3'),
-    ('cakes-23d-cost', 8): PaperRow(35.7, 41.4, 46.9, 75.6,
-                                    'CAKES paper, Table 3'),
-    ('cakes-123d-cost', 8): PaperRow(35.0, 38.7, 46.9, 75.5,
-                                     'CAKES paper, Table 3'),
-    ('cakes-12d-cost', 16): PaperRow(20.5, 58.6, 48.0, 78.0,
-                                     'CAKES paper, Table 4'),
-    ('cakes-23d-perf', 16): PaperRow(37.5, 101.4, 48.6, 78.6,
-                                     'CAKES paper, Table 4'),
-    ('cakes-123d-perf', 16): PaperRow(33.5, 87.8, 49.4, 78.4,
-                                      'CAKES paper, Table 4'),
-}
-#: (model, backbone, frames, dataset), as config names spell them -> result.
+#: (model, backbone, frames, dataset), as config names spell them -> the
+#: paper's result; the numbers live once, in cakes_mm.analysis.model_zoo.
 PAPER_RESULTS: Dict[Tuple[str, str, int, str], PaperRow] = {
-    (model, 'r50', frames, 'sthv1'): row
-    for (model, frames), row in CAKES_STHV1_RESULTS.items()
+    paper_key(osp.basename(row.config)[:-len('.py')]): row
+    for row in TABLE3 + TABLE4_16_FRAMES
 }
 
 
@@ -147,17 +122,6 @@ def view_shape(cfg: Config, config_path: str) -> Tuple[int, ...]:
     size = crop['crop_size']
     side = size if isinstance(size, int) else size[0]
     return (1, 3, sampler['clip_len'], side, side)
-
-
-def paper_key(name: str) -> Optional[Tuple[str, str, int, str]]:
-    """``('cakes-123d-perf', 'r50', 8, 'sthv1')`` for
-    ``cakes-123d-perf_r50_8x1x1_sthv1``; None for other name shapes."""
-    parts = name.split('_')
-    frames = re.fullmatch(r'(\d+)x\d+x\d+', parts[2]) if len(
-        parts) == 4 else None
-    if frames is None:
-        return None
-    return parts[0], parts[1], int(frames.group(1)), parts[3]
 
 
 def dataset_name(name: str) -> str:
