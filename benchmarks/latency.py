@@ -2,14 +2,18 @@
 TSN, TSM and I3D, in one process, on the same input.
 
     python benchmarks/latency.py [--device cpu|cuda] [--threads 2]
-        [--frames 8] [--size 224] [--repeat 5] [--no-train]
+        [--frames 8] [--size 224] [--repeat 5] [--no-train] [--no-pmscn]
+        [--out FILE]
 
 Every model is built first; then each repetition times every model once, in
 turn (interleaved), after one warm-up call each, and the median and min-max
 are reported. Inference is batch 1, fp32, under ``torch.inference_mode``;
 the training step is forward + backward at batch 2. TSN and TSM take the
-clip's frames as a batch of 2D images, as they do in mmaction2. The table is
-printed and written to ``benchmarks/results/latency_<device>.md``.
+clip's frames as a batch of 2D images, as they do in mmaction2. One extra
+reference row runs TSN with its weights and frames in ``channels_last``,
+the memory layout our deploy mode uses, to show how much of the deploy gain
+is layout rather than FLOPs. The table is printed and written to
+``benchmarks/results/latency_<device>.md``.
 
 Latency is that of the backbone (the 174-class head adds 0.36 M
 multiply-adds); params and GFLOPs include the head, as in the paper. The
@@ -49,62 +53,74 @@ def parse_args() -> argparse.Namespace:
                         help='skip the training-step column')
     parser.add_argument('--no-pmscn', action='store_true',
                         help='skip the PmSCn table')
+    parser.add_argument('--out', help='where to write the table (default: '
+                        'benchmarks/results/latency_<device>.md)')
     return parser.parse_args()
 
 
-def video_models(frames: int) -> List[Tuple[str, dict, bool]]:
-    """(name, backbone config, runs on frames as 2D images)."""
+FRAMES = 'frames'  # the clip's frames as a batch of 2D images
+FRAMES_NHWC = 'frames, channels_last'
+CLIP = 'clip'  # (N, C, T, H, W)
+
+
+def video_models(frames: int) -> List[Tuple[str, dict, str]]:
+    """(name, backbone config, input kind)."""
     all_3x3x3 = ((1, 1, 1), (1, 1, 1, 1), (1, 1, 1, 1, 1, 1), (1, 1, 1))
     rows = [
-        ('TSN R50 (mmaction2)', dict(type='ResNet', depth=50), True),
+        ('TSN R50 (mmaction2)', dict(type='ResNet', depth=50), FRAMES),
+        ('TSN R50 (mmaction2), channels_last', dict(type='ResNet', depth=50),
+         FRAMES_NHWC),
         ('TSM R50 (mmaction2)', dict(type='ResNetTSM', depth=50,
-                                     num_segments=frames), True),
+                                     num_segments=frames), FRAMES),
         ('I3D R50 (mmaction2)', dict(
             type='ResNet3d', depth=50, pretrained=None, pretrained2d=False,
             conv1_kernel=(1, 7, 7), conv1_stride_t=1, pool1_stride_t=1,
             with_pool2=False, inflate=all_3x3x3, inflate_style='3x3x3'),
-         False),
+         CLIP),
     ]
     for arch in ['c2d', 'p3d', 'c3d'] + RELEASED:
         rows.append((arch.upper() if len(arch) == 3 else arch,
-                     dict(type='CAKESResNet', arch=arch), False))
+                     dict(type='CAKESResNet', arch=arch), CLIP))
         if arch != 'p3d':
             rows.append((f'{rows[-1][0]} deploy',
                          dict(type='CAKESResNet', arch=arch, deploy=True),
-                         False))
+                         CLIP))
     # The performance-priority supernets: a training step draws one op per
     # channel; inference runs the derived arch.
     for name, ops in [('12D', ['1xkxk', 'kx1x1']),
                       ('123D', ['kxkxk', '1xkxk', 'kx1x1'])]:
         rows.append((f'CAKES {name} perf supernet', dict(
             type='CAKESResNet', search_mode='performance', op_set=ops),
-            False))
+            CLIP))
     return rows
 
 
-def pmscn_models() -> List[Tuple[str, dict, bool]]:
+def pmscn_models() -> List[Tuple[str, dict, str]]:
     return [(name, dict(type='PmSCnResNet', depth=34, pmscn=cfg,
-                        with_pool1=False), False)
+                        with_pool1=False), CLIP)
             for name, cfg in PMSCN.items()]
 
 
-def as_input(clip: torch.Tensor, frames2d: bool) -> torch.Tensor:
+def as_input(clip: torch.Tensor, kind: str) -> torch.Tensor:
     """A (N, C, T, H, W) clip, or its frames as (N·T, C, H, W)."""
-    if not frames2d:
+    if kind == CLIP:
         return clip
     n, c, t, h, w = clip.shape
-    return clip.transpose(1, 2).reshape(n * t, c, h, w)
+    frames = clip.transpose(1, 2).reshape(n * t, c, h, w)
+    if kind == FRAMES_NHWC:
+        return frames.contiguous(memory_format=torch.channels_last)
+    return frames
 
 
-def timers(backbone: torch.nn.Module, clip: torch.Tensor, frames2d: bool,
+def timers(backbone: torch.nn.Module, clip: torch.Tensor, kind: str,
            device: str, train: bool) -> Dict[str, Callable[[], None]]:
     """Callables that run one inference and one training step."""
     def sync():
         if device == 'cuda':
             torch.cuda.synchronize()
 
-    single = as_input(clip[:1], frames2d)
-    double = as_input(clip, frames2d)
+    single = as_input(clip[:1], kind)
+    double = as_input(clip, kind)
 
     def infer():
         backbone.eval()
@@ -123,7 +139,7 @@ def timers(backbone: torch.nn.Module, clip: torch.Tensor, frames2d: bool,
         'infer': infer, 'train': step}
 
 
-def complexity(cfg: dict, shape, frames2d: bool) -> Complexity:
+def complexity(cfg: dict, shape, kind: str) -> Complexity:
     """Params and GFLOPs with a 174-class linear head, as the paper counts.
 
     A 2D backbone is counted over the clip's frames as a batch.
@@ -132,7 +148,7 @@ def complexity(cfg: dict, shape, frames2d: bool) -> Complexity:
         supernet = MODELS.build(cfg)
         cfg = dict(type='CAKESResNet', arch=supernet.dump_chosen())
     backbone = MODELS.build(cfg)
-    frame_shape = as_input(torch.empty(shape, device='meta'), frames2d).shape
+    frame_shape = as_input(torch.empty(shape, device='meta'), kind).shape
     cost = model_complexity(backbone, frame_shape)
     width = 512 if cfg['type'] == 'PmSCnResNet' else 2048
     return Complexity(params=cost.params + width * 174 + 174,
@@ -144,17 +160,18 @@ def measure(rows, shape, args) -> List[dict]:
     torch.manual_seed(0)
     clip = torch.randn((2, ) + tuple(shape[1:]), device=args.device)
     entries = []
-    for name, cfg, frames2d in rows:
+    for name, cfg, kind in rows:
         # Random weights from construction: timing needs no init_weights()
         # (mmaction2's TSM would try to download ImageNet weights there).
         backbone = MODELS.build(cfg)
         backbone.to(args.device)
-        runs = timers(backbone, clip, frames2d, args.device,
-                      not args.no_train)
+        if kind == FRAMES_NHWC:
+            backbone.to(memory_format=torch.channels_last)
+        runs = timers(backbone, clip, kind, args.device, not args.no_train)
         for run in runs.values():
             run()  # warm-up (and, in deploy mode, the switch)
         cost = complexity({k: v for k, v in cfg.items() if k != 'deploy'},
-                          shape, frames2d)
+                          shape, kind)
         entries.append(dict(name=name, runs=runs, params=cost.params_m,
                             gflops=cost.gflops,
                             times={k: [] for k in runs}))
@@ -195,6 +212,19 @@ def table(entries: List[dict], title: str) -> str:
     return '\n'.join(lines)
 
 
+def search_step_ratios(entries: List[dict]) -> str:
+    """The performance-priority search step against the fixed C2D step
+    (the search issue's bound is 1.3)."""
+    steps = {e['name']: statistics.median(e['times']['train'])
+             for e in entries if 'train' in e['times']}
+    if 'C2D' not in steps:
+        return ''
+    ratios = [f'{name}: {step / steps["C2D"]:.2f}'
+              for name, step in steps.items() if 'supernet' in name]
+    return ('Search step (forward + backward) / fixed C2D step: ' +
+            ', '.join(ratios) + '.')
+
+
 def machine(args) -> str:
     if args.device == 'cuda':
         return torch.cuda.get_device_name()
@@ -212,14 +242,15 @@ def main() -> None:
               f'repetitions\n')
     video = measure(video_models(args.frames), shape, args)
     parts = [header, table(video, f'## Video models, {args.frames}x'
-                           f'{args.size}², ratios to TSN')]
+                           f'{args.size}², ratios to TSN'),
+             search_step_ratios(video)]
     if not args.no_pmscn:
         pmscn = measure(pmscn_models(), (1, 3, 64, 64, 64), args)
         parts.append(table(pmscn, '## PmSCn, 64x64² (UCF101 recipe), '
                            'ratios to the 3D ResNet-34'))
-    text = '\n\n'.join(parts) + '\n'
+    text = '\n\n'.join(part for part in parts if part) + '\n'
     print(text)
-    out = osp.join(RESULTS, f'latency_{args.device}.md')
+    out = args.out or osp.join(RESULTS, f'latency_{args.device}.md')
     atomic_write(out, text)
     print(f'wrote {out}')
 

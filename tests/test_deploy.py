@@ -53,10 +53,19 @@ def test_deploy_flag_switches_at_the_first_eval_forward():
     assert backbone.deploy_net is None  # training is untouched
     backbone.eval()
     clip = torch.randn(1, 3, 4, 32, 32)
-    with torch.no_grad():
+    with torch.inference_mode():  # as mmengine's test loop runs
         backbone(clip)
     assert backbone.deploy_net is not None
     assert not hasattr(backbone, 'layer1')
+    # The switch made ordinary parameters, not inference tensors, so the
+    # deployed net can still be saved, reloaded and moved.
+    assert not any(p.is_inference() for p in backbone.parameters())
+    backbone.load_state_dict(backbone.state_dict())
+    # Weights are kept channels_last, the layout oneDNN runs fastest.
+    convs = [m for m in backbone.deploy_net.modules()
+             if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(conv.weight.is_contiguous(
+        memory_format=torch.channels_last) for conv in convs)
     with pytest.raises(RuntimeError, match='inference only'):
         backbone.train()
 

@@ -14,6 +14,11 @@ In deploy mode the clip (N, C, T, H, W) runs as a batch of N·T frames,
 * The groups of a layer are laid out so that each 2D conv's output is
   already in place; the next 1x1 conv's input weights are permuted to match,
   so no channel shuffling is needed.
+* Activations and weights are kept ``channels_last``. On CPU this is the
+  larger win: oneDNN then runs every conv on NHWC directly instead of
+  reordering NCHW in and out around each call, which costs most for 1x1
+  convs and for widths that are not a multiple of 8 (CAKES groups have
+  arbitrary widths). See ``benchmarks/results/`` for the measured effect.
 
 The result equals the eval-mode network (up to float rounding). It is for
 inference only.
@@ -164,7 +169,9 @@ class DeployBottleneck(nn.Module):
         identity = x if self.downsample is None else self.downsample(x)
         out = F.relu(self.conv1(x), inplace=True)
         out = F.relu(self.conv2(out, frames), inplace=True)
-        return F.relu(self.conv3(out) + identity, inplace=True)
+        out = self.conv3(out)
+        out += identity
+        return out.relu_()
 
 
 class DeployResNet(nn.Module):
@@ -184,10 +191,12 @@ class DeployResNet(nn.Module):
                           for block in getattr(backbone, name))
             for name in backbone.res_layers)
         self.out_indices = tuple(out_indices)
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor):
         n, c, t, h, w = x.shape
-        x = x.transpose(1, 2).reshape(n * t, c, h, w)
+        x = x.transpose(1, 2).reshape(n * t, c, h, w).contiguous(
+            memory_format=torch.channels_last)
         x = F.max_pool2d(F.relu(self.stem(x), inplace=True), 3, 2, 1)
         outs = []
         for i, stage in enumerate(self.stages):

@@ -296,7 +296,11 @@ class CAKESResNet(ResNet3dBase):
                 'deploy mode covers CAKES convs (fixed archs, C2D, C3D); '
                 f'this backbone has {"a search supernet" if self.search_mode else "P3D middle convs"}')
         self.eval()
-        self.deploy_net = DeployResNet(self, self.out_indices)
+        # Outside inference mode, so that a switch at the first forward
+        # under ``torch.inference_mode`` still gives ordinary parameters
+        # (loadable, movable) rather than inference tensors.
+        with torch.inference_mode(False):
+            self.deploy_net = DeployResNet(self, self.out_indices)
         for name in ['conv1', 'bn1', 'relu', 'maxpool'] + self.res_layers:
             delattr(self, name)
 
