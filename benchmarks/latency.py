@@ -225,10 +225,23 @@ def search_step_ratios(entries: List[dict]) -> str:
             ', '.join(ratios) + '.')
 
 
+def cpu_name() -> str:
+    """The CPU's model name where Linux gives it, else the architecture."""
+    try:
+        with open('/proc/cpuinfo') as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine(args) -> str:
+    """The device the table was measured on, in words."""
     if args.device == 'cuda':
         return torch.cuda.get_device_name()
-    return (f'{platform.processor() or platform.machine()}, '
+    return (f'{cpu_name()}, {torch.backends.cpu.get_cpu_capability()}, '
             f'{args.threads} threads')
 
 
@@ -239,7 +252,7 @@ def main() -> None:
     shape = (1, 3, args.frames, args.size, args.size)
     header = (f'# Latency on {args.device} ({machine(args)}), torch '
               f'{torch.__version__}, median of {args.repeat} interleaved '
-              f'repetitions\n')
+              f'repetitions')
     video = measure(video_models(args.frames), shape, args)
     parts = [header, table(video, f'## Video models, {args.frames}x'
                            f'{args.size}², ratios to TSN'),
