@@ -99,3 +99,16 @@ def test_test_tool_deploy_gives_the_same_scores(tmp_path):
                 [s['pred_score'] for s in pickle.load(f)])
     assert 'switched to deploy mode' in result.stdout + result.stderr
     torch.testing.assert_close(scores[1], scores[0], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize('arch', ['CAKES123D_P', 'c3d'])
+def test_deploy_builds_on_the_backbone_device(arch):
+    """The deployed net is built where the trained one lives (a GPU in
+    practice; here the meta device, which any machine has): no parameter
+    or buffer is left behind on the CPU."""
+    backbone = CAKESResNet(arch=arch).to('meta').eval()
+    backbone.switch_to_deploy()
+    tensors = list(backbone.parameters()) + list(backbone.buffers())
+    assert tensors and {t.device.type for t in tensors} == {'meta'}
+    out = backbone(torch.empty(1, 3, 4, 64, 64, device='meta'))
+    assert out.shape == (1, 2048, 4, 2, 2) and out.device.type == 'meta'

@@ -48,10 +48,12 @@ def fold_bn(weight: torch.Tensor, bn: nn.modules.batchnorm._BatchNorm
 
 def frame_conv(weight: torch.Tensor, bias: torch.Tensor,
                stride: int = 1) -> nn.Conv2d:
-    """A 2D conv with the given weight and bias and 'same' padding."""
+    """A 2D conv with the given weight and bias and 'same' padding, on the
+    weight's device."""
     out_channels, in_channels, kh, kw = weight.shape
     conv = nn.Conv2d(in_channels, out_channels, (kh, kw), stride=stride,
-                     padding=(kh // 2, kw // 2), bias=True)
+                     padding=(kh // 2, kw // 2), bias=True,
+                     device=weight.device, dtype=weight.dtype)
     conv.weight.data.copy_(weight)
     conv.bias.data.copy_(bias)
     return conv
@@ -91,7 +93,7 @@ class ShapeGroup(nn.Module):
                  for d in self.offsets]
         weight = torch.cat(centre + extra)
         bias = torch.cat([b for _, b in parts] +
-                         [torch.zeros(self.temporal_width)] * len(extra))
+                         [weight.new_zeros(self.temporal_width)] * len(extra))
         self.conv = frame_conv(weight, bias, stride)
 
     def forward(self, x: torch.Tensor, frames: int) -> torch.Tensor:
@@ -129,7 +131,8 @@ class DeployMidConv(nn.Module):
         for name, count in mid.choice.items():
             if count == 0:
                 continue
-            channels = torch.arange(start, start + count)
+            channels = torch.arange(start, start + count,
+                                    device=scale.device)
             start += count
             weight = mid.convs[name].weight * scale[channels].view(
                 -1, 1, 1, 1, 1)
