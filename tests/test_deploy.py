@@ -53,7 +53,7 @@ def test_deploy_flag_switches_at_the_first_eval_forward():
     assert backbone.deploy_net is None  # training is untouched
     backbone.eval()
     clip = torch.randn(1, 3, 4, 32, 32)
-    with torch.inference_mode():  # as mmengine's test loop runs
+    with torch.inference_mode():  # as benchmarks and user scripts run it
         backbone(clip)
     assert backbone.deploy_net is not None
     assert not hasattr(backbone, 'layer1')
