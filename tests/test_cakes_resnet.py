@@ -112,8 +112,11 @@ def test_bad_arch_arguments_name_the_block():
         CAKESResNet(arch=[{'1xkxk': 64}] * 2)
     with pytest.raises(ValueError, match='unknown sub-kernel'):
         CAKESResNet(arch='uniform', op_set=['2d'])
-    with pytest.raises(KeyError, match='invalid depth 34'):
+    with pytest.raises(KeyError, match='invalid depth 34 for CAKESResNet'):
         CAKESResNet(depth=34)
+    for out_indices in [(4, ), (-1, ), ()]:
+        with pytest.raises(ValueError, match='must lie in 0..3'):
+            CAKESResNet(out_indices=out_indices)
 
 
 def every_parameter_has_a_gradient(model, clip):

@@ -1,6 +1,6 @@
 """What the plugin's 3D ResNets share: initialisation, ``pretrained``,
 ``frozen_stages`` and ``norm_eval``, as in mmaction2's ResNet3d."""
-from typing import List
+from typing import List, Optional, Sequence
 
 import torch.nn as nn
 from mmengine.logging import MMLogger
@@ -13,11 +13,49 @@ from torch.nn.modules.batchnorm import _BatchNorm
 class ResNet3dBase(BaseModule):
     """Base of :class:`CAKESResNet` and :class:`PmSCnResNet`.
 
-    A subclass sets ``pretrained``, ``pretrained2d``, ``frozen_stages``,
-    ``norm_eval`` and ``zero_init_residual``, builds ``conv1``, ``bn1`` and
-    the stages named in ``res_layers``, and implements
+    A subclass defines ``arch_settings`` ({depth: (block, stage blocks)}),
+    calls :meth:`set_common_options` from its constructor, builds ``conv1``,
+    ``bn1`` and the stages named in ``res_layers``, and implements
     :meth:`residual_norms` and :meth:`inflate_weights`.
     """
+
+    def set_common_options(self, depth: int, out_indices: Sequence[int],
+                           pretrained: Optional[str], pretrained2d: bool,
+                           frozen_stages: int, norm_eval: bool,
+                           zero_init_residual: bool) -> None:
+        """Check and store the options every 3D ResNet here shares.
+
+        Args:
+            depth (int): A key of ``arch_settings``.
+            out_indices (Sequence[int]): Stages whose output is returned,
+                each in 0..3.
+            pretrained (str, optional): A checkpoint to start from.
+            pretrained2d (bool): Whether ``pretrained`` is a 2D ResNet to
+                inflate (else a checkpoint of this network).
+            frozen_stages (int): Stages to freeze (-1: none, 0: the stem).
+            norm_eval (bool): Whether BNs stay in eval mode when training.
+            zero_init_residual (bool): Whether each residual branch starts
+                as zero when training from scratch.
+
+        Raises:
+            KeyError: An unknown depth.
+            ValueError: Empty ``out_indices`` or one outside 0..3.
+        """
+        name = type(self).__name__
+        if depth not in self.arch_settings:
+            raise KeyError(f'invalid depth {depth} for {name}; choose '
+                           f'from {sorted(self.arch_settings)}')
+        if not out_indices or not 0 <= min(out_indices) <= max(
+                out_indices) < 4:
+            raise ValueError(f'out_indices {out_indices} must lie in 0..3')
+        self.depth = depth
+        self.block, self.stage_blocks = self.arch_settings[depth]
+        self.out_indices = tuple(out_indices)
+        self.pretrained = pretrained
+        self.pretrained2d = pretrained2d
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.zero_init_residual = zero_init_residual
 
     def residual_norms(self) -> List[nn.Module]:
         """The last norm of every residual branch."""

@@ -177,22 +177,11 @@ class CAKESResNet(ResNet3dBase):
                  deploy: bool = False,
                  init_cfg: Optional[Dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if depth not in self.arch_settings:
-            raise KeyError(f'invalid depth {depth} for CAKESResNet; choose '
-                           f'from {sorted(self.arch_settings)}')
-        if not 0 <= max(out_indices) < 4:
-            raise ValueError(f'out_indices {out_indices} must lie in 0..3')
-        self.depth = depth
-        self.block, self.stage_blocks = self.arch_settings[depth]
-        self.out_indices = tuple(out_indices)
+        self.set_common_options(depth, out_indices, pretrained, pretrained2d,
+                                frozen_stages, norm_eval, zero_init_residual)
         self.spatial_strides = tuple(spatial_strides)
         self.kernel = kernel
-        self.pretrained = pretrained
-        self.pretrained2d = pretrained2d
         self.inflate_1d = check_inflate_mode(inflate_1d)
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
-        self.zero_init_residual = zero_init_residual
         self.deploy = deploy
         self.deploy_net = None
 

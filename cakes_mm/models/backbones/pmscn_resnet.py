@@ -194,26 +194,14 @@ class PmSCnResNet(ResNet3dBase):
                  zero_init_residual: bool = True,
                  init_cfg: Optional[Dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if depth not in self.arch_settings:
-            raise KeyError(f'invalid depth {depth} for PmSCnResNet; choose '
-                           f'from {sorted(self.arch_settings)}')
-        if not out_indices or not 0 <= min(out_indices) <= max(
-                out_indices) < 4:
-            raise ValueError(f'out_indices {out_indices} must lie in 0..3')
+        self.set_common_options(depth, out_indices, pretrained, pretrained2d,
+                                frozen_stages, norm_eval, zero_init_residual)
         if len(spatial_strides) != 4 or len(temporal_strides) != 4:
             raise ValueError('spatial_strides and temporal_strides need one '
                              'stride per stage (4), got '
                              f'{spatial_strides} and {temporal_strides}')
-        self.depth = depth
         self.pmscn = check_pmscn(pmscn)
-        self.block, self.stage_blocks = self.arch_settings[depth]
-        self.out_indices = tuple(out_indices)
         self.with_pool1 = with_pool1
-        self.pretrained = pretrained
-        self.pretrained2d = pretrained2d
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
-        self.zero_init_residual = zero_init_residual
 
         self.conv1 = nn.Conv3d(
             in_channels, base_channels, tuple(conv1_kernel),
