@@ -1,7 +1,9 @@
-"""What the plugin's 3D ResNets share: initialisation, ``pretrained``,
-``frozen_stages`` and ``norm_eval``, as in mmaction2's ResNet3d."""
-from typing import List, Optional, Sequence
+"""What the plugin's 3D ResNets share: options, the stage loop,
+initialisation, ``pretrained``, ``frozen_stages`` and ``norm_eval``, as in
+mmaction2's ResNet3d."""
+from typing import List, Optional, Sequence, Tuple, Union
 
+import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
@@ -56,6 +58,24 @@ class ResNet3dBase(BaseModule):
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.zero_init_residual = zero_init_residual
+
+    def forward_stages(self, x: torch.Tensor
+                       ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
+        """Run the stages on the stem's output.
+
+        Args:
+            x (torch.Tensor): The stem's output, (N, C, T, H, W).
+
+        Returns:
+            torch.Tensor | tuple[torch.Tensor]: The output of the one stage
+            in ``out_indices``, else one tensor per index.
+        """
+        outs = []
+        for i, name in enumerate(self.res_layers):
+            x = getattr(self, name)(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return outs[0] if len(outs) == 1 else tuple(outs)
 
     def residual_norms(self) -> List[nn.Module]:
         """The last norm of every residual branch."""

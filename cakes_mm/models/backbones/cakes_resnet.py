@@ -264,12 +264,7 @@ class CAKESResNet(ResNet3dBase):
         if self.deploy_net is not None:
             return self.deploy_net(x)
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        outs = []
-        for i, name in enumerate(self.res_layers):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        return self.forward_stages(x)
 
     @torch.no_grad()
     def switch_to_deploy(self) -> None:

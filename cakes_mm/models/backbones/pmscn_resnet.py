@@ -242,12 +242,7 @@ class PmSCnResNet(ResNet3dBase):
         x = self.relu(self.bn1(self.conv1(x)))
         if self.with_pool1:
             x = self.maxpool(x)
-        outs = []
-        for i, name in enumerate(self.res_layers):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        return self.forward_stages(x)
 
     def blocks(self) -> Dict[str, PmSCnBasicBlock]:
         """Every basic block by its prefix, e.g. ``'layer1.0'``."""
