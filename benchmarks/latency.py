@@ -33,6 +33,7 @@ from mmengine.registry import init_default_scope
 import cakes_mm  # noqa: F401
 from cakes_mm.analysis import Complexity, model_complexity
 from cakes_mm.fileio import atomic_write
+from cakes_mm.models.search import dump_chosen
 from mmaction.registry import MODELS
 
 RESULTS = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
@@ -90,7 +91,7 @@ def video_models(frames: int) -> List[Tuple[str, dict, str]]:
     for name, ops in [('12D', ['1xkxk', 'kx1x1']),
                       ('123D', ['kxkxk', '1xkxk', 'kx1x1'])]:
         rows.append((f'CAKES {name} perf supernet', dict(
-            type='CAKESResNet', search_mode='performance', op_set=ops),
+            type='CAKESResNetSupernet', mode='performance', op_set=ops),
             CLIP))
     return rows
 
@@ -144,9 +145,8 @@ def complexity(cfg: dict, shape, kind: str) -> Complexity:
 
     A 2D backbone is counted over the clip's frames as a batch.
     """
-    if cfg.get('search_mode'):  # count the derived (here: initial) subnet
-        supernet = MODELS.build(cfg)
-        cfg = dict(type='CAKESResNet', arch=supernet.dump_chosen())
+    if cfg['type'] == 'CAKESResNetSupernet':  # the derived (initial) subnet
+        cfg = dict(type='CAKESResNet', arch=dump_chosen(MODELS.build(cfg)))
     backbone = MODELS.build(cfg)
     frame_shape = as_input(torch.empty(shape, device='meta'), kind).shape
     cost = model_complexity(backbone, frame_shape)

@@ -18,7 +18,7 @@ import time
 import torch
 
 import cakes_mm  # noqa: F401
-from cakes_mm.models import CAKESResNet
+from cakes_mm.models import CAKESResNet, CAKESResNetSupernet
 
 OP_SETS = {
     '12d': ['1xkxk', 'kx1x1'],
@@ -46,8 +46,8 @@ def models(op_sets):
     for key in op_sets:
         yield f'{key} uniform (fixed)', CAKESResNet(arch='uniform',
                                                     op_set=OP_SETS[key])
-        yield f'{key} perf supernet', CAKESResNet(
-            search_mode='performance', op_set=OP_SETS[key])
+        yield f'{key} perf supernet', CAKESResNetSupernet(
+            op_set=OP_SETS[key], mode='performance')
 
 
 def step_fn(backbone, clip, device):

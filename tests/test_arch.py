@@ -3,8 +3,8 @@ import os
 
 import pytest
 
-from cakes_mm.models.arch import (released_archs, resolve_arch, save_arch,
-                                  uniform_split)
+from cakes_mm.models.arch import released_archs, resolve_arch, save_arch
+from cakes_mm.models.layers.sub_kernels import uniform_split
 
 WIDTHS = [64] * 3 + [128] * 4 + [256] * 6 + [512] * 3
 NAMES = [f'layer{i + 1}.{j}' for i, n in enumerate((3, 4, 6, 3))

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cakes_mm.models.arch import resolve_arch
-from cakes_mm.models.sub_kernels import SUB_KERNEL_NAMES
+from cakes_mm.models.layers.sub_kernels import SUB_KERNEL_NAMES
 
 WIDTHS = [64] * 3 + [128] * 4 + [256] * 6 + [512] * 3
 NAMES = [f'layer{i + 1}.{j}' for i, n in enumerate((3, 4, 6, 3))

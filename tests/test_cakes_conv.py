@@ -1,18 +1,20 @@
 import pytest
 import torch
 
-from cakes_mm.models.cakes_conv import CAKESConv3d
-from cakes_mm.models.p3d_conv import P3DConv3d
-from cakes_mm.models.sub_kernels import SUB_KERNEL_NAMES
+from cakes_mm.models.layers.cakes_conv import CAKESConv3d
+from cakes_mm.models.layers.p3d_conv import P3DConv3d
+from cakes_mm.models.layers.sub_kernels import SUB_KERNEL_NAMES
 
 
 @pytest.mark.parametrize('name', SUB_KERNEL_NAMES)
 def test_every_sub_kernel_keeps_the_size_and_strides_in_space(name):
     conv = CAKESConv3d(4, {name: 3, 'kxkxk': 2} if name != 'kxkxk'
-                       else {name: 5}, stride=2)
+                       else {name: 5}, stride=(1, 2, 2))
     x = torch.randn(2, 4, 5, 8, 8, requires_grad=True)
     out = conv(x)
     assert out.shape == (2, 5, 5, 4, 4)
+    # An int stride strides every axis, as nn.Conv3d's does.
+    assert CAKESConv3d(4, conv.choice, stride=2)(x).shape == (2, 5, 3, 4, 4)
     out.sum().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0
                for p in conv.parameters())

@@ -5,7 +5,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from cakes_mm.models import CAKESResNet
 from model_helpers import random_resnet2d, torchvision_layout
-from cakes_mm.models.sub_kernels import SUB_KERNEL_NAMES
+from cakes_mm.models.layers.sub_kernels import SUB_KERNEL_NAMES
 
 @pytest.fixture(scope='module')
 def resnet2d():

@@ -9,6 +9,8 @@ from mmengine.logging import MMLogger
 
 from cakes_mm.engine.hooks import CAKESSearchHook
 from cakes_mm.engine.hooks import cakes_search_hook
+from cakes_mm.models.search import (cost_lasso, dump_chosen, is_frozen,
+                                    search_layers)
 from mmaction.registry import MODELS
 
 OPS = ['1xkxk', 'kx1x1']
@@ -27,7 +29,7 @@ class Visualizer:
 def make_runner(tmp_path, search_mode='performance', max_epochs=2):
     model_cfg = dict(
         type='CAKESRecognizer3D',
-        backbone=dict(type='CAKESResNet', arch=None, search_mode=search_mode,
+        backbone=dict(type='CAKESResNetSupernet', mode=search_mode,
                       op_set=OPS, base_channels=8),
         cls_head=dict(type='I3DHead', num_classes=4, in_channels=256),
         data_preprocessor=dict(type='ActionDataPreprocessor',
@@ -61,11 +63,12 @@ def test_reports_write_arch_files_and_scalars(tmp_path):
         runner.model.backbone.block_widths
     step, scalars = runner.visualizer.scalars[0]
     assert step == 10
-    assert scalars['search/layer1.0/share_1xkxk'] + \
-        scalars['search/layer1.0/share_kx1x1'] == pytest.approx(1)
+    layer = 'search/backbone.layer1.0.conv2'
+    assert scalars[f'{layer}/share_1xkxk'] + \
+        scalars[f'{layer}/share_kx1x1'] == pytest.approx(1)
     assert scalars['search/subnet_gflops'] > 0
     log = (tmp_path / 'log.txt').read_text()
-    assert 'layer4.2: 1xkxk' in log and 'GFLOPs' in log
+    assert 'backbone.layer4.2.conv2: 1xkxk' in log and 'GFLOPs' in log
     assert not list(tmp_path.glob('*.tmp'))
 
 
@@ -78,7 +81,7 @@ def test_only_rank_zero_writes(tmp_path):
         hook.after_train_epoch(runner)
         hook.after_train(runner)
     assert not list(tmp_path.glob('arch_*.json'))
-    assert runner.model.backbone.is_frozen  # every rank freezes
+    assert is_frozen(runner.model)  # every rank freezes
     hook.after_train(runner)
     assert [p.name for p in tmp_path.glob('arch_*.json')] == [
         'arch_final.json']
@@ -88,13 +91,13 @@ def test_freeze_stops_sampling_and_pins_unchosen_filters(tmp_path):
     runner = make_runner(tmp_path)
     backbone = runner.model.backbone
     with torch.no_grad():
-        for conv in backbone.search_convs():
+        for _, conv in search_layers(backbone):
             conv.search_bn.weight.uniform_(0.1, 1)
     hook = CAKESSearchHook(interval=5, freeze_at=1)
     hook.before_run(runner)
     hook.after_train_epoch(runner)
     frozen = json.loads((tmp_path / 'arch_frozen.json').read_text())
-    assert frozen == backbone.dump_chosen()
+    assert frozen == dump_chosen(backbone)
     conv = backbone.layer3[1].conv2
     unchosen = ~conv.fixed_mask[0]
     assert unchosen.any() and (~unchosen).any()
@@ -122,7 +125,9 @@ def test_resume_draws_the_same_paths(tmp_path):
     hook.before_save_checkpoint(runner, checkpoint)
     expected = [conv.sample_mask() for _ in range(3)]
     resumed = make_runner(tmp_path)
-    hook.after_load_checkpoint(resumed, checkpoint)
+    resumed_hook = CAKESSearchHook()
+    resumed_hook.before_run(resumed)
+    resumed_hook.after_load_checkpoint(resumed, checkpoint)
     again = resumed.model.backbone.layer1[0].conv2
     assert all(torch.equal(a, b) for a, b in
                zip(expected, [again.sample_mask() for _ in range(3)]))
@@ -138,7 +143,7 @@ def test_nan_alpha_is_never_exported(tmp_path):
     hook.after_train_epoch(runner)
     hook.after_train(runner)
     assert not list(tmp_path.glob('arch_*.json'))
-    assert not runner.model.backbone.is_frozen
+    assert not is_frozen(runner.model)
     assert 'NaN or inf' in (tmp_path / 'log.txt').read_text()
 
 
@@ -158,8 +163,7 @@ def test_recognizer_logs_loss_alpha_in_cost_mode(tmp_path):
     samples = [ActionDataSample().set_gt_label(i) for i in range(2)]
     losses = model.loss(torch.randn(2, 1, 3, 4, 32, 32), samples)
     assert set(losses) >= {'loss_cls', 'loss_alpha'}
-    torch.testing.assert_close(losses['loss_alpha'],
-                               model.backbone.alpha_loss())
+    torch.testing.assert_close(losses['loss_alpha'], cost_lasso(model))
     perf = make_runner(tmp_path).model
     assert 'loss_alpha' not in perf.loss(torch.randn(2, 1, 3, 4, 32, 32),
                                          samples)

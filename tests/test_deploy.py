@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from cakes_mm.models import CAKESResNet
+from cakes_mm.models import CAKESResNet, CAKESResNetSupernet
 from cakes_mm.models.arch import released_archs
-from cakes_mm.models.sub_kernels import SUB_KERNEL_NAMES
+from cakes_mm.models.layers.sub_kernels import SUB_KERNEL_NAMES
 from model_helpers import randomise_norms
 
 
@@ -71,11 +71,11 @@ def test_deploy_flag_switches_at_the_first_eval_forward():
 
 
 def test_deploy_refuses_p3d_and_supernets():
-    with pytest.raises(ValueError, match='P3D middle convs'):
+    with pytest.raises(ValueError, match='P3DConv3d middle convs'):
         CAKESResNet(arch='p3d', base_channels=8).switch_to_deploy()
     with pytest.raises(ValueError, match='a search supernet'):
-        CAKESResNet(search_mode='cost', op_set=['1xkxk', 'kx1x1'],
-                    base_channels=8).switch_to_deploy()
+        CAKESResNetSupernet(mode='cost', op_set=['1xkxk', 'kx1x1'],
+                            base_channels=8).switch_to_deploy()
 
 
 def test_test_tool_deploy_gives_the_same_scores(tmp_path):

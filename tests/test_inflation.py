@@ -2,9 +2,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cakes_mm.models.cakes_conv import CAKESConv3d
-from cakes_mm.models.inflation import inflate_kernel, inflate_like
-from cakes_mm.models.sub_kernels import SUB_KERNEL_NAMES, kernel_size
+from cakes_mm.models.layers.cakes_conv import CAKESConv3d
+from cakes_mm.models.backbones.resnet2d_inflation import inflate_like
+from cakes_mm.models.layers.kernel_shrinking import inflate_kernel
+from cakes_mm.models.layers.sub_kernels import SUB_KERNEL_NAMES, kernel_size
 
 
 def conv2d_per_frame(x, weight):

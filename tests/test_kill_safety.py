@@ -52,7 +52,7 @@ os.replace = pausing_replace
 SEARCH = """
 model = dict(
     type='CAKESRecognizer3D',
-    backbone=dict(arch=None, search_mode='performance',
+    backbone=dict(type='CAKESResNetSupernet', arch=None, mode='performance',
                   op_set=['1xkxk', 'kx1x1']))
 custom_hooks = [dict(type='CAKESSearchHook', interval=1, freeze_at=1)]
 train_cfg = dict(max_epochs=2)

@@ -3,7 +3,7 @@ import torch
 import torch.nn as nn
 
 from cakes_mm.models import PmSCn
-from cakes_mm.models.pmscn_block import eq5_mid_channels, stream_widths
+from cakes_mm.models.layers.pmscn import eq5_mid_channels, stream_widths
 from mmaction.models.common import Conv2plus1d
 from model_helpers import randomise_norms
 

@@ -5,7 +5,7 @@ from mmengine.logging import MMLogger
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from cakes_mm.models import PmSCn, PmSCnResNet
-from cakes_mm.models.inflation import inflate_like
+from cakes_mm.models.backbones.resnet2d_inflation import inflate_like
 from mmaction.registry import MODELS
 from model_helpers import random_resnet2d, torchvision_layout
 

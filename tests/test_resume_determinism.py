@@ -41,7 +41,7 @@ SEED = "randomness = dict(seed=11, deterministic=True)\n"
 SEARCH = """
 model = dict(
     type='CAKESRecognizer3D',
-    backbone=dict(arch=None, search_mode='performance',
+    backbone=dict(type='CAKESResNetSupernet', arch=None, mode='performance',
                   op_set=['kxkxk', '1xkxk', 'kx1x1']))
 custom_hooks = [dict(type='CAKESSearchHook', interval=1, freeze_at=2)]
 """

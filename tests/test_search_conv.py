@@ -2,9 +2,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cakes_mm.models import CAKESResNet
-from cakes_mm.models.inflation import inflate_kernel
-from cakes_mm.models.search_conv import CAKESSearchConv3d, derive_mask
+from cakes_mm.models import CAKESResNet, CAKESResNetSupernet
+from cakes_mm.models.layers.kernel_shrinking import inflate_kernel
+from cakes_mm.models.search import (CAKESSearchConv3d, cost_lasso,
+                                    derive_mask, dump_chosen, fix_chosen,
+                                    is_frozen, mask_to_choice, search_layers)
 from model_helpers import random_resnet2d, torchvision_layout
 
 OPS = ['kxkxk', '1xkxk', 'kx1x1']
@@ -33,9 +35,8 @@ def randomised(conv):
 
 
 def test_performance_paths_change_but_channels_stay_in_place():
-    conv = randomised(CAKESSearchConv3d(4, 12, OPS, 'performance',
-                                        generator=torch.Generator()
-                                        .manual_seed(3)))
+    conv = randomised(CAKESSearchConv3d(4, 12, OPS, 'performance'))
+    conv.generator = torch.Generator().manual_seed(3)
     conv.train()
     conv.search_bn.eval()  # running stats, so outputs are comparable
     x = torch.randn(2, 4, 5, 6, 6)
@@ -55,8 +56,8 @@ def test_performance_paths_change_but_channels_stay_in_place():
 
 
 def test_only_drawn_filters_get_gradients():
-    conv = CAKESSearchConv3d(3, 8, OPS, 'performance',
-                             generator=torch.Generator().manual_seed(1))
+    conv = CAKESSearchConv3d(3, 8, OPS, 'performance')
+    conv.generator = torch.Generator().manual_seed(1)
     state = conv.generator.get_state()
     mask = conv.sample_mask()
     conv.generator.set_state(state)
@@ -69,7 +70,8 @@ def test_only_drawn_filters_get_gradients():
 
 
 def test_cost_mode_runs_every_pair_and_concatenates():
-    conv = randomised(CAKESSearchConv3d(4, 6, OPS, 'cost'))
+    conv = randomised(CAKESSearchConv3d(4, 6, OPS, 'cost',
+                                        cost_output='concat'))
     conv.train()
     conv.search_bn.eval()
     x = torch.randn(2, 4, 5, 6, 6)
@@ -94,7 +96,7 @@ def test_argmax_and_topk_on_a_hand_computed_example():
     topk = derive_mask(alpha, 'topk')
     assert topk.tolist() == [[True, True, True, False],
                              [False, False, True, False]]
-    assert CAKESSearchConv3d.mask_to_choice(topk, ['a', 'b']) == {
+    assert mask_to_choice(topk, ['a', 'b']) == {
         'a': 3, 'b': 1}
     with pytest.raises(ValueError, match='NaN or inf'):
         derive_mask(torch.tensor([[float('nan'), 1.0]]), 'argmax')
@@ -103,36 +105,37 @@ def test_argmax_and_topk_on_a_hand_computed_example():
 @pytest.mark.parametrize('derive', ['argmax', 'topk'])
 @pytest.mark.parametrize('mode', ['performance', 'cost'])
 def test_derived_arch_sums_to_every_width(mode, derive):
-    backbone = CAKESResNet(search_mode=mode, op_set=OPS, derive=derive,
-                           base_channels=8)
-    for conv in backbone.search_convs():
+    backbone = CAKESResNetSupernet(mode=mode, op_set=OPS, derive=derive,
+                                   base_channels=8)
+    for _, conv in search_layers(backbone):
         randomised(conv)
-    arch = backbone.dump_chosen()
+    arch = dump_chosen(backbone)
     assert [sum(b.values()) for b in arch] == backbone.block_widths
     assert all(list(b) == OPS for b in arch)
 
 
 @pytest.mark.parametrize('mode', ['performance', 'cost'])
 def test_frozen_supernet_is_deterministic_in_train_mode(mode):
-    backbone = CAKESResNet(search_mode=mode, op_set=OPS, base_channels=8,
-                           zero_init_residual=False)
+    backbone = CAKESResNetSupernet(mode=mode, op_set=OPS, base_channels=8,
+                                   zero_init_residual=False)
     backbone.init_weights()
-    for conv in backbone.search_convs():
+    for _, conv in search_layers(backbone):
         randomised(conv)
     x = torch.randn(2, 3, 4, 32, 32)
     backbone.train()
     if mode == 'performance':  # each call draws new paths
         assert not torch.equal(backbone(x), backbone(x))
-    backbone.fix_chosen()
-    assert backbone.is_frozen
+    fix_chosen(backbone)
+    assert is_frozen(backbone)
     backbone.train()
     torch.testing.assert_close(backbone(x), backbone(x), rtol=0, atol=0)
 
 
 def test_supernet_forward_backward_reaches_every_parameter():
     for mode in ('performance', 'cost'):
-        backbone = CAKESResNet(search_mode=mode, op_set=OPS, base_channels=8,
-                               zero_init_residual=False)
+        backbone = CAKESResNetSupernet(mode=mode, op_set=OPS,
+                                       base_channels=8,
+                                       zero_init_residual=False)
         backbone.init_weights()
         out = backbone(torch.randn(2, 3, 4, 32, 32))
         assert out.shape == (2, 256, 4, 1, 1)
@@ -144,26 +147,31 @@ def test_supernet_forward_backward_reaches_every_parameter():
 
 
 def test_cost_lasso_is_lambda_beta_gamma():
-    backbone = CAKESResNet(search_mode='cost', op_set=OPS, base_channels=8,
-                           cost_lambda=0.5)
-    for conv in backbone.search_convs():
+    backbone = CAKESResNetSupernet(mode='cost', op_set=OPS, base_channels=8)
+    for _, conv in search_layers(backbone):
         randomised(conv)
     beta = {'kxkxk': 9 / 13, '1xkxk': 3 / 13, 'kx1x1': 1 / 13}
     expected = 0.5 * sum(
         beta[op] * conv.search_bn.weight.view(3, -1)[o].abs().sum()
-        for conv in backbone.search_convs() for o, op in enumerate(OPS))
-    torch.testing.assert_close(backbone.alpha_loss(), expected)
-    perf = CAKESResNet(search_mode='performance', op_set=OPS,
-                       base_channels=8)
-    assert perf.alpha_loss().item() == 0
+        for _, conv in search_layers(backbone) for o, op in enumerate(OPS))
+    torch.testing.assert_close(cost_lasso(backbone, 0.5), expected)
+    doubled = 0.5 * sum(
+        (2 if op == 'kx1x1' else beta[op]) *
+        conv.search_bn.weight.view(3, -1)[o].abs().sum()
+        for _, conv in search_layers(backbone) for o, op in enumerate(OPS))
+    torch.testing.assert_close(
+        cost_lasso(backbone, 0.5, beta={'kx1x1': 2}), doubled)
+    perf = CAKESResNetSupernet(mode='performance', op_set=OPS,
+                               base_channels=8)
+    assert cost_lasso(perf) is None
 
 
 def test_supernet_inflation_repeats_filters_bn_and_conv3(tmp_path):
     state = torchvision_layout(random_resnet2d().state_dict())
     path = tmp_path / 'r50.pth'
     torch.save(state, path)
-    backbone = CAKESResNet(search_mode='cost', op_set=OPS,
-                           pretrained=str(path))
+    backbone = CAKESResNetSupernet(mode='cost', op_set=OPS,
+                                   pretrained=str(path))
     backbone.init_weights()
     block = backbone.layer2[0]
     for name in OPS:
@@ -179,12 +187,14 @@ def test_supernet_inflation_repeats_filters_bn_and_conv3(tmp_path):
 
 def test_bad_op_sets_and_modes():
     with pytest.raises(ValueError, match='at least 2'):
-        CAKESResNet(search_mode='performance', op_set=['1xkxk'])
+        CAKESResNetSupernet(mode='performance', op_set=['1xkxk'])
     with pytest.raises(ValueError, match='unknown sub-kernel'):
-        CAKESResNet(search_mode='cost', op_set=['1xkxk', '2x2x2'])
+        CAKESResNetSupernet(mode='cost', op_set=['1xkxk', '2x2x2'])
     with pytest.raises(ValueError, match='search mode must be one of'):
-        CAKESResNet(search_mode='fast', op_set=OPS)
+        CAKESResNetSupernet(mode='fast', op_set=OPS)
     with pytest.raises(ValueError, match='derive must be one of'):
-        CAKESResNet(search_mode='cost', op_set=OPS, derive='max')
-    with pytest.raises(ValueError, match='needs a search supernet'):
-        CAKESResNet(arch='c2d', base_channels=8).dump_chosen()
+        CAKESResNetSupernet(mode='cost', op_set=OPS, derive='max')
+    with pytest.raises(ValueError, match='give arch=None'):
+        CAKESResNetSupernet(op_set=OPS, arch='c2d')
+    with pytest.raises(ValueError, match='no searched layer'):
+        dump_chosen(CAKESResNet(arch='c2d', base_channels=8))

@@ -10,7 +10,7 @@ from tool_helpers import run_tool, write_rawframe_dataset, write_tiny_config
 SEARCH = """
 model = dict(
     type='CAKESRecognizer3D',
-    backbone=dict(arch=None, search_mode='cost',
+    backbone=dict(type='CAKESResNetSupernet', arch=None, mode='cost',
                   op_set=['kxkxk', '1xkxk', 'kx1x1']))
 optim_wrapper = dict(
     optimizer=dict(weight_decay=1e-4),
@@ -50,7 +50,7 @@ def test_search_writes_the_arch_files_and_logs(searched):
     assert json.loads((work / 'arch_final.json').read_text()) == frozen
     log = result.stdout + result.stderr
     assert 'loss_alpha' in log
-    assert 'layer1.0: kxkxk' in log and 'alpha mean' in log
+    assert 'backbone.layer1.0.conv2: kxkxk' in log and 'alpha mean' in log
     assert 'froze the architecture after epoch 1' in log
     scalars = [json.loads(line) for path in work.glob('*/vis_data/scalars.'
                                                      'json')

@@ -1,6 +1,6 @@
 import pytest
 
-from cakes_mm.models.sub_kernels import (SUB_KERNEL_NAMES, check_op_set,
+from cakes_mm.models.layers.sub_kernels import (SUB_KERNEL_NAMES, check_op_set,
                                          default_cost_weights, kernel_size,
                                          kernel_volume, same_padding)
 

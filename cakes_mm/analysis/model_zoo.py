@@ -123,25 +123,6 @@ def config_complexity(config: str,
     return model_complexity(model, shape), shape
 
 
-def subnet_complexity(model_cfg: dict, arch: list,
-                      shape: Sequence[int]) -> Complexity:
-    """Params and MACs of the fixed network a search supernet stands for.
-
-    Args:
-        model_cfg (dict): The supernet's model config.
-        arch (list[dict[str, int]]): The derived or frozen architecture.
-        shape (Sequence[int]): Input (N, C, T, H, W).
-
-    Returns:
-        Complexity: params and multiply-adds of the fixed subnet.
-    """
-    from mmaction.registry import MODELS
-    cfg = dict(model_cfg)
-    cfg['backbone'] = dict(cfg['backbone'], search_mode=None, arch=arch,
-                           pretrained=None)
-    return model_complexity(MODELS.build(cfg), shape)
-
-
 def table3_rows(config_root: str = CONFIG_ROOT) -> List[dict]:
     """Our params and GFLOPs for every Table 3 row, beside the paper's.
 

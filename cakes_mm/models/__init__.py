@@ -1,16 +1,18 @@
-from .arch import released_archs, resolve_arch, save_arch, uniform_split
-from .backbones import (CAKESBottleneck, CAKESResNet, PmSCnBasicBlock,
-                        PmSCnResNet)
-from .cakes_conv import CAKESConv3d
-from .p3d_conv import P3DConv3d
+from .arch import released_archs, resolve_arch, save_arch
+from .backbones import (CAKESBottleneck, CAKESResNet, CAKESResNetSupernet,
+                        PmSCnBasicBlock, PmSCnResNet)
+from .convert import (CAKESConverted, PmSCnConverted, convert_to_cakes,
+                      convert_to_cakes_supernet, convert_to_pmscn)
+from .layers import (SUB_KERNEL_NAMES, CAKESConv3d, P3DConv3d, PmSCn,
+                     uniform_split)
 from .recognizers import CAKESRecognizer3D
-from .search_conv import CAKESSearchConv3d, derive_mask
-from .pmscn_block import PmSCn
-from .sub_kernels import SUB_KERNEL_NAMES
+from .search import CAKESSearchConv3d, CostLasso
 
 __all__ = [
-    'CAKESBottleneck', 'CAKESConv3d', 'CAKESRecognizer3D', 'CAKESResNet',
-    'CAKESSearchConv3d', 'P3DConv3d', 'derive_mask', 'PmSCn',
-    'PmSCnBasicBlock', 'PmSCnResNet', 'SUB_KERNEL_NAMES', 'released_archs',
-    'resolve_arch', 'save_arch', 'uniform_split'
+    'CAKESBottleneck', 'CAKESConv3d', 'CAKESConverted', 'CAKESRecognizer3D',
+    'CAKESResNet', 'CAKESResNetSupernet', 'CAKESSearchConv3d', 'CostLasso',
+    'P3DConv3d', 'PmSCn', 'PmSCnBasicBlock', 'PmSCnConverted', 'PmSCnResNet',
+    'SUB_KERNEL_NAMES', 'convert_to_cakes', 'convert_to_cakes_supernet',
+    'convert_to_pmscn', 'released_archs', 'resolve_arch', 'save_arch',
+    'uniform_split'
 ]

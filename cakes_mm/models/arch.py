@@ -17,7 +17,7 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
 
 from ..fileio import atomic_write
-from .sub_kernels import check_op_set
+from .layers.sub_kernels import check_op_set, uniform_split
 
 Arch = List[Dict[str, int]]
 ArchSpec = Union[str, Sequence[Dict[str, int]]]
@@ -34,21 +34,6 @@ def released_archs() -> Dict[str, Arch]:
     """
     with open(RELEASED_ARCHS_FILE, encoding='utf-8') as f:
         return json.load(f)['archs']
-
-
-def uniform_split(width: int, op_set: Sequence[str]) -> Dict[str, int]:
-    """Split a width evenly over an op set, the remainder to the first op.
-
-    Args:
-        width (int): Output channels of the layer.
-        op_set (Sequence[str]): Sub-kernel names, in group order.
-
-    Returns:
-        dict[str, int]: Channels per op; 64 over three ops gives 22/21/21.
-    """
-    share, remainder = divmod(width, len(op_set))
-    return {name: share + (remainder if i == 0 else 0)
-            for i, name in enumerate(op_set)}
 
 
 def validate_arch(arch: object,

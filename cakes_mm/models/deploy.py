@@ -127,12 +127,13 @@ class DeployMidConv(nn.Module):
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         shift = bn.bias - bn.running_mean * scale
         by_shape: Dict[Tuple[int, int], list] = {}
+        positions = (torch.arange(mid.out_channels, device=scale.device)
+                     if mid.channel_order is None else mid.channel_order)
         start = 0
         for name, count in mid.choice.items():
             if count == 0:
                 continue
-            channels = torch.arange(start, start + count,
-                                    device=scale.device)
+            channels = positions[start:start + count]
             start += count
             weight = mid.convs[name].weight * scale[channels].view(
                 -1, 1, 1, 1, 1)

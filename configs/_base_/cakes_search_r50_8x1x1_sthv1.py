@@ -1,7 +1,8 @@
 # What every CAKES search config shares: the CAKES ResNet-50 sthv1 setup,
-# turned into a supernet (backbone.search_mode, backbone.op_set), a
-# recognizer that adds the cost-priority lasso `loss_alpha`, the search hook,
-# and no weight decay on the searched BNs (their scales are the path
+# with the backbone turned into a search supernet (CAKESResNetSupernet; its
+# op_set is set by each config), a recognizer that adds the cost-priority
+# lasso `loss_alpha` (lambda 1e-4, beta = kernel volume / 39), the search
+# hook, and no weight decay on the searched norms (their scales are the path
 # weights alpha). The schedule here is the 70-epoch one of the cost-priority
 # search; performance-priority configs inherit
 # cakes_search-perf_r50_8x1x1_sthv1.py for 140 epochs.
@@ -9,11 +10,10 @@ _base_ = ['./cakes_r50_8x1x1_sthv1.py']
 
 model = dict(
     type='CAKESRecognizer3D',
+    # arch=None: the supernet searches it (the base config names one).
     backbone=dict(
-        arch=None,
-        search_mode='cost',
-        derive='argmax',
-        cost_lambda=1e-4))
+        type='CAKESResNetSupernet', arch=None, mode='cost', derive='argmax'),
+    arch_loss=dict(type='CostLasso', loss_weight=1e-4))
 
 optim_wrapper = dict(
     paramwise_cfg=dict(

@@ -122,8 +122,9 @@ def train_and_test(key: str, name: str, config: str, data_root: str,
     """Train one demo model, test it with several clips, measure it."""
     from mmengine.runner import Runner
 
-    from cakes_mm.analysis import model_complexity, subnet_complexity
+    from cakes_mm.analysis import model_complexity
     from cakes_mm.demo.progress import DemoProgressHook
+    from cakes_mm.models.search import search_layers, subnet_complexity
     started = time.monotonic()
     cfg = demo_config(config, osp.join(args.work_dir, key), data_root, args,
                       arch_from)
@@ -133,10 +134,8 @@ def train_and_test(key: str, name: str, config: str, data_root: str,
     runner.register_hook(DemoProgressHook(name, echo))
     runner.train()
     metrics = runner.test()
-    backbone = runner.model.backbone
-    if getattr(backbone, 'search_mode', None):  # count the frozen subnet
-        complexity = subnet_complexity(cfg.model.to_dict(),
-                                       backbone.dump_chosen(), INPUT_SHAPE)
+    if search_layers(runner.model):  # count the frozen subnet
+        complexity = subnet_complexity(runner.model, INPUT_SHAPE)
     else:
         complexity = model_complexity(runner.model, INPUT_SHAPE)
     minutes = (time.monotonic() - started) / 60

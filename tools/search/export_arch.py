@@ -3,8 +3,10 @@
     python tools/search/export_arch.py CONFIG CHECKPOINT --out arch.json \
         [--derive argmax|topk]
 
-CONFIG is the search config the checkpoint was trained with. The JSON it
-writes plugs into a training config as ``model.backbone.arch``.
+CONFIG is the search config the checkpoint was trained with: any model with
+searched layers (a CAKES ResNet supernet, a converted network). The JSON it
+writes has one entry per searched layer in module order, and plugs into a
+training config as the fixed network's ``arch``.
 """
 import argparse
 
@@ -15,6 +17,8 @@ from mmengine.registry import init_default_scope
 import cakes_mm  # noqa: F401  (registers the models, patches mmaction2)
 from cakes_mm.compat import load_local_checkpoint
 from cakes_mm.models.arch import save_arch
+from cakes_mm.models.search import (dump_chosen, is_frozen, search_layers,
+                                    set_derive)
 from mmaction.registry import MODELS
 
 
@@ -48,25 +52,24 @@ def main() -> None:
     args = parse_args()
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
-    if not cfg.model.backbone.get('search_mode'):
-        raise SystemExit(f'{args.config}: not a search config '
-                         f'(model.backbone.search_mode is not set)')
     model = MODELS.build(cfg.model)
+    if not search_layers(model):
+        raise SystemExit(f'{args.config}: not a search config (its model '
+                         f'has no searched layer)')
     state = search_state_dict(args.checkpoint)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise SystemExit(
             f'{args.checkpoint} does not match {args.config}: missing '
             f'{missing[:5]}, unexpected {unexpected[:5]}')
-    backbone = model.backbone
     if args.derive:
-        for conv in backbone.search_convs():
-            conv.derive = args.derive
-    arch = backbone.dump_chosen()
+        set_derive(model, args.derive)
+    arch = dump_chosen(model)
     save_arch(arch, args.out)
-    how = ('the frozen choice' if backbone.is_frozen else
-           f"derived by {args.derive or cfg.model.backbone.get('derive')}")
-    print(f'wrote {args.out}: {len(arch)} blocks, {how}')
+    derive = search_layers(model)[0][1].derive
+    how = ('the frozen choice' if is_frozen(model) else
+           f'derived by {derive}')
+    print(f'wrote {args.out}: {len(arch)} searched layers, {how}')
 
 
 if __name__ == '__main__':

@@ -1,6 +1,7 @@
-"""The hook that runs a CAKES search inside mmengine's training loop."""
+"""The hook that runs a CAKES search inside mmengine's training loop, for
+any model that contains searched layers."""
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.dist import is_main_process
@@ -8,17 +9,23 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmaction.registry import HOOKS
-from ...analysis import default_input_shape, subnet_complexity
+from ...analysis import default_input_shape
 from ...models.arch import Arch, save_arch
+from ...models.search import (CAKESSearchConv3d, dump_chosen, fix_chosen,
+                              is_frozen, search_layers, share_path_generator,
+                              subnet_complexity)
 
 
 @HOOKS.register_module()
 class CAKESSearchHook(Hook):
-    """Log, export and freeze the architecture of a CAKES search supernet.
+    """Log, export and freeze the architecture of a CAKES search.
 
-    Every ``interval`` it logs each layer's op shares and α statistics, and
-    the params and GFLOPs of the derived subnet, to the log and (as scalars)
-    to the visualizer's backends, and writes ``arch_epoch_{N}.json`` (or
+    It works on any model with searched layers
+    (:func:`~cakes_mm.models.search.search_layers`): the CAKES ResNet
+    supernet, or any network converted with ``CAKESConverted(search=...)``.
+    Every ``interval`` it logs each searched layer's op shares and α
+    statistics, and the params and GFLOPs of the derived subnet, to the log
+    and (as scalars) to the visualizer's backends, and writes ``arch_epoch_{N}.json`` (or
     ``arch_iter_{N}.json``) and ``arch_latest.json``. At the end of epoch
     ``freeze_at`` it fixes the derived choice (no more sampling; unchosen
     filters are neither computed nor updated) and writes
@@ -26,8 +33,8 @@ class CAKESSearchHook(Hook):
     rank 0 writes, and every write is atomic.
 
     The generator that draws the performance-priority paths is seeded from
-    the run's seed and saved in each checkpoint, so a resumed search draws
-    the same paths.
+    the run's seed, shared by every searched layer and saved in each
+    checkpoint, so a resumed search draws the same paths.
 
     Args:
         interval (int): Report every ``interval`` epochs (or iterations).
@@ -38,7 +45,7 @@ class CAKESSearchHook(Hook):
             frozen; None never freezes. Defaults to None.
         out_dir (str, optional): Where the JSON files go. Defaults to the
             runner's ``work_dir``.
-        input_shape (Sequence[int], optional): Input (N, C, T, H, W) for the
+        input_shape (Sequence[int], optional): Input shape for the
             subnet's GFLOPs. Defaults to the config's test input.
     """
 
@@ -63,25 +70,23 @@ class CAKESSearchHook(Hook):
         self.out_dir = out_dir
         self.input_shape = input_shape
         self._pin_handles: List = []
+        self.path_generator: Optional[torch.Generator] = None
 
     @staticmethod
-    def backbone(runner):
-        """The runner's CAKES supernet backbone, or a clear error."""
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        backbone = getattr(model, 'backbone', None)
-        if not hasattr(backbone, 'search_convs') or not \
-                backbone.search_convs():
+    def layers(runner) -> List[Tuple[str, CAKESSearchConv3d]]:
+        """The runner's searched layers, or a clear error."""
+        layers = search_layers(runner.model)
+        if not layers:
             raise ValueError(
-                f'CAKESSearchHook needs a CAKESResNet supernet, but the '
-                f'model backbone ({type(backbone).__name__}) has no '
-                f'searchable layer: set model.backbone.search_mode to '
-                f"'performance' or 'cost' and give an op_set of 2+ ops")
-        return backbone
+                f'CAKESSearchHook: the model ({type(runner.model).__name__})'
+                f' has no searchable layer (CAKESSearchConv3d); use a '
+                f'supernet such as CAKESResNetSupernet, or convert a network '
+                f"with CAKESConverted(search='performance' or 'cost')")
+        return layers
 
     def before_run(self, runner) -> None:
         """Check the setup and seed the path generator from the run."""
-        backbone = self.backbone(runner)
+        self.layers(runner)
         if self.freeze_at is not None and self.freeze_at > runner.max_epochs:
             raise ValueError(
                 f'CAKESSearchHook: freeze_at={self.freeze_at} is beyond '
@@ -89,11 +94,11 @@ class CAKESSearchHook(Hook):
                 f'be frozen')
         self.out_dir = self.out_dir or runner.work_dir
         seed = runner.seed if runner.seed is not None else 0
-        backbone.path_generator.manual_seed(seed)
+        self.path_generator = share_path_generator(runner.model, seed)
 
     def before_train(self, runner) -> None:
         """A run resumed after the freeze stays frozen and pinned."""
-        if self.backbone(runner).is_frozen:
+        if is_frozen(runner.model):
             runner.logger.info('CAKES search: resumed on a frozen choice')
             self._pin_unchosen(runner)
 
@@ -109,12 +114,11 @@ class CAKESSearchHook(Hook):
         epoch = runner.epoch + 1
         if self.by_epoch and self.every_n_epochs(runner, self.interval):
             self._report(runner, f'arch_epoch_{epoch}.json')
-        backbone = self.backbone(runner)
-        if self.freeze_at == epoch and not backbone.is_frozen:
+        if self.freeze_at == epoch and not is_frozen(runner.model):
             arch = self._derive(runner)
             if arch is None:
                 return
-            backbone.fix_chosen()
+            fix_chosen(runner.model)
             self._pin_unchosen(runner)
             self._write(arch, 'arch_frozen.json')
             runner.logger.info(
@@ -133,18 +137,18 @@ class CAKESSearchHook(Hook):
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Save the path generator's state with the checkpoint."""
         checkpoint['cakes_search'] = dict(
-            path_generator=self.backbone(runner).path_generator.get_state())
+            path_generator=self.path_generator.get_state())
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Restore the path generator's state from a checkpoint."""
         state = checkpoint.get('cakes_search', {}).get('path_generator')
         if state is not None:
-            self.backbone(runner).path_generator.set_state(state)
+            self.path_generator.set_state(state)
 
     def _derive(self, runner) -> Optional[Arch]:
         """The current arch, or None (logged) when α is not finite."""
         try:
-            return self.backbone(runner).dump_chosen()
+            return dump_chosen(runner.model)
         except ValueError as error:
             runner.logger.error(f'CAKES search: no architecture exported at '
                                 f'iteration {runner.iter}: {error}')
@@ -157,24 +161,23 @@ class CAKESSearchHook(Hook):
 
     def _report(self, runner, name: str) -> None:
         """Log op shares, α statistics and the subnet's cost; write JSON."""
-        backbone = self.backbone(runner)
+        layers = self.layers(runner)
         arch = self._derive(runner)
         if arch is None:
             return
-        scalars = self._scalars(backbone, arch)
-        params_m, gflops = self._subnet_complexity(runner, arch)
+        scalars = self._scalars(layers, arch)
+        params_m, gflops = self._subnet_complexity(runner)
         scalars.update({'search/subnet_params_m': params_m,
                         'search/subnet_gflops': gflops})
         lines = [f'CAKES search at epoch {runner.epoch + 1}, iteration '
                  f'{runner.iter + 1}: subnet {params_m:.2f} M params, '
                  f'{gflops:.2f} GFLOPs']
-        for block, choice, conv in zip(backbone.block_names, arch,
-                                       backbone.search_convs()):
+        for (layer_name, layer), choice in zip(layers, arch):
             width = sum(choice.values())
             shares = ' '.join(f'{op} {n / width:.2f}'
                               for op, n in choice.items())
-            alpha = conv.alpha
-            lines.append(f'  {block}: {shares} | alpha mean '
+            alpha = layer.alpha
+            lines.append(f'  {layer_name}: {shares} | alpha mean '
                          f'{alpha.mean():.3f} max {alpha.max():.3f}')
         runner.logger.info('\n'.join(lines))
         runner.visualizer.add_scalars(scalars, step=runner.iter + 1)
@@ -182,16 +185,16 @@ class CAKESSearchHook(Hook):
         self._write(arch, 'arch_latest.json')
 
     @staticmethod
-    def _scalars(backbone, arch: Arch) -> Dict[str, float]:
+    def _scalars(layers: List[Tuple[str, CAKESSearchConv3d]],
+                 arch: Arch) -> Dict[str, float]:
         """Per-layer op shares and α means, plus overall op shares."""
         scalars, totals = {}, {}
-        for block, choice, conv in zip(backbone.block_names, arch,
-                                       backbone.search_convs()):
+        for (name, layer), choice in zip(layers, arch):
             width = sum(choice.values())
-            alpha = conv.alpha
+            alpha = layer.alpha
             for o, (op, count) in enumerate(choice.items()):
-                scalars[f'search/{block}/share_{op}'] = count / width
-                scalars[f'search/{block}/alpha_mean_{op}'] = float(
+                scalars[f'search/{name}/share_{op}'] = count / width
+                scalars[f'search/{name}/alpha_mean_{op}'] = float(
                     alpha[o].mean())
                 totals[op] = totals.get(op, 0) + count
         channels = sum(totals.values())
@@ -199,11 +202,13 @@ class CAKESSearchHook(Hook):
                         for op, n in totals.items()})
         return scalars
 
-    def _subnet_complexity(self, runner, arch: Arch):
-        """Params (M) and GFLOPs of the fixed network of ``arch``."""
+    def _subnet_complexity(self, runner) -> Tuple[float, float]:
+        """Params (M) and GFLOPs of the fixed network the model stands
+        for."""
         shape = self.input_shape or default_input_shape(runner.cfg)
-        complexity = subnet_complexity(runner.cfg.model.to_dict(), arch,
-                                       shape)
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        complexity = subnet_complexity(model, shape)
         return complexity.params_m, complexity.gflops
 
     def _pin_unchosen(self, runner) -> None:
@@ -215,8 +220,8 @@ class CAKESSearchHook(Hook):
         """
         for handle in self._pin_handles:
             handle.remove()
-        rows = [row for conv in self.backbone(runner).search_convs()
-                for row in conv.unchosen_rows()]
+        rows = [row for _, layer in self.layers(runner)
+                for row in layer.unchosen_rows()]
         optimizer = runner.optim_wrapper.optimizer
         saved = []
 

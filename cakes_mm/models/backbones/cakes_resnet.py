@@ -4,9 +4,10 @@ Efficient 3D Networks").
 
 The same code builds the layer-wise baselines of the paper's Table 3: C2D
 (every channel ``1xkxk``), C3D (every channel ``kxkxk``) and P3D (a 2D conv
-then a 1D conv), and the one-shot search supernet (``search_mode``).
+then a 1D conv). The one-shot search supernet over it is
+:class:`~cakes_mm.models.backbones.CAKESResNetSupernet`.
 """
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -14,15 +15,14 @@ from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.logging import MMLogger
 
 from mmaction.registry import MODELS
-from ..arch import Arch, ArchSpec, resolve_arch
-from ..cakes_conv import CAKESConv3d
+from ..arch import ArchSpec, resolve_arch
 from ..deploy import DeployResNet
-from ..inflation import check_inflate_mode, copy_into, inflate_like
-from ..p3d_conv import P3DConv3d
-from ..resnet2d_checkpoint import load_2d_resnet, resnet_layout
-from ..search_conv import CAKESSearchConv3d
-from ..sub_kernels import check_op_set, default_cost_weights
+from ..layers import CAKESConv3d, P3DConv3d
+from ..layers.kernel_shrinking import check_inflate_mode
+from ..layers.sub_kernels import SUB_KERNEL_NAMES
 from .base import ResNet3dBase
+from .resnet2d_inflation import (StateDict, copy_into, inflate_like,
+                                 load_2d_resnet, resnet_layout)
 
 LAYERWISE_OP_SETS = {'c2d': ['1xkxk'], 'c3d': ['kxkxk']}
 
@@ -33,7 +33,7 @@ class CAKESBottleneck(nn.Module):
     conv1 (1x1x1) → BN → ReLU → ``mid_conv`` → BN → ReLU → conv3 (1x1x1) → BN,
     plus the shortcut, then ReLU. The block's spatial stride is on the middle
     conv and on the 1x1x1 shortcut conv. A middle conv that carries its own
-    norm (``includes_norm``, the search supernet) gets no BN after it, and
+    norm (``includes_norm``, a searched layer) gets no BN after it, and
     conv3 takes whatever width the middle conv puts out (n·planes for the
     cost-priority supernet).
 
@@ -82,9 +82,33 @@ class CAKESBottleneck(nn.Module):
         return self.relu(out + identity)
 
 
+def filter_sources(choice: Dict[str, int]) -> torch.Tensor:
+    """Which 2D filter each output channel of a CAKES conv inflates from.
+
+    The groups' channels sit in the dict's key order, but the 2D filters are
+    handed to the groups in the vocabulary's order (``kxkxk``, ``1xkxk``,
+    ``kx1x1``, then the volumetric names), whatever the dict's order, as the
+    CAKES authors' code does: the 3D group takes the first filters, then the
+    2D group, then the 1D group.
+
+    Args:
+        choice (dict[str, int]): Channels per sub-kernel, in group order.
+
+    Returns:
+        torch.Tensor: For each output channel, the index of its 2D filter.
+    """
+    starts, start = {}, 0
+    for name in sorted(choice, key=SUB_KERNEL_NAMES.index):
+        starts[name] = start
+        start += choice[name]
+    return torch.cat([torch.arange(starts[name], starts[name] + count)
+                      for name, count in choice.items()])
+
+
 @MODELS.register_module()
 class CAKESResNet(ResNet3dBase):
-    """CAKES ResNet backbone.
+    """CAKES ResNet backbone: fixed architectures and the layer-wise
+    baselines.
 
     Args:
         depth (int): ResNet depth, a key of ``arch_settings``. Defaults to 50.
@@ -98,22 +122,10 @@ class CAKESResNet(ResNet3dBase):
             * a released architecture, e.g. ``'CAKES123D_P'``;
             * a layer-wise baseline: ``'c2d'``, ``'c3d'`` or ``'p3d'``.
 
-            Defaults to ``'CAKES123D_P'``. Ignored when ``search_mode`` is
-            set: the supernet holds every op of ``op_set`` for every channel.
+            Within a block, the dict's key order is the order of the groups'
+            output channels. Defaults to ``'CAKES123D_P'``.
         op_set (list[str], optional): Sub-kernel names for
-            ``arch='uniform'`` and for the search. Defaults to None.
-        search_mode (str, optional): ``'performance'`` or ``'cost'`` builds
-            the one-shot search supernet (see :class:`CAKESSearchConv3d`);
-            None builds the fixed network of ``arch``. Defaults to None.
-        derive (str): How the supernet derives its architecture, ``'argmax'``
-            per channel (paper Eq. 12) or ``'topk'`` per layer (the public
-            code). Defaults to ``'argmax'``.
-        cost_lambda (float): λ of the cost-priority lasso. Defaults to 1e-4.
-        cost_beta (dict[str, float], optional): β per op of the lasso.
-            Defaults to kernel volume / 39 (3D 9/13, 2D 3/13, 1D 1/13).
-        search_seed (int): Seed of the generator that draws the paths in
-            performance mode (the search hook reseeds it from the run's
-            seed). Defaults to 0.
+            ``arch='uniform'``. Defaults to None.
         in_channels (int): Input channels. Defaults to 3.
         base_channels (int): Width of the stem and of the first stage's middle
             convs. Defaults to 64.
@@ -128,9 +140,9 @@ class CAKESResNet(ResNet3dBase):
             inflate (torchvision, mmpretrain or mmaction2 key layout).
             Defaults to True.
         inflate_1d (str): How 1D and volumetric sub-kernels reduce the 2D
-            kernel's dropped spatial axes, ``'sum'`` (the public code; keeps
-            the response to static, uniform input) or ``'mean'`` (the paper's
-            wording). Defaults to ``'sum'``.
+            kernel's dropped spatial axes, ``'sum'`` (the authors' code;
+            keeps the response to static, uniform input) or ``'mean'`` (the
+            paper's wording). Defaults to ``'sum'``.
         frozen_stages (int): Stages to freeze (0 = the stem only, -1 = none).
             Defaults to -1.
         norm_eval (bool): Whether to keep BN layers in eval mode while
@@ -156,11 +168,6 @@ class CAKESResNet(ResNet3dBase):
                  depth: int = 50,
                  arch: ArchSpec = 'CAKES123D_P',
                  op_set: Optional[Sequence[str]] = None,
-                 search_mode: Optional[str] = None,
-                 derive: str = 'argmax',
-                 cost_lambda: float = 1e-4,
-                 cost_beta: Optional[Dict[str, float]] = None,
-                 search_seed: int = 0,
                  in_channels: int = 3,
                  base_channels: int = 64,
                  out_indices: Sequence[int] = (3, ),
@@ -182,6 +189,7 @@ class CAKESResNet(ResNet3dBase):
         self.spatial_strides = tuple(spatial_strides)
         self.kernel = kernel
         self.inflate_1d = check_inflate_mode(inflate_1d)
+        self.norm_cfg = norm_cfg
         self.deploy = deploy
         self.deploy_net = None
 
@@ -191,18 +199,8 @@ class CAKESResNet(ResNet3dBase):
         self.block_widths = [base_channels * 2**i
                              for i, n in enumerate(self.stage_blocks)
                              for _ in range(n)]
-        self.search_mode = search_mode
-        self.derive = derive
-        self.cost_lambda = cost_lambda
-        if search_mode is not None:
-            self.op_set = check_op_set(op_set or [], min_ops=2)
-            self.cost_beta = dict(default_cost_weights(self.op_set),
-                                  **(cost_beta or {}))
-            self.path_generator = torch.Generator().manual_seed(search_seed)
-            self.layerwise, self.arch = None, None
-        else:
-            self.layerwise = arch if arch in ('c2d', 'c3d', 'p3d') else None
-            self.arch = self._resolve(arch, op_set)
+        self.layerwise = arch if arch in ('c2d', 'c3d', 'p3d') else None
+        self.arch = self._resolve(arch, op_set)
 
         self.conv1 = nn.Conv3d(in_channels, base_channels, (1, 7, 7),
                                stride=(1, 2, 2), padding=(0, 3, 3),
@@ -219,7 +217,8 @@ class CAKESResNet(ResNet3dBase):
             blocks = []
             for j in range(num_blocks):
                 stride = self.spatial_strides[i] if j == 0 else 1
-                mid = self._mid_conv(planes, stride, next(choices))
+                mid = self.mid_conv(planes, (1, stride, stride),
+                                    next(choices))
                 blocks.append(self.block(inplanes, planes, mid, stride,
                                          norm_cfg, act_cfg))
                 inplanes = planes * self.block.expansion
@@ -228,8 +227,8 @@ class CAKESResNet(ResNet3dBase):
             self.res_layers.append(name)
         self.feat_dim = inplanes
 
-    def _resolve(self, arch: ArchSpec,
-                 op_set: Optional[Sequence[str]]) -> Optional[Arch]:
+    def _resolve(self, arch: ArchSpec, op_set: Optional[Sequence[str]]
+                 ) -> Optional[List[Dict[str, int]]]:
         """The validated arch list, or None for the P3D baseline."""
         if self.layerwise == 'p3d':
             return None
@@ -237,13 +236,19 @@ class CAKESResNet(ResNet3dBase):
             arch, op_set = 'uniform', LAYERWISE_OP_SETS[self.layerwise]
         return resolve_arch(arch, self.block_widths, self.block_names, op_set)
 
-    def _mid_conv(self, planes: int, stride: int,
-                  choice: Optional[Dict[str, int]]) -> nn.Module:
-        """The middle conv of one block."""
-        if self.search_mode is not None:
-            return CAKESSearchConv3d(planes, planes, self.op_set,
-                                     self.search_mode, stride, self.kernel,
-                                     self.derive, self.path_generator)
+    def mid_conv(self, planes: int, stride: Tuple[int, int, int],
+                 choice: Optional[Dict[str, int]]) -> nn.Module:
+        """The middle conv of one block.
+
+        Args:
+            planes (int): Its input and output width.
+            stride (tuple[int, int, int]): Its (T, H, W) stride.
+            choice (dict[str, int], optional): Its arch entry; None builds
+                the P3D baseline's conv.
+
+        Returns:
+            nn.Module: The conv.
+        """
         if choice is None:
             return P3DConv3d(planes, planes, stride, self.kernel)
         return CAKESConv3d(planes, choice, stride, self.kernel)
@@ -275,10 +280,11 @@ class CAKESResNet(ResNet3dBase):
         """
         if self.deploy_net is not None:
             return
-        if self.search_mode is not None or self.layerwise == 'p3d':
+        if not all(isinstance(m, CAKESConv3d) for m in self.mid_convs()):
             raise ValueError(
                 'deploy mode covers CAKES convs (fixed archs, C2D, C3D); '
-                f'this backbone has {"a search supernet" if self.search_mode else "P3D middle convs"}')
+                f'this backbone has {type(self.mid_convs()[0]).__name__} '
+                f'middle convs')
         self.eval()
         # Outside inference mode, so that a switch at the first forward
         # under ``torch.inference_mode`` still gives ordinary parameters
@@ -297,56 +303,12 @@ class CAKESResNet(ResNet3dBase):
         """The middle conv of every block, in block order."""
         return [block.conv2 for block in self.blocks()]
 
-    def search_convs(self) -> List[CAKESSearchConv3d]:
-        """The searchable layers (empty unless ``search_mode`` is set)."""
-        return [m for m in self.mid_convs()
-                if isinstance(m, CAKESSearchConv3d)]
-
-    @property
-    def current_choice(self) -> Arch:
-        """The arch the supernet stands for now: fixed, or derived."""
-        return [conv.current_choice for conv in self.search_convs()]
-
-    def dump_chosen(self) -> Arch:
-        """The current choice as a JSON-ready arch list of plain ints."""
-        if not self.search_convs():
-            raise ValueError('dump_chosen() needs a search supernet; this '
-                             'CAKESResNet was built without search_mode')
-        return self.current_choice
-
-    def fix_chosen(self) -> None:
-        """Freeze every searchable layer on its derived choice."""
-        for conv in self.search_convs():
-            conv.fix_chosen()
-
-    @property
-    def is_frozen(self) -> bool:
-        """Whether the supernet is frozen on a fixed choice."""
-        convs = self.search_convs()
-        return bool(convs) and all(bool(conv.frozen) for conv in convs)
-
-    def alpha_loss(self) -> torch.Tensor:
-        """The cost-priority lasso λ·Σ_op β_op·Σ_c |γ_op,c| over all layers.
-
-        Returns:
-            torch.Tensor: A scalar; zero outside cost-priority search.
-        """
-        total = self.conv1.weight.new_zeros(())
-        if self.search_mode != 'cost':
-            return total
-        beta = torch.tensor([self.cost_beta[op] for op in self.op_set],
-                            device=total.device)
-        for conv in self.search_convs():
-            gamma = conv.search_bn.weight.view(len(self.op_set), -1)
-            total = total + (beta * gamma.abs().sum(dim=1)).sum()
-        return self.cost_lambda * total
-
     def inflate_weights(self, logger: MMLogger) -> None:
         """Inflate ``self.pretrained``, a 2D ResNet, into this network.
 
         The stem, the 1x1 convs and the shortcuts are inflated to their 3D
-        shape, BN is copied, and each middle conv inflates its own sub-kernels
-        (see :meth:`CAKESConv3d.inflate_from_2d`). One log line lists the 2D
+        shape, BN is copied, and each middle conv inflates its own
+        sub-kernels (:meth:`inflate_mid_conv`). One log line lists the 2D
         keys left unused and the 3D entries that kept their initialisation.
         """
         state2d = load_2d_resnet(self.pretrained)
@@ -355,13 +317,23 @@ class CAKESResNet(ResNet3dBase):
             raise ValueError(
                 f'{self.pretrained}: a 2D ResNet with stage blocks '
                 f'{stage_blocks} ({"bottleneck" if bottleneck else "basic"} '
-                f'blocks) cannot inflate a CAKESResNet-{self.depth} with '
-                f'stage blocks {self.stage_blocks} (bottleneck blocks)')
+                f'blocks) cannot inflate a {type(self).__name__}-'
+                f'{self.depth} with stage blocks {self.stage_blocks} '
+                f'(bottleneck blocks)')
         own = self.state_dict()
         used = set()
         try:
             for block, mid in zip(self.block_names, self.mid_convs()):
-                used |= self._inflate_mid_conv(block, mid, state2d)
+                key2d = f'{block}.conv2.weight'
+                expected = (getattr(mid, 'channels', mid.out_channels),
+                            mid.in_channels, self.kernel, self.kernel)
+                if tuple(state2d[key2d].shape) != expected:
+                    raise ValueError(
+                        f'{key2d}: the checkpoint gives shape '
+                        f'{tuple(state2d[key2d].shape)}, the model expects '
+                        f'{expected}')
+                used |= {key2d} | self.inflate_mid_conv(block, mid, state2d,
+                                                       own)
             for key, value in own.items():
                 if key in used or '.conv2.' in key or key not in state2d:
                     continue
@@ -382,37 +354,42 @@ class CAKESResNet(ResNet3dBase):
                     f'{unused or "none"}; 3D entries left at their '
                     f'initialisation: {uninitialised or "none"}')
 
-    def _inflate_mid_conv(self, block: str, mid: nn.Module,
-                          state2d: Dict[str, torch.Tensor]) -> set:
-        """Inflate one block's middle conv; return the keys it consumed.
+    def inflate_mid_conv(self, block: str, mid: nn.Module,
+                         state2d: StateDict, own: StateDict) -> Set[str]:
+        """Inflate one block's middle conv from the 2D ``conv2``.
 
-        A search supernet also takes the 2D ``bn2`` (repeated over its ops)
-        and, in cost mode, conv3's input weights repeated n times.
+        A CAKES conv whose groups are not in the vocabulary's order gets its
+        filters as the authors' code hands them out
+        (:func:`filter_sources`); ``bn2`` and conv3's inputs are permuted
+        the same way, so the block starts as the 2D block.
+
+        Args:
+            block (str): The block's name, e.g. ``'layer1.0'``.
+            mid (nn.Module): Its middle conv.
+            state2d (dict): The torchvision-layout 2D state.
+            own (dict): This network's state dict, filled in place.
+
+        Returns:
+            set[str]: The 2D keys it consumed besides ``conv2.weight``.
         """
-        key2d = f'{block}.conv2.weight'
-        expected = (mid.channels if isinstance(mid, CAKESSearchConv3d) else
-                    mid.out_channels, mid.in_channels, self.kernel,
-                    self.kernel)
-        if tuple(state2d[key2d].shape) != expected:
-            raise ValueError(f'{key2d}: the checkpoint gives shape '
-                             f'{tuple(state2d[key2d].shape)}, the model '
-                             f'expects {expected}')
-        mid.inflate_from_2d(state2d[key2d], self.inflate_1d)
-        used = {key2d}
-        if isinstance(mid, CAKESSearchConv3d):
-            norm_keys = ('weight', 'bias', 'running_mean', 'running_var')
-            mid.load_2d_norm({k: state2d[f'{block}.bn2.{k}']
-                              for k in norm_keys})
-            used |= {f'{block}.bn2.{k}' for k in norm_keys}
-            if self.search_mode == 'cost':
-                conv3 = f'{block}.conv3.weight'
-                repeated = state2d[conv3].repeat(1, len(self.op_set), 1, 1)
-                copy_into(self.state_dict(), conv3,
-                          inflate_like(repeated, (repeated.shape[0],
-                                                  repeated.shape[1], 1, 1,
-                                                  1)))
-                used.add(conv3)
-        return used
+        weight2d = state2d[f'{block}.conv2.weight']
+        if not isinstance(mid, CAKESConv3d):
+            mid.inflate_from_2d(weight2d, self.inflate_1d)
+            return set()
+        sources = filter_sources(mid.choice)
+        mid.inflate_from_2d(weight2d[sources], self.inflate_1d)
+        if torch.equal(sources, torch.arange(len(sources))):
+            return set()
+        used = set()
+        for key in ('weight', 'bias', 'running_mean', 'running_var'):
+            copy_into(own, f'{block}.bn2.{key}',
+                      state2d[f'{block}.bn2.{key}'][sources])
+            used.add(f'{block}.bn2.{key}')
+        conv3 = state2d[f'{block}.conv3.weight'][:, sources]
+        copy_into(own, f'{block}.conv3.weight',
+                  inflate_like(conv3, tuple(own[f'{block}.conv3.weight']
+                                            .shape)))
+        return used | {f'{block}.conv3.weight'}
 
     def residual_norms(self) -> List[nn.Module]:
         """The last BN of every bottleneck."""

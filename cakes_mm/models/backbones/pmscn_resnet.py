@@ -10,10 +10,10 @@ from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.logging import MMLogger
 
 from mmaction.registry import MODELS
-from ..inflation import copy_into, inflate_like
-from ..pmscn_block import PmSCn, check_streams
-from ..resnet2d_checkpoint import StateDict, load_2d_resnet, resnet_layout
+from ..layers.pmscn import PmSCn, check_streams
 from .base import ResNet3dBase
+from .resnet2d_inflation import (StateDict, copy_into, inflate_like,
+                                 load_2d_resnet, resnet_layout)
 
 Stride3 = Tuple[int, int, int]
 

@@ -1,4 +1,5 @@
-"""Read a 2D ResNet checkpoint in any common key layout.
+"""Read a 2D ResNet checkpoint in any common key layout, and inflate its
+tensors into the shapes of a 3D ResNet.
 
 Inflation works on torchvision's key layout (``conv1.weight``, ``bn1.*``,
 ``layer1.0.conv2.weight``, ``layer1.0.downsample.0.weight``, ``fc.*``). This
@@ -103,3 +104,41 @@ def resnet_layout(state: StateDict) -> Tuple[Tuple[int, ...], bool]:
             blocks[stage] = max(blocks.get(stage, 0), block + 1)
     stage_blocks = tuple(blocks[s] for s in sorted(blocks))
     return stage_blocks, 'layer1.0.conv3.weight' in state
+
+
+def inflate_like(weight2d: torch.Tensor,
+                 shape3d: Tuple[int, ...]) -> torch.Tensor:
+    """Inflate a 2D kernel to a full 3D kernel shape: repeat along T / kT.
+
+    Used for the stem, the 1x1 convs and the shortcut, whose spatial size
+    matches the 2D kernel.
+
+    Args:
+        weight2d (torch.Tensor): A kernel of shape (C_out, C_in, kH, kW).
+        shape3d (tuple[int]): The target (C_out, C_in, kT, kH, kW).
+
+    Returns:
+        torch.Tensor: The inflated kernel.
+    """
+    kt = shape3d[2]
+    weight = weight2d.unsqueeze(2).repeat(1, 1, kt, 1, 1) / kt
+    if tuple(weight.shape) != tuple(shape3d):
+        raise ValueError(f'cannot inflate a 2D kernel of shape '
+                         f'{tuple(weight2d.shape)} to {tuple(shape3d)}')
+    return weight
+
+
+def copy_into(target: StateDict, key: str, value: torch.Tensor) -> None:
+    """Copy ``value`` into ``target[key]`` in place, checking the shape.
+
+    Args:
+        target (dict[str, torch.Tensor]): A module's state dict.
+        key (str): The key to fill.
+        value (torch.Tensor): The new value.
+    """
+    if tuple(target[key].shape) != tuple(value.shape):
+        raise ValueError(f'{key}: the checkpoint gives shape '
+                         f'{tuple(value.shape)}, the model expects '
+                         f'{tuple(target[key].shape)}')
+    with torch.no_grad():
+        target[key].copy_(value)

@@ -8,7 +8,7 @@ BN → ReLU, then one 1D conv along the axis the 2D convs lack. The streams are
 concatenated on channels. The unit knows nothing of ResNet: it can replace
 the 3D convs of a DenseNet or a UNet as well.
 
-Our reading of what the paper leaves open (DESIGN.md §4):
+Our reading of what the paper leaves open:
 
 * **Orientations**, as (T, H, W) sub-kernel names: stream 1 is ``1xkxk`` then
   ``kx1x1`` (with m = 1 the unit is R(2+1)D), stream 2 ``kxkx1`` then
@@ -30,20 +30,18 @@ Our reading of what the paper leaves open (DESIGN.md §4):
   convs refine the factorisation without growing the model, as in the
   paper's Fig. 5, where P2SC3 is smaller than P2SC2.
 
-No conv has a bias: the unit is meant to be followed by a norm layer.
+The unit is meant to be followed by a norm layer, so by default no conv
+has a bias; with ``bias=True`` (a converted conv that had one) each stream's
+1D conv has one.
 """
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch.nn.modules.utils import _triple
 
-from .arch import uniform_split
-from .sub_kernels import kernel_size as sub_kernel_size
-from .sub_kernels import same_padding
-
-IntOr3 = Union[int, Tuple[int, int, int]]
+from .sub_kernels import IntOr3, make_sub_kernel_conv, uniform_split
 
 # (2D sub-kernel, 1D sub-kernel) of each stream, in stream order.
 STREAM_KERNELS: Tuple[Tuple[str, str], ...] = (
@@ -113,6 +111,9 @@ class PmSCnStream(nn.Module):
         kernels (tuple[str, str]): The (2D, 1D) sub-kernel names.
         stride (tuple[int, int, int]): Stride of the first 2D conv.
         kernel_size (int): The kernel size k (odd). Defaults to 3.
+        dilation (int | Sequence[int]): Dilation of every conv, as in
+            ``nn.Conv3d``. Defaults to 1.
+        bias (bool): Whether the 1D conv has a bias. Defaults to False.
         norm_cfg (dict): Norm layer config. Defaults to
             ``dict(type='BN3d')``.
         act_cfg (dict): Activation config. Defaults to ``dict(type='ReLU')``.
@@ -125,6 +126,8 @@ class PmSCnStream(nn.Module):
                  kernels: Tuple[str, str],
                  stride: Tuple[int, int, int],
                  kernel_size: int = 3,
+                 dilation: IntOr3 = 1,
+                 bias: bool = False,
                  norm_cfg: Dict = dict(type='BN3d'),
                  act_cfg: Dict = dict(type='ReLU')) -> None:
         super().__init__()
@@ -133,15 +136,13 @@ class PmSCnStream(nn.Module):
         self.norms = nn.ModuleList()
         channels = in_channels
         for i, width in enumerate(widths):
-            self.convs2d.append(nn.Conv3d(
-                channels, width, sub_kernel_size(self.plane, kernel_size),
-                stride=stride if i == 0 else 1,
-                padding=same_padding(self.plane, kernel_size), bias=False))
+            self.convs2d.append(make_sub_kernel_conv(
+                self.plane, channels, width, kernel_size,
+                stride if i == 0 else 1, dilation))
             self.norms.append(build_norm_layer(norm_cfg, width)[1])
             channels = width
-        self.conv1d = nn.Conv3d(
-            channels, out_channels, sub_kernel_size(self.line, kernel_size),
-            padding=same_padding(self.line, kernel_size), bias=False)
+        self.conv1d = make_sub_kernel_conv(self.line, channels, out_channels,
+                                           kernel_size, 1, dilation, bias)
         self.act = build_activation_layer(act_cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -167,6 +168,10 @@ class PmSCn(nn.Module):
         replaces (int, optional): How many consecutive 3D convs (C_in →
             C_out, then C_out → C_out) the unit stands for, 1..n; it sets the
             intermediate widths (see the module docstring). Defaults to n.
+        dilation (int | Sequence[int]): Dilation of every conv, as in
+            ``nn.Conv3d``. Defaults to 1.
+        bias (bool): Whether each stream's 1D conv has a bias. Defaults to
+            False.
         norm_cfg (dict): Norm layer after each 2D conv. Defaults to
             ``dict(type='BN3d')``.
         act_cfg (dict): Activation after each 2D conv's norm. Defaults to
@@ -181,6 +186,8 @@ class PmSCn(nn.Module):
                  n: int = 1,
                  kernel_size: int = 3,
                  replaces: Optional[int] = None,
+                 dilation: IntOr3 = 1,
+                 bias: bool = False,
                  norm_cfg: Dict = dict(type='BN3d'),
                  act_cfg: Dict = dict(type='ReLU')) -> None:
         super().__init__()
@@ -207,7 +214,8 @@ class PmSCn(nn.Module):
                                             STREAM_KERNELS[:m]])
         self.streams = nn.ModuleList(
             PmSCnStream(in_channels, self.widths, outs[kernels[0]], kernels,
-                        self.stride, kernel_size, norm_cfg, act_cfg)
+                        self.stride, kernel_size, dilation, bias, norm_cfg,
+                        act_cfg)
             for kernels in STREAM_KERNELS[:m])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,11 +1,10 @@
 """The layer-wise P3D baseline: a 2D conv followed by a 1D temporal conv."""
-from typing import Tuple, Union
-
 import torch
 import torch.nn as nn
+from torch.nn.modules.utils import _triple
 
-from .cakes_conv import spatial_stride
-from .inflation import inflate_kernel
+from .kernel_shrinking import inflate_kernel
+from .sub_kernels import IntOr3
 
 
 class P3DConv3d(nn.Module):
@@ -17,23 +16,23 @@ class P3DConv3d(nn.Module):
     Args:
         in_channels (int): Input channels.
         out_channels (int): Output channels.
-        stride (int | tuple[int, int, int]): Stride of the 2D conv; an int s
-            means (1, s, s). Defaults to 1.
+        stride (int | Sequence[int]): (T, H, W) stride of the 2D conv, as
+            in ``nn.Conv3d``. Defaults to 1.
         kernel (int): The kernel size k (odd). Defaults to 3.
     """
 
     def __init__(self,
                  in_channels: int,
                  out_channels: int,
-                 stride: Union[int, Tuple[int, int, int]] = 1,
+                 stride: IntOr3 = 1,
                  kernel: int = 3) -> None:
         super().__init__()
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.spatial = nn.Conv3d(
             in_channels, in_channels, (1, kernel, kernel),
-            stride=spatial_stride(stride), padding=(0, kernel // 2,
-                                                    kernel // 2), bias=False)
+            stride=_triple(stride), padding=(0, kernel // 2, kernel // 2),
+            bias=False)
         self.temporal = nn.Conv3d(
             in_channels, out_channels, (kernel, 1, 1),
             padding=(kernel // 2, 0, 0), bias=False)

@@ -17,7 +17,13 @@ name          size (k=3)   role
 ``1x1xk``     1x1x3        volumetric 1D
 ============  ===========  ===================
 """
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from torch.nn.modules.utils import _triple
+
+IntOr3 = Union[int, Sequence[int]]
 
 SUB_KERNEL_NAMES: Tuple[str, ...] = (
     'kxkxk', '1xkxk', 'kx1x1', 'kxkx1', 'kx1xk', '1xkx1', '1x1xk')
@@ -83,17 +89,71 @@ def kernel_size(name: str, k: int = 3) -> Tuple[int, int, int]:
     return tuple(k if axis == 'k' else 1 for axis in name.split('x'))
 
 
-def same_padding(name: str, k: int = 3) -> Tuple[int, int, int]:
+def same_padding(name: str, k: int = 3,
+                 dilation: IntOr3 = 1) -> Tuple[int, int, int]:
     """Zero padding that keeps the size of a stride-1 input.
 
     Args:
         name (str): A sub-kernel name.
         k (int): The full kernel size (odd). Defaults to 3.
+        dilation (int | Sequence[int]): Dilation along (T, H, W); an int
+            applies to every axis. Defaults to 1.
 
     Returns:
         tuple[int, int, int]: Padding along T, H and W.
     """
-    return tuple(size // 2 for size in kernel_size(name, k))
+    return tuple(d * (size // 2) for size, d in
+                 zip(kernel_size(name, k), _triple(dilation)))
+
+
+def spanned_axes(name: str) -> Tuple[bool, bool, bool]:
+    """Which of the three axes a sub-kernel spans.
+
+    Args:
+        name (str): A sub-kernel name.
+
+    Returns:
+        tuple[bool, bool, bool]: For (T, H, W), or (D, H, W) on volumes.
+    """
+    return tuple(size > 1 for size in kernel_size(name))
+
+
+def make_sub_kernel_conv(name: str,
+                         in_channels: int,
+                         out_channels: int,
+                         k: int = 3,
+                         stride: IntOr3 = 1,
+                         dilation: IntOr3 = 1,
+                         bias: bool = False,
+                         padding_mode: str = 'zeros',
+                         device: Optional[torch.device] = None,
+                         dtype: Optional[torch.dtype] = None) -> nn.Conv3d:
+    """A ``Conv3d`` of one sub-kernel, padded to keep the size.
+
+    Args:
+        name (str): The sub-kernel name.
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        k (int): The full kernel size (odd). Defaults to 3.
+        stride (int | Sequence[int]): Stride along (T, H, W); an int applies
+            to every axis, as in ``nn.Conv3d``. Defaults to 1.
+        dilation (int | Sequence[int]): Dilation, likewise. Defaults to 1.
+        bias (bool): Whether the conv has a bias. Defaults to False.
+        padding_mode (str): As in ``nn.Conv3d``. Defaults to ``'zeros'``.
+        device (torch.device, optional): Where to build it. Defaults to
+            None (torch's default).
+        dtype (torch.dtype, optional): Its dtype. Defaults to None.
+
+    Returns:
+        nn.Conv3d: The conv.
+    """
+    size = kernel_size(name, k)
+    dilation = tuple(d if s > 1 else 1
+                     for s, d in zip(size, _triple(dilation)))
+    return nn.Conv3d(in_channels, out_channels, size, stride=_triple(stride),
+                     padding=same_padding(name, k, dilation),
+                     dilation=dilation, bias=bias, padding_mode=padding_mode,
+                     device=device, dtype=dtype)
 
 
 def kernel_volume(name: str, k: int = 3) -> int:
@@ -108,6 +168,21 @@ def kernel_volume(name: str, k: int = 3) -> int:
     """
     t, h, w = kernel_size(name, k)
     return t * h * w
+
+
+def uniform_split(width: int, op_set: Sequence[str]) -> Dict[str, int]:
+    """Split a width evenly over an op set, the remainder to the first op.
+
+    Args:
+        width (int): Output channels of the layer.
+        op_set (Sequence[str]): Sub-kernel names, in group order.
+
+    Returns:
+        dict[str, int]: Channels per op; 64 over three ops gives 22/21/21.
+    """
+    share, remainder = divmod(width, len(op_set))
+    return {name: share + (remainder if i == 0 else 0)
+            for i, name in enumerate(op_set)}
 
 
 def default_cost_weights(op_set: Iterable[str]) -> Dict[str, float]:

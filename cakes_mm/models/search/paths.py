@@ -1,0 +1,35 @@
+"""The path generator of performance-priority search.
+
+In every training step each output channel of every searched layer draws one
+op uniformly (paper §3.4). The draws come from one ``torch.Generator``
+shared by the model's searched layers
+(:func:`~cakes_mm.models.search.mutator.share_path_generator`): the search
+hook creates it from the run's seed and saves its state in every checkpoint,
+so that a resumed run draws the same paths. A layer without a generator
+draws from torch's global generator.
+"""
+from typing import Optional
+
+import torch
+
+
+def sample_paths(num_ops: int, channels: int,
+                 generator: Optional[torch.Generator] = None,
+                 device: Optional[torch.device] = None) -> torch.Tensor:
+    """One op per channel, drawn uniformly, as a bool (num_ops, C) mask.
+
+    Args:
+        num_ops (int): Ops to draw from.
+        channels (int): Output channels C.
+        generator (torch.Generator, optional): A CPU generator. Defaults to
+            None (torch's global generator).
+        device (torch.device, optional): Where the mask goes. Defaults to
+            None (the CPU).
+
+    Returns:
+        torch.Tensor: The mask, exactly one True per column.
+    """
+    drawn = torch.randint(num_ops, (channels, ), generator=generator)
+    mask = torch.zeros(num_ops, channels, dtype=torch.bool)
+    mask[drawn, torch.arange(channels)] = True
+    return mask.to(device) if device is not None else mask

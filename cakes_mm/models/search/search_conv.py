@@ -1,0 +1,306 @@
+"""The CAKES supernet conv: every op holds every output channel.
+
+:class:`CAKESSearchConv3d` replaces a k x k x k conv *and the norm after
+it*. It has three states, in mmrazor's vocabulary:
+
+* **search, training**: the active (op, channel) pairs are drawn each call.
+  In ``'performance'`` mode every output channel draws one op uniformly
+  (paper §3.4) and only the drawn filters are computed. In ``'cost'`` mode
+  every op runs on every channel; the n·C_out normalised outputs are either
+  summed per channel (``cost_output='sum'``, a drop-in for any network) or
+  concatenated (``'concat'``, the paper's ResNet form, where the block's
+  next 1x1x1 conv takes all n·C_out).
+* **search, eval**: the active pairs are the currently derived architecture
+  (:meth:`derived_mask`), never a random path.
+* **frozen** (:meth:`fix_chosen`): the derived pairs are fixed in a buffer
+  (so they survive a checkpoint); only they are computed, and
+  :meth:`unchosen_rows` names the rows an optimizer must leave alone.
+
+Each (op, channel) pair has its own norm scale γ in ``search_bn`` (index
+``op * C_out + channel``), and its path weight is α = |γ|. The norm is a
+batch norm or an instance norm, as the norm it replaces; its name,
+``search_bn``, is kept from the first release so that search checkpoints
+still load.
+"""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.instancenorm import _InstanceNorm
+from torch.nn.modules.utils import _triple
+
+from ..layers.cakes_conv import place_channels
+from ..layers.kernel_shrinking import inflate_kernel, shrink_kernel
+from ..layers.sub_kernels import IntOr3, check_op_set, make_sub_kernel_conv
+from ..utils import Link
+from .derive import (DERIVE_MODES, check_choice, derive_mask,
+                     mask_to_choice)
+from .paths import sample_paths
+
+SEARCH_MODES = ('performance', 'cost')
+COST_OUTPUTS = ('sum', 'concat')
+NORM_STATE = ('weight', 'bias', 'running_mean', 'running_var')
+
+
+def build_affine_norm(norm_cfg: Dict, channels: int,
+                      device: Optional[torch.device] = None) -> nn.Module:
+    """A batch norm, or an instance norm made affine, of ``channels``.
+
+    Args:
+        norm_cfg (dict): mmcv norm config, e.g. ``dict(type='BN3d')`` or
+            ``dict(type='IN3d', track_running_stats=False)``.
+        channels (int): Its channels.
+        device (torch.device, optional): Where to build it. Defaults to None.
+
+    Returns:
+        nn.Module: The norm. An instance norm is always affine here: its
+        scale is the path weight.
+    """
+    cfg = dict(norm_cfg)
+    if str(cfg.get('type')).startswith('IN'):
+        cfg['affine'] = True
+    norm = build_norm_layer(cfg, channels)[1]
+    if not isinstance(norm, (_BatchNorm, _InstanceNorm)):
+        raise ValueError(f'a searched layer needs a batch or instance norm '
+                         f'for its path weights, got {cfg["type"]}')
+    return norm.to(device) if device is not None else norm
+
+
+class CAKESSearchConv3d(nn.Module):
+    """A supernet conv whose every op holds all C_out filters, with its norm.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels C_out of the searched layer.
+        op_set (Sequence[str]): At least two sub-kernel names.
+        mode (str): ``'performance'`` or ``'cost'``. Defaults to
+            ``'performance'``.
+        stride (int | Sequence[int]): Stride along (T, H, W), as in
+            ``nn.Conv3d``. Defaults to 1.
+        kernel (int): The full kernel size k. Defaults to 3.
+        derive (str): ``'argmax'`` or ``'topk'``, see
+            :func:`~cakes_mm.models.search.derive.derive_mask`. Defaults to
+            ``'argmax'``.
+        dilation (int | Sequence[int]): As in ``nn.Conv3d``. Defaults to 1.
+        bias (bool): Whether the ops' convs have biases. Defaults to False.
+        padding_mode (str): As in ``nn.Conv3d``. Defaults to ``'zeros'``.
+        norm_cfg (dict): The norm the layer stands in for, as an mmcv
+            config (``BN3d`` or ``IN3d``). Defaults to ``dict(type='BN3d')``.
+        cost_output (str): In cost mode, ``'sum'`` the ops of a channel
+            (output C_out) or ``'concat'`` them (output n·C_out). Defaults
+            to ``'sum'``.
+        device (torch.device, optional): Where to build it. Defaults to None.
+    """
+
+    includes_norm = True
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 op_set: Sequence[str],
+                 mode: str = 'performance',
+                 stride: IntOr3 = 1,
+                 kernel: int = 3,
+                 derive: str = 'argmax',
+                 dilation: IntOr3 = 1,
+                 bias: bool = False,
+                 padding_mode: str = 'zeros',
+                 norm_cfg: Dict = dict(type='BN3d'),
+                 cost_output: str = 'sum',
+                 device: Optional[torch.device] = None) -> None:
+        super().__init__()
+        self.op_set = check_op_set(op_set, min_ops=2)
+        self.mode = check_choice(mode, SEARCH_MODES, 'search mode')
+        self.derive = check_choice(derive, DERIVE_MODES, 'derive')
+        self.cost_output = check_choice(cost_output, COST_OUTPUTS,
+                                        'cost_output')
+        self.in_channels = in_channels
+        self.channels = out_channels
+        self.kernel = kernel
+        self.stride = _triple(stride)
+        self.dilation = _triple(dilation)
+        self.bias = bias
+        self.padding_mode = padding_mode
+        self.norm_cfg = dict(norm_cfg)
+        num_ops = len(self.op_set)
+        concat = mode == 'cost' and cost_output == 'concat'
+        self.out_channels = num_ops * out_channels if concat else \
+            out_channels
+        #: Draws performance-priority paths; see ``share_path_generator``.
+        self.generator: Optional[torch.Generator] = None
+        #: Where the norm this layer replaced sat, from the layer (set by
+        #: the conversion); the fixed subnet puts its norm back there.
+        self.norm_link: Optional[Link] = None
+        #: In ``'concat'`` cost mode, the 1x1x1 conv that reads the n·C_out
+        #: outputs; the fixed subnet keeps only its chosen inputs.
+        self.consumer_link: Optional[Link] = None
+        self.convs = nn.ModuleDict({
+            name: make_sub_kernel_conv(name, in_channels, out_channels,
+                                       kernel, stride, dilation, bias,
+                                       padding_mode, device)
+            for name in self.op_set
+        })
+        self.search_bn = build_affine_norm(norm_cfg,
+                                           num_ops * out_channels, device)
+        self.register_buffer('frozen', torch.tensor(False, device=device))
+        self.register_buffer(
+            'fixed_mask', torch.zeros(num_ops, out_channels,
+                                      dtype=torch.bool, device=device))
+
+    @property
+    def alpha(self) -> torch.Tensor:
+        """Path weights α = |γ|, shape (num_ops, C_out)."""
+        return self.search_bn.weight.detach().abs().view(
+            len(self.op_set), self.channels)
+
+    def derived_mask(self) -> torch.Tensor:
+        """The pairs kept by the current derivation of α."""
+        return derive_mask(self.alpha, self.derive)
+
+    def chosen_mask(self) -> torch.Tensor:
+        """The fixed pairs when frozen, else the derived ones."""
+        return self.fixed_mask if self.frozen else self.derived_mask()
+
+    def sample_mask(self) -> torch.Tensor:
+        """The pairs active in one training step of the search."""
+        num_ops = len(self.op_set)
+        device = self.search_bn.weight.device
+        if self.mode == 'cost':
+            return torch.ones(num_ops, self.channels, dtype=torch.bool,
+                              device=device)
+        return sample_paths(num_ops, self.channels, self.generator, device)
+
+    def active_mask(self) -> torch.Tensor:
+        """The pairs this call computes, by state (see the module doc)."""
+        if self.frozen:
+            return self.fixed_mask
+        return self.sample_mask() if self.training else self.derived_mask()
+
+    @property
+    def current_choice(self) -> Dict[str, int]:
+        """Channels per op of the fixed choice, or of the derived one."""
+        return mask_to_choice(self.chosen_mask(), self.op_set)
+
+    def dump_chosen(self) -> Dict[str, int]:
+        """The chosen channels per op, as plain JSON-ready ints."""
+        return self.current_choice
+
+    def fix_chosen(self) -> None:
+        """Freeze on the currently derived pairs."""
+        self.fixed_mask.copy_(self.derived_mask())
+        self.frozen.fill_(True)
+
+    def unchosen_rows(self) -> List[Tuple[nn.Parameter, torch.Tensor]]:
+        """(parameter, row indices) that a frozen layer never uses."""
+        if not self.frozen:
+            return []
+        rows = []
+        for o, name in enumerate(self.op_set):
+            unused = (~self.fixed_mask[o]).nonzero().squeeze(1)
+            conv = self.convs[name]
+            rows += [(p, unused) for p in (conv.weight, conv.bias)
+                     if p is not None]
+        unused_pairs = (~self.fixed_mask).flatten().nonzero().squeeze(1)
+        rows += [(self.search_bn.weight, unused_pairs),
+                 (self.search_bn.bias, unused_pairs)]
+        return rows
+
+    def _normalize(self, y: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """Normalise ``y`` with the pairs ``index`` of ``search_bn`` only.
+
+        Running statistics are gathered, updated by the functional norm and
+        written back, so that each pair keeps its own.
+        """
+        norm = self.search_bn
+        tracked = norm.track_running_stats
+        mean = norm.running_mean[index] if tracked else None
+        var = norm.running_var[index] if tracked else None
+        weight, bias = norm.weight[index], norm.bias[index]
+        use_batch = norm.training or not tracked
+        momentum = norm.momentum
+        if momentum is None and tracked:  # a cumulative moving average
+            momentum = 1.0 / float(norm.num_batches_tracked)
+        if isinstance(norm, _BatchNorm):
+            out = F.batch_norm(y, mean, var, weight, bias, use_batch,
+                               momentum or 0.0, norm.eps)
+        else:
+            out = F.instance_norm(y, mean, var, weight, bias, use_batch,
+                                  momentum or 0.0, norm.eps)
+        if tracked and norm.training:
+            with torch.no_grad():
+                norm.running_mean[index] = mean
+                norm.running_var[index] = var
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Compute the active pairs and place them at their channels."""
+        mask = self.active_mask()
+        if self.search_bn.training and self.search_bn.track_running_stats:
+            self.search_bn.num_batches_tracked.add_(1)
+        outs, positions = [], []
+        for o, name in enumerate(self.op_set):
+            channels = mask[o].nonzero().squeeze(1)
+            if channels.numel() == 0:
+                continue
+            conv = self.convs[name]
+            bias = None if conv.bias is None else conv.bias[channels]
+            y = conv._conv_forward(x, conv.weight[channels], bias)
+            pairs = o * self.channels + channels
+            outs.append(self._normalize(y, pairs))
+            positions.append(pairs if self.out_channels > self.channels
+                             else channels)
+        return place_channels(torch.cat(outs, dim=1), torch.cat(positions),
+                              self.out_channels)
+
+    def inflate_from_2d(self, weight2d: torch.Tensor,
+                        mode: str = 'sum') -> None:
+        """Inflate every op from the full 2D filter set.
+
+        Args:
+            weight2d (torch.Tensor): A (C_out, C_in, k, k) 2D kernel.
+            mode (str): ``'sum'`` or ``'mean'`` for dropped spatial axes.
+                Defaults to ``'sum'``.
+        """
+        with torch.no_grad():
+            for name, conv in self.convs.items():
+                conv.weight.copy_(inflate_kernel(weight2d, name, mode))
+
+    def shrink_from(self, conv: nn.Conv3d, norm: nn.Module) -> None:
+        """Start every op from a trained k x k x k conv and its norm.
+
+        Each op holds all the conv's filters, summed over the axes it lacks
+        (and its bias); the norm's parameters and statistics are repeated
+        over the ops.
+
+        Args:
+            conv (nn.Conv3d): The conv this layer replaces.
+            norm (nn.Module): The batch or instance norm after it.
+        """
+        with torch.no_grad():
+            for name, op in self.convs.items():
+                op.weight.copy_(shrink_kernel(conv.weight, name))
+                if conv.bias is not None:
+                    op.bias.copy_(conv.bias)
+        self.load_norm({key: getattr(norm, key) for key in NORM_STATE
+                        if getattr(norm, key, None) is not None})
+
+    def load_norm(self, state: Dict[str, torch.Tensor]) -> None:
+        """Repeat a norm of C_out channels over every op.
+
+        Args:
+            state (dict[str, torch.Tensor]): Some of ``weight``, ``bias``,
+                ``running_mean`` and ``running_var`` of that norm.
+        """
+        repeats = len(self.op_set)
+        with torch.no_grad():
+            for key, value in state.items():
+                target = getattr(self.search_bn, key, None)
+                if target is not None:
+                    target.copy_(value.repeat(repeats))
+
+    def extra_repr(self) -> str:
+        return (f'{self.in_channels}, {self.channels}, op_set={self.op_set}, '
+                f'mode={self.mode}, derive={self.derive}')
