@@ -96,7 +96,7 @@ def train_pipeline(roi: int = 16) -> List[dict]:
     return [
         dict(type='LoadImaged', keys=keys),
         dict(type='EnsureChannelFirstd', keys=keys),
-        dict(type='Orientationd', keys=keys, axcodes='RAS'),
+        dict(type='Orientationd', keys=keys, axcodes='RAS', labels=None),
         dict(type='ScaleIntensityRanged', keys=['image'], a_min=0.0,
              a_max=1.0, b_min=-1.0, b_max=1.0, clip=True),
         dict(type='RandSpatialCropd', keys=keys, roi_size=[roi] * 3,
