@@ -113,4 +113,5 @@ def whole_volume_pipeline() -> List[dict]:
     keys = ['image', 'label']
     return [dict(type='LoadImaged', keys=keys),
             dict(type='EnsureChannelFirstd', keys=keys),
-            dict(type='Orientationd', keys=keys, axcodes='RAS')]
+            dict(type='Orientationd', keys=keys, axcodes='RAS',
+                 labels=None)]
