@@ -15,7 +15,7 @@ __all__ = [
 # The volumetric half needs MONAI and nibabel (the "volumetric" extra);
 # without them the video datasets above still import.
 try:
-    from .volumetric import MSDDataset
+    from .volumetric import MSDDataset  # noqa: F401
 except ModuleNotFoundError as error:
     if error.name.split('.')[0] not in ('monai', 'nibabel'):
         raise

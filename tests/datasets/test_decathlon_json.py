@@ -16,7 +16,8 @@ def entries(count, with_fold=None):
     """``count`` entries; ``with_fold(i)`` gives entry i a fold."""
     rows = []
     for i in range(count):
-        row = dict(image=f'imagesTr/c{i}.nii.gz', label=f'labelsTr/c{i}.nii.gz')
+        row = dict(image=f'imagesTr/c{i}.nii.gz',
+                   label=f'labelsTr/c{i}.nii.gz')
         if with_fold is not None:
             row['fold'] = with_fold(i)
         rows.append(row)
@@ -133,12 +134,12 @@ def test_fold_keys_must_be_on_all_entries_and_below_num_folds(tmp_path):
     path = write_json(str(tmp_path / 'dataset.json'), rows)
     index = load_decathlon_json(path)
     with pytest.raises(BadAnnotationError,
-                       match=rf'training\[2\]: has no "fold" while'):
+                       match=r'training\[2\]: has no "fold" while'):
         select_cases(index, path, 'train', 0, 3)
     path = write_json(str(tmp_path / 'dataset.json'),
                       entries(3, with_fold=lambda i: i))
     with pytest.raises(BadAnnotationError,
-                       match=rf'training\[2\]: fold 2 is not below'):
+                       match=r'training\[2\]: fold 2 is not below'):
         select_cases(load_decathlon_json(path), path, 'train', 0, 2)
 
 

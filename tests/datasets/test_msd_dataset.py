@@ -11,7 +11,8 @@ import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.runner import Runner
 
-from cakes_mm.datasets import BadAnnotationError, BadSampleError
+from cakes_mm.datasets import (BadAnnotationError, BadSampleError,
+                               short_message)
 from cakes_mm.datasets.volumetric import MSDDataset
 from cakes_mm.engine.hooks.random_state_hook import (get_random_state,
                                                      set_random_state)
@@ -190,6 +191,20 @@ def test_missing_file_is_named(tiny):
         dataset[0]
     check_one_line(info.value, osp.join(root, 'labelsTr/gone.nii.gz'),
                    'file not found', f'{path}: training[0]')
+
+
+def test_worker_error_reduces_to_the_one_line(tiny):
+    """What tools/train.py prints when a DataLoader worker hits a bad pair."""
+    root = osp.dirname(tiny)
+    path, dataset = bad_dataset(root, 'imagesTr/case_0.nii.gz',
+                                'labelsTr/gone.nii.gz')
+    loader = torch.utils.data.DataLoader(dataset, num_workers=1,
+                                         collate_fn=pseudo_collate)
+    with pytest.raises(BadSampleError) as info:
+        next(iter(loader))
+    check_one_line(short_message(info.value),
+                   osp.join(root, 'labelsTr/gone.nii.gz'), 'file not found',
+                   f'{path}: training[0]')
 
 
 def test_shape_mismatch_is_named(tiny):

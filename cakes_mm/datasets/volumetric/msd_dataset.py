@@ -140,7 +140,7 @@ class MSDDataset(SampleChecksMixin, BaseDataset):
         data = dict(image=data_info['image'], label=data_info['label'])
         try:
             data = self.transforms(data, end=self.load_end)
-        except Exception as error:
+        except Exception:
             failure = first_unreadable([data['image'], data['label']])
             if failure is None:
                 raise

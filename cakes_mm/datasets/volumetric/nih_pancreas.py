@@ -188,9 +188,9 @@ def write_nih_index(entries: List[dict], path: str) -> None:
         entries (list[dict]): The pairs, sorted by patient number.
         path (str): The output file.
     """
-    training = [dict(entry, fold=fold_of_position(i, len(entries),
-                                                   NUM_FOLDS))
-                for i, entry in enumerate(entries)]
+    training = [
+        dict(entry, fold=fold_of_position(i, len(entries), NUM_FOLDS))
+        for i, entry in enumerate(entries)]
     index = dict(
         name='NIH Pancreas-CT',
         description=('82 contrast-enhanced abdominal CTs (TCIA). "fold": '
