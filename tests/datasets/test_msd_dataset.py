@@ -103,6 +103,23 @@ def test_built_from_a_config_with_data_root(tiny):
     assert val[0]['data_samples'].image_path.endswith('case_0.nii.gz')
 
 
+@pytest.mark.parametrize('num_samples', [1, 2])
+def test_pos_neg_crops_give_one_sample_per_volume(tiny, num_samples):
+    keys = ['image', 'label']
+    crop = dict(type='RandCropByPosNegLabeld', keys=keys, label_key='label',
+                spatial_size=[8, 8, 8], pos=1, neg=1,
+                num_samples=num_samples)
+    dataset = MSDDataset(ann_file=tiny,
+                         pipeline=[*whole_volume_pipeline(), crop])
+    if num_samples == 1:
+        item = dataset[0]
+        assert item['inputs'].shape == (1, 8, 8, 8)
+        assert item['data_samples'].gt_seg.shape == (1, 8, 8, 8)
+    else:
+        with pytest.raises(ValueError, match='made 2 samples from one'):
+            dataset[0]
+
+
 def test_pipeline_without_loader_is_refused(tiny):
     with pytest.raises(ValueError, match="LoadImaged', keys=\\['image'"):
         MSDDataset(ann_file=tiny, pipeline=whole_volume_pipeline()[1:])
