@@ -20,10 +20,21 @@ INSTALL_REQUIRES = [
     'matplotlib',
 ]
 
+#: The volumetric half: medical I/O, transforms and metrics (MONAI needs
+#: torch >= 2.8), NIfTI files, and the MNI template for the demo's data
+#: (scipy's morphology derives its tissue labels).
+VOLUMETRIC_REQUIRE = [
+    'monai>=1.6.1,<1.7',
+    'nibabel>=5.2,<6',
+    'nilearn>=0.14.1,<0.15',
+    'scipy>=1.11,<2',
+]
+
 TESTS_REQUIRE = [
     'pytest',
     'hypothesis',
     'scikit-video==1.1.11',
+    *VOLUMETRIC_REQUIRE,
 ]
 
 setup(
@@ -48,6 +59,9 @@ setup(
     },
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
-    extras_require={'tests': TESTS_REQUIRE},
+    extras_require={
+        'tests': TESTS_REQUIRE,
+        'volumetric': VOLUMETRIC_REQUIRE
+    },
     zip_safe=False,
 )

@@ -11,3 +11,13 @@ __all__ = [
     'CheckedRawframeDataset', 'CheckedVideoDataset', 'SampleChecksMixin',
     'error_reason', 'read_annotation', 'short_message'
 ]
+
+# The volumetric half needs MONAI and nibabel (the "volumetric" extra);
+# without them the video datasets above still import.
+try:
+    from .volumetric import MSDDataset  # noqa: F401
+except ModuleNotFoundError as error:
+    if error.name.split('.')[0] not in ('monai', 'nibabel'):
+        raise
+else:
+    __all__.append('MSDDataset')

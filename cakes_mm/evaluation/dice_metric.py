@@ -1,0 +1,118 @@
+"""Per-class Dice of volumetric segmentations, with MONAI underneath."""
+import warnings
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+from monai.metrics import DiceMetric
+
+from mmaction.registry import METRICS
+
+
+def _seg_field(sample: Any, name: str) -> torch.Tensor:
+    """``sample[name]`` (a dict) or ``sample.name`` (a data sample)."""
+    value = (sample.get(name) if isinstance(sample, dict) else
+             getattr(sample, name, None))
+    if value is None:
+        raise KeyError(f'VolumeDiceMetric: a data sample has no {name!r}')
+    return torch.as_tensor(value)
+
+
+@METRICS.register_module()
+class VolumeDiceMetric(BaseMetric):
+    """Dice of each foreground class, averaged over volumes, and their mean.
+
+    What it reads: every data sample the model returns (a
+    ``VolumeSegDataSample`` or the dict mmengine's evaluator makes of it)
+    must hold ``pred_seg`` and ``gt_seg``, LongTensors ``[1, D, H, W]`` of
+    class indices on the same grid. For each volume, MONAI's ``DiceMetric``
+    computes every foreground class's Dice, 2|P∩G| / (|P| + |G|). A class's
+    score is the mean over the volumes where it is counted, and
+    ``dice/mean`` is the mean over the foreground classes that have a
+    score (the paper's "average Dice"). Scores are fractions in [0, 1].
+
+    A class absent from a volume's ground truth:
+
+    * ``ignore_empty=True`` (default): the volume is not counted for that
+      class, whatever the prediction. A class absent from every volume
+      scores NaN and is left out of ``dice/mean``.
+    * ``ignore_empty=False``: the volume scores 1 for that class if the
+      prediction has none of it either, else 0.
+
+    Keys are ``dice/<class name>`` and ``dice/mean``; the names come from
+    ``class_names`` or else the dataset's ``metainfo['classes']``
+    (``MSDDataset`` reads them from the json's ``labels``), index 0 being
+    the background.
+
+    Args:
+        class_names (Sequence[str], optional): Every class's name,
+            background first. Defaults to None: the dataset's classes.
+        ignore_empty (bool): See above. Defaults to True.
+        collect_device (str): Where results are gathered across ranks.
+            Defaults to ``'cpu'``.
+        prefix (str, optional): Key prefix. Defaults to None: ``'dice'``.
+    """
+
+    default_prefix = 'dice'
+
+    def __init__(self, class_names: Optional[Sequence[str]] = None,
+                 ignore_empty: bool = True, collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.class_names = None if class_names is None else list(class_names)
+        self.ignore_empty = ignore_empty
+
+    def names(self) -> List[str]:
+        """Every class's name, background first."""
+        names = self.class_names
+        if names is None and self.dataset_meta:
+            names = self.dataset_meta.get('classes')
+        if not names or len(names) < 2:
+            raise ValueError(
+                'VolumeDiceMetric needs the class names, background first: '
+                'give class_names, or a dataset with metainfo["classes"]')
+        return list(names)
+
+    def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
+        """Score each volume of the batch.
+
+        Args:
+            data_batch (Any): The batch (unused).
+            data_samples (Sequence): The model's outputs, with ``pred_seg``
+                and ``gt_seg``.
+        """
+        dice = DiceMetric(include_background=False, reduction='none',
+                          ignore_empty=self.ignore_empty,
+                          num_classes=len(self.names()))
+        for sample in data_samples:
+            pred = _seg_field(sample, 'pred_seg')
+            truth = _seg_field(sample, 'gt_seg').to(pred.device)
+            if pred.shape != truth.shape or pred.dim() != 4:
+                raise ValueError(
+                    'VolumeDiceMetric: pred_seg and gt_seg must both be '
+                    f'[1, D, H, W], got {list(pred.shape)} and '
+                    f'{list(truth.shape)}')
+            scores = dice(pred[None], truth[None])
+            self.results.append(scores[0].float().cpu().numpy())
+
+    def compute_metrics(self, results: List[np.ndarray]) -> Dict[str, float]:
+        """Average the volumes' scores per class, then over classes.
+
+        Args:
+            results (list[np.ndarray]): One row of foreground scores per
+                volume (NaN where not counted).
+
+        Returns:
+            dict[str, float]: Each foreground class's Dice and ``mean``.
+        """
+        names = self.names()[1:]
+        scores = np.stack(results).reshape(len(results), len(names))
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', RuntimeWarning)  # all-NaN
+            per_class = np.nanmean(scores, axis=0)
+            mean = np.nanmean(per_class)
+        metrics = {name: float(value)
+                   for name, value in zip(names, per_class)}
+        metrics['mean'] = float(mean)
+        return metrics
