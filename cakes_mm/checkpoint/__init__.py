@@ -2,10 +2,11 @@
 from .official_cakes import (OfficialCheckpointError,
                              convert_official_checkpoint,
                              convert_official_state_dict,
-                             load_official_state_dict, official_arch_names)
+                             load_official_state_dict, official_arch_names,
+                             read_class_names, reorder_classes)
 
 __all__ = [
     'OfficialCheckpointError', 'convert_official_checkpoint',
     'convert_official_state_dict', 'load_official_state_dict',
-    'official_arch_names'
+    'official_arch_names', 'read_class_names', 'reorder_classes'
 ]

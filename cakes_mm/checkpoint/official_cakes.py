@@ -27,20 +27,29 @@ layout, as read from that code:
   mmaction2's ``I3DHead`` (pool over time and space, then fc), so it becomes
   ``cls_head.fc_cls``.
 
+The authors' annotation lists come from TRN's ``process_dataset.py``
+(github.com/zhoubolei/TRN-pytorch), which numbers the classes by their
+sorted names; ``tools/data/sthv1/build_file_list.py`` numbers them in the
+order of the official labels file. Given that file, the classifier's rows
+are reordered to match (:func:`reorder_classes`).
+
 Our ``CAKESConv3d`` orders its groups by the arch dict's keys, which differ
 from the authors' fixed order for ``CAKES123D_C``; there ``bn2`` and
 conv3's input channels are permuted so that the network computes the same
 function. Search supernets and checkpoints of another arch are refused.
 """
 import io
+import itertools
 import os.path as osp
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import (Dict, Iterator, List, Mapping, Optional, Sequence,
+                    Tuple)
 
 import torch
 
 from ..compat import UnsafeCheckpointError, load_local_checkpoint
+from ..datasets import read_annotation
 from ..fileio import atomic_write
 from ..models import released_archs
 
@@ -218,19 +227,21 @@ class SourceWeights:
 
     def stored_groups(self, block: str) -> Tuple[str, Groups]:
         """The layout and (width, kernel) of a block's stored middle conv."""
-        for layout, suffix, is_conv in (
-                ('convT.convs', '.0.weight', lambda w: True),
-                ('convT.op', '.weight', lambda w: w.dim() >= 4)):
-            found, index = [], 0
-            while True:
-                weight = self.get(f'{block}.{layout}.{index}{suffix}')
-                if weight is None or not is_conv(weight):
-                    break
-                found.append(weight)
-                index += 1
+        for layout, suffix in (('convT.convs', '.0.weight'),
+                               ('convT.op', '.weight')):
+            found = list(self.conv_run(f'{block}.{layout}', suffix))
             if found:
                 return layout, groups_of(found)
         return '', ()
+
+    def conv_run(self, module: str, suffix: str) -> Iterator[torch.Tensor]:
+        """Conv weights at ``module.0``, ``module.1``... up to a gap or a
+        non-conv (the BN after ``convT.op``'s convs)."""
+        for index in itertools.count():
+            weight = self.get(f'{module}.{index}{suffix}')
+            if weight is None or weight.dim() < 4:
+                return
+            yield weight
 
     def untaken(self) -> List[str]:
         """Keys not used by the conversion."""
@@ -309,30 +320,36 @@ def fit_tensor(tensor: torch.Tensor, like: torch.Tensor, source_key: str,
     return tensor.contiguous()
 
 
-def convert_backbone(weights: SourceWeights,
-                     template: Mapping[str, torch.Tensor],
-                     plans: Mapping[str, BlockPlan]) -> Dict[str, torch.Tensor]:
+def source_of(name: str, like: torch.Tensor,
+              plans: Mapping[str, BlockPlan]) -> Tuple[str, Optional[int]]:
+    """Where our backbone tensor ``name`` comes from in the authors' base
+    model, and the dim to reorder by the block's ``channel_order``."""
+    match = BLOCK_KEY.match(name)
+    if not match or match.group(1) not in plans:
+        return name, None
+    block, module, param = match.groups()
+    plan = plans[block]
+    source = f'{block}.{plan.renames.get(module, module)}.{param}'
+    if plan.channel_order is None:
+        return source, None
+    if module == 'bn2' and like.dim() == 1:
+        return source, 0
+    return source, 1 if module == 'conv3' else None
+
+
+def convert_backbone(
+        weights: SourceWeights, template: Mapping[str, torch.Tensor],
+        plans: Mapping[str, BlockPlan]) -> Dict[str, torch.Tensor]:
     """Our backbone's tensors (``backbone.*``) from the authors'."""
     converted = {}
     for name, like in template.items():
-        match = BLOCK_KEY.match(name)
-        source_name, permute_dim = name, None
-        if match and match.group(1) in plans:
-            block, module, param = match.groups()
-            plan = plans[block]
-            if module in plan.renames:
-                source_name = f'{block}.{plan.renames[module]}.{param}'
-            if plan.channel_order is not None:
-                if module == 'bn2' and like.dim() == 1:
-                    permute_dim = 0
-                elif module == 'conv3':
-                    permute_dim = 1
+        source_name, reorder_dim = source_of(name, like, plans)
         key = weights.key(source_name)
         tensor = fit_tensor(weights.take(key), like, key,
                             f'backbone.{name}', weights.source)
-        if permute_dim is not None:
-            tensor = tensor.index_select(
-                permute_dim, torch.tensor(plans[match.group(1)].channel_order))
+        if reorder_dim is not None:
+            order = plans[BLOCK_KEY.match(name).group(1)].channel_order
+            tensor = tensor.index_select(reorder_dim, torch.tensor(order))
         converted[f'backbone.{name}'] = tensor
     return converted
 
@@ -368,7 +385,8 @@ def convert_official_state_dict(state: Mapping[str, object],
     """Our recognizer's state dict from the authors' ``state_dict``.
 
     Args:
-        state (Mapping[str, object]): The authors' ``checkpoint['state_dict']``.
+        state (Mapping[str, object]): The authors'
+            ``checkpoint['state_dict']``.
         arch (str): One of :func:`official_arch_names`.
         num_classes (int): Classes of the classifier. Defaults to 174.
         source (str): The file, for error messages. Defaults to
@@ -451,10 +469,54 @@ def load_official_state_dict(path: str) -> Dict[str, object]:
            if isinstance(checkpoint, dict) else ''))
 
 
+def read_class_names(path: str) -> List[str]:
+    """Class names, one a line, in the order of the annotation lists'
+    labels, e.g. sthv1's ``something-something-v1-labels.csv``.
+
+    Args:
+        path (str): The labels file.
+
+    Returns:
+        list[str]: The names; label i is the i-th.
+    """
+    names = []
+    for line in read_annotation(path, delimiter=';', allow_empty=False):
+        line.expect_fields(['class name'])
+        if line.fields[0] in names:
+            raise line.error(f'class {line.fields[0]!r} is listed twice')
+        names.append(line.fields[0])
+    return names
+
+
+def reorder_classes(state: Dict[str, torch.Tensor],
+                    class_names: Sequence[str], labels: str) -> None:
+    """Reorder the converted classifier from the authors' class order
+    (sorted names, as TRN's lists number them) to ``class_names``', in
+    place.
+
+    Args:
+        state (dict[str, torch.Tensor]): From
+            :func:`convert_official_state_dict`.
+        class_names (Sequence[str]): Names in the order of our labels.
+        labels (str): Where the names came from, for error messages.
+    """
+    rows = state[f'{OUR_CLASSIFIER}.weight'].shape[0]
+    if len(class_names) != rows:
+        raise OfficialCheckpointError(
+            f'{labels}: lists {len(class_names)} classes; the classifier '
+            f'has {rows}')
+    rank = {name: row for row, name in enumerate(sorted(class_names))}
+    order = torch.tensor([rank[name] for name in class_names])
+    for param in ('weight', 'bias'):
+        key = f'{OUR_CLASSIFIER}.{param}'
+        state[key] = state[key].index_select(0, order)
+
+
 def convert_official_checkpoint(src: str,
                                 dst: str,
                                 arch: str,
-                                num_classes: int = 174) -> int:
+                                num_classes: int = 174,
+                                labels: Optional[str] = None) -> int:
     """Convert an authors' checkpoint file into an mmengine checkpoint.
 
     Args:
@@ -463,15 +525,23 @@ def convert_official_checkpoint(src: str,
             atomically.
         arch (str): One of :func:`official_arch_names`.
         num_classes (int): Classes of the classifier. Defaults to 174.
+        labels (str, optional): The class names in the order of our
+            annotation lists' labels (:func:`read_class_names`); None keeps
+            the authors' order (sorted names). Defaults to None.
 
     Returns:
         int: The number of tensors written.
     """
     state = convert_official_state_dict(
         load_official_state_dict(src), arch, num_classes, source=src)
+    if labels is not None:
+        reorder_classes(state, read_class_names(labels), labels)
     meta = dict(converted_from=osp.basename(src),
                 source_format='github.com/yucornetto/CAKES TemporalModel',
-                backbone_arch=arch, num_classes=num_classes)
+                backbone_arch=arch, num_classes=num_classes,
+                class_order=('sorted class names (the authors\' lists)'
+                             if labels is None else
+                             f'line order of {osp.basename(labels)}'))
     buffer = io.BytesIO()
     torch.save(dict(state_dict=state, meta=meta), buffer)
     atomic_write(dst, buffer.getvalue())

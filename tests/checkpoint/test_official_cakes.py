@@ -8,7 +8,9 @@ import torch
 
 from cakes_mm.checkpoint import (OfficialCheckpointError,
                                  convert_official_state_dict,
-                                 load_official_state_dict)
+                                 load_official_state_dict, read_class_names,
+                                 reorder_classes)
+from cakes_mm.datasets import BadAnnotationError
 from cakes_mm.models import released_archs
 from checkpoint.authors_reference import (authors_input, authors_model,
                                           authors_state_dict,
@@ -227,3 +229,41 @@ def test_files_that_are_not_checkpoints_are_refused(tmp_path):
     with pytest.raises(OfficialCheckpointError,
                        match=rf'{tmp_path}/absent\.pth: no such file'):
         load_official_state_dict(str(tmp_path / 'absent.pth'))
+
+
+def write_class_names(path, names) -> str:
+    """A labels file, one name a line."""
+    path.write_text(''.join(f'{name}\n' for name in names))
+    return str(path)
+
+
+def test_classes_are_reordered_to_the_labels_file(tmp_path):
+    """The authors number the classes by sorted name (TRN's lists). With
+    'class 000' ... 'class 173' listed shuffled, our row i must be the
+    authors' row named by the i-th line."""
+    authors = authors_state_dict(authors_model('c2d', 1))
+    state = convert_official_state_dict(authors, 'c2d')
+    numbers = torch.randperm(174).tolist()
+    labels = write_class_names(tmp_path / 'labels.csv',
+                               [f'class {n:03d}' for n in numbers])
+    reorder_classes(state, read_class_names(labels), labels)
+    for param in ('weight', 'bias'):
+        assert torch.equal(state[f'cls_head.fc_cls.{param}'],
+                           authors[f'module.new_fc.{param}'][numbers])
+
+
+def test_labels_that_do_not_fit_are_refused(tmp_path):
+    state = convert_official_state_dict(
+        authors_state_dict(authors_model('c2d', 1)), 'c2d')
+    short = write_class_names(tmp_path / 'short.csv',
+                              [f'class {n}' for n in range(173)])
+    with pytest.raises(OfficialCheckpointError,
+                       match=rf'^{short}: lists 173 classes; the classifier '
+                       r'has 174$'):
+        reorder_classes(state, read_class_names(short), short)
+    twice = write_class_names(tmp_path / 'twice.csv',
+                              ['Holding something', 'Holding something'])
+    with pytest.raises(BadAnnotationError,
+                       match=r"twice\.csv.*2.*class 'Holding something' is "
+                       r'listed twice'):
+        read_class_names(twice)
