@@ -43,11 +43,12 @@ import itertools
 import os.path as osp
 import re
 from dataclasses import dataclass
-from typing import (Dict, Iterator, List, Mapping, Optional, Sequence,
-                    Tuple)
+from typing import (Dict, Iterable, Iterator, List, Mapping, Optional,
+                    Sequence, Tuple)
 
 import torch
 
+from mmaction.registry import MODELS
 from ..compat import UnsafeCheckpointError, load_local_checkpoint
 from ..datasets import read_annotation
 from ..fileio import atomic_write
@@ -93,7 +94,6 @@ def backbone_template(arch: str) -> Dict[str, torch.Tensor]:
     Returns:
         dict[str, torch.Tensor]: Backbone keys (no prefix) to meta tensors.
     """
-    from mmaction.registry import MODELS
     with torch.device('meta'):
         backbone = MODELS.build(
             dict(type='CAKESResNet', depth=DEPTH, arch=arch))
@@ -118,6 +118,11 @@ def describe_groups(layout: str, groups: Groups) -> str:
     widths = ', '.join(f'{width} ({kernel_text(kernel)})'
                        for width, kernel in groups)
     return f'{layout}.* of widths {widths}'
+
+
+def groups_of(weights: Iterable[torch.Tensor]) -> Groups:
+    """(width, kernel) of each conv weight."""
+    return tuple((w.shape[0], tuple(w.shape[2:])) for w in weights)
 
 
 @dataclass(frozen=True)
@@ -177,11 +182,6 @@ def plan_block(template: Mapping[str, torch.Tensor], block: str,
                                        starts[module] + weight.shape[0]))
     return BlockPlan('convT.convs', groups_of(w for _, w in authors),
                      renames, None if order == tuple(range(start)) else order)
-
-
-def groups_of(weights) -> Groups:
-    """(width, kernel) of each conv weight."""
-    return tuple((w.shape[0], tuple(w.shape[2:])) for w in weights)
 
 
 class SourceWeights:

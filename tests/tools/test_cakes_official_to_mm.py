@@ -17,8 +17,11 @@ def test_converts_a_released_checkpoint(tmp_path):
     of ours is the authors' class named by line i (they sort names)."""
     reference = authors_model('CAKES123D_P', FRAMES)
     src = tmp_path / '8frame_CAKES123D_PerformancePriority.tar'
-    torch.save({'epoch': 140, 'arch': 'resnet50', 'best_prec1': 47.24,
-                'state_dict': authors_state_dict(reference)}, src)
+    # PyTorch 1.0's format (a pickle, not a zip), as the authors saved it
+    torch.save({'epoch': 140, 'arch': 'resnet50',
+                'best_prec1': torch.tensor(47.24),
+                'state_dict': authors_state_dict(reference)}, src,
+               _use_new_zipfile_serialization=False)
     numbers = torch.randperm(174).tolist()
     labels = tmp_path / 'labels.csv'
     labels.write_text(''.join(f'class {n:03d}\n' for n in numbers))
