@@ -239,7 +239,8 @@ def following_norm(trace: Trace, name: str, model: nn.Module) -> str:
     call = None if index is None else trace.calls[index]
     found = None if call is None else model.get_submodule(call.name)
     if not isinstance(found, NORMS):
-        what = ('nothing traced' if call is None else
+        what = ('no module (its output goes to a function, to several '
+                'modules, or out of the network)' if call is None else
                 f'{call.name} ({type(found).__name__})')
         raise ValueError(
             f'{name}: search needs a batch or instance norm right after '
@@ -335,7 +336,8 @@ def paired_conv(trace: Trace, model: nn.Module, name: str,
         chain.append(between)
         index = trace.next_call(index)
     if index is None or trace.calls[index].name not in selected:
-        what = 'nothing traced' if index is None else trace.calls[index].name
+        what = ('a function, a branch or the network output' if index is None
+                else trace.calls[index].name)
         raise ValueError(
             f'{name}: n >= 2 replaces pairs of consecutive convs, but this '
             f'layer does not reach a second selected conv through norms and '
