@@ -1,20 +1,19 @@
-"""cakes_mm: CAKES and PmSCn for mmaction2.
+"""cakes_mm: CAKES and PmSCn for mmaction2 and 3D networks.
 
-Importing the package patches the environment (see :mod:`cakes_mm.compat`)
-and registers every model and hook under mmaction2's registries.
+Importing the package registers its models, datasets, hooks and metrics in
+mmaction2's registries, registers the ``cakes_mm::`` config scope, and
+applies the two shims the pinned stack needs (documented in
+:mod:`cakes_mm.environment`). It changes nothing else of mmengine's or
+mmaction2's.
 """
-from .compat import (allow_mmengine_checkpoints,
-                     make_checkpoint_writes_atomic, patch_missing_drn,
-                     register_config_scope)
+from .environment import apply_environment_shims
+from .registry import register_config_scope
 
-patch_missing_drn()
-allow_mmengine_checkpoints()
+apply_environment_shims()
 register_config_scope()
-make_checkpoint_writes_atomic()
 
 from .models import *  # noqa: E402,F401,F403
 from .datasets import *  # noqa: E402,F401,F403
-from .registry import REGISTRIES  # noqa: E402,F401
 from .engine import *  # noqa: E402,F401,F403
 
 __version__ = '0.1.0'

@@ -1,4 +1,4 @@
-"""Checkpoints under torch's weights_only=True (cakes_mm.compat)."""
+"""Checkpoints under torch's weights_only=True (cakes_mm.checkpoint.safe_load, cakes_mm.environment)."""
 import os.path as osp
 import pickle
 
@@ -10,8 +10,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from cakes_mm.compat import (UnsafeCheckpointError, history_buffer_getattr,
-                             load_local_checkpoint)
+from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError, history_buffer_getattr, load_local_checkpoint
 
 
 class ToyModel(BaseModel):
@@ -95,8 +94,10 @@ def test_code_in_checkpoint_is_refused_without_running(tmp_path):
     marker = tmp_path / 'pwned.txt'
     path = str(tmp_path / 'evil.pth')
     torch.save({'state_dict': {}, 'meta': RunsCode(str(marker))}, path)
-    with pytest.raises(UnsafeCheckpointError) as info:
+    with pytest.raises(pickle.UnpicklingError):  # mmengine's own loader
         _load_checkpoint(path)
+    with pytest.raises(UnsafeCheckpointError) as info:  # our tools' loader
+        load_local_checkpoint(path)
     assert not marker.exists()
     message = str(info.value)
     assert path in message and 'exec' in message

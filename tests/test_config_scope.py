@@ -1,5 +1,5 @@
 """``cakes_mm::`` base configs from outside the repository
-(cakes_mm.compat.register_config_scope, cakes_mm.registry, cakes_mm/.mim)."""
+(cakes_mm.registry.register_config_scope and REGISTRIES, cakes_mm/.mim)."""
 import filecmp
 import logging
 import os
@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.config.utils import MODULE2PACKAGE
 from mmengine.logging import MMLogger
 
-from cakes_mm.compat import PACKAGE_DIR
+from cakes_mm.registry import PACKAGE_DIR
 from cakes_mm.registry import REGISTRIES
 from mmaction.registry import DATASETS, MODELS
 from tool_helpers import REPO

@@ -45,29 +45,35 @@ def test_deploy_equals_eval_for_every_sub_kernel(op_set):
     assert_deploy_matches_eval(backbone, torch.randn(2, 3, 5, 48, 40))
 
 
-def test_deploy_flag_switches_at_the_first_eval_forward():
-    backbone = trained_like(CAKESResNet(arch='uniform',
-                                        op_set=['1xkxk', 'kx1x1'],
-                                        base_channels=8, deploy=True))
-    backbone.train()
-    assert backbone.deploy_net is None  # training is untouched
-    backbone.eval()
+def test_deploy_flag_builds_the_form_a_switched_checkpoint_loads_into():
+    kwargs = dict(arch='uniform', op_set=['kx1x1', '1xkxk'], base_channels=8)
+    trained = trained_like(CAKESResNet(**kwargs))
+    trained.eval()
     clip = torch.randn(1, 3, 4, 32, 32)
     with torch.inference_mode():  # as benchmarks and user scripts run it
-        backbone(clip)
-    assert backbone.deploy_net is not None
-    assert not hasattr(backbone, 'layer1')
+        expected = trained(clip)
+        trained.switch_to_deploy()
+        switched = trained(clip)
     # The switch made ordinary parameters, not inference tensors, so the
     # deployed net can still be saved, reloaded and moved.
-    assert not any(p.is_inference() for p in backbone.parameters())
-    backbone.load_state_dict(backbone.state_dict())
+    assert not any(p.is_inference() for p in trained.parameters())
+    deployed = CAKESResNet(**kwargs, deploy=True)
+    assert not hasattr(deployed, 'layer1') and deployed.deploy_net is not None
+    deployed.init_weights()  # nothing to initialise: weights come loaded
+    deployed.load_state_dict(trained.state_dict(), strict=True)
+    deployed.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(deployed(clip), switched, rtol=1e-5,
+                                   atol=1e-6)
+    torch.testing.assert_close(switched, expected, rtol=1e-4,
+                               atol=1e-4 * expected.abs().max())
     # Weights are kept channels_last, the layout oneDNN runs fastest.
-    convs = [m for m in backbone.deploy_net.modules()
+    convs = [m for m in deployed.deploy_net.modules()
              if isinstance(m, torch.nn.Conv2d)]
     assert convs and all(conv.weight.is_contiguous(
         memory_format=torch.channels_last) for conv in convs)
     with pytest.raises(RuntimeError, match='inference only'):
-        backbone.train()
+        deployed.train()
 
 
 def test_deploy_refuses_p3d_and_supernets():

@@ -2,7 +2,7 @@
 stop, naming the key and both shapes, for one that does not fit the model.
 
 Accepted by ``tools/test.py``, ``load_from`` and ``--resume`` (via
-:func:`cakes_mm.compat.check_checkpoints_fit`): weights under
+:func:`cakes_mm.checkpoint.fit_check.check_checkpoints_fit`): weights under
 ``state_dict`` (mmengine, mmaction2, mmpretrain), under ``model``, or a
 bare state dict, each with or without DDP's ``module.`` prefix. 2D ImageNet
 checkpoints for inflation (torchvision, mmpretrain and mmaction2 key
@@ -18,8 +18,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmengine.runner import runner as runner_module
 
-from cakes_mm.compat import (CheckpointMismatchError, check_checkpoints_fit,
-                             checkpoint_state_dict, describe_mismatch)
+from cakes_mm.checkpoint.fit_check import CheckpointMismatchError, check_checkpoints_fit, checkpoint_state_dict, describe_mismatch
 from mmaction.registry import MODELS
 from tool_helpers import run_tool, write_rawframe_dataset, write_tiny_config
 

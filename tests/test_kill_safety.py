@@ -7,7 +7,8 @@ rename that publishes each atomically written file, and kill it there: every
 byte of the new file is in its temp file, none has reached the final path.
 A kill at any earlier moment of the write leaves the same state (only the
 temp file is touched), and ``os.replace`` itself is atomic. Without
-:func:`cakes_mm.compat.make_checkpoint_writes_atomic`, mmengine writes
+:class:`cakes_mm.engine.hooks.AtomicCheckpointHook` (which the tools put in
+place of mmengine's ``CheckpointHook``), mmengine writes
 checkpoints and ``last_checkpoint`` in place, never calls ``os.replace``,
 and the pause below would never be reached.
 """
@@ -22,9 +23,9 @@ import pytest
 from mmengine.hooks import checkpoint_hook
 from mmengine.runner import save_checkpoint
 
-from cakes_mm import compat
-from cakes_mm.compat import (atomic_write, load_local_checkpoint,
-                             open_replacing_on_close)
+from cakes_mm import fileio
+from cakes_mm.fileio import atomic_write, open_replacing_on_close
+from cakes_mm.checkpoint.safe_load import load_local_checkpoint
 from cakes_mm.models.arch import resolve_arch
 from tool_helpers import (TOOLS, run_tool, write_rawframe_dataset,
                           write_tiny_config)
@@ -109,13 +110,34 @@ def test_open_replacing_on_close_writes_only_a_finished_block(tmp_path):
         assert file.read() == 'epoch_2.pth'
 
 
-def test_mmengine_writes_go_through_the_atomic_writer(tmp_path, monkeypatch):
+def test_the_atomic_backend_writes_through_the_atomic_writer(tmp_path,
+                                                             monkeypatch):
     published = []
-    monkeypatch.setattr(compat, 'atomic_write',
+    monkeypatch.setattr(fileio, 'atomic_write',
                         lambda path, data: published.append(path))
-    save_checkpoint({'state_dict': {}}, str(tmp_path / 'epoch_1.pth'))
+    save_checkpoint({'state_dict': {}}, str(tmp_path / 'epoch_1.pth'),
+                    backend_args=dict(backend='atomic_local'))
     assert published == [str(tmp_path / 'epoch_1.pth')]
-    assert checkpoint_hook.open is open_replacing_on_close
+    save_checkpoint({'state_dict': {}}, str(tmp_path / 'epoch_2.pth'))
+    assert published == [str(tmp_path / 'epoch_1.pth')]  # mmengine's own
+
+
+def test_importing_the_package_leaves_mmengine_alone():
+    # A fresh interpreter, so that no test's own setup can interfere.
+    code = (
+        'import mmengine.fileio.backends.local_backend as lb\n'
+        'from mmengine.runner.checkpoint import CheckpointLoader as L\n'
+        'from mmengine.hooks import checkpoint_hook as ch\n'
+        'put, schemes = lb.LocalBackend.put, dict(L._schemes)\n'
+        'import cakes_mm\n'
+        'assert lb.LocalBackend.put is put\n'
+        'assert L._schemes == schemes, (L._schemes, schemes)\n'
+        'assert not hasattr(ch, "open")\n'
+        'print("untouched")\n')
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == 'untouched' 
 
 
 # --------------------------------------------------------------------------

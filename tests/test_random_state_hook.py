@@ -14,7 +14,7 @@ from cakes_mm.engine.hooks import RandomStateHook
 from cakes_mm.engine.hooks.random_state_hook import (CHECKPOINT_KEY,
                                                      get_random_state,
                                                      set_random_state)
-from tool_helpers import load_tool
+from cakes_mm.apis.runner import use_run_guarantees
 
 
 def draws():
@@ -76,10 +76,23 @@ def test_checkpoint_without_a_state_changes_nothing():
                             timer=None)}, False),
 ])
 def test_train_tool_adds_the_hook_once(listed, added):
-    train = load_tool('train.py')
     cfg = Config(listed)
     before = list(cfg.get('custom_hooks') or [])
-    train.add_random_state_hook(cfg)
+    use_run_guarantees(cfg)
     after = list(cfg.get('custom_hooks') or [])
     assert after == (before + [dict(type='RandomStateHook')] if added else
                      before)
+
+
+@pytest.mark.parametrize('checkpoint, expected', [
+    (dict(type='CheckpointHook', interval=2), 'AtomicCheckpointHook'),
+    (dict(type='AtomicCheckpointHook'), 'AtomicCheckpointHook'),
+    (dict(type='MyCheckpointHook'), 'MyCheckpointHook'),
+])
+def test_train_tool_makes_plain_checkpoint_hooks_atomic(checkpoint,
+                                                        expected):
+    cfg = Config(dict(default_hooks=dict(checkpoint=checkpoint)))
+    use_run_guarantees(cfg)
+    assert cfg.default_hooks.checkpoint.type == expected
+    assert cfg.default_hooks.checkpoint.get('interval') == \
+        checkpoint.get('interval')

@@ -3,8 +3,7 @@ import sys
 
 import pytest
 
-from cakes_mm.compat import (DRN_PACKAGE, MissingDRN, drn_on_disk,
-                             patch_missing_drn)
+from cakes_mm.environment import DRN_PACKAGE, MissingDRN, drn_on_disk, patch_missing_drn
 
 BUILD_IN_FRESH_PROCESS = """
 import cakes_mm

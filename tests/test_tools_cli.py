@@ -1,16 +1,16 @@
 """Argument handling of tools/train.py, tools/test.py and
-tools/runner_setup.py, checked in-process on configs."""
+cakes_mm.apis.runner, checked in-process on configs."""
 import copy
 from types import SimpleNamespace
 
 import pytest
 from mmengine.config import Config
 
+from cakes_mm.apis import runner
 from tool_helpers import load_tool
 
 train_tool = load_tool('train.py')
 test_tool = load_tool('test.py')
-runner_setup = load_tool('runner_setup.py')
 
 TEST_PIPELINE = [
     dict(type='UniformSample', clip_len=8, num_clips=1, test_mode=True),
@@ -126,16 +126,16 @@ def test_load_config_sets_work_dir_options_and_num_classes(tmp_path):
     args = SimpleNamespace(config=str(path), work_dir=None, local_rank=0,
                            launcher='none',
                            cfg_options={'test_dataloader.batch_size': 2})
-    cfg = runner_setup.load_config(args)
+    cfg = runner.load_config(args)
     assert cfg.work_dir.endswith('work_dirs/my_model')
     assert cfg.test_dataloader.batch_size == 2
     assert cfg.test_dataloader.dataset.num_classes == 5
     with pytest.raises(SystemExit, match='config file not found'):
-        runner_setup.load_config(SimpleNamespace(
+        runner.load_config(SimpleNamespace(
             **dict(vars(args), config=str(tmp_path / 'absent.py'))))
 
 
 def test_cpu_distributed_setup_refuses_slurm():
     cfg = config(launcher='slurm')
     with pytest.raises(SystemExit, match='--launcher slurm needs CUDA'):
-        runner_setup.setup_cpu_distributed(cfg)
+        runner.setup_cpu_distributed(cfg)

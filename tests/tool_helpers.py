@@ -209,8 +209,6 @@ def load_tool(relative_path: str) -> ModuleType:
     """
     path = osp.join(TOOLS, relative_path)
     name = 'tool_' + relative_path.replace('/', '_').replace('.py', '')
-    if osp.dirname(path) not in sys.path:
-        sys.path.append(osp.dirname(path))  # the tool's own helpers
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # so that its functions pickle

@@ -24,14 +24,14 @@ does not fit and both shapes.
 import argparse
 from typing import List, Optional
 
-from cakes_mm.compat import check_checkpoints_fit
 from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from runner_setup import (add_common_args, build_runner, load_config,
-                          run_reporting_bad_input)
+from cakes_mm.apis.runner import (add_common_args, build_runner, load_config,
+                                  run_reporting_bad_input)
+from cakes_mm.checkpoint.fit_check import check_checkpoints_fit
 
 #: Test-time frame samplers whose ``num_clips`` --num-clips sets.
 SAMPLERS = ('SampleFrames', 'UniformSample', 'UniformSampleFrames',

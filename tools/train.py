@@ -18,11 +18,12 @@ annotation line or key at fault.
 import argparse
 
 import torch
-from cakes_mm.compat import check_checkpoints_fit
 from mmengine.config import Config
 
-from runner_setup import (add_common_args, build_runner, load_config,
-                          run_reporting_bad_input)
+from cakes_mm.apis.runner import (add_common_args, build_runner, load_config,
+                                  run_reporting_bad_input,
+                                  use_run_guarantees)
+from cakes_mm.checkpoint.fit_check import check_checkpoints_fit
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -67,24 +68,12 @@ def apply_train_args(cfg: Config, args: argparse.Namespace) -> None:
         cfg.auto_scale_lr.enable = True
 
 
-def add_random_state_hook(cfg: Config) -> None:
-    """Add ``RandomStateHook`` to ``custom_hooks`` unless the config lists it
-    (there or in ``default_hooks``), so that a resumed run draws the same
-    random numbers as one that never stopped."""
-    hooks = list(cfg.get('custom_hooks') or [])
-    listed = hooks + [hook for hook in (cfg.get('default_hooks') or
-                                        {}).values() if hook]
-    if not any(str(hook.get('type')).split('.')[-1] == 'RandomStateHook'
-               for hook in listed):
-        cfg.custom_hooks = [*hooks, dict(type='RandomStateHook')]
-
-
 def main(argv=None) -> None:
     """Train."""
     args = parse_args(argv)
     cfg = load_config(args)
     apply_train_args(cfg, args)
-    add_random_state_hook(cfg)
+    use_run_guarantees(cfg)
     check_checkpoints_fit(() if cfg.get('resume') else ('cls_head.', ))
     build_runner(cfg).train()
 

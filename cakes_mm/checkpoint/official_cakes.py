@@ -49,7 +49,7 @@ from typing import (Dict, Iterable, Iterator, List, Mapping, Optional,
 import torch
 
 from mmaction.registry import MODELS
-from ..compat import UnsafeCheckpointError, load_local_checkpoint
+from .safe_load import UnsafeCheckpointError, load_local_checkpoint
 from ..datasets import read_annotation
 from ..fileio import atomic_write
 from ..models import released_archs

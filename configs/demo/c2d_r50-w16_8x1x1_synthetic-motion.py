@@ -4,7 +4,7 @@
 # tell a pair of classes apart (order-blind ceiling: 50% top-1).
 _base_ = [
     '../_base_/models/cakes_r50.py', '../_base_/datasets/synthetic_motion.py',
-    'mmaction::_base_/default_runtime.py'
+    '../_base_/default_runtime.py'
 ]
 base_channels = 16
 model = dict(

@@ -1,7 +1,7 @@
 """tools/convert_models/cakes_official_to_mm.py, end to end."""
 import torch
 
-from cakes_mm.compat import load_local_checkpoint
+from cakes_mm.checkpoint.safe_load import load_local_checkpoint
 from checkpoint.authors_reference import (authors_input, authors_model,
                                           authors_state_dict)
 from checkpoint.recognizer_helpers import (assert_same_scores, our_logits,

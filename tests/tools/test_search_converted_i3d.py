@@ -8,7 +8,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from cakes_mm.compat import load_local_checkpoint
+from cakes_mm.checkpoint.safe_load import load_local_checkpoint
 from cakes_mm.models.search import fixed_subnet, search_layers
 from mmaction.registry import MODELS
 from tool_helpers import run_tool, write_rawframe_dataset, write_tiny_config

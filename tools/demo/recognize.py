@@ -19,8 +19,8 @@ from typing import List, Sequence, Tuple
 
 import cakes_mm  # noqa: F401,I100  (first: mmaction2 shims, registries)
 import torch
-from cakes_mm.compat import (UnsafeCheckpointError, checkpoint_state_dict,
-                             describe_mismatch, load_local_checkpoint)
+from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError, load_local_checkpoint
+from cakes_mm.checkpoint.fit_check import checkpoint_state_dict, describe_mismatch
 from cakes_mm.datasets import error_reason
 from mmengine.config import Config
 from mmengine.dataset import Compose

@@ -15,7 +15,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import cakes_mm  # noqa: F401  (registers the models, patches mmaction2)
-from cakes_mm.compat import load_local_checkpoint
+from cakes_mm.checkpoint.safe_load import load_local_checkpoint
 from cakes_mm.models.arch import save_arch
 from cakes_mm.models.search import (dump_chosen, is_frozen, search_layers,
                                     set_derive)

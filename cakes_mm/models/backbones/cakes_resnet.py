@@ -152,9 +152,11 @@ class CAKESResNet(ResNet3dBase):
         act_cfg (dict): Activation config. Defaults to ``dict(type='ReLU')``.
         zero_init_residual (bool): Whether to zero the last BN of each block
             when training from scratch. Defaults to True.
-        deploy (bool): Whether to switch to deploy mode (see
-            :meth:`switch_to_deploy`) at the first forward in eval mode, that
-            is after any checkpoint has been loaded. Defaults to False.
+        deploy (bool): Whether to build the deploy form (see
+            :meth:`switch_to_deploy`) instead of the trainable one, as
+            mmpretrain's re-parameterised models do: a checkpoint written by
+            ``tools/deployment/convert_to_deploy.py`` loads into it. It is
+            for inference only. Defaults to False.
         init_cfg (dict, optional): mmengine init config. Defaults to None.
     """
 
@@ -226,6 +228,8 @@ class CAKESResNet(ResNet3dBase):
             self.add_module(name, nn.Sequential(*blocks))
             self.res_layers.append(name)
         self.feat_dim = inplanes
+        if deploy:
+            self.switch_to_deploy()
 
     def _resolve(self, arch: ArchSpec, op_set: Optional[Sequence[str]]
                  ) -> Optional[List[Dict[str, int]]]:
@@ -264,8 +268,6 @@ class CAKESResNet(ResNet3dBase):
             torch.Tensor | tuple[torch.Tensor]: (N, 2048, T, H/32, W/32) for
             the default ``out_indices``, else one tensor per index.
         """
-        if self.deploy and not self.training and self.deploy_net is None:
-            self.switch_to_deploy()
         if self.deploy_net is not None:
             return self.deploy_net(x)
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
@@ -276,7 +278,8 @@ class CAKESResNet(ResNet3dBase):
         """Turn the trained network into its fastest equivalent, for
         inference: 2D convs over the frames with BN folded in (see
         :mod:`cakes_mm.models.deploy`). The 3D modules are dropped; the
-        result is inference-only.
+        result is inference-only, and its state dict is what a model built
+        with ``deploy=True`` loads.
         """
         if self.deploy_net is not None:
             return
@@ -293,6 +296,13 @@ class CAKESResNet(ResNet3dBase):
             self.deploy_net = DeployResNet(self, self.out_indices)
         for name in ['conv1', 'bn1', 'relu', 'maxpool'] + self.res_layers:
             delattr(self, name)
+        self.deploy = True
+
+    def init_weights(self) -> None:
+        """Initialise the trainable form; the deploy form takes its weights
+        from a deploy checkpoint only."""
+        if self.deploy_net is None:
+            super().init_weights()
 
     def blocks(self) -> List[CAKESBottleneck]:
         """Every bottleneck, in block order."""

@@ -12,7 +12,7 @@ import os.path as osp
 import pytest
 import torch
 
-from cakes_mm.compat import load_local_checkpoint
+from cakes_mm.checkpoint.safe_load import load_local_checkpoint
 from cakes_mm.models import CAKESResNet, CAKESResNetSupernet, PmSCnResNet
 from cakes_mm.models.search import is_frozen
 

@@ -1,9 +1,12 @@
-"""What ``tools/train.py`` and ``tools/test.py`` share.
+"""What the train and test tools share: arguments, config loading, the
+runner, and one-line reports of bad input.
 
-Importing this module imports ``cakes_mm`` first, which patches mmaction2's
-missing ``drn`` package, allow-lists mmengine's checkpoint classes for
-``weights_only=True`` and registers the ``cakes_mm::`` config scope. The
-tools then work from any working directory.
+The tools work from any working directory: ``import cakes_mm`` registers
+the ``cakes_mm::`` config scope. In a tool's process, checkpoints load with
+:func:`~cakes_mm.checkpoint.safe_load.load_local_checkpoint`, checkpoint
+writes are atomic (:class:`~cakes_mm.engine.hooks.AtomicCheckpointHook`)
+and every run saves the random generators' states
+(:class:`~cakes_mm.engine.hooks.RandomStateHook`).
 """
 import argparse
 import os
@@ -11,14 +14,16 @@ import os.path as osp
 import sys
 from typing import Callable
 
-import cakes_mm  # noqa: F401,I100  (first: environment shims, registries)
 import torch
 import torch.distributed as dist
-from cakes_mm.compat import CheckpointMismatchError, UnsafeCheckpointError
-from cakes_mm.datasets import BadInputError, short_message
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
+
+from ..checkpoint.fit_check import CheckpointMismatchError
+from ..checkpoint.safe_load import (UnsafeCheckpointError,
+                                    use_safe_checkpoint_loader)
+from ..datasets import BadInputError, short_message
 
 #: Datasets that check labels against ``num_classes``.
 CHECKED_DATASETS = ('CheckedRawframeDataset', 'CheckedVideoDataset')
@@ -90,6 +95,33 @@ def inherit_num_classes(cfg: Config) -> None:
             dataset.setdefault('num_classes', num_classes)
 
 
+def hook_types(cfg: Config) -> set:
+    """The type names of the hooks a config lists."""
+    hooks = list(cfg.get('custom_hooks') or []) + [
+        hook for hook in (cfg.get('default_hooks') or {}).values() if hook]
+    return {str(hook.get('type')).split('.')[-1] for hook in hooks}
+
+
+def use_run_guarantees(cfg: Config) -> None:
+    """Give every training run kill-safe checkpoints and exact resume.
+
+    A plain ``CheckpointHook`` becomes an ``AtomicCheckpointHook`` (same
+    arguments), and ``RandomStateHook`` joins ``custom_hooks`` unless the
+    config lists it, so that a resumed run draws the same random numbers as
+    one that never stopped.
+
+    Args:
+        cfg (Config): The config, changed in place.
+    """
+    checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if checkpoint and str(checkpoint.get('type')).split('.')[-1] == \
+            'CheckpointHook':
+        checkpoint['type'] = 'AtomicCheckpointHook'
+    if 'RandomStateHook' not in hook_types(cfg):
+        cfg.custom_hooks = [*(cfg.get('custom_hooks') or []),
+                            dict(type='RandomStateHook')]
+
+
 def setup_cpu_distributed(cfg: Config) -> None:
     """Use gloo for a distributed run on a machine without CUDA.
 
@@ -129,6 +161,7 @@ def build_runner(cfg: Config) -> Runner:
         Runner: The runner.
     """
     setup_cpu_distributed(cfg)
+    use_safe_checkpoint_loader()
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)

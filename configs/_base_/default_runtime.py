@@ -1,0 +1,13 @@
+# mmaction2's runtime, with the hooks every run of ours has:
+# - checkpoints and `last_checkpoint` written atomically, so a run killed
+#   mid-write can always --resume (AtomicCheckpointHook);
+# - training stops at the first NaN/inf loss, naming the iteration, before a
+#   checkpoint of the broken weights is written (FiniteLossHook);
+# - the random generators' states go into every checkpoint, so a resumed run
+#   draws what an unbroken one would (RandomStateHook).
+_base_ = ['mmaction::_base_/default_runtime.py']
+
+default_hooks = dict(
+    checkpoint=dict(type='AtomicCheckpointHook'),
+    finite_loss=dict(type='FiniteLossHook'),
+    random_state=dict(type='RandomStateHook'))
