@@ -20,11 +20,17 @@ INSTALL_REQUIRES = [
     'matplotlib',
 ]
 
+# ONNX export (tools/deployment/export_onnx.py) and its onnxruntime check.
+DEPLOY_REQUIRE = [
+    'onnx>=1.17,<2',  # the first with numpy 2 wheels
+    'onnxruntime>=1.19,<2',  # likewise
+]
+
 TESTS_REQUIRE = [
     'pytest',
     'hypothesis',
     'scikit-video==1.1.11',
-]
+] + DEPLOY_REQUIRE
 
 setup(
     name='cakes_mm',
@@ -48,6 +54,6 @@ setup(
     },
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
-    extras_require={'tests': TESTS_REQUIRE},
+    extras_require={'tests': TESTS_REQUIRE, 'deploy': DEPLOY_REQUIRE},
     zip_safe=False,
 )
