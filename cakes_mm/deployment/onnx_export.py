@@ -69,13 +69,18 @@ def onnx_bytes(module: nn.Module, example: torch.Tensor) -> bytes:
     return buffer.getvalue()
 
 
-def onnx_session(model: bytes, threads: Optional[int] = None):
+def onnx_session(model: bytes, threads: Optional[int] = None,
+                 spin: bool = True):
     """An onnxruntime CPU session of an ONNX model.
 
     Args:
         model (bytes): The ONNX model.
-        threads (int, optional): Intra-op threads. Defaults to None:
-            onnxruntime's choice.
+        threads (int, optional): Intra-op threads (inter-op: 1). Defaults
+            to None: onnxruntime's choice.
+        spin (bool): Let idle intra-op threads spin for the next call.
+            Turn it off when the session takes turns with other work (a
+            benchmark), which spinning threads would slow down. Defaults to
+            True (onnxruntime's default).
 
     Returns:
         onnxruntime.InferenceSession: The session.
@@ -89,6 +94,9 @@ def onnx_session(model: bytes, threads: Optional[int] = None):
     if threads is not None:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+    if not spin:
+        options.add_session_config_entry('session.intra_op.allow_spinning',
+                                         '0')
     return onnxruntime.InferenceSession(
         model, options, providers=['CPUExecutionProvider'])
 
