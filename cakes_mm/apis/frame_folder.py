@@ -62,9 +62,9 @@ def scan_frame_folder(folder: str,
     matches = [m for m in map(_NUMBERED.match, names) if m]
     if not matches:
         raise BadInputError(
-            f'{folder}: no numbered frame images ({", ".join(FRAME_EXTENSIONS)}'
-            f', e.g. img_00001.jpg) in the folder; give a folder of frames '
-            f'or a video file')
+            f'{folder}: no numbered frame images '
+            f'({", ".join(FRAME_EXTENSIONS)}, e.g. img_00001.jpg) in the '
+            f'folder; give a folder of frames or a video file')
     (prefix, suffix), _ = Counter(
         (m.group(1), m.group(3)) for m in matches).most_common(1)[0]
     digits = [m.group(2) for m in matches

@@ -202,8 +202,8 @@ def test_a_config_without_a_test_pipeline(tmp_path, video):
     config = tmp_path / 'model_only.py'
     config.write_text(f"_base_ = ['{REPO}/configs/_base_/models/"
                       f"cakes_r50.py']\n"
-                      f"model = dict(backbone=dict(arch='c2d', base_channels=8), "
-                      f"cls_head=dict(in_channels=256))\n")
+                      "model = dict(backbone=dict(arch='c2d', "
+                      "base_channels=8), cls_head=dict(in_channels=256))\n")
     model = init_recognizer(str(config), device='cpu')
     with pytest.raises(UnsupportedConfigError,
                        match='model_only.py has no test pipeline'):
