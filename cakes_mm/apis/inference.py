@@ -157,26 +157,59 @@ def inference_recognizer(model: nn.Module,
         UnsupportedConfigError: For a config without a test pipeline or
             without a decoding step.
     """
-    if isinstance(video, dict):
-        source, data = 'the input dict', video
-        steps = config_test_pipeline(model.cfg)
-    else:
-        source = str(video)
-        data, steps = _prepare_input(source, model.cfg, filename_tmpl)
-    if test_pipeline is None:
-        test_pipeline = _compose(steps, model.cfg)
-    packed = _run_pipeline(test_pipeline, data, source)
+    packed = _packed_input(model, video, test_pipeline, filename_tmpl)
     with torch.no_grad():
         return model.test_step(pseudo_collate([packed]))[0]
 
 
-def _prepare_input(path: str, cfg: Config,
-                   filename_tmpl: Optional[str]) -> tuple:
-    """The pipeline's input dict and steps for a video file or folder."""
+def preprocess_video(model: nn.Module, video: Union[str, Path, dict],
+                     filename_tmpl: Optional[str] = None) -> torch.Tensor:
+    """The clips the model sees for one video file or frame folder.
+
+    The config's test pipeline (fitted to the input, as in
+    :func:`inference_recognizer`) and the model's ``data_preprocessor``:
+    the input of an exported ONNX file (``docs/onnx.md``).
+
+    Args:
+        model (nn.Module): A recognizer from :func:`init_recognizer`.
+        video (str | Path | dict): As for :func:`inference_recognizer`.
+        filename_tmpl (str, optional): As for :func:`inference_recognizer`.
+            Defaults to None.
+
+    Returns:
+        torch.Tensor: (views, 3, T, H, W) normalised clips, one per view
+        (clips x crops) of the test pipeline, on the model's device.
+    """
+    packed = _packed_input(model, video, None, filename_tmpl)
+    with torch.no_grad():
+        batch = model.data_preprocessor(pseudo_collate([packed]), False)
+    return batch['inputs'][0]
+
+
+def _packed_input(model: nn.Module, video: Union[str, Path, dict],
+                  test_pipeline: Optional[Compose],
+                  filename_tmpl: Optional[str]) -> dict:
+    """The test pipeline's output for one input."""
+    fit = None  # a ready dict runs the config's pipeline as it is
+    if isinstance(video, dict):
+        source, data = 'the input dict', video
+    else:
+        source = str(video)
+        data, fit = _prepare_input(source, filename_tmpl)
+    if test_pipeline is None:
+        steps = config_test_pipeline(model.cfg)
+        test_pipeline = _compose(fit(steps, model.cfg) if fit else steps,
+                                 model.cfg)
+    return _run_pipeline(test_pipeline, data, source)
+
+
+def _prepare_input(path: str, filename_tmpl: Optional[str]) -> tuple:
+    """The pipeline's input dict for a video file or folder, and the
+    function that fits a test pipeline's decoding to it."""
     if osp.isdir(path):
         folder = scan_frame_folder(path, filename_tmpl)
-        data = dict(folder._asdict(), label=-1, modality='RGB')
-        return data, steps_for_frames(config_test_pipeline(cfg), cfg)
+        return dict(folder._asdict(), label=-1,
+                    modality='RGB'), steps_for_frames
     if not osp.exists(path):
         raise FileNotFoundError(f'video not found: {path}')
     extension = osp.splitext(path)[1].lower()
@@ -184,8 +217,8 @@ def _prepare_input(path: str, cfg: Config,
         raise BadInputError(
             f"{path}: unknown video extension '{extension}'; give a video "
             f'file ({" ".join(VIDEO_EXTENSIONS)}) or a folder of frames')
-    data = dict(filename=path, label=-1, start_index=0, modality='RGB')
-    return data, steps_for_video(config_test_pipeline(cfg), cfg)
+    return dict(filename=path, label=-1, start_index=0,
+                modality='RGB'), steps_for_video
 
 
 def _compose(steps: list, cfg: Config) -> Compose:

@@ -8,11 +8,12 @@ import onnxruntime
 import pytest
 import torch
 
-from cakes_mm.apis import init_recognizer
+from cakes_mm.apis import (inference_recognizer, init_recognizer,
+                           preprocess_video)
 from cakes_mm.deployment import (ClipScores, ExportError, check_onnx,
                                  export_recognizer, onnx_bytes, onnx_session)
 from model_helpers import randomise_norms
-from tool_helpers import REPO, load_tool
+from tool_helpers import REPO, load_tool, write_video
 
 CONFIGS = osp.join(REPO, 'configs')
 ARCH_CONFIGS = {
@@ -74,6 +75,22 @@ def test_deploy_form_export_matches_the_trained_network(tmp_path, arch):
     assert report.batch_sizes == [1, 2] and report.difference <= 1e-4
     # A batch of 3, neither of the two the export checked.
     assert_close(onnxruntime_scores(path, clips), want)
+
+
+def test_a_videos_views_through_the_file_score_as_recognize(tmp_path):
+    """preprocess_video gives the file's input; the mean of its rows is
+    inference_recognizer's score (average_clips='prob') for the video."""
+    demo = 'demo/cakes-12d-manual_r50-w16_8x1x1_synthetic-motion.py'
+    model = trained_like(demo)
+    video = write_video(str(tmp_path / 'clip.mp4'), num_frames=16)
+    want = inference_recognizer(model, video).pred_score
+    clips = preprocess_video(model, video)
+    assert tuple(clips.shape) == (2, 3, 8, 32, 32)  # the config's 2 clips
+    path = str(tmp_path / 'demo.onnx')
+    export_recognizer(model, path, (1, 3, 8, 32, 32))
+    got = onnxruntime_scores(path, clips).mean(dim=0)
+    assert (got - want).abs().max() <= 1e-4 * want.max()
+    assert want.max() > 2 / len(want)  # far from uniform
 
 
 def test_the_batch_dimension_is_dynamic(tmp_path):
