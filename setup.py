@@ -30,11 +30,18 @@ VOLUMETRIC_REQUIRE = [
     'scipy>=1.11,<2',
 ]
 
+# ONNX export (tools/deployment/export_onnx.py) and its onnxruntime check.
+DEPLOY_REQUIRE = [
+    'onnx>=1.17,<2',  # the first with numpy 2 wheels
+    'onnxruntime>=1.19,<2',  # likewise
+]
+
 TESTS_REQUIRE = [
     'pytest',
     'hypothesis',
     'scikit-video==1.1.11',
     *VOLUMETRIC_REQUIRE,
+    *DEPLOY_REQUIRE,
 ]
 
 setup(
@@ -61,7 +68,8 @@ setup(
     install_requires=INSTALL_REQUIRES,
     extras_require={
         'tests': TESTS_REQUIRE,
-        'volumetric': VOLUMETRIC_REQUIRE
+        'volumetric': VOLUMETRIC_REQUIRE,
+        'deploy': DEPLOY_REQUIRE,
     },
     zip_safe=False,
 )

@@ -3,7 +3,7 @@ TSN, TSM and I3D, in one process, on the same input.
 
     python benchmarks/latency.py [--device cpu|cuda] [--threads 2]
         [--frames 8] [--size 224] [--repeat 5] [--no-train] [--no-pmscn]
-        [--out FILE]
+        [--onnxruntime] [--out FILE]
 
 Every model is built first; then each repetition times every model once, in
 turn (interleaved), after one warm-up call each, and the median and min-max
@@ -19,6 +19,13 @@ Latency is that of the backbone (the 174-class head adds 0.36 M
 multiply-adds); params and GFLOPs include the head, as in the paper. The
 performance-priority supernet rows time a search step (one drawn op per
 channel) and count the params/GFLOPs of their derived subnet.
+
+``--onnxruntime`` (CPU only; needs the ``deploy`` extra) adds rows that run
+TSN and our deploy-mode networks exported to ONNX as
+``tools/deployment/export_onnx.py`` exports them (``cakes_mm.deployment``,
+backbone only here, with the same threads and without spinning threads),
+timed in the same interleaved repetitions, and a line with each one's
+latency over its PyTorch row's.
 """
 import argparse
 import os.path as osp
@@ -54,9 +61,16 @@ def parse_args() -> argparse.Namespace:
                         help='skip the training-step column')
     parser.add_argument('--no-pmscn', action='store_true',
                         help='skip the PmSCn table')
+    parser.add_argument('--onnxruntime', action='store_true',
+                        help='also time TSN and the deploy-mode nets '
+                        'exported to ONNX, in onnxruntime (CPU)')
     parser.add_argument('--out', help='where to write the table (default: '
                         'benchmarks/results/latency_<device>.md)')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.onnxruntime and args.device != 'cpu':
+        parser.error('--onnxruntime times the CPU build of onnxruntime; use '
+                     'it with --device cpu')
+    return args
 
 
 FRAMES = 'frames'  # the clip's frames as a batch of 2D images
@@ -94,6 +108,18 @@ def video_models(frames: int) -> List[Tuple[str, dict, str]]:
             type='CAKESResNetSupernet', mode='performance', op_set=ops),
             CLIP))
     return rows
+
+
+#: Name suffix of the rows that run in onnxruntime.
+ONNXRUNTIME = ', onnxruntime'
+
+
+def onnxruntime_models(frames: int) -> List[Tuple[str, dict, str]]:
+    """TSN and the deploy-mode rows of :func:`video_models`, again, to run
+    exported to ONNX in onnxruntime."""
+    return [(name + ONNXRUNTIME, cfg, kind)
+            for name, cfg, kind in video_models(frames)
+            if name == 'TSN R50 (mmaction2)' or cfg.get('deploy')]
 
 
 def pmscn_models() -> List[Tuple[str, dict, str]]:
@@ -140,6 +166,21 @@ def timers(backbone: torch.nn.Module, clip: torch.Tensor, kind: str,
         'infer': infer, 'train': step}
 
 
+def onnxruntime_timers(backbone: torch.nn.Module, clip: torch.Tensor,
+                       kind: str,
+                       threads: int) -> Dict[str, Callable[[], None]]:
+    """A callable that runs one batch-1 inference of the backbone,
+    exported to ONNX, in onnxruntime."""
+    from cakes_mm.deployment import INPUT_NAME, onnx_bytes, onnx_session
+    backbone.eval()
+    if getattr(backbone, 'deploy', False):
+        backbone.switch_to_deploy()
+    single = as_input(clip[:1], kind)
+    session = onnx_session(onnx_bytes(backbone, single), threads, spin=False)
+    feed = {INPUT_NAME: single.numpy()}
+    return {'infer': lambda: session.run(None, feed)}
+
+
 def complexity(cfg: dict, shape, kind: str) -> Complexity:
     """Params and GFLOPs with a 174-class linear head, as the paper counts.
 
@@ -167,7 +208,11 @@ def measure(rows, shape, args) -> List[dict]:
         backbone.to(args.device)
         if kind == FRAMES_NHWC:
             backbone.to(memory_format=torch.channels_last)
-        runs = timers(backbone, clip, kind, args.device, not args.no_train)
+        if name.endswith(ONNXRUNTIME):
+            runs = onnxruntime_timers(backbone, clip, kind, args.threads)
+        else:
+            runs = timers(backbone, clip, kind, args.device,
+                          not args.no_train)
         for run in runs.values():
             run()  # warm-up (and, in deploy mode, the switch)
         cost = complexity({k: v for k, v in cfg.items() if k != 'deploy'},
@@ -225,6 +270,19 @@ def search_step_ratios(entries: List[dict]) -> str:
             ', '.join(ratios) + '.')
 
 
+def onnxruntime_ratios(entries: List[dict]) -> str:
+    """Each onnxruntime row's latency over its PyTorch row's."""
+    medians = {e['name']: statistics.median(e['times']['infer'])
+               for e in entries}
+    ratios = [f'{name[:-len(ONNXRUNTIME)]}: '
+              f'{medians[name] / medians[name[:-len(ONNXRUNTIME)]]:.2f}'
+              for name in medians if name.endswith(ONNXRUNTIME)]
+    if not ratios:
+        return ''
+    return ('onnxruntime latency / PyTorch latency of the same network: ' +
+            ', '.join(ratios) + '.')
+
+
 def cpu_name() -> str:
     """The CPU's model name where Linux gives it, else the architecture."""
     try:
@@ -253,10 +311,13 @@ def main() -> None:
     header = (f'# Latency on {args.device} ({machine(args)}), torch '
               f'{torch.__version__}, median of {args.repeat} interleaved '
               f'repetitions')
-    video = measure(video_models(args.frames), shape, args)
+    rows = video_models(args.frames)
+    if args.onnxruntime:
+        rows += onnxruntime_models(args.frames)
+    video = measure(rows, shape, args)
     parts = [header, table(video, f'## Video models, {args.frames}x'
                            f'{args.size}², ratios to TSN'),
-             search_step_ratios(video)]
+             search_step_ratios(video), onnxruntime_ratios(video)]
     if not args.no_pmscn:
         pmscn = measure(pmscn_models(), (1, 3, 64, 64, 64), args)
         parts.append(table(pmscn, '## PmSCn, 64x64² (UCF101 recipe), '

@@ -2,6 +2,9 @@
 import json
 import os.path as osp
 import re
+import shlex
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -46,6 +49,24 @@ def test_quick_demo_runs_end_to_end(tmp_path):
         assert osp.isfile(work_dir / key / 'epoch_1.pth')
     assert (work_dir / 'data' / 'label_map.txt').read_text().splitlines() \
         == list(DEMO_CLASS_NAMES)
+    assert_last_line_runs(result.stdout, tmp_path)
+
+
+def assert_last_line_runs(stdout, cwd):
+    """The recognize.py command the demo ends with runs as printed, on the
+    searched network's checkpoint, and prints a top-5 of the class names."""
+    command = shlex.split(stdout.strip().splitlines()[-1])
+    assert command[0] == 'python'
+    assert 'model.backbone.arch=' + osp.join(
+        str(cwd), 'demo', 'cakes12d_search', 'arch_final.json') in command
+    result = subprocess.run([sys.executable, *command[1:]], cwd=str(cwd),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert [line.split('. ', 1)[0] for line in lines] == ['1', '2', '3', '4',
+                                                          '5']
+    names = {line.split('. ', 1)[1].rsplit('  ', 1)[0] for line in lines}
+    assert len(names) == 5 and names <= set(DEMO_CLASS_NAMES)
 
 
 def pooled_features(key, clip):

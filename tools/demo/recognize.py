@@ -1,120 +1,123 @@
-"""Print the top-5 labels of one video file.
+"""Print the top-5 labels of one video file or folder of frames.
 
-    python tools/demo/recognize.py VIDEO CONFIG CHECKPOINT \
-        [--label-map FILE] [--device cpu]
+    python tools/demo/recognize.py VIDEO_OR_FOLDER CONFIG CHECKPOINT \
+        [--label-map FILE] [--device cpu] [--filename-tmpl TMPL] \
+        [--cfg-options KEY=VALUE ...]
 
-The video goes through the config's test pipeline (decord, the test
-sampler's clips, resize and crop) and the model averages its views as the
-config says. ``--label-map`` is a text file with one class name per line, in
-label order (the demo writes ``work_dirs/demo/data/label_map.txt``); without
-it, labels print as their numbers. A missing or undecodable video, a missing
-checkpoint or one that does not fit the config's model ends with one line
-naming the file.
+Any config works on either input (``cakes_mm.apis``): an sthv1 config, which
+reads JPEG frame folders, decodes a video with decord instead, and a video
+config reads a folder of numbered frames (file name template detected, or
+``--filename-tmpl``). The config's sampling, resize, crop and normalisation
+are kept, and the model averages its views as the config says.
+``--cfg-options`` overrides config entries as in tools/test.py, e.g.
+``model.backbone.arch=arch_final.json`` for a searched architecture.
+``--label-map`` is a text file with one class name per line, in label order
+(the demo writes ``work_dirs/demo/data/label_map.txt``); without it, labels
+print as their numbers. Bad input (a missing, undecodable or unknown file, a
+checkpoint that does not fit the config's model, a config without a test
+pipeline) ends with one line saying what is wrong, and exit status 1.
 """
 import argparse
+import contextlib
 import logging
+import os
 import os.path as osp
 import sys
-from typing import List, Sequence, Tuple
+import tempfile
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import cakes_mm  # noqa: F401,I100  (first: mmaction2 shims, registries)
 import torch
-from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError, load_local_checkpoint
-from cakes_mm.checkpoint.fit_check import checkpoint_state_dict, describe_mismatch
-from cakes_mm.datasets import error_reason
-from mmengine.config import Config
-from mmengine.dataset import Compose
+from cakes_mm.apis import (UnsupportedConfigError, inference_recognizer,
+                           init_recognizer)
+from cakes_mm.checkpoint.fit_check import CheckpointMismatchError
+from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError
+from cakes_mm.datasets import BadInputError
+from mmengine.config import DictAction
 from mmengine.logging import MMLogger
-from mmengine.registry import init_default_scope
-
-from mmaction.registry import MODELS
 
 TOP_K = 5
+#: Errors whose message names the file at fault and says what to do.
+INPUT_ERRORS = (BadInputError, CheckpointMismatchError, FileNotFoundError,
+                UnsafeCheckpointError, UnsupportedConfigError)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('video', help='the video file')
+    parser.add_argument('video', help='a video file or a folder of frames')
     parser.add_argument('config', help='the model config')
     parser.add_argument('checkpoint', help='the trained weights')
     parser.add_argument('--label-map',
                         help='class names, one per line in label order')
     parser.add_argument('--device', default='cpu',
                         help='torch device (default: cpu)')
+    parser.add_argument('--filename-tmpl',
+                        help="frame file names of a folder, e.g. "
+                        "'img_{:05}.jpg' (default: detected)")
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. '
+                        'model.backbone.arch=arch_final.json')
     return parser.parse_args(argv)
-
-
-def require_file(path: str, what: str) -> None:
-    """Exit with one line if ``path`` is not a file."""
-    if not osp.isfile(path):
-        raise SystemExit(f'error: {what} not found: {path}')
 
 
 def read_label_map(path: str) -> List[str]:
     """Class names, one per non-empty line of ``path``."""
-    require_file(path, 'label map')
+    if not osp.isfile(path):
+        raise SystemExit(f'error: label map not found: {path}')
     with open(path, encoding='utf-8') as f:
         return [line.strip() for line in f if line.strip()]
 
 
-def load_model(cfg: Config, checkpoint: str, device: str) -> torch.nn.Module:
-    """Build the config's model and load every weight of ``checkpoint``."""
-    model = MODELS.build(cfg.model)
-    try:
-        state = checkpoint_state_dict(load_local_checkpoint(checkpoint, 'cpu'))
-    except UnsafeCheckpointError as error:
-        raise SystemExit(f'error: {error}') from None
-    except Exception as error:  # torch raises several types for bad files
-        raise SystemExit(f'error: cannot read checkpoint {checkpoint}: '
-                         f'{error_reason(error)}') from None
-    mismatch = describe_mismatch(model.state_dict(), state)
-    if mismatch:
-        raise SystemExit(f'error: {checkpoint} does not fit the model of the '
-                         f'config: {mismatch}')
-    model.load_state_dict(state)
-    model.to(device)
-    model.eval()
-    return model
-
-
-def prepare_video(video: str, cfg: Config) -> dict:
-    """Run the config's test pipeline on ``video``; a batch of one."""
-    pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
-    try:
-        packed = pipeline(dict(filename=video, label=-1, start_index=0,
-                               modality='RGB'))
-    except Exception as error:  # decord raises several error types
-        raise SystemExit(f'error: cannot decode video {video}: '
-                         f'{error_reason(error)}') from None
-    return dict(inputs=[packed['inputs']],
-                data_samples=[packed['data_samples']])
-
-
-def recognize(video: str, config: str, checkpoint: str,
-              device: str = 'cpu') -> torch.Tensor:
-    """Class probabilities of one video.
+def recognize(video: str, config: str, checkpoint: str, device: str = 'cpu',
+              cfg_options: Optional[dict] = None,
+              filename_tmpl: Optional[str] = None) -> torch.Tensor:
+    """Class scores of one video file or frame folder.
 
     Args:
-        video (str): The video file.
+        video (str): The video file or folder of frames.
         config (str): The model config.
         checkpoint (str): Weights for the config's model.
         device (str): Torch device. Defaults to ``'cpu'``.
+        cfg_options (dict, optional): Config overrides. Defaults to None.
+        filename_tmpl (str, optional): Frame file names of a folder.
+            Defaults to None: detected.
 
     Returns:
         torch.Tensor: (num_classes, ) scores, averaged over the views as the
         config's head says (``average_clips='prob'``: probabilities).
     """
-    for path, what in ((video, 'video'), (config, 'config'),
-                       (checkpoint, 'checkpoint')):
-        require_file(path, what)
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'mmaction'))
-    batch = prepare_video(video, cfg)
-    model = load_model(cfg, checkpoint, device)
-    with torch.no_grad():
-        sample = model.test_step(batch)[0]
+    if not osp.exists(video):  # before the model is built
+        raise FileNotFoundError(f'video not found: {video}')
+    model = init_recognizer(config, checkpoint, device, cfg_options)
+    sample = inference_recognizer(model, video, filename_tmpl=filename_tmpl)
     return sample.pred_score.cpu()
+
+
+@contextlib.contextmanager
+def held_stderr() -> Iterator[Callable[[], None]]:
+    """Hold everything written to stderr (file descriptor 2, where decord
+    and FFmpeg log from C) until the block ends, then write it out.
+
+    Yields:
+        Callable: Call it to drop what was held instead: the one-line error
+        that follows says it all.
+    """
+    sys.stderr.flush()
+    original = os.dup(2)
+    keep = [True]
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield lambda: keep.clear()
+        finally:
+            sys.stderr.flush()
+            os.dup2(original, 2)
+            os.close(original)
+            if keep:
+                held.seek(0)
+                sys.stderr.buffer.write(held.read())
+                sys.stderr.flush()
 
 
 def top_labels(scores: torch.Tensor,
@@ -134,8 +137,15 @@ def main(argv: Sequence[str]) -> None:
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        scores = recognize(args.video, args.config, args.checkpoint,
-                           args.device)
+        with held_stderr() as drop_held:
+            try:
+                scores = recognize(args.video, args.config, args.checkpoint,
+                                   args.device, args.cfg_options,
+                                   args.filename_tmpl)
+            except INPUT_ERRORS as error:
+                drop_held()  # decord's and FFmpeg's logs of the same fault
+                message = error.args[0] if error.args else str(error)
+                raise SystemExit(f'error: {message}') from None
     finally:
         logger.setLevel(level)
     if names is None:

@@ -17,6 +17,7 @@ few clips, one epoch) for the tests.
 import argparse
 import os
 import os.path as osp
+import shlex
 import sys
 import time
 import warnings
@@ -195,10 +196,16 @@ def main(argv: List[str]) -> Dict[str, Result]:
                       clips['test'] * len(DEMO_CLASS_NAMES)))
     echo(f'total time {(time.monotonic() - started) / 60:.1f} min')
     last = list(results.values())[-1]
-    echo(f'\nTry one video:\n  python tools/demo/recognize.py '
-         f'{osp.join(data_root, "videos", "test", "1_0000.mp4")} '
-         f'{osp.relpath(last.config)} {last.checkpoint} '
-         f'--label-map {osp.join(data_root, "label_map.txt")}')
+    arch_from = DEMO_MODELS[-1][3]  # the retrained search result's arch
+    command = ['python', osp.relpath(osp.join(REPO, 'tools', 'demo',
+                                              'recognize.py')),
+               osp.join(data_root, 'videos', 'test', '1_0000.mp4'),
+               osp.relpath(last.config), last.checkpoint, '--label-map',
+               osp.join(data_root, 'label_map.txt')]
+    if arch_from:
+        command += ['--cfg-options', 'model.backbone.arch=' + osp.join(
+            args.work_dir, arch_from, 'arch_final.json')]
+    echo(f'\nTry one video:\n  {shlex.join(command)}')
     return results
 
 

@@ -1,0 +1,229 @@
+"""Export a recognizer to ONNX, and check the file in onnxruntime.
+
+The exported graph maps a batch of clips to class scores:
+
+* input ``input``: float32 (batch, 3, T, H, W), the clips after the
+  config's ``data_preprocessor`` (mean/std normalised, NCTHW), batch
+  dynamic;
+* output ``output``: float32 (batch, num_classes), the head's scores after
+  its ``average_clips`` for one view per clip, as mmdeploy's recognizer
+  returns them: softmax probabilities for ``'prob'`` (every config here),
+  logits for ``'score'`` or None. Several views of one video are averaged
+  by the caller, as the config's ``average_clips`` says.
+
+The backbone is exported in deploy form (:mod:`cakes_mm.models.deploy`) by
+default. The TorchScript exporter (``dynamo=False``) is used: on a
+deploy-form CAKES ResNet-50 it exports in about 2 s, against about 65 s for
+torch 2.13's default dynamo exporter (50 s of it in onnxscript's graph
+optimiser), needs no onnxscript, and onnxruntime matches PyTorch to about
+1e-6 with either (measured on this project's CPU machine).
+"""
+import io
+import warnings
+from typing import List, NamedTuple, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+from ..fileio import atomic_write
+from .clip_scores import ClipScores
+from .traceable_shifts import out_of_place_shifts
+
+INPUT_NAME = 'input'
+OUTPUT_NAME = 'output'
+#: ONNX opset: supported by onnxruntime, TensorRT and OpenVINO alike.
+OPSET = 17
+#: Largest allowed max|onnxruntime - PyTorch| / max|PyTorch| of the scores.
+RTOL = 1e-4
+
+
+class ExportError(ValueError):
+    """A model that cannot be exported, or whose export does not match."""
+
+
+def onnx_bytes(module: nn.Module, example: torch.Tensor) -> bytes:
+    """Export a one-input module to ONNX with a dynamic batch dimension.
+
+    Deploy-form CAKES convs are traced with their shifted adds out of place
+    (:mod:`cakes_mm.deployment.traceable_shifts`).
+
+    Args:
+        module (nn.Module): The module, in eval mode; its output's first
+            dimension must be the batch.
+        example (torch.Tensor): An input to trace with.
+
+    Returns:
+        bytes: The ONNX model (input ``input``, output ``output``).
+    """
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad(), \
+            out_of_place_shifts(module):
+        warnings.filterwarnings('ignore', category=DeprecationWarning,
+                                message='You are using the legacy '
+                                'TorchScript-based ONNX export')
+        torch.onnx.export(
+            module, (example, ), buffer, dynamo=False, opset_version=OPSET,
+            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: 'batch'},
+                          OUTPUT_NAME: {0: 'batch'}})
+    return buffer.getvalue()
+
+
+def onnx_session(model: bytes, threads: Optional[int] = None,
+                 spin: bool = True):
+    """An onnxruntime CPU session of an ONNX model.
+
+    Args:
+        model (bytes): The ONNX model.
+        threads (int, optional): Intra-op threads (inter-op: 1). Defaults
+            to None: onnxruntime's choice.
+        spin (bool): Let idle intra-op threads spin for the next call.
+            Turn it off when the session takes turns with other work (a
+            benchmark), which spinning threads would slow down. Defaults to
+            True (onnxruntime's default).
+
+    Returns:
+        onnxruntime.InferenceSession: The session.
+    """
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ExportError('onnxruntime is not installed; install the deploy '
+                          'extra: pip install "cakes_mm[deploy]"') from None
+    options = onnxruntime.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    if not spin:
+        options.add_session_config_entry('session.intra_op.allow_spinning',
+                                         '0')
+    return onnxruntime.InferenceSession(
+        model, options, providers=['CPUExecutionProvider'])
+
+
+def relative_difference(got: torch.Tensor, want: torch.Tensor) -> float:
+    """max|got - want| / max|want| (0 when both are all zero)."""
+    scale = want.abs().max().item()
+    gap = (got - want).abs().max().item()
+    return gap / scale if scale else gap
+
+
+def check_onnx(module: nn.Module, session, inputs: Sequence[torch.Tensor],
+               rtol: float = RTOL) -> float:
+    """Run each input in onnxruntime and in PyTorch; the outputs must match.
+
+    Args:
+        module (nn.Module): The exported module.
+        session (onnxruntime.InferenceSession): The exported file's session.
+        inputs (Sequence[torch.Tensor]): Inputs, e.g. of different batch
+            sizes.
+        rtol (float): Largest allowed :func:`relative_difference`. Defaults
+            to ``RTOL`` (1e-4).
+
+    Returns:
+        float: The largest relative difference found.
+
+    Raises:
+        ExportError: When an output's shape or values differ.
+    """
+    worst = 0.0
+    for clips in inputs:
+        with torch.no_grad():
+            want = module(clips)
+        got = torch.from_numpy(session.run(
+            [OUTPUT_NAME], {INPUT_NAME: clips.numpy()})[0])
+        if got.shape != want.shape:
+            raise ExportError(f'onnxruntime gave shape {tuple(got.shape)} '
+                              f'for input {tuple(clips.shape)}, PyTorch '
+                              f'{tuple(want.shape)}')
+        difference = relative_difference(got, want)
+        if not difference <= rtol:  # also catches NaN
+            raise ExportError(
+                f'onnxruntime and PyTorch differ by {difference:.2e} '
+                f'(relative) for input {tuple(clips.shape)}, more than '
+                f'{rtol:.0e}; the file was not written')
+        worst = max(worst, difference)
+    return worst
+
+
+class ExportReport(NamedTuple):
+    """What :func:`export_recognizer` wrote and checked.
+
+    Attributes:
+        path (str): The ONNX file.
+        deploy (bool): Whether the backbone was in deploy form.
+        input_shape (tuple): The traced input's shape.
+        num_classes (int): Scores per clip.
+        batch_sizes (list[int]): Batch sizes checked in onnxruntime.
+        difference (float): Largest relative difference to PyTorch.
+    """
+
+    path: str
+    deploy: bool
+    input_shape: tuple
+    num_classes: int
+    batch_sizes: List[int]
+    difference: float
+
+
+def switch_backbone_to_deploy(recognizer: nn.Module) -> None:
+    """Put the recognizer's backbone in deploy form, or explain why not."""
+    backbone = recognizer.backbone
+    name = type(backbone).__name__
+    if not callable(getattr(backbone, 'switch_to_deploy', None)):
+        raise ExportError(f'{name} has no deploy form; export it in eval '
+                          f'mode instead (deploy=False, --no-deploy)')
+    try:
+        backbone.switch_to_deploy()
+    except ValueError as error:
+        raise ExportError(f'{name} has no deploy form: {error}; export it '
+                          f'in eval mode instead (deploy=False, '
+                          f'--no-deploy)') from None
+
+
+def export_recognizer(recognizer: nn.Module, path: str,
+                      shape: Sequence[int] = (1, 3, 8, 224, 224),
+                      deploy: bool = True, rtol: float = RTOL,
+                      seed: int = 0) -> ExportReport:
+    """Export a trained recognizer to an ONNX file, checked in onnxruntime.
+
+    The model is traced on a random clip batch of ``shape``, then run in
+    onnxruntime at that batch size and at one more (the batch dimension is
+    dynamic) against PyTorch. The file is written (atomically) only when
+    every output matches within ``rtol``.
+
+    Args:
+        recognizer (nn.Module): The recognizer, e.g. from
+            :func:`cakes_mm.apis.init_recognizer`. With ``deploy`` its
+            backbone is switched to deploy form in place.
+        path (str): The ONNX file to write.
+        shape (Sequence[int]): Input shape (batch, 3, T, H, W). Defaults to
+            ``(1, 3, 8, 224, 224)``.
+        deploy (bool): Export the backbone in deploy form. Defaults to True.
+        rtol (float): See :func:`check_onnx`. Defaults to 1e-4.
+        seed (int): Seed of the random check clips. Defaults to 0.
+
+    Returns:
+        ExportReport: What was written and checked.
+
+    Raises:
+        ExportError: When the backbone has no deploy form, or onnxruntime
+            and PyTorch disagree.
+    """
+    shape = tuple(int(size) for size in shape)
+    if len(shape) != 5 or min(shape) < 1:
+        raise ExportError(f'shape must be 5 positive sizes (batch, 3, T, H, '
+                          f'W), got {shape}')
+    recognizer.cpu().eval()
+    if deploy:
+        switch_backbone_to_deploy(recognizer)
+    module = ClipScores(recognizer).eval()
+    generator = torch.Generator().manual_seed(seed)
+    batch_sizes = [shape[0], shape[0] + 1]
+    inputs = [torch.randn((size, ) + shape[1:], generator=generator)
+              for size in batch_sizes]
+    model = onnx_bytes(module, inputs[0])
+    difference = check_onnx(module, onnx_session(model), inputs, rtol)
+    atomic_write(path, model)
+    return ExportReport(path, deploy, shape, recognizer.cls_head.num_classes,
+                        batch_sizes, difference)

@@ -1,0 +1,185 @@
+"""cakes_mm.deployment and tools/deployment/export_onnx.py: ONNX files that
+onnxruntime runs like PyTorch, with a dynamic batch."""
+import copy
+import os.path as osp
+
+import onnx
+import onnxruntime
+import pytest
+import torch
+
+from cakes_mm.apis import (inference_recognizer, init_recognizer,
+                           preprocess_video)
+from cakes_mm.deployment import (ClipScores, ExportError, check_onnx,
+                                 export_recognizer, onnx_bytes, onnx_session)
+from model_helpers import randomise_norms
+from tool_helpers import REPO, load_tool, write_video
+
+CONFIGS = osp.join(REPO, 'configs')
+ARCH_CONFIGS = {
+    'CAKES12D_P': 'cakes/cakes-12d-perf_r50_8x1x1_sthv1.py',
+    'CAKES12D_C': 'cakes/cakes-12d-cost_r50_8x1x1_sthv1.py',
+    'CAKES23D_P': 'cakes/cakes-23d-perf_r50_8x1x1_sthv1.py',
+    'CAKES23D_C': 'cakes/cakes-23d-cost_r50_8x1x1_sthv1.py',
+    'CAKES123D_P': 'cakes/cakes-123d-perf_r50_8x1x1_sthv1.py',
+    'CAKES123D_C': 'cakes/cakes-123d-cost_r50_8x1x1_sthv1.py',
+    'C2D': 'baselines/c2d_r50_8x1x1_sthv1.py',
+    'C3D': 'baselines/c3d_r50_8x1x1_sthv1.py',
+}
+P3D = osp.join(CONFIGS, 'baselines', 'p3d_r50_8x1x1_sthv1.py')
+PMSCN = osp.join(CONFIGS, 'pmscn', 'p2sc2_r34_64x1x1_ucf101.py')
+SHAPE = (1, 3, 2, 32, 32)  # 2 frames of 32x32 keep the tests fast
+
+export_tool = load_tool('deployment/export_onnx.py')
+
+
+def trained_like(config):
+    """The config's recognizer with random norms (as after training) and a
+    head whose logits spread widely, so that the softmax scores follow any
+    error of the features."""
+    model = init_recognizer(osp.join(CONFIGS, config), device='cpu')
+    randomise_norms(model)
+    model.cls_head.fc_cls.weight.data.normal_(0, 0.5)
+    return model
+
+
+def onnxruntime_scores(path, clips):
+    session = onnxruntime.InferenceSession(
+        path, providers=['CPUExecutionProvider'])
+    return torch.from_numpy(session.run(None, {'input': clips.numpy()})[0])
+
+
+def eval_mode_scores(model, clips):
+    """Probabilities of the recognizer as trained: eval mode, no deploy."""
+    with torch.no_grad():
+        logits = model.cls_head(model.backbone(clips))
+    return logits.softmax(dim=1)
+
+
+def assert_close(got, want):
+    assert got.shape == want.shape
+    gap = (got - want).abs().max() / want.abs().max()
+    assert gap <= 1e-4, gap
+    assert want.max() > 0.05  # far from uniform over 174 classes
+
+
+@pytest.mark.parametrize('arch', sorted(ARCH_CONFIGS))
+def test_deploy_form_export_matches_the_trained_network(tmp_path, arch):
+    model = trained_like(ARCH_CONFIGS[arch])
+    clips = torch.randn(3, *SHAPE[1:])
+    want = eval_mode_scores(model, clips)
+    path = str(tmp_path / 'model.onnx')
+    report = export_recognizer(model, path, SHAPE)
+    assert model.backbone.deploy_net is not None  # exported in deploy form
+    assert report.deploy and report.num_classes == 174
+    assert report.batch_sizes == [1, 2] and report.difference <= 1e-4
+    # A batch of 3, neither of the two the export checked.
+    assert_close(onnxruntime_scores(path, clips), want)
+
+
+def test_a_videos_views_through_the_file_score_as_recognize(tmp_path):
+    """preprocess_video gives the file's input; the mean of its rows is
+    inference_recognizer's score (average_clips='prob') for the video."""
+    demo = 'demo/cakes-12d-manual_r50-w16_8x1x1_synthetic-motion.py'
+    model = trained_like(demo)
+    video = write_video(str(tmp_path / 'clip.mp4'), num_frames=16)
+    want = inference_recognizer(model, video).pred_score
+    clips = preprocess_video(model, video)
+    assert tuple(clips.shape) == (2, 3, 8, 32, 32)  # the config's 2 clips
+    path = str(tmp_path / 'demo.onnx')
+    export_recognizer(model, path, (1, 3, 8, 32, 32))
+    got = onnxruntime_scores(path, clips).mean(dim=0)
+    assert (got - want).abs().max() <= 1e-4 * want.max()
+    assert want.max() > 2 / len(want)  # far from uniform
+
+
+def test_the_batch_dimension_is_dynamic(tmp_path):
+    model = trained_like(ARCH_CONFIGS['CAKES12D_C'])
+    path = str(tmp_path / 'model.onnx')
+    export_recognizer(model, path, (2, 3, 2, 32, 32))
+    graph = onnx.load(path).graph
+    for value in (graph.input[0], graph.output[0]):
+        dims = value.type.tensor_type.shape.dim
+        assert dims[0].dim_param == 'batch'
+    assert [dim.dim_value for dim in graph.input[0].type.tensor_type.shape
+            .dim[1:]] == [3, 2, 32, 32]
+    module = ClipScores(model).eval()
+    for batch in (1, 5):
+        clips = torch.randn(batch, 3, 2, 32, 32)
+        with torch.no_grad():
+            want = module(clips)
+        assert_close(onnxruntime_scores(path, clips), want)
+
+
+def test_an_eval_mode_export_matches(tmp_path):
+    """--no-deploy: the 3D network as trained, here P3D, which has no
+    deploy form."""
+    model = trained_like('baselines/p3d_r50_8x1x1_sthv1.py')
+    clips = torch.randn(2, *SHAPE[1:])
+    want = eval_mode_scores(model, clips)
+    path = str(tmp_path / 'p3d.onnx')
+    report = export_recognizer(model, path, SHAPE, deploy=False)
+    assert not report.deploy
+    assert_close(onnxruntime_scores(path, clips), want)
+
+
+def test_a_mismatch_is_an_error():
+    model = trained_like(ARCH_CONFIGS['C2D'])
+    module = ClipScores(model).eval()
+    clips = torch.randn(*SHAPE)
+    session = onnx_session(onnx_bytes(module, clips))
+    assert check_onnx(module, session, [clips]) <= 1e-4
+    other = copy.deepcopy(module)
+    other.cls_head.fc_cls.weight.data *= 1.01  # logits 1% larger
+    with pytest.raises(ExportError, match=r'onnxruntime and PyTorch differ '
+                       r'by .* \(relative\) for input \(1, 3, 2, 32, 32\), '
+                       r'more than 1e-04; the file was not written'):
+        check_onnx(other, session, [clips])
+
+
+def test_no_deploy_form_is_an_error_and_writes_nothing(tmp_path):
+    path = tmp_path / 'model.onnx'
+    for config, name in ((P3D, 'CAKESResNet'), (PMSCN, 'PmSCnResNet')):
+        with pytest.raises(ExportError, match=f'{name} has no deploy form.*'
+                           r'export it in eval mode instead \(deploy=False, '
+                           r'--no-deploy\)'):
+            export_recognizer(init_recognizer(config, device='cpu'),
+                              str(path), SHAPE)
+    assert not path.exists()
+
+
+def write_checkpoint(config, path):
+    torch.save(trained_like(config).state_dict(), path)
+    return path
+
+
+def test_the_tool_exports_and_checks(tmp_path, capsys):
+    config = osp.join(CONFIGS, ARCH_CONFIGS['CAKES12D_P'])
+    checkpoint = write_checkpoint(ARCH_CONFIGS['CAKES12D_P'],
+                                  str(tmp_path / 'w.pth'))
+    out = tmp_path / 'model.onnx'
+    export_tool.main([config, checkpoint, '--out', str(out), '--shape', '1',
+                      '3', '2', '32', '32'])
+    printed = capsys.readouterr().out
+    assert printed.startswith(f'wrote {out} (CAKESResNet in deploy form): '
+                              'input (batch, 3, 2, 32, 32) -> output '
+                              '(batch, 174); onnxruntime matches PyTorch at '
+                              'batch 1 and 2')
+    model = init_recognizer(config, checkpoint, device='cpu')
+    clips = torch.randn(2, 3, 2, 32, 32)
+    assert_close(onnxruntime_scores(str(out), clips),
+                 eval_mode_scores(model, clips))
+
+
+def test_the_tool_reports_bad_input_in_one_line(tmp_path):
+    out = str(tmp_path / 'model.onnx')
+    with pytest.raises(SystemExit, match='^error: checkpoint not found: '
+                       r'.*nothing\.pth$'):
+        export_tool.main([P3D, str(tmp_path / 'nothing.pth'), '--out', out])
+    checkpoint = write_checkpoint(P3D, str(tmp_path / 'p3d.pth'))
+    with pytest.raises(SystemExit, match='^error: CAKESResNet has no deploy '
+                       'form: .*P3D middle convs; export it in eval mode '
+                       r'instead \(deploy=False, --no-deploy\)$'):
+        export_tool.main([P3D, checkpoint, '--out', out, '--shape', '1', '3',
+                          '2', '32', '32'])
+    assert not osp.exists(out)
