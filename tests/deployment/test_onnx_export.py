@@ -178,7 +178,7 @@ def test_the_tool_reports_bad_input_in_one_line(tmp_path):
         export_tool.main([P3D, str(tmp_path / 'nothing.pth'), '--out', out])
     checkpoint = write_checkpoint(P3D, str(tmp_path / 'p3d.pth'))
     with pytest.raises(SystemExit, match='^error: CAKESResNet has no deploy '
-                       'form: .*P3D middle convs; export it in eval mode '
+                       'form: .*P3DConv3d middle convs; export it in eval mode '
                        r'instead \(deploy=False, --no-deploy\)$'):
         export_tool.main([P3D, checkpoint, '--out', out, '--shape', '1', '3',
                           '2', '32', '32'])

@@ -7,7 +7,7 @@ from cakes_mm.deployment.traceable_shifts import (out_of_place_shifts,
                                                   shift_in_time)
 from cakes_mm.models import CAKESResNet
 from cakes_mm.models.deploy import ShapeGroup
-from cakes_mm.models.sub_kernels import SUB_KERNEL_NAMES
+from cakes_mm.models.layers.sub_kernels import SUB_KERNEL_NAMES
 from model_helpers import randomise_norms
 
 
