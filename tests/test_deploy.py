@@ -84,7 +84,8 @@ def test_deploy_refuses_p3d_and_supernets():
                             base_channels=8).switch_to_deploy()
 
 
-def test_test_tool_deploy_gives_the_same_scores(tmp_path):
+def test_test_tool_deploy_and_a_deploy_checkpoint_give_the_same_scores(
+        tmp_path):
     import pickle
 
     from tool_helpers import (run_tool, write_rawframe_dataset,
@@ -94,17 +95,33 @@ def test_test_tool_deploy_gives_the_same_scores(tmp_path):
                                str(tmp_path / 'frames'))
     assert run_tool(['train.py', config, '--work-dir', 'w'],
                     str(tmp_path)).returncode == 0
+    converted = run_tool(['deployment/convert_to_deploy.py', config,
+                          'w/epoch_1.pth', 'deploy.pth'], str(tmp_path))
+    assert converted.returncode == 0, converted.stderr[-2000:]
+    assert 'CAKESResNet in deploy form' in converted.stdout
+    runs = {'eval': ['w/epoch_1.pth'],
+            'switched': ['w/epoch_1.pth', '--deploy'],
+            'deploy checkpoint': ['deploy.pth', '--cfg-options',
+                                  'model.backbone.deploy=True']}
     scores = {}
-    for flag in ([], ['--deploy']):
-        dump = f'scores{len(flag)}.pkl'
-        result = run_tool(['test.py', config, 'w/epoch_1.pth', '--work-dir',
-                           'w', '--dump', dump, *flag], str(tmp_path))
+    for name, args in runs.items():
+        dump = f'{name.replace(" ", "_")}.pkl'
+        result = run_tool(['test.py', config, *args[:1], '--work-dir', 'w',
+                           '--dump', dump, *args[1:]], str(tmp_path))
         assert result.returncode == 0, result.stderr[-2000:]
         with open(tmp_path / dump, 'rb') as f:
-            scores[len(flag)] = torch.stack(
+            scores[name] = torch.stack(
                 [s['pred_score'] for s in pickle.load(f)])
-    assert 'switched to deploy mode' in result.stdout + result.stderr
-    torch.testing.assert_close(scores[1], scores[0], rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(scores['switched'], scores['eval'],
+                               rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(scores['deploy checkpoint'],
+                               scores['switched'], rtol=1e-5, atol=1e-6)
+    refused = run_tool(['deployment/convert_to_deploy.py', config,
+                        'w/epoch_1.pth', 'p3d.pth', '--cfg-options',
+                        'model.backbone.arch=p3d'], str(tmp_path))
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines()[-1].startswith('error: ')
+    assert not (tmp_path / 'p3d.pth').exists()
 
 
 @pytest.mark.parametrize('arch', ['CAKES123D_P', 'c3d'])

@@ -1,0 +1,48 @@
+"""Write a trained checkpoint's deploy form, for a ``deploy=True`` model.
+
+    python tools/deployment/convert_to_deploy.py CONFIG CHECKPOINT OUT
+        [--cfg-options KEY=VALUE ...]
+
+The backbone becomes its deploy form (BN-folded 2D convs over frames, see
+``CAKESResNet.switch_to_deploy``). Test with the written file as usual,
+adding ``--cfg-options model.backbone.deploy=True``. Bad input ends with one
+line and exit status 1.
+"""
+import argparse
+import sys
+from typing import Sequence
+
+from mmengine.config import DictAction
+
+from cakes_mm.apis.deploy import write_deploy_checkpoint
+from cakes_mm.checkpoint.fit_check import CheckpointMismatchError
+from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError
+from cakes_mm.datasets import BadInputError
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='the config it was trained with')
+    parser.add_argument('checkpoint', help='the trained weights')
+    parser.add_argument('out', help='the deploy checkpoint to write')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries')
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str]) -> None:
+    """Convert and say what was written."""
+    args = parse_args(argv)
+    try:
+        name = write_deploy_checkpoint(args.config, args.checkpoint,
+                                       args.out, args.cfg_options)
+    except (BadInputError, CheckpointMismatchError, FileNotFoundError,
+            UnsafeCheckpointError, ValueError) as error:
+        raise SystemExit(f'error: {error}') from None
+    print(f'wrote {args.out}: {name} in deploy form; test it with '
+          f'--cfg-options model.backbone.deploy=True')
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])
