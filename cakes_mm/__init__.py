@@ -16,4 +16,4 @@ from .models import *  # noqa: E402,F401,F403
 from .datasets import *  # noqa: E402,F401,F403
 from .engine import *  # noqa: E402,F401,F403
 
-__version__ = '0.1.0'
+from .version import __version__  # noqa: E402,F401
