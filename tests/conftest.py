@@ -1,9 +1,9 @@
 """Shared fixtures: the plugin is imported and mmaction's scope is set."""
 import pytest
 import torch
+from mmengine.registry import init_default_scope
 
 import cakes_mm  # noqa: F401
-from mmengine.registry import init_default_scope
 
 init_default_scope('mmaction')
 

@@ -2,9 +2,8 @@
 ResNet checkpoints in torchvision's key layout."""
 import re
 
-from torch.nn.modules.batchnorm import _BatchNorm
-
 from mmaction.registry import MODELS
+from torch.nn.modules.batchnorm import _BatchNorm
 
 # The tests' own map from mmaction2 ResNet keys to torchvision keys, written
 # independently of cakes_mm's, to produce torchvision-layout checkpoints.

@@ -1,32 +1,80 @@
-import subprocess
-import sys
+"""``cakes_mm::`` base configs from outside the repository
+(cakes_mm.registry.register_config_scope and REGISTRIES, cakes_mm/.mim)."""
+import filecmp
+import logging
+import os
+import os.path as osp
 
 import pytest
+from mmaction.registry import DATASETS, MODELS
+from mmengine.config import Config
+from mmengine.config.utils import MODULE2PACKAGE
+from mmengine.logging import MMLogger
+from tool_helpers import REPO
 
-from cakes_mm.environment import DRN_PACKAGE, MissingDRN, drn_on_disk, patch_missing_drn
+from cakes_mm.registry import PACKAGE_DIR, REGISTRIES
 
-BUILD_IN_FRESH_PROCESS = """
-import cakes_mm
-from mmaction.registry import MODELS
-for cfg in [dict(type='ResNet', depth=50),
-            dict(type='ResNetTSM', depth=50, num_segments=8),
-            dict(type='ResNet3d', depth=50, pretrained=None,
-                 pretrained2d=False),
-            dict(type='CAKESResNet', arch='CAKES12D_C')]:
-    print(type(MODELS.build(cfg)).__name__)
+USER_CONFIG = """
+_base_ = ['cakes_mm::cakes/cakes-123d-perf_r50_8x1x1_sthv1.py']
+model = dict(cls_head=dict(num_classes=10))
 """
 
 
-def test_mmaction_and_cakes_models_build_after_import_cakes_mm():
-    out = subprocess.run([sys.executable, '-c', BUILD_IN_FRESH_PROCESS],
-                         capture_output=True, text=True, check=True).stdout
-    assert out.split() == ['ResNet', 'ResNetTSM', 'ResNet3d', 'CAKESResNet']
+class WarningRecorder(logging.Handler):
+    """Collects the messages of warnings logged while attached."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
 
 
-def test_the_stand_in_fills_the_package_the_pinned_wheel_lacks():
-    # mmaction2 1.2.0 from PyPI ships no localizers/drn (issue #2714).
-    assert not drn_on_disk()
-    assert sys.modules[f'{DRN_PACKAGE}.drn'].DRN is MissingDRN
-    assert patch_missing_drn() is False  # already in place: a no-op
-    with pytest.raises(ImportError, match='issue #2714'):
-        MissingDRN()
+def relative_files(root):
+    """Paths of the files below ``root``, relative to it."""
+    return sorted(osp.relpath(osp.join(folder, name), root)
+                  for folder, _, names in os.walk(root, followlinks=True)
+                  for name in names if not name.endswith('.pyc'))
+
+
+def test_mim_folder_holds_the_configs_and_model_index():
+    mim = osp.join(PACKAGE_DIR, '.mim')
+    configs = relative_files(osp.join(REPO, 'configs'))
+    assert relative_files(osp.join(mim, 'configs')) == configs
+    assert filecmp.cmp(osp.join(mim, 'model-index.yml'),
+                       osp.join(REPO, 'model-index.yml'), shallow=False)
+
+
+def test_scope_is_registered():
+    assert MODULE2PACKAGE['cakes_mm'] == 'cakes_mm'
+    assert REGISTRIES['MODELS'].parent is MODELS
+    assert REGISTRIES['DATASETS'].get('CheckedRawframeDataset') is \
+        DATASETS.get('CheckedRawframeDataset')
+
+
+def test_user_config_outside_repo_inherits_by_scope(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'my_config.py').write_text(USER_CONFIG)
+    cfg = Config.fromfile('my_config.py')
+    assert cfg.model.backbone.arch == 'CAKES123D_P'
+    assert cfg.model.cls_head.num_classes == 10
+    assert cfg.model._scope_ == 'cakes_mm'
+    assert cfg.train_dataloader.dataset.filename_tmpl == '{:05}.jpg'
+    logger, recorder = MMLogger.get_current_instance(), WarningRecorder()
+    logger.addHandler(recorder)
+    try:
+        model = MODELS.build(cfg.model)
+    finally:
+        logger.removeHandler(recorder)
+    assert type(model.backbone).__name__ == 'CAKESResNet'
+    assert model.cls_head.num_classes == 10
+    assert not [m for m in recorder.messages if 'cakes_mm' in m]
+
+
+def test_unknown_scoped_config_is_named(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'bad.py').write_text(
+        "_base_ = ['cakes_mm::cakes/no_such_config.py']\n")
+    with pytest.raises(FileNotFoundError, match='no_such_config'):
+        Config.fromfile('bad.py')

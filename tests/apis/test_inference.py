@@ -4,19 +4,22 @@ import os.path as osp
 
 import cv2
 import decord
+import mmaction.apis
 import pytest
 import torch
+from mmaction.registry import MODELS
 from mmengine.config import Config
+from model_helpers import randomise_norms
+from tool_helpers import REPO, write_video
 
-import mmaction.apis
-from cakes_mm.apis import (UnsupportedConfigError, inference_recognizer,
-                           init_recognizer)
+from cakes_mm.apis import (
+    UnsupportedConfigError,
+    inference_recognizer,
+    init_recognizer,
+)
 from cakes_mm.checkpoint.fit_check import CheckpointMismatchError
 from cakes_mm.datasets import BadInputError
 from cakes_mm.models.arch import save_arch
-from mmaction.registry import MODELS
-from model_helpers import randomise_norms
-from tool_helpers import REPO, write_video
 
 DEMO = osp.join(REPO, 'configs', 'demo',
                 'cakes-12d-manual_r50-w16_8x1x1_synthetic-motion.py')

@@ -4,10 +4,14 @@ import os.path as osp
 
 import pytest
 from mmengine.config import Config
-
-from cakes_mm.apis import (UnsupportedConfigError, config_test_pipeline,
-                           steps_for_frames, steps_for_video)
 from tool_helpers import REPO
+
+from cakes_mm.apis import (
+    UnsupportedConfigError,
+    config_test_pipeline,
+    steps_for_frames,
+    steps_for_video,
+)
 
 STHV1 = Config.fromfile(osp.join(REPO, 'configs', 'cakes_r50_sthv1.py'))
 UCF101 = Config.fromfile(

@@ -13,9 +13,9 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+from model_helpers import randomise_norms
 
 from cakes_mm.models import released_archs
-from model_helpers import randomise_norms
 
 KERNELS = {'kxkxk': (3, 3, 3), '1xkxk': (1, 3, 3), 'kx1x1': (3, 1, 1)}
 AUTHORS_ORDER = ('kxkxk', '1xkxk', 'kx1x1')

@@ -1,10 +1,9 @@
 """Our side of the converter's tests: the recognizer a converted checkpoint
 is for, built from configs/_base_/models/cakes_r50.py, and its logits."""
 import torch
-from mmengine.config import Config
-
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
+from mmengine.config import Config
 from tool_helpers import REPO
 
 MODEL_CONFIG = f'{REPO}/configs/_base_/models/cakes_r50.py'

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.dataset import Compose
+from tool_helpers import REPO
 
 from checkpoint.authors_reference import IMAGENET_MEAN, IMAGENET_STD
-from tool_helpers import REPO
 
 CONFIGS = {
     8: f'{REPO}/configs/cakes-123d-perf_r50_8x1x1_sthv1_authors-test.py',

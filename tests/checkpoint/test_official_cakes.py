@@ -6,17 +6,26 @@ import os
 import pytest
 import torch
 
-from cakes_mm.checkpoint import (OfficialCheckpointError,
-                                 convert_official_state_dict,
-                                 load_official_state_dict, read_class_names,
-                                 reorder_classes)
+from cakes_mm.checkpoint import (
+    OfficialCheckpointError,
+    convert_official_state_dict,
+    load_official_state_dict,
+    read_class_names,
+    reorder_classes,
+)
 from cakes_mm.datasets import BadAnnotationError
 from cakes_mm.models import released_archs
-from checkpoint.authors_reference import (authors_input, authors_model,
-                                          authors_state_dict,
-                                          meta_authors_state_dict)
-from checkpoint.recognizer_helpers import (assert_same_scores, our_logits,
-                                           our_recognizer)
+from checkpoint.authors_reference import (
+    authors_input,
+    authors_model,
+    authors_state_dict,
+    meta_authors_state_dict,
+)
+from checkpoint.recognizer_helpers import (
+    assert_same_scores,
+    our_logits,
+    our_recognizer,
+)
 
 ARCHS = [*released_archs(), 'c2d', 'c3d', 'p3d']
 FRAMES = 4

@@ -2,14 +2,20 @@
 import os.path as osp
 
 import pytest
+from volumetric_helpers import write_json
 
 from cakes_mm.datasets import BadAnnotationError
-from cakes_mm.datasets.volumetric import (assign_folds, class_names,
-                                          load_decathlon_json, read_cases,
-                                          select_cases)
-from cakes_mm.datasets.volumetric.decathlon_json import (VolumeCase,
-                                                         fold_of_position)
-from volumetric_helpers import write_json
+from cakes_mm.datasets.volumetric import (
+    assign_folds,
+    class_names,
+    load_decathlon_json,
+    read_cases,
+    select_cases,
+)
+from cakes_mm.datasets.volumetric.decathlon_json import (
+    VolumeCase,
+    fold_of_position,
+)
 
 
 def entries(count, with_fold=None):

@@ -8,19 +8,25 @@ import nibabel as nib
 import numpy as np
 import pytest
 import torch
+from mmaction.registry import DATASETS
 from mmengine.dataset import pseudo_collate
 from mmengine.runner import Runner
+from volumetric_helpers import (
+    grid_affine,
+    train_pipeline,
+    whole_volume_pipeline,
+    write_json,
+    write_msd_dataset,
+    write_nifti,
+)
 
-from cakes_mm.datasets import (BadAnnotationError, BadSampleError,
-                               short_message)
+from cakes_mm.datasets import BadAnnotationError, BadSampleError, short_message
 from cakes_mm.datasets.volumetric import MSDDataset
-from cakes_mm.engine.hooks.random_state_hook import (get_random_state,
-                                                     set_random_state)
+from cakes_mm.engine.hooks.random_state_hook import (
+    get_random_state,
+    set_random_state,
+)
 from cakes_mm.structures import VolumeSegDataSample
-from mmaction.registry import DATASETS
-from volumetric_helpers import (grid_affine, train_pipeline,
-                                whole_volume_pipeline, write_json,
-                                write_msd_dataset, write_nifti)
 
 
 @pytest.fixture
@@ -321,6 +327,7 @@ def test_bad_pair_is_skipped_in_training_when_asked(tiny):
     assert dataset.skipped_samples == {0}
 
 
+@pytest.mark.slow
 def test_cakes_mm_imports_without_monai():
     code = ('import sys; sys.modules["monai"] = None; import cakes_mm; '
             'from mmaction.registry import DATASETS; '

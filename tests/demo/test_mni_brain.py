@@ -5,10 +5,10 @@ import os.path as osp
 import nibabel as nib
 import numpy as np
 import pytest
+from volumetric_helpers import whole_volume_pipeline
 
 from cakes_mm.datasets.volumetric import MSDDataset
 from cakes_mm.demo import mni_brain
-from volumetric_helpers import whole_volume_pipeline
 
 PARTS = ('training', 'validation', 'test')
 

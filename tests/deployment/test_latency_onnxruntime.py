@@ -1,7 +1,10 @@
 """benchmarks/latency.py --onnxruntime: onnxruntime rows for TSN and the
 deploy-mode nets, timed in the same run, on a tiny clip."""
-from test_benchmarks import ROWS, table_rows
+import pytest
+from benchmarks.test_latency import ROWS, table_rows
 from tool_helpers import run_tool
+
+pytestmark = pytest.mark.slow  # each test runs a tool in a subprocess
 
 EXPORTED = ['TSN R50 (mmaction2)'] + [row for row in ROWS
                                       if row.endswith(' deploy')]

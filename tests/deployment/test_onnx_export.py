@@ -7,13 +7,22 @@ import onnx
 import onnxruntime
 import pytest
 import torch
-
-from cakes_mm.apis import (inference_recognizer, init_recognizer,
-                           preprocess_video)
-from cakes_mm.deployment import (ClipScores, ExportError, check_onnx,
-                                 export_recognizer, onnx_bytes, onnx_session)
 from model_helpers import randomise_norms
 from tool_helpers import REPO, load_tool, write_video
+
+from cakes_mm.apis import (
+    inference_recognizer,
+    init_recognizer,
+    preprocess_video,
+)
+from cakes_mm.deployment import (
+    ClipScores,
+    ExportError,
+    check_onnx,
+    export_recognizer,
+    onnx_bytes,
+    onnx_session,
+)
 
 CONFIGS = osp.join(REPO, 'configs')
 ARCH_CONFIGS = {

@@ -2,13 +2,15 @@
 out of place, give the same network."""
 import pytest
 import torch
+from model_helpers import randomise_norms
 
-from cakes_mm.deployment.traceable_shifts import (out_of_place_shifts,
-                                                  shift_in_time)
+from cakes_mm.deployment.traceable_shifts import (
+    out_of_place_shifts,
+    shift_in_time,
+)
 from cakes_mm.models import CAKESResNet
 from cakes_mm.models.deploy import ShapeGroup
 from cakes_mm.models.layers.sub_kernels import SUB_KERNEL_NAMES
-from model_helpers import randomise_norms
 
 
 @pytest.mark.parametrize('offset', [-4, -2, -1, 1, 2, 4])

@@ -3,10 +3,10 @@ import math
 
 import pytest
 import torch
+from mmaction.registry import METRICS
 
 from cakes_mm.evaluation import VolumeDiceMetric
 from cakes_mm.structures import VolumeSegDataSample
-from mmaction.registry import METRICS
 
 NAMES = ['background', 'pancreas', 'tumour', 'cyst']
 

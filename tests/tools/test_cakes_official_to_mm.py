@@ -1,12 +1,21 @@
 """tools/convert_models/cakes_official_to_mm.py, end to end."""
+import pytest
 import torch
+from checkpoint.authors_reference import (
+    authors_input,
+    authors_model,
+    authors_state_dict,
+)
+from checkpoint.recognizer_helpers import (
+    assert_same_scores,
+    our_logits,
+    our_recognizer,
+)
+from tool_helpers import run_tool
 
 from cakes_mm.checkpoint.safe_load import load_local_checkpoint
-from checkpoint.authors_reference import (authors_input, authors_model,
-                                          authors_state_dict)
-from checkpoint.recognizer_helpers import (assert_same_scores, our_logits,
-                                           our_recognizer)
-from tool_helpers import run_tool
+
+pytestmark = pytest.mark.slow  # each test runs a tool in a subprocess
 
 TOOL = 'convert_models/cakes_official_to_mm.py'
 FRAMES = 4

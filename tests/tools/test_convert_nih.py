@@ -5,10 +5,10 @@ import os.path as osp
 
 import nibabel as nib
 import numpy as np
-
-from cakes_mm.datasets.volumetric import MSDDataset
 from tool_helpers import load_tool
 from volumetric_helpers import make_case, whole_volume_pipeline, write_nifti
+
+from cakes_mm.datasets.volumetric import MSDDataset
 
 
 def fake_nih(root, numbers=(1, 2, 3, 4, 5, 6)):

@@ -5,12 +5,18 @@ import os.path as osp
 
 import nibabel as nib
 import numpy as np
+import pytest
+from tool_helpers import run_tool
+from volumetric_helpers import (
+    grid_affine,
+    whole_volume_pipeline,
+    write_json,
+    write_msd_dataset,
+    write_nifti,
+)
 
 from cakes_mm.datasets.volumetric import MSDDataset
 from cakes_mm.datasets.volumetric.msd_tools import prepare_task
-from tool_helpers import run_tool
-from volumetric_helpers import (grid_affine, whole_volume_pipeline,
-                                write_json, write_msd_dataset, write_nifti)
 
 
 def voxels(path):
@@ -69,6 +75,7 @@ def break_task(task):
     os.remove(osp.join(task, 'imagesTr', 'case_3.nii.gz'))
 
 
+@pytest.mark.slow
 def test_bad_folder_is_reported_one_line_per_problem(tmp_path):
     task = osp.dirname(write_msd_dataset(str(tmp_path / 'task'), 5))
     break_task(task)

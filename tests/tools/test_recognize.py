@@ -6,10 +6,9 @@ import re
 
 import pytest
 import torch
+from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.logging import MessageHub
-
-from mmaction.registry import MODELS
 from tool_helpers import REPO, load_tool, run_tool, write_frames
 
 CONFIGS = osp.join(REPO, 'configs')
@@ -81,6 +80,7 @@ def flagship_checkpoint(tmp_path_factory):
         FLAGSHIP, str(tmp_path_factory.mktemp('ckpt') / 'flagship.pth'))
 
 
+@pytest.mark.slow
 def test_prints_top5_labels_of_a_real_video(tmp_path, checkpoint):
     label_map = tmp_path / 'labels.txt'
     label_map.write_text('\n'.join(NAMES) + '\n')
@@ -90,6 +90,7 @@ def test_prints_top5_labels_of_a_real_video(tmp_path, checkpoint):
     parse_top5(result.stdout, NAMES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('video', VIDEOS, ids=osp.basename)
 def test_the_sthv1_flagship_recognises_a_video(tmp_path, video,
                                                flagship_checkpoint):
@@ -156,6 +157,7 @@ def assert_one_error_line(result, pattern):
         lines[0]
 
 
+@pytest.mark.slow
 def test_unknown_extension_is_one_line(tmp_path, checkpoint):
     notes = tmp_path / 'notes.txt'
     notes.write_text('hello')
@@ -165,6 +167,7 @@ def test_unknown_extension_is_one_line(tmp_path, checkpoint):
                           r'folder of frames')
 
 
+@pytest.mark.slow
 def test_corrupt_video_is_one_line(tmp_path, checkpoint):
     with open(VIDEO, 'rb') as f:
         head = f.read(2000)
@@ -175,6 +178,7 @@ def test_corrupt_video_is_one_line(tmp_path, checkpoint):
                           r'.*; check that it plays, or re-encode it')
 
 
+@pytest.mark.slow
 def test_config_without_test_pipeline_is_one_line(tmp_path, checkpoint):
     config = tmp_path / 'model_only.py'
     config.write_text(f"_base_ = ['{CONFIG}']\n"

@@ -6,12 +6,14 @@ import json
 
 import pytest
 import torch
+from mmaction.registry import MODELS
 from mmengine.config import Config
+from tool_helpers import run_tool, write_rawframe_dataset, write_tiny_config
 
 from cakes_mm.checkpoint.safe_load import load_local_checkpoint
 from cakes_mm.models.search import fixed_subnet, search_layers
-from mmaction.registry import MODELS
-from tool_helpers import run_tool, write_rawframe_dataset, write_tiny_config
+
+pytestmark = pytest.mark.slow  # each test runs a tool in a subprocess
 
 I3D = dict(type='ResNet3d', depth=50, base_channels=8, pretrained=None,
            pretrained2d=False, conv1_kernel=(5, 7, 7), conv1_stride_t=1,

@@ -2,11 +2,11 @@
 (3x3x3 inflation), MONAI's BasicUNet and our C3D baseline, with random
 "trained" weights and norm statistics."""
 import torch
+from mmaction.registry import MODELS
+from model_helpers import randomise_norms
 from monai.networks.nets import BasicUNet
 
 from cakes_mm.models import CAKESResNet
-from mmaction.registry import MODELS
-from model_helpers import randomise_norms
 
 #: mmaction2's I3D ResNet-50 (inflated blocks as in its I3D config), at
 #: width 8, keeping every frame (no temporal striding or pooling).

@@ -5,15 +5,25 @@ import itertools
 import pytest
 import torch
 import torch.nn as nn
-
-from cakes_mm.models.convert import (convert_to_cakes,
-                                     convert_to_cakes_supernet,
-                                     convert_to_pmscn, select_convs)
-from cakes_mm.models.layers import (SUB_KERNEL_NAMES, CAKESConv3d, PmSCn,
-                                    eq5_mid_channels, kernel_size,
-                                    kernel_volume, uniform_split)
-from cakes_mm.models.search import CAKESSearchConv3d, search_layers
 from mmaction.registry import MODELS
+
+from cakes_mm.models.convert import (
+    convert_to_cakes,
+    convert_to_cakes_supernet,
+    convert_to_pmscn,
+    select_convs,
+)
+from cakes_mm.models.layers import (
+    SUB_KERNEL_NAMES,
+    CAKESConv3d,
+    PmSCn,
+    eq5_mid_channels,
+    kernel_size,
+    kernel_volume,
+    uniform_split,
+)
+from cakes_mm.models.search import CAKESSearchConv3d, search_layers
+
 from .networks import I3D, basic_unet, c3d, i3d, trained
 
 NETWORKS = {'i3d': (i3d, (1, 3, 8, 32, 32)),

@@ -9,9 +9,16 @@ from cakes_mm.analysis import model_complexity
 from cakes_mm.models import CAKESResNet, CAKESResNetSupernet
 from cakes_mm.models.convert import convert_to_cakes, convert_to_cakes_supernet
 from cakes_mm.models.layers import CAKESConv3d
-from cakes_mm.models.search import (CAKESSearchConv3d, dump_chosen,
-                                    fix_chosen, fixed_subnet, search_layers,
-                                    set_derive, subnet_complexity)
+from cakes_mm.models.search import (
+    CAKESSearchConv3d,
+    dump_chosen,
+    fix_chosen,
+    fixed_subnet,
+    search_layers,
+    set_derive,
+    subnet_complexity,
+)
+
 from ..convert.networks import basic_unet, i3d
 
 OPS = ['kxkxk', '1xkxk', 'kx1x1']

@@ -1,0 +1,207 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from model_helpers import random_resnet2d, torchvision_layout
+
+from cakes_mm.models import CAKESResNet, CAKESResNetSupernet
+from cakes_mm.models.layers.kernel_shrinking import inflate_kernel
+from cakes_mm.models.search import (
+    CAKESSearchConv3d,
+    cost_lasso,
+    derive_mask,
+    dump_chosen,
+    fix_chosen,
+    is_frozen,
+    mask_to_choice,
+    search_layers,
+)
+
+OPS = ['kxkxk', '1xkxk', 'kx1x1']
+
+
+def reference_outputs(conv, x):
+    """Every op on every channel, BN'd with running stats: (ops, N, C...)."""
+    bn = conv.search_bn
+    outs = []
+    for o, name in enumerate(conv.op_set):
+        pairs = slice(o * conv.channels, (o + 1) * conv.channels)
+        y = conv.convs[name](x)
+        outs.append(F.batch_norm(y, bn.running_mean[pairs],
+                                 bn.running_var[pairs], bn.weight[pairs],
+                                 bn.bias[pairs], False, 0.0, bn.eps))
+    return torch.stack(outs)
+
+
+def randomised(conv):
+    with torch.no_grad():
+        conv.search_bn.weight.uniform_(-1, 1)
+        conv.search_bn.bias.normal_()
+        conv.search_bn.running_mean.normal_()
+        conv.search_bn.running_var.uniform_(0.5, 2)
+    return conv
+
+
+def test_performance_paths_change_but_channels_stay_in_place():
+    conv = randomised(CAKESSearchConv3d(4, 12, OPS, 'performance'))
+    conv.generator = torch.Generator().manual_seed(3)
+    conv.train()
+    conv.search_bn.eval()  # running stats, so outputs are comparable
+    x = torch.randn(2, 4, 5, 6, 6)
+    full = reference_outputs(conv, x)
+    masks = []
+    for _ in range(2):
+        state = conv.generator.get_state()
+        mask = conv.sample_mask()
+        conv.generator.set_state(state)
+        out = conv(x)
+        assert out.shape == (2, 12, 5, 6, 6)
+        assert torch.equal(mask.sum(dim=0), torch.ones(12, dtype=torch.long))
+        expected = full[mask.int().argmax(dim=0), :, torch.arange(12)]
+        torch.testing.assert_close(out, expected.transpose(0, 1))
+        masks.append(mask)
+    assert not torch.equal(masks[0], masks[1])
+
+
+def test_only_drawn_filters_get_gradients():
+    conv = CAKESSearchConv3d(3, 8, OPS, 'performance')
+    conv.generator = torch.Generator().manual_seed(1)
+    state = conv.generator.get_state()
+    mask = conv.sample_mask()
+    conv.generator.set_state(state)
+    conv(torch.randn(2, 3, 4, 5, 5)).square().sum().backward()
+    for o, name in enumerate(OPS):
+        grad = conv.convs[name].weight.grad
+        has_grad = grad.flatten(1).abs().sum(dim=1) > 0 if grad is not None \
+            else torch.zeros(8, dtype=torch.bool)
+        assert torch.equal(has_grad, mask[o])
+
+
+def test_cost_mode_runs_every_pair_and_concatenates():
+    conv = randomised(CAKESSearchConv3d(4, 6, OPS, 'cost',
+                                        cost_output='concat'))
+    conv.train()
+    conv.search_bn.eval()
+    x = torch.randn(2, 4, 5, 6, 6)
+    out = conv(x)
+    assert out.shape == (2, 18, 5, 6, 6)
+    full = reference_outputs(conv, x)
+    torch.testing.assert_close(out, torch.cat(list(full), dim=1))
+    conv.eval()
+    derived = conv.derived_mask().flatten()
+    evaluated = conv(x)
+    assert torch.all(evaluated[:, ~derived] == 0)
+    torch.testing.assert_close(evaluated[:, derived],
+                               torch.cat(list(full), dim=1)[:, derived])
+
+
+def test_argmax_and_topk_on_a_hand_computed_example():
+    alpha = torch.tensor([[0.9, 0.8, 0.7, 0.1],
+                          [0.2, 0.3, 0.4, 0.05]])
+    argmax = derive_mask(alpha, 'argmax')
+    assert argmax.tolist() == [[True, True, True, True],
+                               [False, False, False, False]]
+    topk = derive_mask(alpha, 'topk')
+    assert topk.tolist() == [[True, True, True, False],
+                             [False, False, True, False]]
+    assert mask_to_choice(topk, ['a', 'b']) == {
+        'a': 3, 'b': 1}
+    with pytest.raises(ValueError, match='NaN or inf'):
+        derive_mask(torch.tensor([[float('nan'), 1.0]]), 'argmax')
+
+
+@pytest.mark.parametrize('derive', ['argmax', 'topk'])
+@pytest.mark.parametrize('mode', ['performance', 'cost'])
+def test_derived_arch_sums_to_every_width(mode, derive):
+    backbone = CAKESResNetSupernet(mode=mode, op_set=OPS, derive=derive,
+                                   base_channels=8)
+    for _, conv in search_layers(backbone):
+        randomised(conv)
+    arch = dump_chosen(backbone)
+    assert [sum(b.values()) for b in arch] == backbone.block_widths
+    assert all(list(b) == OPS for b in arch)
+
+
+@pytest.mark.parametrize('mode', ['performance', 'cost'])
+def test_frozen_supernet_is_deterministic_in_train_mode(mode):
+    backbone = CAKESResNetSupernet(mode=mode, op_set=OPS, base_channels=8,
+                                   zero_init_residual=False)
+    backbone.init_weights()
+    for _, conv in search_layers(backbone):
+        randomised(conv)
+    x = torch.randn(2, 3, 4, 32, 32)
+    backbone.train()
+    if mode == 'performance':  # each call draws new paths
+        assert not torch.equal(backbone(x), backbone(x))
+    fix_chosen(backbone)
+    assert is_frozen(backbone)
+    backbone.train()
+    torch.testing.assert_close(backbone(x), backbone(x), rtol=0, atol=0)
+
+
+def test_supernet_forward_backward_reaches_every_parameter():
+    for mode in ('performance', 'cost'):
+        backbone = CAKESResNetSupernet(mode=mode, op_set=OPS,
+                                       base_channels=8,
+                                       zero_init_residual=False)
+        backbone.init_weights()
+        out = backbone(torch.randn(2, 3, 4, 32, 32))
+        assert out.shape == (2, 256, 4, 1, 1)
+        out.sum().backward()
+        missing = [n for n, p in backbone.named_parameters()
+                   if p.grad is None]
+        assert not missing if mode == 'cost' else all(
+            '.convs.' in n for n in missing)
+
+
+def test_cost_lasso_is_lambda_beta_gamma():
+    backbone = CAKESResNetSupernet(mode='cost', op_set=OPS, base_channels=8)
+    for _, conv in search_layers(backbone):
+        randomised(conv)
+    beta = {'kxkxk': 9 / 13, '1xkxk': 3 / 13, 'kx1x1': 1 / 13}
+    expected = 0.5 * sum(
+        beta[op] * conv.search_bn.weight.view(3, -1)[o].abs().sum()
+        for _, conv in search_layers(backbone) for o, op in enumerate(OPS))
+    torch.testing.assert_close(cost_lasso(backbone, 0.5), expected)
+    doubled = 0.5 * sum(
+        (2 if op == 'kx1x1' else beta[op]) *
+        conv.search_bn.weight.view(3, -1)[o].abs().sum()
+        for _, conv in search_layers(backbone) for o, op in enumerate(OPS))
+    torch.testing.assert_close(
+        cost_lasso(backbone, 0.5, beta={'kx1x1': 2}), doubled)
+    perf = CAKESResNetSupernet(mode='performance', op_set=OPS,
+                               base_channels=8)
+    assert cost_lasso(perf) is None
+
+
+def test_supernet_inflation_repeats_filters_bn_and_conv3(tmp_path):
+    state = torchvision_layout(random_resnet2d().state_dict())
+    path = tmp_path / 'r50.pth'
+    torch.save(state, path)
+    backbone = CAKESResNetSupernet(mode='cost', op_set=OPS,
+                                   pretrained=str(path))
+    backbone.init_weights()
+    block = backbone.layer2[0]
+    for name in OPS:
+        torch.testing.assert_close(
+            block.conv2.convs[name].weight,
+            inflate_kernel(state['layer2.0.conv2.weight'], name))
+    torch.testing.assert_close(block.conv2.search_bn.weight,
+                               state['layer2.0.bn2.weight'].repeat(3))
+    torch.testing.assert_close(
+        block.conv3.weight[:, :, 0, 0, 0],
+        state['layer2.0.conv3.weight'][:, :, 0, 0].repeat(1, 3))
+
+
+def test_bad_op_sets_and_modes():
+    with pytest.raises(ValueError, match='at least 2'):
+        CAKESResNetSupernet(mode='performance', op_set=['1xkxk'])
+    with pytest.raises(ValueError, match='unknown sub-kernel'):
+        CAKESResNetSupernet(mode='cost', op_set=['1xkxk', '2x2x2'])
+    with pytest.raises(ValueError, match='search mode must be one of'):
+        CAKESResNetSupernet(mode='fast', op_set=OPS)
+    with pytest.raises(ValueError, match='derive must be one of'):
+        CAKESResNetSupernet(mode='cost', op_set=OPS, derive='max')
+    with pytest.raises(ValueError, match='give arch=None'):
+        CAKESResNetSupernet(op_set=OPS, arch='c2d')
+    with pytest.raises(ValueError, match='no searched layer'):
+        dump_chosen(CAKESResNet(arch='c2d', base_channels=8))

@@ -1,0 +1,38 @@
+import subprocess
+import sys
+
+import pytest
+
+from cakes_mm.environment import (
+    DRN_PACKAGE,
+    MissingDRN,
+    drn_on_disk,
+    patch_missing_drn,
+)
+
+BUILD_IN_FRESH_PROCESS = """
+import cakes_mm
+from mmaction.registry import MODELS
+for cfg in [dict(type='ResNet', depth=50),
+            dict(type='ResNetTSM', depth=50, num_segments=8),
+            dict(type='ResNet3d', depth=50, pretrained=None,
+                 pretrained2d=False),
+            dict(type='CAKESResNet', arch='CAKES12D_C')]:
+    print(type(MODELS.build(cfg)).__name__)
+"""
+
+
+@pytest.mark.slow
+def test_mmaction_and_cakes_models_build_after_import_cakes_mm():
+    out = subprocess.run([sys.executable, '-c', BUILD_IN_FRESH_PROCESS],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.split() == ['ResNet', 'ResNetTSM', 'ResNet3d', 'CAKESResNet']
+
+
+def test_the_stand_in_fills_the_package_the_pinned_wheel_lacks():
+    # mmaction2 1.2.0 from PyPI ships no localizers/drn (issue #2714).
+    assert not drn_on_disk()
+    assert sys.modules[f'{DRN_PACKAGE}.drn'].DRN is MissingDRN
+    assert patch_missing_drn() is False  # already in place: a no-op
+    with pytest.raises(ImportError, match='issue #2714'):
+        MissingDRN()
