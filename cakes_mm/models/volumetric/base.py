@@ -143,7 +143,7 @@ class VolumetricNet(nn.Module):
         self.pending_op: Optional[Dict[str, Any]] = None if built else spec
         #: The op the network has now.
         self.op: Dict[str, Any] = dict(type=self.built_op)
-        #: The smallest cube edge the network takes.
+        #: The factor each input size must be a multiple of.
         self.min_size = 1
         #: What the conversion replaced, if one was made.
         self.report: Optional[ConversionReport] = None
