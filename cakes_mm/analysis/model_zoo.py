@@ -1,7 +1,9 @@
-"""The paper's Table 3 and the configs that rebuild each of its rows."""
+"""The paper's Tables 1 and 3 and the configs that rebuild their rows."""
 import os.path as osp
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
+
+import torch.nn as nn
 
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -78,11 +80,109 @@ TABLE4_16_FRAMES: Tuple[PaperRow, ...] = (
 )
 
 
-def default_input_shape(cfg: Config) -> Tuple[int, int, int, int, int]:
-    """The (1, 3, T, H, W) input a config's test pipeline produces.
+@dataclass(frozen=True)
+class SegPaperRow:
+    """One published CAKES result on MSD pancreas (96³ patches, 3 classes).
 
-    T is the test sampler's ``clip_len`` and H = W the ``CenterCrop`` size;
-    where the pipeline does not say, 8 frames of 224².
+    Args:
+        model (str): The row's name in the paper.
+        config (str, optional): Our config, relative to ``configs/``; None
+            where the paper's architecture was never released.
+        params_m (float): The paper's params, in millions.
+        gflops (float): The paper's multiply-adds, in billions.
+        pancreas_dsc (float): The paper's pancreas Dice (%).
+        tumour_dsc (float): The paper's tumour Dice (%).
+        mean_dsc (float): The paper's average of the two (%).
+        source (str): Where the paper gives it. Defaults to Table 1.
+        note (str): Why our figure may differ or is missing. Defaults to
+            ''.
+    """
+
+    model: str
+    config: Optional[str]
+    params_m: float
+    gflops: float
+    pancreas_dsc: float
+    tumour_dsc: float
+    mean_dsc: float
+    source: str = 'CAKES paper, Table 1'
+    note: str = ''
+
+
+NOT_RELEASED = ('the searched arch was never released; our figures come '
+                'from our own search')
+
+#: The paper's Table 1: C2FNAS-Panc and CAKES on MSD pancreas, 96³ input.
+TABLE1: Tuple[SegPaperRow, ...] = (
+    SegPaperRow('C2FNAS 2D',
+                'volumetric/c2fnas-2d_96x96x96_msd-pancreas.py', 11.29,
+                97.77, 79.16, 43.02, 61.09),
+    SegPaperRow('C2FNAS 3D',
+                'volumetric/c2fnas-3d_96x96x96_msd-pancreas.py', 22.50,
+                188.48, 80.34, 47.57, 63.96),
+    SegPaperRow('C2FNAS P3D',
+                'volumetric/c2fnas-p3d_96x96x96_msd-pancreas.py', 13.16,
+                112.88, 80.36, 45.27, 62.82),
+    SegPaperRow('CAKES 1D manual',
+                'volumetric/cakes-1d-manual_c2fnas_96x96x96_msd-pancreas.py',
+                7.56, 67.53, 79.77, 42.73, 61.25),
+    SegPaperRow('CAKES 2D manual',
+                'volumetric/cakes-2d-manual_c2fnas_96x96x96_msd-pancreas.py',
+                11.29, 97.77, 80.09, 46.17, 63.13),
+    SegPaperRow('CAKES 1,2,3D manual',
+                'volumetric/cakes-123d-manual_c2fnas_96x96x96_msd-pancreas'
+                '.py', 11.41, 99.17, 79.82, 45.27, 62.55),
+    SegPaperRow('CAKES 1D auto', None, 7.56, 67.53, 80.32, 45.57, 62.95,
+                note=NOT_RELEASED),
+    SegPaperRow('CAKES 2D auto', None, 11.29, 97.77, 80.05, 48.51, 64.28,
+                note=NOT_RELEASED),
+    SegPaperRow('CAKES 1,2,3D auto', None, 11.26, 99.68, 80.12, 48.72,
+                64.42, note=NOT_RELEASED),
+    SegPaperRow('CAKES 1,2,3D †', None, 9.72, 87.16, 80.34, 47.95, 64.15,
+                note=NOT_RELEASED + ' (cost-priority)'),
+)
+
+#: The patch a volumetric config is counted at when it names none.
+DEFAULT_PATCH = (96, 96, 96)
+
+
+def network_of(model: nn.Module) -> nn.Module:
+    """The network a segmentor holds at ``.network``, else the model."""
+    network = getattr(model, 'network', None)
+    return network if isinstance(network, nn.Module) else model
+
+
+def volume_input_shape(cfg: Config) -> Optional[Tuple[int, ...]]:
+    """The (1, C, D, H, W) input of a volumetric config, or None.
+
+    A config is volumetric when its model (or the segmentor's ``network``)
+    takes ``spatial_dims`` or its ``test_cfg`` has a ``roi_size``. C is the
+    network's ``in_channels`` (1 where the config does not say), the patch
+    the sliding window's ``roi_size``, else 96³.
+
+    Args:
+        cfg (Config): A full config.
+
+    Returns:
+        tuple[int, ...] | None: The shape, or None for other configs.
+    """
+    model = cfg.get('model', {})
+    network = model.get('network', model)
+    roi = model.get('test_cfg', {}).get('roi_size')
+    if roi is None and 'spatial_dims' not in network:
+        return None
+    roi = DEFAULT_PATCH if roi is None else roi
+    roi = (roi, ) * 3 if isinstance(roi, int) else tuple(roi)
+    return (1, network.get('in_channels', 1)) + roi
+
+
+def default_input_shape(cfg: Config) -> Tuple[int, ...]:
+    """The input a config's test pipeline produces, for one view.
+
+    For a volumetric config, (1, C, D, H, W) (:func:`volume_input_shape`).
+    Otherwise (1, 3, T, H, W): T is the test sampler's ``clip_len`` and
+    H = W the ``CenterCrop`` size; where the pipeline does not say, 8
+    frames of 224².
 
     Args:
         cfg (Config): A full config.
@@ -90,6 +190,9 @@ def default_input_shape(cfg: Config) -> Tuple[int, int, int, int, int]:
     Returns:
         tuple[int, ...]: The input shape for one view.
     """
+    volume = volume_input_shape(cfg)
+    if volume is not None:
+        return volume
     frames, size = 8, 224
     pipeline = cfg.get('test_dataloader', {}).get('dataset', {}).get(
         'pipeline', [])
@@ -107,6 +210,8 @@ def config_complexity(config: str,
                       ) -> Tuple[Complexity, Tuple[int, ...]]:
     """Build a config's model and count its params and multiply-adds.
 
+    A segmentor is counted as the network it holds at ``.network``.
+
     Args:
         config (str): Path to a config file.
         shape (Sequence[int], optional): Input (N, C, T, H, W). Defaults to
@@ -119,7 +224,7 @@ def config_complexity(config: str,
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     shape = tuple(shape) if shape else default_input_shape(cfg)
-    model = MODELS.build(cfg.model)
+    model = network_of(MODELS.build(cfg.model))
     return model_complexity(model, shape), shape
 
 
@@ -134,6 +239,30 @@ def table3_rows(config_root: str = CONFIG_ROOT) -> List[dict]:
     """
     rows = []
     for row in TABLE3:
+        ours, _ = config_complexity(osp.join(config_root, row.config))
+        rows.append(dict(row=row, params_m=ours.params_m,
+                         gflops=ours.gflops))
+    return rows
+
+
+def table1_rows(config_root: str = CONFIG_ROOT) -> List[dict]:
+    """Our params and GFLOPs for every Table 1 row that has a config.
+
+    Each config's model may be a network or a segmentor holding one at
+    ``.network``; it is counted on a 96³ patch (or the config's
+    ``roi_size``).
+
+    Args:
+        config_root (str): The ``configs/`` folder. Defaults to the repo's.
+
+    Returns:
+        list[dict]: One dict per row with a config: ``row`` (the paper's
+        :class:`SegPaperRow`), ``params_m`` and ``gflops`` (ours).
+    """
+    rows = []
+    for row in TABLE1:
+        if row.config is None:
+            continue
         ours, _ = config_complexity(osp.join(config_root, row.config))
         rows.append(dict(row=row, params_m=ours.params_m,
                          gflops=ours.gflops))

@@ -7,8 +7,10 @@ from .layers import (SUB_KERNEL_NAMES, CAKESConv3d, P3DConv3d, PmSCn,
                      uniform_split)
 from .recognizers import CAKESRecognizer3D
 from .search import CAKESSearchConv3d, CostLasso
+from .volumetric import C2FNAS, DenseNet3D, UNet3D
 
 __all__ = [
+    'C2FNAS', 'DenseNet3D', 'UNet3D',
     'CAKESBottleneck', 'CAKESConv3d', 'CAKESConverted', 'CAKESRecognizer3D',
     'CAKESResNet', 'CAKESResNetSupernet', 'CAKESSearchConv3d', 'CostLasso',
     'P3DConv3d', 'PmSCn', 'PmSCnBasicBlock', 'PmSCnConverted', 'PmSCnResNet',

@@ -14,7 +14,8 @@ it replaced:
 * :func:`convert_to_pmscn`: PmSCn units with m streams of n 2D convs. With
   n = 1 each conv is replaced on its own; with n >= 2, two convs that follow
   each other through norms and activations only (as inside a UNet level or
-  a ResNet basic block) are replaced together, as in the paper.
+  a ResNet basic block) are replaced together, as in the paper, unless
+  ``replaces=1`` (convs that stand alone, as in a DenseNet).
 
 Convs are selected by ``include`` / ``exclude`` regular expressions on
 module names, among the ``nn.Conv3d`` layers with a cubic kernel of size
@@ -350,7 +351,8 @@ def convert_to_pmscn(model: nn.Module,
                      n: int,
                      include: Patterns = None,
                      exclude: Patterns = None,
-                     input_shape: Optional[Sequence[int]] = None
+                     input_shape: Optional[Sequence[int]] = None,
+                     replaces: Optional[int] = None
                      ) -> ConversionReport:
     """Replace selected convs by PmSCn units (P_m SC_n).
 
@@ -365,16 +367,24 @@ def convert_to_pmscn(model: nn.Module,
         include (str | Sequence[str], optional): See :func:`select_convs`.
         exclude (str | Sequence[str], optional): See :func:`select_convs`.
         input_shape (Sequence[int], optional): An input to trace the network
-            with, for n >= 2. Defaults to one 32^3 volume.
+            with, for pairs. Defaults to one 32^3 volume.
+        replaces (int, optional): Convs per unit: 2 pairs them, 1 replaces
+            each alone by a unit whose n 2D convs stand for that one conv
+            (for networks whose convs stand alone, e.g. a DenseNet).
+            Defaults to None: 1 for n = 1, else 2.
 
     Returns:
         ConversionReport: What was replaced.
     """
     check_streams(m, n)
+    replaces = min(n, 2) if replaces is None else replaces
+    if replaces not in (1, 2) or replaces > n:
+        raise ValueError(f'PmSCn: replaces must be 1, or 2 with n >= 2; '
+                         f'got replaces={replaces!r} with n={n}')
     layers = select_convs(model, include, exclude)
     norm_cfg = pmscn_norm_cfg(model)
     report = ConversionReport(f'P{m}SC{n}', count_params(model))
-    if n == 1:
+    if replaces == 1:
         for name, conv in layers:
             unit = unit_for(conv, conv, m, n, 1, norm_cfg)
             set_module(model, name, unit)

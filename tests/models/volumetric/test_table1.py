@@ -1,0 +1,105 @@
+"""Table 1 of the CAKES paper: params and multiply-adds of C2FNAS and its
+CAKES forms on a 96³ patch, from the networks and through configs."""
+import pytest
+import torch
+from mmengine.config import Config
+
+from cakes_mm.analysis import (TABLE1, default_input_shape, model_complexity,
+                               network_of, table1_rows)
+from cakes_mm.models import C2FNAS
+from mmaction.registry import MODELS
+from .hand_count import count, uniform_weights
+
+ONE_D = ['kx1x1', '1xkx1', '1x1xk']
+TWO_D = ['kxkx1', 'kx1xk', '1xkxk']
+ALL = ['kxkxk'] + TWO_D + ONE_D  # kxkxk first: it takes the remainder
+
+#: Each Table 1 row with a config: its op, and its op convs' weights for C.
+ROWS = {
+    'C2FNAS 2D': ('2d', lambda c: 9 * c * c),
+    'C2FNAS 3D': ('3d', lambda c: 27 * c * c),
+    'C2FNAS P3D': ('p3d', lambda c: (9 + 3) * c * c),
+    'CAKES 1D manual': (dict(type='cakes', op_set=ONE_D),
+                        uniform_weights([3, 3, 3])),
+    'CAKES 2D manual': (dict(type='cakes', op_set=TWO_D),
+                        uniform_weights([9, 9, 9])),
+    'CAKES 1,2,3D manual': (dict(type='cakes', op_set=ALL),
+                            uniform_weights([27, 9, 9, 9, 3, 3, 3])),
+}
+PAPER = {row.model: row for row in TABLE1}
+PATCH = (1, 1, 96, 96, 96)
+
+
+def meta_c2fnas(op):
+    """The full-size network, built where weights cost nothing."""
+    with torch.device('meta'):
+        return C2FNAS(3, 1, 3, op=op)
+
+
+@pytest.mark.parametrize('name', ROWS)
+def test_table1_row_from_the_network(name):
+    op, op_weights = ROWS[name]
+    ours = model_complexity(meta_c2fnas(op), PATCH)
+    assert (ours.params, ours.flops) == count(op_weights)
+    paper = PAPER[name]
+    assert abs(ours.params_m - paper.params_m) <= 0.1
+    assert abs(ours.gflops - paper.gflops) <= 0.02 * paper.gflops
+
+
+def test_table1_keeps_the_unreleased_rows_as_data():
+    assert len(TABLE1) == 10
+    unreleased = [row for row in TABLE1 if row.config is None]
+    assert [row.model for row in unreleased] == [
+        'CAKES 1D auto', 'CAKES 2D auto', 'CAKES 1,2,3D auto',
+        'CAKES 1,2,3D †']
+    assert all('never released' in row.note for row in unreleased)
+    assert PAPER['CAKES 1,2,3D †'].params_m == 9.72
+
+
+@MODELS.register_module(name='Table1TestSegmentor', force=True)
+class Holder(torch.nn.Module):
+    """A stand-in segmentor: it holds its network at ``.network``."""
+
+    def __init__(self, network, test_cfg=None):
+        super().__init__()
+        self.network = MODELS.build(network)
+
+
+def test_table1_rows_from_configs(tmp_path):
+    # Half the configs are a segmentor holding the network, half the
+    # network itself; both count as the network on the roi (or 96³).
+    for index, (name, (op, _)) in enumerate(ROWS.items()):
+        network = dict(type='C2FNAS', spatial_dims=3, in_channels=1,
+                       out_channels=3, op=op)
+        model = network if index % 2 else dict(
+            type='Table1TestSegmentor', network=network,
+            test_cfg=dict(roi_size=[96, 96, 96]))
+        path = tmp_path / PAPER[name].config
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(f'model = {model!r}\n')
+    rows = table1_rows(str(tmp_path))
+    assert [entry['row'].model for entry in rows] == list(ROWS)
+    for entry in rows:
+        expected = count(ROWS[entry['row'].model][1])
+        assert entry['params_m'] == expected[0] / 1e6
+        assert entry['gflops'] == expected[1] / 1e9
+
+
+def test_network_of_finds_the_segmentors_network():
+    net = C2FNAS(3, 1, 3, base_channels=2)
+    holder = torch.nn.Module()
+    holder.network = net
+    assert network_of(holder) is net
+    assert network_of(net) is net
+
+
+def test_default_input_shape_of_volumetric_configs():
+    segmentor = Config(dict(model=dict(
+        type='VolumeSegmentor', network=dict(type='DenseNet3D',
+                                             in_channels=2),
+        test_cfg=dict(roi_size=64))))
+    assert default_input_shape(segmentor) == (1, 2, 64, 64, 64)
+    network = Config(dict(model=dict(type='C2FNAS', spatial_dims=3)))
+    assert default_input_shape(network) == (1, 1, 96, 96, 96)
+    video = Config(dict(model=dict(type='Recognizer3D')))
+    assert default_input_shape(video) == (1, 3, 8, 224, 224)
