@@ -17,4 +17,12 @@ from .datasets import *  # noqa: E402,F401,F403
 from .registry import REGISTRIES  # noqa: E402,F401
 from .engine import *  # noqa: E402,F401,F403
 
+# The volumetric metrics need MONAI (the "volumetric" extra); without it
+# the rest of the package still imports.
+try:
+    from .evaluation import *  # noqa: E402,F401,F403
+except ModuleNotFoundError as error:
+    if error.name.split('.')[0] != 'monai':
+        raise
+
 __version__ = '0.1.0'

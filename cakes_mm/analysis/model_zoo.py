@@ -78,18 +78,43 @@ TABLE4_16_FRAMES: Tuple[PaperRow, ...] = (
 )
 
 
-def default_input_shape(cfg: Config) -> Tuple[int, int, int, int, int]:
-    """The (1, 3, T, H, W) input a config's test pipeline produces.
+def network_in_channels(network: dict) -> int:
+    """The ``in_channels`` of a network config, looked up through
+    conversion wrappers (``CAKESConverted(model=...)``); 1 if none says.
 
-    T is the test sampler's ``clip_len`` and H = W the ``CenterCrop`` size;
-    where the pipeline does not say, 8 frames of 224².
+    Args:
+        network (dict): The network's config.
+
+    Returns:
+        int: Its input channels.
+    """
+    while 'in_channels' not in network and isinstance(
+            network.get('model'), dict):
+        network = network['model']
+    return network.get('in_channels', 1)
+
+
+def default_input_shape(cfg: Config) -> Tuple[int, int, int, int, int]:
+    """The input of one view (video) or one window (volume) of a config.
+
+    A volumetric segmentor (a model whose ``test_cfg`` has a
+    ``roi_size``) sees ``(1, C, D, H, W)``: C the network's
+    ``in_channels``, D, H, W the sliding window. A recognizer sees
+    ``(1, 3, T, H, W)``: T the test sampler's ``clip_len`` and H = W the
+    ``CenterCrop`` size; where the pipeline does not say, 8 frames of 224².
 
     Args:
         cfg (Config): A full config.
 
     Returns:
-        tuple[int, ...]: The input shape for one view.
+        tuple[int, ...]: The input shape.
     """
+    model = cfg.get('model') or {}
+    roi = (model.get('test_cfg') or {}).get('roi_size')
+    if roi is not None:
+        window = (roi, ) * 3 if isinstance(roi, int) else tuple(roi)
+        return (1, network_in_channels(model.get('network') or {}),
+                *window)
     frames, size = 8, 224
     pipeline = cfg.get('test_dataloader', {}).get('dataset', {}).get(
         'pipeline', [])

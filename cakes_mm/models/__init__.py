@@ -7,6 +7,8 @@ from .layers import (SUB_KERNEL_NAMES, CAKESConv3d, P3DConv3d, PmSCn,
                      uniform_split)
 from .recognizers import CAKESRecognizer3D
 from .search import CAKESSearchConv3d, CostLasso
+from .segmentors import (AffinitySegmentor, VolumeSegDataPreprocessor,
+                         VolumeSegmentor)
 
 __all__ = [
     'CAKESBottleneck', 'CAKESConv3d', 'CAKESConverted', 'CAKESRecognizer3D',
@@ -14,5 +16,6 @@ __all__ = [
     'P3DConv3d', 'PmSCn', 'PmSCnBasicBlock', 'PmSCnConverted', 'PmSCnResNet',
     'SUB_KERNEL_NAMES', 'convert_to_cakes', 'convert_to_cakes_supernet',
     'convert_to_pmscn', 'released_archs', 'resolve_arch', 'save_arch',
-    'uniform_split'
+    'uniform_split', 'AffinitySegmentor', 'VolumeSegDataPreprocessor',
+    'VolumeSegmentor'
 ]
