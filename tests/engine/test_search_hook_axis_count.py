@@ -49,7 +49,7 @@ def test_segmentor_search_logs_channels_per_axis(tmp_path):
     model_cfg = dict(
         type='VolumeSegmentor',
         network=dict(type='CAKESConverted', model=UNET,
-                      op_set=list(SPANS), search='performance'),
+                     op_set=list(SPANS), search='performance'),
         test_cfg=dict(roi_size=32))
     model = MODELS.build(model_cfg)
     runner = runner_of(model, tmp_path, dict(model=model_cfg))

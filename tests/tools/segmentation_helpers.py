@@ -28,8 +28,8 @@ NUM_BASIC_UNET_CONVS = 18
 VOLUMETRIC = osp.join(REPO, 'configs', 'volumetric')
 
 #: Overrides that make a real config tiny: the network, 32^3 windows at
-#: stride 16, 32^3 crops, no workers, 2 seeded epochs, validation and a
-#: checkpoint after each.
+#: stride 16, 32^3 crops, no workers, 2 seeded epochs with a checkpoint
+#: after each and validation after the last.
 TINY = """
 model = dict(
     network=@NETWORK@,
@@ -40,7 +40,7 @@ train_dataloader = dict(
 val_dataloader = dict(
     num_workers=0, persistent_workers=False, dataset=dict(pipeline=@TEST@))
 test_dataloader = val_dataloader
-train_cfg = dict(max_epochs=2, val_begin=1, val_interval=1)
+train_cfg = dict(max_epochs=2, val_begin=1, val_interval=2)
 param_scheduler = [dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=True,
                         begin=0, end=2, convert_to_iter_based=True)]
 default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))

@@ -30,8 +30,8 @@ import cakes_mm  # noqa: E402,F401
 from cakes_mm.analysis import (default_input_shape,  # noqa: E402
                                model_complexity)
 from cakes_mm.models import CAKESConv3d, released_archs  # noqa: E402
-from cakes_mm.models.arch import Arch, read_arch_file  # noqa: E402
-from cakes_mm.models.arch import validate_arch  # noqa: E402
+from cakes_mm.models.arch import (Arch, read_arch_file,  # noqa: E402
+                                  validate_arch)
 from mmaction.registry import MODELS  # noqa: E402
 
 COLOURS = {'kxkxk': '#d62728', '1xkxk': '#1f77b4', 'kx1x1': '#2ca02c',
@@ -137,8 +137,8 @@ def main() -> None:
             arch = read_any_arch(args.arch)
             names = [str(index) for index in range(len(arch))]
             channels = sum(sum(block.values()) for block in arch)
-            title = (f'{args.arch}: {len(arch)} layers, {channels} output '
-                     f'channels')
+            title = (f'{osp.basename(args.arch)}: {len(arch)} layers, '
+                     f'{channels} output channels')
     draw(arch, names, title, args.out)
     print(f'wrote {args.out}')
 
