@@ -70,7 +70,9 @@ def segment_affinities(affinities: np.ndarray,
         raise ValueError(f'affinities must be [3, D, H, W], got '
                          f'{list(affinities.shape)}')
     shape = affinities.shape[1:]
-    index = np.arange(int(np.prod(shape))).reshape(shape)
+    size = int(np.prod(shape))
+    index = np.arange(size, dtype=np.int32 if size < 2**31 else
+                      np.int64).reshape(shape)
     linked = np.zeros(shape, dtype=bool)
     sources, targets = [], []
     for axis in range(3):
