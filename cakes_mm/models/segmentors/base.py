@@ -1,6 +1,7 @@
 """What every volumetric segmentor shares: a network in MONAI's
 convention, the batch handling, the architecture loss and whole-volume
 inference."""
+from abc import abstractmethod
 from typing import Dict, List, Optional, Union
 
 import torch
@@ -137,6 +138,7 @@ class BaseVolumeSegmentor(BaseModel):
             sample.set_pred_seg(self.decode(outputs))
         return data_samples
 
+    @abstractmethod
     def seg_losses(self, outputs: torch.Tensor,
                    targets: torch.Tensor) -> Dict[str, torch.Tensor]:
         """The losses of the network's outputs.
@@ -149,8 +151,8 @@ class BaseVolumeSegmentor(BaseModel):
         Returns:
             dict[str, torch.Tensor]: Loss terms (keys containing ``loss``).
         """
-        raise NotImplementedError
 
+    @abstractmethod
     def decode(self, outputs: torch.Tensor) -> torch.Tensor:
         """The label map of one volume's outputs.
 
@@ -160,4 +162,3 @@ class BaseVolumeSegmentor(BaseModel):
         Returns:
             torch.Tensor: LongTensor ``[1, D, H, W]``.
         """
-        raise NotImplementedError
