@@ -16,4 +16,12 @@ from .models import *  # noqa: E402,F401,F403
 from .datasets import *  # noqa: E402,F401,F403
 from .engine import *  # noqa: E402,F401,F403
 
+# The volumetric metrics need MONAI (the "volumetric" extra); without it
+# the rest of the package still imports.
+try:
+    from .evaluation import *  # noqa: E402,F401,F403
+except ModuleNotFoundError as error:
+    if error.name.split('.')[0] != 'monai':
+        raise
+
 from .version import __version__  # noqa: E402,F401

@@ -152,12 +152,29 @@ def network_of(model: nn.Module) -> nn.Module:
     return network if isinstance(network, nn.Module) else model
 
 
+def network_in_channels(network: dict) -> int:
+    """The ``in_channels`` of a network config, looked up through
+    conversion wrappers (``CAKESConverted(model=...)``); 1 if none says.
+
+    Args:
+        network (dict): The network's config.
+
+    Returns:
+        int: Its input channels.
+    """
+    while 'in_channels' not in network and isinstance(
+            network.get('model'), dict):
+        network = network['model']
+    return network.get('in_channels', 1)
+
+
 def volume_input_shape(cfg: Config) -> Optional[Tuple[int, ...]]:
     """The (1, C, D, H, W) input of a volumetric config, or None.
 
     A config is volumetric when its model (or the segmentor's ``network``)
     takes ``spatial_dims`` or its ``test_cfg`` has a ``roi_size``. C is the
-    network's ``in_channels`` (1 where the config does not say), the patch
+    network's ``in_channels`` (looked up through conversion wrappers, 1
+    where the config does not say), the patch
     the sliding window's ``roi_size``, else 96³.
 
     Args:
@@ -166,14 +183,14 @@ def volume_input_shape(cfg: Config) -> Optional[Tuple[int, ...]]:
     Returns:
         tuple[int, ...] | None: The shape, or None for other configs.
     """
-    model = cfg.get('model', {})
-    network = model.get('network', model)
-    roi = model.get('test_cfg', {}).get('roi_size')
+    model = cfg.get('model') or {}
+    network = model.get('network') or model
+    roi = (model.get('test_cfg') or {}).get('roi_size')
     if roi is None and 'spatial_dims' not in network:
         return None
     roi = DEFAULT_PATCH if roi is None else roi
     roi = (roi, ) * 3 if isinstance(roi, int) else tuple(roi)
-    return (1, network.get('in_channels', 1)) + roi
+    return (1, network_in_channels(network)) + roi
 
 
 def default_input_shape(cfg: Config) -> Tuple[int, ...]:
@@ -188,7 +205,7 @@ def default_input_shape(cfg: Config) -> Tuple[int, ...]:
         cfg (Config): A full config.
 
     Returns:
-        tuple[int, ...]: The input shape for one view.
+        tuple[int, ...]: The input shape.
     """
     volume = volume_input_shape(cfg)
     if volume is not None:

@@ -10,12 +10,23 @@ from monai.metrics import DiceMetric
 from mmaction.registry import METRICS
 
 
-def _seg_field(sample: Any, name: str) -> torch.Tensor:
-    """``sample[name]`` (a dict) or ``sample.name`` (a data sample)."""
+def seg_field(sample: Any, name: str,
+              metric: str = 'VolumeDiceMetric') -> torch.Tensor:
+    """``sample[name]`` (a dict) or ``sample.name`` (a data sample).
+
+    Args:
+        sample (Any): A data sample or the dict mmengine made of it.
+        name (str): The field, e.g. ``'pred_seg'``.
+        metric (str): The metric asking, for the error message. Defaults
+            to ``'VolumeDiceMetric'``.
+
+    Returns:
+        torch.Tensor: The field.
+    """
     value = (sample.get(name) if isinstance(sample, dict) else
              getattr(sample, name, None))
     if value is None:
-        raise KeyError(f'VolumeDiceMetric: a data sample has no {name!r}')
+        raise KeyError(f'{metric}: a data sample has no {name!r}')
     return torch.as_tensor(value)
 
 
@@ -86,8 +97,8 @@ class VolumeDiceMetric(BaseMetric):
                           ignore_empty=self.ignore_empty,
                           num_classes=len(self.names()))
         for sample in data_samples:
-            pred = _seg_field(sample, 'pred_seg')
-            truth = _seg_field(sample, 'gt_seg').to(pred.device)
+            pred = seg_field(sample, 'pred_seg')
+            truth = seg_field(sample, 'gt_seg').to(pred.device)
             if pred.shape != truth.shape or pred.dim() != 4:
                 raise ValueError(
                     'VolumeDiceMetric: pred_seg and gt_seg must both be '

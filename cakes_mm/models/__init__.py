@@ -7,10 +7,13 @@ from .layers import (SUB_KERNEL_NAMES, CAKESConv3d, P3DConv3d, PmSCn,
                      uniform_split)
 from .recognizers import CAKESRecognizer3D
 from .search import CAKESSearchConv3d, CostLasso
+from .segmentors import (AffinitySegmentor, VolumeSegDataPreprocessor,
+                         VolumeSegmentor)
 from .volumetric import C2FNAS, DenseNet3D, UNet3D
 
 __all__ = [
-    'C2FNAS', 'DenseNet3D', 'UNet3D',
+    'AffinitySegmentor', 'C2FNAS', 'DenseNet3D', 'UNet3D',
+    'VolumeSegDataPreprocessor', 'VolumeSegmentor',
     'CAKESBottleneck', 'CAKESConv3d', 'CAKESConverted', 'CAKESRecognizer3D',
     'CAKESResNet', 'CAKESResNetSupernet', 'CAKESSearchConv3d', 'CostLasso',
     'P3DConv3d', 'PmSCn', 'PmSCnBasicBlock', 'PmSCnConverted', 'PmSCnResNet',

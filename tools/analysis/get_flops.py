@@ -1,6 +1,9 @@
 """Print a config's params and GFLOPs, counted as the CAKES paper counts.
 
     python tools/analysis/get_flops.py CONFIG [--shape 1 3 8 224 224]
+
+A recognizer is counted on one test view, a volumetric segmentor on one
+sliding window (``model.test_cfg.roi_size``, the network's in_channels).
 """
 import argparse
 
@@ -9,9 +12,9 @@ from cakes_mm.analysis import config_complexity
 
 CONVENTIONS = (
     'Conventions: FLOPs are multiply-adds (1 MAC = 1 FLOP, as in the CAKES '
-    'paper) of all convolutions and linear layers for one view; BN, '
-    'activations, pooling and additions are not counted. Params include the '
-    'classifier head.')
+    'paper) of all convolutions and linear layers for one view (video) or '
+    'one sliding window (volume); norms, activations, pooling, upsampling '
+    'and additions are not counted. Params include the classifier head.')
 
 
 def parse_args() -> argparse.Namespace:
@@ -21,7 +24,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--shape', type=int, nargs=5, metavar=('N', 'C', 'T', 'H', 'W'),
         help='input shape; defaults to the test pipeline of the config '
-        '(clip_len frames at the CenterCrop size)')
+        '(clip_len frames at the CenterCrop size), or for a segmentor '
+        '(N, C, D, H, W) of its sliding window')
     return parser.parse_args()
 
 

@@ -10,8 +10,8 @@ from ..errors import BadSampleError
 from ..sample_checks import SampleChecksMixin
 from .decathlon_json import class_names, load_decathlon_json, select_cases
 from .monai_pipeline import build_pipeline, is_random, reseed
-from .nifti_checks import (check_label_values, check_same_grid,
-                           first_unreadable, read_grid)
+from .nifti_checks import (check_instance_ids, check_label_values,
+                           check_same_grid, first_unreadable, read_grid)
 from .volume_packing import pack_volume
 
 
@@ -65,7 +65,8 @@ class MSDDataset(SampleChecksMixin, BaseDataset):
     Bad input raises :class:`BadInputError` naming the file: a malformed
     ``dataset.json`` (the file and entry), a missing or unreadable NIfTI,
     an image and label of different shapes or affines (beyond 1e-3 mm), a
-    label value outside the declared labels. With
+    label value outside the declared labels (with ``instance_labels``: a
+    negative or fractional one). With
     ``skip_bad_samples=True``, training skips such pairs instead (see
     :class:`SampleChecksMixin`).
 
@@ -84,6 +85,10 @@ class MSDDataset(SampleChecksMixin, BaseDataset):
         test_mode (bool): Validation or testing. Defaults to False.
         skip_bad_samples (bool): In training, skip unreadable pairs.
             Defaults to False.
+        instance_labels (bool): The labels are instance ids (0 the
+            background), as in EM neuron segmentation: any whole number
+            >= 0, while the json's ``labels`` only name the classes.
+            Defaults to False.
         **kwargs: More ``BaseDataset`` arguments (``indices``,
             ``serialize_data``, ``lazy_init``, ...).
     """
@@ -93,8 +98,9 @@ class MSDDataset(SampleChecksMixin, BaseDataset):
                  data_root: str = '', split: str = 'train',
                  fold: Optional[int] = None, num_folds: int = 5,
                  test_mode: bool = False, skip_bad_samples: bool = False,
-                 **kwargs) -> None:
+                 instance_labels: bool = False, **kwargs) -> None:
         self.split = split
+        self.instance_labels = instance_labels
         self.fold = fold
         self.num_folds = num_folds
         self.transforms = build_pipeline(pipeline)
@@ -148,9 +154,12 @@ class MSDDataset(SampleChecksMixin, BaseDataset):
                 f'{failure}; LoadImaged failed on sample '
                 f'{data_info["sample_idx"]} ({data_info["ann_line"]})'
             ) from None
-        check_label_values(
-            torch.unique(data['label']).tolist(),
-            len(self.metainfo['classes']), data_info['label'],
-            data_info['ann_line'])
+        values = torch.unique(data['label']).tolist()
+        if self.instance_labels:
+            check_instance_ids(values, data_info['label'],
+                               data_info['ann_line'])
+        else:
+            check_label_values(values, len(self.metainfo['classes']),
+                               data_info['label'], data_info['ann_line'])
         data = self.transforms(data, start=self.load_end)
         return pack_volume(data, data_info, data_info['grid'])

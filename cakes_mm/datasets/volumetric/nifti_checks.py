@@ -137,6 +137,24 @@ def check_label_values(values: Iterable[float], num_classes: int,
             f'declared labels 0..{num_classes - 1} ({entry})')
 
 
+def check_instance_ids(values: Iterable[float], label_path: str,
+                       entry: str) -> None:
+    """Refuse instance ids that are negative or not whole numbers.
+
+    Args:
+        values (Iterable[float]): The distinct values of the label map.
+        label_path (str): The label file.
+        entry (str): Where the pair is listed.
+    """
+    bad = sorted({float(value) for value in values
+                  if value < 0 or float(value) != int(value)})
+    if bad:
+        shown = ', '.join(f'{value:g}' for value in bad[:5])
+        raise BadSampleError(
+            f'{label_path}: label values {shown} are not instance ids '
+            f'(whole numbers >= 0) ({entry})')
+
+
 def check_pair(image_path: str, label_path: str, num_classes: int,
                entry: str) -> Tuple[np.ndarray, np.ndarray, VolumeGrid]:
     """Read and check a pair completely, as the data tools do.

@@ -11,9 +11,30 @@ from mmengine.model import is_model_wrapper
 from mmaction.registry import HOOKS
 from ...analysis import default_input_shape
 from ...models.arch import Arch, save_arch
+from ...models.layers import spanned_axes
 from ...models.search import (CAKESSearchConv3d, dump_chosen, fix_chosen,
                               is_frozen, search_layers, share_path_generator,
                               subnet_complexity)
+
+
+def axis_counts(arch: Arch) -> Tuple[int, int, int]:
+    """How many chosen op channels span each of the three axes.
+
+    A channel counts once for every axis its sub-kernel spans (a 3x3x3 op
+    for all three, 1x3x3 for the last two), as in the CAKES paper §4.3.
+
+    Args:
+        arch (list[dict[str, int]]): Op name to channel count, per layer.
+
+    Returns:
+        tuple[int, int, int]: The counts, axis by axis.
+    """
+    counts = [0, 0, 0]
+    for choice in arch:
+        for op, channels in choice.items():
+            for axis, spans in enumerate(spanned_axes(op)):
+                counts[axis] += channels * spans
+    return tuple(counts)
 
 
 @HOOKS.register_module()
@@ -25,8 +46,11 @@ class CAKESSearchHook(Hook):
     supernet, or any network converted with ``CAKESConverted(search=...)``.
     Every ``interval`` it logs each searched layer's op shares and α
     statistics, and the params and GFLOPs of the derived subnet, to the log
-    and (as scalars) to the visualizer's backends, and writes ``arch_epoch_{N}.json`` (or
-    ``arch_iter_{N}.json``) and ``arch_latest.json``. At the end of epoch
+    and (as scalars) to the visualizer's backends; on a model with
+    ``axis_names`` (the volumetric segmentors: D, H, W), also how many
+    chosen op channels span each axis (``search/axis_D``, ...); and writes
+    ``arch_epoch_{N}.json`` (or ``arch_iter_{N}.json``) and
+    ``arch_latest.json``. At the end of epoch
     ``freeze_at`` it fixes the derived choice (no more sampling; unchosen
     filters are neither computed nor updated) and writes
     ``arch_frozen.json``. After training it writes ``arch_final.json``. Only
@@ -172,6 +196,15 @@ class CAKESSearchHook(Hook):
         lines = [f'CAKES search at epoch {runner.epoch + 1}, iteration '
                  f'{runner.iter + 1}: subnet {params_m:.2f} M params, '
                  f'{gflops:.2f} GFLOPs']
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        axes = getattr(model, 'axis_names', None)
+        if axes:
+            counts = dict(zip(axes, axis_counts(arch)))
+            scalars.update({f'search/axis_{axis}': n
+                            for axis, n in counts.items()})
+            lines[0] += '; op channels spanning ' + ', '.join(
+                f'{axis} {n}' for axis, n in counts.items())
         for (layer_name, layer), choice in zip(layers, arch):
             width = sum(choice.values())
             shares = ' '.join(f'{op} {n / width:.2f}'

@@ -1,0 +1,64 @@
+"""Batches of volumes for the segmentors: stacked and on the device."""
+from typing import List, Sequence, Union
+
+import torch
+from mmengine.model import BaseDataPreprocessor
+
+from mmaction.registry import MODELS
+
+
+def stack_volumes(volumes: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Stack equal-size volumes ``[C, D, H, W]`` into ``[N, C, D, H, W]``.
+
+    Args:
+        volumes (Sequence[torch.Tensor]): The batch's volumes.
+
+    Returns:
+        torch.Tensor: The batch.
+    """
+    shapes = [tuple(volume.shape) for volume in volumes]
+    if any(len(shape) != 4 for shape in shapes):
+        raise ValueError(f'VolumeSegDataPreprocessor: inputs must be '
+                         f'volumes [C, D, H, W], got shapes {shapes}')
+    if len(set(shapes)) > 1:
+        raise ValueError(
+            f'VolumeSegDataPreprocessor: the batch holds volumes of '
+            f'different shapes {sorted(set(shapes))}; crop training '
+            f'volumes to one size, and give whole volumes with '
+            f'batch_size=1')
+    return torch.stack(list(volumes))
+
+
+@MODELS.register_module()
+class VolumeSegDataPreprocessor(BaseDataPreprocessor):
+    """Move a batch to the model's device and stack its volumes.
+
+    ``MSDDataset`` items collated by ``pseudo_collate`` arrive as
+    ``dict(inputs=[FloatTensor [C, D, H, W], ...], data_samples=[...])``.
+    The volumes are stacked into ``[N, C, D, H, W]``, which needs one size:
+    training crops share it, while whole validation or test volumes differ
+    and come one per batch. Intensities are left as the dataset's pipeline
+    made them (MONAI's ``ScaleIntensityRanged`` and the like).
+
+    Args:
+        non_blocking (bool): Copy to the device asynchronously. Defaults to
+            False.
+    """
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        """Stack and move one batch.
+
+        Args:
+            data (dict): ``inputs`` (a list of volumes or a stacked tensor)
+                and optionally ``data_samples``.
+            training (bool): Unused; batches are handled alike in every
+                mode. Defaults to False.
+
+        Returns:
+            dict: ``inputs`` (``[N, C, D, H, W]``) and ``data_samples``.
+        """
+        data = self.cast_data(data)
+        inputs: Union[torch.Tensor, List[torch.Tensor]] = data['inputs']
+        if not isinstance(inputs, torch.Tensor):
+            inputs = stack_volumes(inputs)
+        return dict(inputs=inputs, data_samples=data.get('data_samples'))

@@ -1,0 +1,64 @@
+# Isotropic EM volumes with neuron instance labels (0 background, each
+# neuron its own id) in the MSD layout, for affinity learning as in the
+# PmSCn paper (§4.3, FIBSEM): one 500^3 volume in `training`, one in `test`
+# (also used for validation). `instance_labels=True` takes any whole number
+# as a label. Labels load as float32, exact for ids below 2^24. Training:
+# random 64^3 crops (our choice), rot90 in the three planes and flips along
+# the three axes (the data is isotropic); intensities scaled to 0..1. No
+# reorientation: the EM voxel axes are kept as they are.
+dataset_type = 'MSDDataset'
+data_root = 'data/fibsem'
+ann_file = 'dataset.json'
+patch = (64, 64, 64)
+keys = ['image', 'label']
+
+load_pipeline = [
+    dict(type='LoadImaged', keys=keys),
+    dict(type='EnsureChannelFirstd', keys=keys),
+    dict(type='ScaleIntensityd', keys=['image'], minv=0.0, maxv=1.0),
+]
+train_pipeline = [
+    *load_pipeline,
+    dict(type='SpatialPadd', keys=keys, spatial_size=patch),
+    dict(type='RandSpatialCropd', keys=keys, roi_size=patch,
+         random_size=False),
+    dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(0, 1)),
+    dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(1, 2)),
+    dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(0, 2)),
+    dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=0),
+    dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=1),
+    dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=2),
+]
+test_pipeline = load_pipeline
+
+# Iteration-based training (the paper's 300k iterations) over one volume:
+# the infinite sampler draws a new crop every iteration.
+train_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file=ann_file,
+        split='train',
+        instance_labels=True,
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=1,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file=ann_file,
+        split='test',
+        instance_labels=True,
+        pipeline=test_pipeline,
+        test_mode=True))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type='VariationOfInformation', ignore_labels=(0, ))
+test_evaluator = val_evaluator

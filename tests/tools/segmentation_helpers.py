@@ -1,0 +1,103 @@
+"""Helpers for the segmentation tests: a tiny network, tiny datasets (CT-
+like semantic labels, EM-like instance labels) and configs that inherit the
+real volumetric configs with the tiny network and data put in.
+
+The network is MONAI's BasicUNet at widths (4, 4, 4, 4, 8, 4) on 32^3
+crops; a C2FNAS of small width can replace it once it exists.
+"""
+import os.path as osp
+from typing import Sequence
+
+import numpy as np
+from monai.data import create_test_image_3d
+from scipy import ndimage
+
+from tool_helpers import REPO
+from volumetric_helpers import (grid_affine, train_pipeline,
+                                whole_volume_pipeline, write_json,
+                                write_nifti)
+
+#: The tiny network, 3 output channels (classes or affinities).
+BASIC_UNET = dict(type='monai.networks.nets.BasicUNet', spatial_dims=3,
+                  in_channels=1, out_channels=3,
+                  features=(4, 4, 4, 4, 8, 4))
+#: All seven sub-kernels, 3D first (the remainder of a uniform split).
+ALL_OPS = ['kxkxk', '1xkxk', 'kx1xk', 'kxkx1', 'kx1x1', '1xkx1', '1x1xk']
+#: The 18 replaceable (3x3x3) convs of the tiny BasicUNet.
+NUM_BASIC_UNET_CONVS = 18
+VOLUMETRIC = osp.join(REPO, 'configs', 'volumetric')
+
+#: Overrides that make a real config tiny: the network, 32^3 windows at
+#: stride 16, 32^3 crops, no workers, 2 seeded epochs with a checkpoint
+#: after each and validation after the last.
+TINY = """
+model = dict(
+    network=@NETWORK@,
+    test_cfg=dict(roi_size=(32, 32, 32), stride=16, sw_batch_size=4))
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(pipeline=@TRAIN@))
+val_dataloader = dict(
+    num_workers=0, persistent_workers=False, dataset=dict(pipeline=@TEST@))
+test_dataloader = val_dataloader
+train_cfg = dict(max_epochs=2, val_begin=1, val_interval=2)
+param_scheduler = [dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=True,
+                        begin=0, end=2, convert_to_iter_based=True)]
+default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))
+randomness = dict(seed=3, deterministic=True)
+"""
+
+
+def tiny_config(path: str, base: str, network: dict, extra: str = '') -> str:
+    """Write a config inheriting ``configs/volumetric/<base>`` made tiny.
+
+    Args:
+        path (str): Where to write it.
+        base (str): The real config's file name.
+        network (dict): The network (replacing the base's).
+        extra (str): More config lines. Defaults to ''.
+
+    Returns:
+        str: ``path``.
+    """
+    text = TINY.replace('@NETWORK@', repr(dict(network, _delete_=True)))
+    text = text.replace('@TRAIN@', repr(train_pipeline(32)))
+    text = text.replace('@TEST@', repr(whole_volume_pipeline()))
+    with open(path, 'w') as file:
+        file.write(f"_base_ = ['{osp.join(VOLUMETRIC, base)}']\n{text}"
+                   f'{extra}')
+    return path
+
+
+def searched_unet(mode: str) -> dict:
+    """The tiny BasicUNet as a CAKES search supernet over all seven ops."""
+    return dict(type='CAKESConverted', model=BASIC_UNET, op_set=ALL_OPS,
+                search=mode, input_shape=(1, 1, 32, 32, 32))
+
+
+def instance_volume(seed: int, size: int = 32) -> dict:
+    """An image of bright blobs and their instance ids (uint16), one id
+    per connected blob, 0 the background."""
+    image, mask = create_test_image_3d(
+        size, size, size, num_objs=8, rad_max=size // 5, rad_min=3,
+        num_seg_classes=1, noise_max=0.05,
+        random_state=np.random.RandomState(seed))
+    ids, _ = ndimage.label(mask > 0)
+    return dict(image=image.astype(np.float32), label=ids.astype(np.uint16))
+
+
+def write_em_dataset(root: str, seeds: Sequence[int] = (0, 1),
+                     size: int = 32) -> str:
+    """An MSD-layout EM-like set: ``training`` holds the first volume,
+    ``test`` the second; labels are instance ids. Returns the json."""
+    entries = []
+    for seed in seeds:
+        case = instance_volume(seed, size)
+        name = f'em_{seed}.nii.gz'
+        for key in ('image', 'label'):
+            write_nifti(osp.join(root, f'{key}s', name), case[key],
+                        grid_affine())
+        entries.append(dict(image=f'images/{name}', label=f'labels/{name}'))
+    return write_json(osp.join(root, 'dataset.json'), entries[:1],
+                      labels={'0': 'background', '1': 'neuron'},
+                      test=entries[1:])
