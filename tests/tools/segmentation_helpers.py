@@ -1,9 +1,9 @@
-"""Helpers for the segmentation tests: a tiny network, tiny datasets (CT-
+"""Helpers for the segmentation tests: tiny networks, tiny datasets (CT-
 like semantic labels, EM-like instance labels) and configs that inherit the
-real volumetric configs with the tiny network and data put in.
+real volumetric configs with a tiny network and data put in.
 
-The network is MONAI's BasicUNet at widths (4, 4, 4, 4, 8, 4) on 32^3
-crops; a C2FNAS of small width can replace it once it exists.
+The networks are the papers' own at small widths on 32^3 crops: C2FNAS at
+base width 4 for CT, a two-level UNet3D for EM affinities.
 """
 import os.path as osp
 from typing import Sequence
@@ -17,14 +17,21 @@ from volumetric_helpers import (grid_affine, train_pipeline,
                                 whole_volume_pipeline, write_json,
                                 write_nifti)
 
-#: The tiny network, 3 output channels (classes or affinities).
+#: C2FNAS at base width 4, 3 classes.
+TINY_C2FNAS = dict(type='C2FNAS', spatial_dims=3, in_channels=1,
+                   out_channels=3, base_channels=4, op='3d')
+#: A two-level 3D UNet of P2SC2 units, 3 affinities.
+TINY_UNET = dict(type='UNet3D', spatial_dims=3, in_channels=1,
+                 out_channels=3, features=(4, 8),
+                 op=dict(type='pmscn', m=2, n=2))
+#: MONAI's BasicUNet, small, to show a wrapped MONAI network in a config.
 BASIC_UNET = dict(type='monai.networks.nets.BasicUNet', spatial_dims=3,
                   in_channels=1, out_channels=3,
                   features=(4, 4, 4, 4, 8, 4))
 #: All seven sub-kernels, 3D first (the remainder of a uniform split).
 ALL_OPS = ['kxkxk', '1xkxk', 'kx1xk', 'kxkx1', 'kx1x1', '1xkx1', '1x1xk']
-#: The 18 replaceable (3x3x3) convs of the tiny BasicUNet.
-NUM_BASIC_UNET_CONVS = 18
+#: C2FNAS's op convs: one per single and down cell, two per merge cell.
+NUM_C2FNAS_OP_CONVS = 17
 VOLUMETRIC = osp.join(REPO, 'configs', 'volumetric')
 
 #: Overrides that make a real config tiny: the network, 32^3 windows at
@@ -69,10 +76,10 @@ def tiny_config(path: str, base: str, network: dict, extra: str = '') -> str:
     return path
 
 
-def searched_unet(mode: str) -> dict:
-    """The tiny BasicUNet as a CAKES search supernet over all seven ops."""
-    return dict(type='CAKESConverted', model=BASIC_UNET, op_set=ALL_OPS,
-                search=mode, input_shape=(1, 1, 32, 32, 32))
+def searched_c2fnas(mode: str) -> dict:
+    """The tiny C2FNAS as a CAKES search supernet over all seven ops."""
+    return dict(TINY_C2FNAS, op=dict(type='cakes_search', op_set=ALL_OPS,
+                                     mode=mode))
 
 
 def instance_volume(seed: int, size: int = 32) -> dict:

@@ -12,15 +12,17 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from cakes_mm.compat import load_local_checkpoint
+from cakes_mm.checkpoint.safe_load import load_local_checkpoint
 from cakes_mm.models import CAKESConv3d
 from mmaction.registry import MODELS
-from test_resume_determinism import INTERRUPT, assert_same_weights
+from tools.test_resume_determinism import INTERRUPT, assert_same_weights
 from tool_helpers import load_tool, run_tool
-from tools.segmentation_helpers import (BASIC_UNET, NUM_BASIC_UNET_CONVS,
-                                        searched_unet, tiny_config,
-                                        write_em_dataset)
+from tools.segmentation_helpers import (NUM_C2FNAS_OP_CONVS, TINY_C2FNAS,
+                                        TINY_UNET, searched_c2fnas,
+                                        tiny_config, write_em_dataset)
 from volumetric_helpers import write_msd_dataset
+
+pytestmark = pytest.mark.slow  # each test runs a tool in a subprocess
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -48,7 +50,7 @@ def ct(tmp_path_factory):
     data = root / 'data'
     write_msd_dataset(str(data), num_cases=5, size=48)
     config = tiny_config(str(root / 'c2fnas.py'),
-                         'c2fnas-3d_96x96x96_msd-pancreas.py', BASIC_UNET)
+                         'c2fnas-3d_96x96x96_msd-pancreas.py', TINY_C2FNAS)
     log = tool(['train.py', config, '--work-dir', 'work',
                 *data_options(data)], root)
     return root, data, config, log
@@ -110,7 +112,7 @@ def searched(ct):
     config = tiny_config(
         str(root / 'perf_search.py'),
         'cakes-123d-perf-search_c2fnas_96x96x96_msd-pancreas.py',
-        searched_unet('performance'), SEARCH_HOOK)
+        searched_c2fnas('performance'), SEARCH_HOOK)
     log = tool(['train.py', config, '--work-dir', 'perf',
                 *data_options(data)], root)
     return root, data, config, log
@@ -122,7 +124,7 @@ def test_performance_search_writes_archs_and_counts_axes(searched):
     archs = {name: json.loads((work / name).read_text()) for name in (
         'arch_epoch_1.json', 'arch_epoch_2.json', 'arch_frozen.json',
         'arch_final.json')}
-    assert len(archs['arch_final.json']) == NUM_BASIC_UNET_CONVS
+    assert len(archs['arch_final.json']) == NUM_C2FNAS_OP_CONVS
     assert archs['arch_final.json'] == archs['arch_frozen.json'] == \
         archs['arch_epoch_2.json']
     assert 'froze the architecture after epoch 1' in log
@@ -139,14 +141,14 @@ def test_cost_search_adds_the_lasso(ct):
     config = tiny_config(
         str(root / 'cost_search.py'),
         'cakes-123d-cost-search_c2fnas_96x96x96_msd-pancreas.py',
-        searched_unet('cost'),
+        searched_c2fnas('cost'),
         SEARCH_HOOK + 'train_cfg = dict(max_epochs=1)\n')
     log = tool(['train.py', config, '--work-dir', 'cost',
                 *data_options(data)], root)
     assert 'loss_alpha' in log
     for name in ('arch_epoch_1.json', 'arch_frozen.json', 'arch_final.json'):
         assert len(json.loads((root / 'cost' / name).read_text())) == \
-            NUM_BASIC_UNET_CONVS
+            NUM_C2FNAS_OP_CONVS
 
 
 def test_exported_arch_is_retrained_from_scratch(searched, monkeypatch):
@@ -162,14 +164,14 @@ def test_exported_arch_is_retrained_from_scratch(searched, monkeypatch):
     retrain = tiny_config(
         str(root / 'retrain.py'),
         'cakes-123d-searched_c2fnas_96x96x96_msd-pancreas.py',
-        dict(type='CAKESConverted', model=BASIC_UNET, arch=None),
+        dict(TINY_C2FNAS, op=dict(type='cakes', arch=None)),
         'train_cfg = dict(max_epochs=1)\n')
-    options = data_options(data) + [f'model.network.arch={exported}']
+    options = data_options(data) + [f'model.network.op.arch={exported}']
     log = tool(['train.py', retrain, '--work-dir', 'retrain', *options],
                root)
     assert 'loss_seg' in log
     cfg = Config.fromfile(retrain)
-    cfg.merge_from_dict({'model.network.arch': str(exported)})
+    cfg.merge_from_dict({'model.network.op.arch': str(exported)})
     model = MODELS.build(cfg.model)
     assert [module.choice for module in model.modules()
             if isinstance(module, CAKESConv3d)] == arch
@@ -190,7 +192,7 @@ def test_em_affinities_train_and_test_by_variation_of_information(
     write_em_dataset(str(data))
     config = tiny_config(str(tmp_path / 'em.py'),
                          'p2sc2_unet3d_64x64x64_fibsem-affinities.py',
-                         BASIC_UNET, EM_SCHEDULE)
+                         TINY_UNET, EM_SCHEDULE)
     log = tool(['train.py', config, '--work-dir', 'work',
                 *data_options(data)], tmp_path)
     assert 'loss_affinity' in log
