@@ -7,12 +7,13 @@ metafile, OpenMMLab's machine-readable model zoo:
 * params and FLOPs (multiply-adds) counted by
   :func:`cakes_mm.analysis.model_complexity` on one test view,
   1 x 3 x clip_len x crop x crop from the config's test pipeline
-  (1x3x8x224x224 for the 8-frame sthv1 configs);
-* the published accuracy, params and FLOPs from :data:`PAPER_RESULTS`
-  (DESIGN.md §6; CAKES paper Tables 3 and 4), matched on the config name
+  (1x3x8x224x224 for the 8-frame sthv1 configs), or on one sliding window
+  of a volumetric config (1x1x96x96x96 for MSD pancreas);
+* the published accuracy, params and FLOPs of the CAKES paper's Tables 1,
+  3 and 4 (:mod:`cakes_mm.analysis.model_zoo`), matched on the config name
   (``cakes-123d-perf_r50_8x1x1_sthv1`` ->
-  ``('cakes-123d-perf', 'r50', 8, 'sthv1')``); configs without a published
-  row get none.
+  ``('cakes-123d-perf', 'r50', 8, 'sthv1')``) or, for Table 1, on the
+  config path; configs without a published row get none.
 
 Nothing is typed by hand: run this after adding or changing a config.
 ``--check`` writes nothing and exits with status 1 if a file is stale.
@@ -34,8 +35,9 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import cakes_mm  # noqa: F401  (registers the models)
-from cakes_mm.analysis import (TABLE3, TABLE4_16_FRAMES, PaperRow,
+from cakes_mm.analysis import (TABLE1, TABLE3, TABLE4_16_FRAMES, PaperRow,
                                model_complexity)
+from cakes_mm.analysis.model_zoo import volume_input_shape
 from cakes_mm.fileio import atomic_write
 from mmaction.registry import MODELS
 
@@ -60,6 +62,7 @@ COLLECTIONS = {
     'demo': ('Demo on generated motion clips', None),
     'search': ('CAKES search', CAKES_PAPER),
     'pmscn': ('PmSCn', PMSCN_PAPER),
+    'volumetric': ('CAKES and PmSCn, volumetric segmentation', None),
 }
 #: config name suffix -> dataset name
 DATASETS = {
@@ -67,7 +70,14 @@ DATASETS = {
     'sthv2': 'SthV2',
     'ucf101': 'UCF101',
     'synthetic-motion': 'Synthetic motion (generated)',
+    'msd-pancreas': 'MSD Pancreas',
+    'nih-pancreas': 'NIH Pancreas-CT',
+    'ibsr': 'IBSR',
+    'fibsem-affinities': 'FIB-SEM',
 }
+#: volumetric dataset -> modality
+MODALITIES = {'MSD Pancreas': 'CT', 'NIH Pancreas-CT': 'CT', 'IBSR': 'MRI',
+              'FIB-SEM': 'EM'}
 SAMPLERS = ('SampleFrames', 'UniformSample', 'UniformSampleFrames',
             'DenseSampleFrames')
 CROPS = ('CenterCrop', 'ThreeCrop')
@@ -90,6 +100,8 @@ PAPER_RESULTS: Dict[Tuple[str, str, int, str], PaperRow] = {
     paper_key(osp.basename(row.config)[:-len('.py')]): row
     for row in TABLE3 + TABLE4_16_FRAMES
 }
+#: config path under configs/ -> the paper's Table 1 row.
+SEGMENTATION_RESULTS = {row.config: row for row in TABLE1 if row.config}
 
 
 def families(configs_dir: str) -> Dict[str, List[str]]:
@@ -142,49 +154,107 @@ def count_gflops(model: torch.nn.Module, shape: Tuple[int, ...],
         return None
 
 
-def model_entry(family: str, config_name: str, root: str) -> dict:
-    """The metafile entry of one config."""
-    config_path = osp.join(root, 'configs', family, config_name)
-    cfg = Config.fromfile(config_path)
-    with torch.device('meta'):
-        model = MODELS.build(cfg.model)
+def video_entry(cfg: Config, name: str, config_path: str) -> dict:
+    """The metadata and published results of a recognizer config."""
     shape = view_shape(cfg, config_path)
-    name = osp.splitext(config_name)[0]
     backbone = cfg.model.get('backbone', {})
-    params_m = sum(p.numel() for p in model.parameters()) / 1e6
-    gflops = count_gflops(model, shape, config_path)
     metadata = {
         'Architecture': f'{backbone.get("type")}-{backbone.get("depth")}',
-        'Batch Size': cfg.train_dataloader.get('batch_size'),
-        'Epochs': cfg.get('train_cfg', {}).get('max_epochs'),
         'Frames': shape[2],
         'Resolution': f'{shape[3]}x{shape[4]}',
-        'Parameters': f'{params_m:.2f}M',
     }
-    if gflops is not None:
-        metadata['FLOPs'] = f'{gflops:.2f}G'
-        metadata['FLOPs Input'] = 'x'.join(map(str, shape))
-    metadata['Training Data'] = dataset_name(name)
     if isinstance(backbone.get('arch'), str):
         metadata['Backbone Arch'] = backbone['arch']
-    entry = {
-        'Name': name,
-        'Config': f'configs/{family}/{config_name}',
-        'In Collection': COLLECTIONS.get(family, (family, None))[0],
-        'Metadata': metadata,
-        'Modality': 'RGB',
-    }
+    results = []
     row = PAPER_RESULTS.get(paper_key(name))
     if row is not None:
         metadata['Paper Parameters'] = f'{row.params_m}M'
         metadata['Paper FLOPs'] = f'{row.gflops}G'
-        entry['Results'] = [{
+        results = [{
             'Dataset': dataset_name(name),
             'Task': 'Action Recognition',
             'Metrics': {'Top 1 Accuracy': row.top1,
                         'Top 5 Accuracy': row.top5},
             'Source': row.source,
         }]
+    return dict(shape=shape, metadata=metadata, results=results,
+                modality='RGB')
+
+
+def volume_entry(cfg: Config, name: str, relative: str) -> dict:
+    """The metadata and published results of a volumetric config."""
+    shape = volume_input_shape(cfg)
+    network = cfg.model.get('network', cfg.model)
+    op = network.get('op', '3d')
+    metadata = {
+        'Architecture': network.get('type'),
+        'Op': op if isinstance(op, str) else op.get('type'),
+        'Patch': 'x'.join(map(str, shape[2:])),
+    }
+    results = []
+    row = SEGMENTATION_RESULTS.get(relative)
+    if row is not None:
+        metadata['Paper Parameters'] = f'{row.params_m}M'
+        metadata['Paper FLOPs'] = f'{row.gflops}G'
+        results = [{
+            'Dataset': dataset_name(name),
+            'Task': 'Semantic Segmentation',
+            'Metrics': {'Pancreas Dice': row.pancreas_dsc,
+                        'Tumour Dice': row.tumour_dsc,
+                        'Mean Dice': row.mean_dsc},
+            'Source': row.source,
+        }]
+    return dict(shape=shape, metadata=metadata, results=results,
+                modality=MODALITIES.get(dataset_name(name), 'Volume'))
+
+
+def build_on_meta(cfg: Config, config_path: str
+                  ) -> Optional[torch.nn.Module]:
+    """The config's model on the meta device, or None (with a warning)
+    when it needs a file that only a run writes, e.g. a searched arch."""
+    try:
+        with torch.device('meta'):
+            return MODELS.build(cfg.model)
+    except FileNotFoundError as error:
+        print(f'warning: {config_path}: not counted ({error})',
+              file=sys.stderr)
+        return None
+
+
+def model_entry(family: str, config_name: str, root: str) -> dict:
+    """The metafile entry of one config."""
+    config_path = osp.join(root, 'configs', family, config_name)
+    cfg = Config.fromfile(config_path)
+    name = osp.splitext(config_name)[0]
+    if volume_input_shape(cfg) is None:
+        found = video_entry(cfg, name, config_path)
+    else:
+        found = volume_entry(cfg, name, f'{family}/{config_name}')
+    metadata = found['metadata']
+    metadata['Batch Size'] = cfg.train_dataloader.get('batch_size')
+    train_cfg = cfg.get('train_cfg', {})
+    if train_cfg.get('max_epochs'):
+        metadata['Epochs'] = train_cfg['max_epochs']
+    else:
+        metadata['Iterations'] = train_cfg.get('max_iters')
+    model = build_on_meta(cfg, config_path)
+    if model is not None:
+        params_m = sum(p.numel() for p in model.parameters()) / 1e6
+        metadata['Parameters'] = f'{params_m:.2f}M'
+        gflops = count_gflops(model, found['shape'], config_path)
+        if gflops is not None:
+            metadata['FLOPs'] = f'{gflops:.2f}G'
+            metadata['FLOPs Input'] = 'x'.join(map(str, found['shape']))
+    metadata['Training Data'] = dataset_name(name)
+    entry = {
+        'Name': name,
+        'Config': f'configs/{family}/{config_name}',
+        'In Collection': COLLECTIONS.get(family, (family, None))[0],
+        'Metadata': metadata,
+        'Modality': found['modality'],
+    }
+    if found['results']:
+        entry['Results'] = found['results']
     return entry
 
 
