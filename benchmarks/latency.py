@@ -41,6 +41,7 @@ import cakes_mm  # noqa: F401
 from cakes_mm.analysis import Complexity, model_complexity
 from cakes_mm.fileio import atomic_write
 from cakes_mm.models.search import dump_chosen
+from cakes_mm.environment import silence_irrelevant_warnings
 from mmaction.registry import MODELS
 
 RESULTS = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
@@ -330,4 +331,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
+    silence_irrelevant_warnings()
     main()

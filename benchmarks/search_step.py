@@ -19,6 +19,7 @@ import torch
 
 import cakes_mm  # noqa: F401
 from cakes_mm.models import CAKESResNet, CAKESResNetSupernet
+from cakes_mm.environment import silence_irrelevant_warnings
 
 OP_SETS = {
     '12d': ['1xkxk', 'kx1x1'],
@@ -98,4 +99,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
+    silence_irrelevant_warnings()
     main()

@@ -6,22 +6,22 @@ applies the two shims the pinned stack needs (documented in
 :mod:`cakes_mm.environment`). It changes nothing else of mmengine's or
 mmaction2's.
 """
-from .environment import apply_environment_shims
-from .registry import register_config_scope
+from .environment import apply_environment_shims, irrelevant_warnings_hidden
 
-apply_environment_shims()
+with irrelevant_warnings_hidden():
+    apply_environment_shims()
+    from .registry import register_config_scope
+    from .models import *  # noqa: F401,F403
+    from .datasets import *  # noqa: F401,F403
+    from .engine import *  # noqa: F401,F403
+    # The volumetric metrics need MONAI (the "volumetric" extra); without
+    # it the rest of the package still imports.
+    try:
+        from .evaluation import *  # noqa: F401,F403
+    except ModuleNotFoundError as error:
+        if error.name.split('.')[0] != 'monai':
+            raise
+
 register_config_scope()
-
-from .models import *  # noqa: E402,F401,F403
-from .datasets import *  # noqa: E402,F401,F403
-from .engine import *  # noqa: E402,F401,F403
-
-# The volumetric metrics need MONAI (the "volumetric" extra); without it
-# the rest of the package still imports.
-try:
-    from .evaluation import *  # noqa: E402,F401,F403
-except ModuleNotFoundError as error:
-    if error.name.split('.')[0] != 'monai':
-        raise
 
 from .version import __version__  # noqa: E402,F401

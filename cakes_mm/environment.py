@@ -19,13 +19,45 @@
 Nothing else is changed: mmengine's file backends, checkpoint loaders and
 hooks stay its own. Atomic checkpoint writes are chosen in configs
 (:class:`~cakes_mm.engine.hooks.AtomicCheckpointHook`).
+
+Two warnings of the pinned stack say nothing to a user of ours
+(:data:`IRRELEVANT_WARNINGS`). ``import cakes_mm`` hides them while it
+imports that stack only (the filters are restored after), and the tools hide
+them for their whole run (:func:`silence_irrelevant_warnings`).
 """
+import contextlib
 import importlib.util
 import os
 import sys
 import types
+import warnings
+from typing import Iterator
 
 import torch
+
+#: Messages of warnings that are irrelevant here: mmcv-lite lacks a CUDA op
+#: (MultiScaleDeformableAttention) that nothing of ours uses, and mmengine
+#: imports (and reloads) ``pkg_resources``, which setuptools deprecates.
+IRRELEVANT_WARNINGS = (
+    r'Fail to import ``MultiScaleDeformableAttention``',
+    r'pkg_resources is deprecated as an API',
+)
+
+
+def silence_irrelevant_warnings() -> None:
+    """Hide :data:`IRRELEVANT_WARNINGS`, and only those, from now on (the
+    tools call it first)."""
+    for message in IRRELEVANT_WARNINGS:
+        warnings.filterwarnings('ignore', message=message)
+
+
+@contextlib.contextmanager
+def irrelevant_warnings_hidden() -> Iterator[None]:
+    """Hide :data:`IRRELEVANT_WARNINGS` inside the ``with`` block only."""
+    with warnings.catch_warnings():
+        silence_irrelevant_warnings()
+        yield
+
 
 DRN_PACKAGE = 'mmaction.models.localizers.drn'
 

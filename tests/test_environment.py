@@ -9,6 +9,7 @@ from cakes_mm.environment import (
     drn_on_disk,
     patch_missing_drn,
 )
+from tool_helpers import REPO, run_tool
 
 BUILD_IN_FRESH_PROCESS = """
 import cakes_mm
@@ -36,3 +37,19 @@ def test_the_stand_in_fills_the_package_the_pinned_wheel_lacks():
     assert patch_missing_drn() is False  # already in place: a no-op
     with pytest.raises(ImportError, match='issue #2714'):
         MissingDRN()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('args, first', [
+    (['analysis/get_flops.py', 'configs/cakes_r50_sthv1.py'], 'Config: '),
+    (['search/export_arch.py', '--help'], 'usage: export_arch.py'),
+    (['deployment/convert_to_deploy.py', '--help'],
+     'usage: convert_to_deploy.py'),
+])
+def test_a_tool_starts_with_its_own_first_line(args, first):
+    result = run_tool(args, REPO)
+    assert result.returncode == 0, result.stderr[-2000:]
+    output = (result.stderr + result.stdout).lstrip()
+    assert output.startswith(first), output[:500]
+    assert 'MultiScaleDeformableAttention' not in output
+    assert 'pkg_resources' not in output

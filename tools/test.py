@@ -32,6 +32,7 @@ from mmengine.runner import Runner
 from cakes_mm.apis.runner import (add_common_args, build_runner, load_config,
                                   run_reporting_bad_input)
 from cakes_mm.checkpoint.fit_check import check_checkpoints_fit
+from cakes_mm.environment import silence_irrelevant_warnings
 
 #: Test-time frame samplers whose ``num_clips`` --num-clips sets.
 SAMPLERS = ('SampleFrames', 'UniformSample', 'UniformSampleFrames',
@@ -175,4 +176,5 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
+    silence_irrelevant_warnings()
     run_reporting_bad_input(main)

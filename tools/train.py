@@ -24,6 +24,7 @@ from cakes_mm.apis.runner import (add_common_args, build_runner, load_config,
                                   run_reporting_bad_input,
                                   use_run_guarantees)
 from cakes_mm.checkpoint.fit_check import check_checkpoints_fit
+from cakes_mm.environment import silence_irrelevant_warnings
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -79,4 +80,5 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
+    silence_irrelevant_warnings()
     run_reporting_bad_input(main)

@@ -9,6 +9,7 @@ import argparse
 
 import cakes_mm  # noqa: F401  (registers the models, patches mmaction2)
 from cakes_mm.analysis import config_complexity
+from cakes_mm.environment import silence_irrelevant_warnings
 
 CONVENTIONS = (
     'Conventions: FLOPs are multiply-adds (1 MAC = 1 FLOP, as in the CAKES '
@@ -40,4 +41,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
+    silence_irrelevant_warnings()
     main()

@@ -32,6 +32,7 @@ from cakes_mm.analysis import (default_input_shape,  # noqa: E402
 from cakes_mm.models import CAKESConv3d, released_archs  # noqa: E402
 from cakes_mm.models.arch import (Arch, read_arch_file,  # noqa: E402
                                   validate_arch)
+from cakes_mm.environment import silence_irrelevant_warnings
 from mmaction.registry import MODELS  # noqa: E402
 
 COLOURS = {'kxkxk': '#d62728', '1xkxk': '#1f77b4', 'kx1x1': '#2ca02c',
@@ -144,4 +145,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
+    silence_irrelevant_warnings()
     main()

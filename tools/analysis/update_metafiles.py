@@ -32,6 +32,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 import yaml
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import cakes_mm  # noqa: F401  (registers the models)
@@ -39,6 +40,7 @@ from cakes_mm.analysis import (TABLE1, TABLE3, TABLE4_16_FRAMES, PaperRow,
                                model_complexity)
 from cakes_mm.analysis.model_zoo import volume_input_shape
 from cakes_mm.fileio import atomic_write
+from cakes_mm.environment import silence_irrelevant_warnings
 from mmaction.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -304,6 +306,8 @@ def main(argv=None) -> int:
                         help='repository root holding configs/')
     args = parser.parse_args(argv)
     init_default_scope('mmaction')
+    # Building the converted networks would log each conversion's report.
+    MMLogger.get_instance('update_metafiles', log_level='WARNING')
     stale = []
     for path, text in generated_files(args.root).items():
         if read_text(path) == text:
@@ -319,4 +323,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
+    silence_irrelevant_warnings()
     sys.exit(main())

@@ -26,6 +26,7 @@ from cakes_mm.checkpoint import (OfficialCheckpointError,
                                  convert_official_checkpoint,
                                  official_arch_names)
 from cakes_mm.datasets import BadInputError
+from cakes_mm.environment import silence_irrelevant_warnings
 
 
 def parse_args() -> argparse.Namespace:
@@ -61,5 +62,6 @@ def main() -> int:
 
 
 if __name__ == '__main__':
+    silence_irrelevant_warnings()
     torch.set_grad_enabled(False)
     sys.exit(main())

@@ -22,6 +22,7 @@ from typing import List, Optional, Tuple
 import decord
 
 from cakes_mm.datasets import BadAnnotationError, error_reason, read_annotation
+from cakes_mm.environment import silence_irrelevant_warnings
 
 
 def frames_to_decode(num_frames: int, all_frames: bool) -> List[int]:
@@ -94,4 +95,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
+    silence_irrelevant_warnings()
     sys.exit(main())

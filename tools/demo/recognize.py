@@ -33,6 +33,7 @@ from cakes_mm.apis import (UnsupportedConfigError, inference_recognizer,
 from cakes_mm.checkpoint.fit_check import CheckpointMismatchError
 from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError
 from cakes_mm.datasets import BadInputError
+from cakes_mm.environment import silence_irrelevant_warnings
 from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 
@@ -158,4 +159,5 @@ def main(argv: Sequence[str]) -> None:
 
 
 if __name__ == '__main__':
+    silence_irrelevant_warnings()
     main(sys.argv[1:])

@@ -20,7 +20,6 @@ import os.path as osp
 import shlex
 import sys
 import time
-import warnings
 from typing import Dict, List, NamedTuple, Optional
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -75,13 +74,6 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument('--verbose', action='store_true',
                         help="show mmengine's full INFO log on the console")
     return parser.parse_args(argv)
-
-
-def quiet_known_warnings() -> None:
-    """Hide the import-time warnings of the pinned packages, harmless here:
-    mmengine's use of ``pkg_resources`` and mmcv-lite's missing ops."""
-    warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
-    warnings.filterwarnings('ignore', message='Fail to import')
 
 
 def echo(line: str) -> None:
@@ -177,9 +169,10 @@ def main(argv: List[str]) -> Dict[str, Result]:
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     import torch
     torch.set_num_threads(args.threads)
-    if not args.verbose:
-        quiet_known_warnings()
     import cakes_mm  # noqa: F401  (patches mmaction2, registers the models)
+    from cakes_mm.environment import silence_irrelevant_warnings
+    if not args.verbose:
+        silence_irrelevant_warnings()
     from cakes_mm.demo.synthetic import DEMO_CLASS_NAMES, generate_dataset
     started = time.monotonic()
     clips = QUICK_CLIPS_PER_CLASS if args.quick else CLIPS_PER_CLASS

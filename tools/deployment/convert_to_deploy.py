@@ -18,6 +18,7 @@ from cakes_mm.apis.deploy import write_deploy_checkpoint
 from cakes_mm.checkpoint.fit_check import CheckpointMismatchError
 from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError
 from cakes_mm.datasets import BadInputError
+from cakes_mm.environment import silence_irrelevant_warnings
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -45,4 +46,5 @@ def main(argv: Sequence[str]) -> None:
 
 
 if __name__ == '__main__':
+    silence_irrelevant_warnings()
     main(sys.argv[1:])

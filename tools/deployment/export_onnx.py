@@ -23,6 +23,7 @@ from cakes_mm.checkpoint.fit_check import CheckpointMismatchError
 from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError
 from cakes_mm.datasets import BadInputError
 from cakes_mm.deployment import ExportError, export_recognizer
+from cakes_mm.environment import silence_irrelevant_warnings
 from mmengine.config import DictAction
 
 #: Errors whose message names what is wrong and what to do.
@@ -72,4 +73,5 @@ def main(argv: Sequence[str]) -> None:
 
 
 if __name__ == '__main__':
+    silence_irrelevant_warnings()
     main(sys.argv[1:])

@@ -19,6 +19,7 @@ from cakes_mm.checkpoint.safe_load import load_local_checkpoint
 from cakes_mm.models.arch import save_arch
 from cakes_mm.models.search import (dump_chosen, is_frozen, search_layers,
                                     set_derive)
+from cakes_mm.environment import silence_irrelevant_warnings
 from mmaction.registry import MODELS
 
 
@@ -73,5 +74,6 @@ def main() -> None:
 
 
 if __name__ == '__main__':
+    silence_irrelevant_warnings()
     torch.set_grad_enabled(False)
     main()

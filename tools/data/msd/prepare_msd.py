@@ -22,6 +22,7 @@ import argparse
 import sys
 
 from cakes_mm.datasets.volumetric.msd_tools import PAPER_SPACING, prepare_task
+from cakes_mm.environment import silence_irrelevant_warnings
 
 
 def main(argv=None) -> int:
@@ -48,4 +49,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
+    silence_irrelevant_warnings()
     sys.exit(main())

@@ -23,6 +23,7 @@ import argparse
 import sys
 
 from cakes_mm.datasets.volumetric.nih_pancreas import convert_nih
+from cakes_mm.environment import silence_irrelevant_warnings
 
 
 def main(argv=None) -> int:
@@ -44,4 +45,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
+    silence_irrelevant_warnings()
     sys.exit(main())

@@ -33,6 +33,7 @@ from typing import Dict, List, NamedTuple, Tuple
 
 from cakes_mm.datasets import BadAnnotationError, read_annotation
 from cakes_mm.fileio import atomic_write
+from cakes_mm.environment import silence_irrelevant_warnings
 
 LABELS_CSV = 'something-something-v1-labels.csv'
 SPLITS = {
@@ -160,4 +161,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
+    silence_irrelevant_warnings()
     sys.exit(main())

@@ -24,6 +24,7 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from cakes_mm.fileio import atomic_write
+from cakes_mm.environment import silence_irrelevant_warnings
 
 Entry = Tuple[str, int]
 
@@ -173,4 +174,5 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
 
 if __name__ == '__main__':
+    silence_irrelevant_warnings()
     main()
