@@ -86,8 +86,7 @@ class SegPaperRow:
 
     Args:
         model (str): The row's name in the paper.
-        config (str, optional): Our config, relative to ``configs/``; None
-            where the paper's architecture was never released.
+        config (str, optional): Our config, relative to ``configs/``.
         params_m (float): The paper's params, in millions.
         gflops (float): The paper's multiply-adds, in billions.
         pancreas_dsc (float): The paper's pancreas Dice (%).
@@ -99,7 +98,7 @@ class SegPaperRow:
     """
 
     model: str
-    config: Optional[str]
+    config: str
     params_m: float
     gflops: float
     pancreas_dsc: float
@@ -109,8 +108,10 @@ class SegPaperRow:
     note: str = ''
 
 
-NOT_RELEASED = ('the searched arch was never released; our figures come '
-                'from our own search')
+#: Why our auto rows differ from the paper's.
+OUR_SEARCH = ('the paper\'s searched arch was never released; ours was found '
+              'by our own short search on the MNI brain MRI '
+              '(cakes-123d-perf-search_c2fnas_48x48x48_mni-brain.py)')
 
 #: The paper's Table 1: C2FNAS-Panc and CAKES on MSD pancreas, 96³ input.
 TABLE1: Tuple[SegPaperRow, ...] = (
@@ -132,14 +133,19 @@ TABLE1: Tuple[SegPaperRow, ...] = (
     SegPaperRow('CAKES 1,2,3D manual',
                 'volumetric/cakes-123d-manual_c2fnas_96x96x96_msd-pancreas'
                 '.py', 11.41, 99.17, 79.82, 45.27, 62.55),
-    SegPaperRow('CAKES 1D auto', None, 7.56, 67.53, 80.32, 45.57, 62.95,
-                note=NOT_RELEASED),
-    SegPaperRow('CAKES 2D auto', None, 11.29, 97.77, 80.05, 48.51, 64.28,
-                note=NOT_RELEASED),
-    SegPaperRow('CAKES 1,2,3D auto', None, 11.26, 99.68, 80.12, 48.72,
-                64.42, note=NOT_RELEASED),
-    SegPaperRow('CAKES 1,2,3D †', None, 9.72, 87.16, 80.34, 47.95, 64.15,
-                note=NOT_RELEASED + ' (cost-priority)'),
+    SegPaperRow('CAKES 1D auto',
+                'volumetric/cakes-1d-auto_c2fnas_96x96x96_msd-pancreas.py',
+                7.56, 67.53, 80.32, 45.57, 62.95, note=OUR_SEARCH),
+    SegPaperRow('CAKES 2D auto',
+                'volumetric/cakes-2d-auto_c2fnas_96x96x96_msd-pancreas.py',
+                11.29, 97.77, 80.05, 48.51, 64.28, note=OUR_SEARCH),
+    SegPaperRow('CAKES 1,2,3D auto',
+                'volumetric/cakes-123d-auto_c2fnas_96x96x96_msd-pancreas.py',
+                11.26, 99.68, 80.12, 48.72, 64.42, note=OUR_SEARCH),
+    SegPaperRow('CAKES 1,2,3D †',
+                'volumetric/cakes-123d-cost_c2fnas_96x96x96_msd-pancreas.py',
+                9.72, 87.16, 80.34, 47.95, 64.15,
+                note=OUR_SEARCH + ', cost-priority'),
 )
 
 #: The patch a volumetric config is counted at when it names none.
@@ -263,7 +269,7 @@ def table3_rows(config_root: str = CONFIG_ROOT) -> List[dict]:
 
 
 def table1_rows(config_root: str = CONFIG_ROOT) -> List[dict]:
-    """Our params and GFLOPs for every Table 1 row that has a config.
+    """Our params and GFLOPs for every Table 1 row.
 
     Each config's model may be a network or a segmentor holding one at
     ``.network``; it is counted on a 96³ patch (or the config's
@@ -273,13 +279,11 @@ def table1_rows(config_root: str = CONFIG_ROOT) -> List[dict]:
         config_root (str): The ``configs/`` folder. Defaults to the repo's.
 
     Returns:
-        list[dict]: One dict per row with a config: ``row`` (the paper's
+        list[dict]: One dict per row: ``row`` (the paper's
         :class:`SegPaperRow`), ``params_m`` and ``gflops`` (ours).
     """
     rows = []
     for row in TABLE1:
-        if row.config is None:
-            continue
         ours, _ = config_complexity(osp.join(config_root, row.config))
         rows.append(dict(row=row, params_m=ours.params_m,
                          gflops=ours.gflops))

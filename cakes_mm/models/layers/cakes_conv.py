@@ -120,7 +120,7 @@ class CAKESConv3d(nn.Module):
         Args:
             order (Sequence[int]): A permutation of ``range(out_channels)``.
         """
-        order = torch.as_tensor(order, dtype=torch.long)
+        order = torch.as_tensor(order, dtype=torch.long).cpu()
         if not torch.equal(torch.sort(order).values,
                            torch.arange(self.out_channels)):
             raise ValueError(f'channel_order must be a permutation of '

@@ -1,5 +1,8 @@
 """Table 1 of the CAKES paper: params and multiply-adds of C2FNAS and its
 CAKES forms on a 96³ patch, from the networks and through configs."""
+import json
+from dataclasses import astuple
+
 import pytest
 import torch
 from mmengine.config import Config
@@ -7,7 +10,9 @@ from mmengine.config import Config
 from cakes_mm.analysis import (TABLE1, default_input_shape, model_complexity,
                                network_of, table1_rows)
 from cakes_mm.models import C2FNAS
+from cakes_mm.models.layers import kernel_volume
 from mmaction.registry import MODELS
+from tool_helpers import REPO
 from .hand_count import count, uniform_weights
 
 ONE_D = ['kx1x1', '1xkx1', '1x1xk']
@@ -28,6 +33,7 @@ ROWS = {
 }
 PAPER = {row.model: row for row in TABLE1}
 PATCH = (1, 1, 96, 96, 96)
+CONFIGS = f'{REPO}/configs'
 
 
 def meta_c2fnas(op):
@@ -46,14 +52,34 @@ def test_table1_row_from_the_network(name):
     assert abs(ours.gflops - paper.gflops) <= 0.02 * paper.gflops
 
 
-def test_table1_keeps_the_unreleased_rows_as_data():
-    assert len(TABLE1) == 10
-    unreleased = [row for row in TABLE1 if row.config is None]
-    assert [row.model for row in unreleased] == [
-        'CAKES 1D auto', 'CAKES 2D auto', 'CAKES 1,2,3D auto',
-        'CAKES 1,2,3D †']
-    assert all('never released' in row.note for row in unreleased)
-    assert PAPER['CAKES 1,2,3D †'].params_m == 9.72
+#: The auto rows: our search's arch file, and the manual row whose op
+#: volumes (hence params and FLOPs) it shares, if any.
+AUTO = {'CAKES 1D auto': ('c2fnas-1d-perf', 'CAKES 1D manual'),
+        'CAKES 2D auto': ('c2fnas-2d-perf', 'CAKES 2D manual'),
+        'CAKES 1,2,3D auto': ('c2fnas-123d-perf', None),
+        'CAKES 1,2,3D †': ('c2fnas-123d-cost', None)}
+
+
+@pytest.mark.parametrize('name', AUTO)
+def test_auto_rows_count_the_arch_our_search_found(name):
+    arch_name, manual = AUTO[name]
+    cfg = Config.fromfile(f'{CONFIGS}/{PAPER[name].config}')
+    arch_file = cfg.model.network.op.arch
+    assert arch_file.endswith(f'archs/{arch_name}_mni-brain.json')
+    arch = json.loads(open(arch_file).read())
+    assert len(arch) == 17 and 'our own short search' in PAPER[name].note
+    ours = model_complexity(meta_c2fnas(dict(type='cakes', arch=arch)),
+                            PATCH)
+    # By hand: the 3D network, each op conv's 27·c² weights replaced by
+    # its channels' sub-kernels (C2FNAS's op convs map c to c channels).
+    full = model_complexity(meta_c2fnas('3d'), PATCH)
+    widths = [sum(entry.values()) for entry in arch]
+    assert ours.params == full.params - sum(27 * c * c for c in widths) + \
+        sum(n * c * kernel_volume(op) for entry, c in zip(arch, widths)
+            for op, n in entry.items())
+    if manual is not None:  # every op of the set has the same volume
+        same = model_complexity(meta_c2fnas(ROWS[manual][0]), PATCH)
+        assert (ours.params, ours.flops) == (same.params, same.flops)
 
 
 @MODELS.register_module(name='Table1TestSegmentor', force=True)
@@ -65,22 +91,34 @@ class Holder(torch.nn.Module):
         self.network = MODELS.build(network)
 
 
+def auto_arch(name):
+    """The arch our search found for an auto row."""
+    path = f'{CONFIGS}/volumetric/archs/{AUTO[name][0]}_mni-brain.json'
+    with open(path) as file:
+        return json.load(file)
+
+
 def test_table1_rows_from_configs(tmp_path):
     # Half the configs are a segmentor holding the network, half the
     # network itself; both count as the network on the roi (or 96³).
-    for index, (name, (op, _)) in enumerate(ROWS.items()):
+    ops = {name: op for name, (op, _) in ROWS.items()}
+    ops.update({name: dict(type='cakes', arch=auto_arch(name))
+                for name in AUTO})
+    for index, row in enumerate(TABLE1):
         network = dict(type='C2FNAS', spatial_dims=3, in_channels=1,
-                       out_channels=3, op=op)
+                       out_channels=3, op=ops[row.model])
         model = network if index % 2 else dict(
             type='Table1TestSegmentor', network=network,
             test_cfg=dict(roi_size=[96, 96, 96]))
-        path = tmp_path / PAPER[name].config
+        path = tmp_path / row.config
         path.parent.mkdir(exist_ok=True)
         path.write_text(f'model = {model!r}\n')
     rows = table1_rows(str(tmp_path))
-    assert [entry['row'].model for entry in rows] == list(ROWS)
+    assert [entry['row'] for entry in rows] == list(TABLE1)
     for entry in rows:
-        expected = count(ROWS[entry['row'].model][1])
+        name = entry['row'].model
+        expected = count(ROWS[name][1]) if name in ROWS else astuple(
+            model_complexity(meta_c2fnas(ops[name]), PATCH))
         assert entry['params_m'] == expected[0] / 1e6
         assert entry['gflops'] == expected[1] / 1e9
 
