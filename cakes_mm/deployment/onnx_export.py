@@ -11,7 +11,7 @@ The exported graph maps a batch of clips to class scores:
   logits for ``'score'`` or None. Several views of one video are averaged
   by the caller, as the config's ``average_clips`` says.
 
-The backbone is exported in deploy form (:mod:`cakes_mm.models.deploy`) by
+The backbone is exported in deploy form (:mod:`cakes_mm.models.backbones.cakes_resnet_deploy`) by
 default. The TorchScript exporter (``dynamo=False``) is used: on a
 deploy-form CAKES ResNet-50 it exports in about 2 s, against about 65 s for
 torch 2.13's default dynamo exporter (50 s of it in onnxscript's graph

@@ -2,7 +2,7 @@
 
 In deploy mode a sub-kernel that spans time computes its off-centre frames
 as extra channels and adds them back shifted by one frame
-(:class:`cakes_mm.models.deploy.ShapeGroup`). PyTorch does that in place,
+(:class:`cakes_mm.models.backbones.cakes_resnet_deploy.ShapeGroup`). PyTorch does that in place,
 on slices of the output. Traced into ONNX, each in-place slice update
 becomes a ScatterND with its index arithmetic: CAKES123D_P's graph then has
 about 12,700 nodes, and onnxruntime takes 2.8 s to load it. Written as zero
@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..models.deploy import ShapeGroup
+from ..models.backbones.cakes_resnet_deploy import ShapeGroup
 
 
 def shift_in_time(frames: torch.Tensor, offset: int) -> torch.Tensor:

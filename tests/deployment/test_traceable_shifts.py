@@ -9,7 +9,7 @@ from cakes_mm.deployment.traceable_shifts import (
     shift_in_time,
 )
 from cakes_mm.models import CAKESResNet
-from cakes_mm.models.deploy import ShapeGroup
+from cakes_mm.models.backbones.cakes_resnet_deploy import ShapeGroup
 from cakes_mm.models.layers.sub_kernels import SUB_KERNEL_NAMES
 
 

@@ -16,7 +16,7 @@ from mmengine.logging import MMLogger
 
 from mmaction.registry import MODELS
 from ..arch import ArchSpec, resolve_arch
-from ..deploy import DeployResNet
+from .cakes_resnet_deploy import DeployResNet
 from ..layers import CAKESConv3d, P3DConv3d
 from ..layers.kernel_shrinking import check_inflate_mode
 from ..layers.sub_kernels import SUB_KERNEL_NAMES
@@ -277,7 +277,7 @@ class CAKESResNet(ResNet3dBase):
     def switch_to_deploy(self) -> None:
         """Turn the trained network into its fastest equivalent, for
         inference: 2D convs over the frames with BN folded in (see
-        :mod:`cakes_mm.models.deploy`). The 3D modules are dropped; the
+        :mod:`cakes_mm.models.backbones.cakes_resnet_deploy`). The 3D modules are dropped; the
         result is inference-only, and its state dict is what a model built
         with ``deploy=True`` loads.
         """
