@@ -17,8 +17,8 @@ In deploy mode the clip (N, C, T, H, W) runs as a batch of N·T frames,
 * Activations and weights are kept ``channels_last``. On CPU this is the
   larger win: oneDNN then runs every conv on NHWC directly instead of
   reordering NCHW in and out around each call, which costs most for 1x1
-  convs and for the arbitrary widths of CAKES groups. The README's deploy
-  section gives the measured effect of each step.
+  convs and for the arbitrary widths of CAKES groups. ``docs/deploy.md``
+  gives the measured effect of each step.
 
 The result equals the eval-mode network (up to float rounding). It is for
 inference only.
