@@ -5,6 +5,7 @@ from model_helpers import random_resnet2d, torchvision_layout
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from cakes_mm.models import CAKESResNet
+from cakes_mm.models.layers.kernel_shrinking import inflate_kernel
 from cakes_mm.models.layers.sub_kernels import SUB_KERNEL_NAMES
 
 
@@ -135,3 +136,36 @@ def test_forward_backward_every_sub_kernel_and_baseline(arch, op_set):
     clip = torch.randn(2, 3, 4, 32, 32)
     assert backbone(clip).shape == (2, 256, 4, 1, 1)
     every_parameter_has_a_gradient(backbone, clip)
+
+
+def test_cakes123d_c_takes_the_2d_filters_the_authors_code_assigns(
+        resnet2d, checkpoints):
+    # The authors' code hands a 1,2,3D layer's 2D filters to its groups in
+    # the order 3D, 2D, 1D, whatever the arch dict lists first; CAKES123D_C
+    # lists 1xkxk before kxkxk. Our groups keep the dict's channel order,
+    # and bn2 and conv3's inputs follow the filters, so the block still
+    # computes what the 2D block did on the channels it inflates.
+    authors_order = ['kxkxk', '1xkxk', 'kx1x1']
+    state = torchvision_layout(resnet2d.state_dict())
+    backbone = inflated(checkpoints['torchvision'], arch='CAKES123D_C')
+    for name, choice in zip(backbone.block_names, backbone.arch):
+        block = backbone.get_submodule(name)
+        weight2d = state[f'{name}.conv2.weight']
+        start, filters = 0, {}
+        for op in authors_order:
+            filters[op] = torch.arange(start, start + choice[op])
+            start += choice[op]
+        for op, count in choice.items():
+            if count:
+                torch.testing.assert_close(
+                    block.conv2.convs[op].weight,
+                    inflate_kernel(weight2d[filters[op]], op))
+        source = torch.cat([filters[op] for op in choice])
+        torch.testing.assert_close(block.bn2.weight,
+                                   state[f'{name}.bn2.weight'][source])
+        torch.testing.assert_close(block.bn2.running_var,
+                                   state[f'{name}.bn2.running_var'][source])
+        torch.testing.assert_close(
+            block.conv3.weight[:, :, 0, 0, 0],
+            state[f'{name}.conv3.weight'][:, source, 0, 0])
+    assert list(backbone.arch[0]) == ['1xkxk', 'kxkxk', 'kx1x1']
