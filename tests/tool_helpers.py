@@ -1,8 +1,9 @@
 """Helpers for the tests of tools/: tiny generated datasets and configs,
 and running a tool as a subprocess or loading it as a module.
 
-Frames are 40x32 JPEGs and videos 64x48 mp4s (width a multiple of 32, which
-decord 0.6.0 needs; see DESIGN.md §2). The model is a CAKESResNet-50 with
+Frames are 40x32 JPEGs and videos 64x48 mp4s (width a multiple of 32:
+decord 0.6.0 fails on some widths that are not, e.g. 48, with "Check failed:
+from_size == to_size", rows being padded to 64). The model is a CAKESResNet-50 with
 base width 8 and a uniform 1D/2D split, on 4 frames of 32x32.
 """
 import importlib.util
