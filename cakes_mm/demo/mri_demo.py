@@ -17,7 +17,7 @@ import argparse
 import json
 import os.path as osp
 import time
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import nibabel as nib
 import numpy as np
@@ -91,7 +91,7 @@ class TestPredictions(Hook):
                 sample.pred_seg[0].cpu().numpy()))
 
 
-def y_span_mm(json_path: str, part: str) -> tuple:
+def y_span_mm(json_path: str, part: str) -> Tuple[float, float]:
     """The first and last voxel centres' y (mm, anterior positive) of a
     part of the written dataset.
 
@@ -111,7 +111,14 @@ def y_span_mm(json_path: str, part: str) -> tuple:
 
 
 def describe_split(json_path: str) -> str:
-    """One line: where the training and test parts lie along y."""
+    """Where each part of the written dataset lies along y, in one line.
+
+    Args:
+        json_path (str): The dataset's ``dataset.json``.
+
+    Returns:
+        str: ``training y -16..+80 mm, validation ..., test ...``.
+    """
     spans = {part: y_span_mm(json_path, part)
              for part in ('training', 'validation', 'test')}
     return ', '.join(f'{part} y {low:+.0f}..{high:+.0f} mm'
@@ -163,6 +170,7 @@ def train_and_test(name: str, cfg, echo: Echo) -> Result:
     from mmengine.runner import Runner
 
     from cakes_mm.analysis import default_input_shape, model_complexity
+
     from .progress import DemoProgressHook
     started = time.monotonic()
     train = cfg.train_dataloader

@@ -8,14 +8,13 @@ import nibabel as nib
 import numpy as np
 import pytest
 import torch
+from mmaction.registry import MODELS
 from mmengine.config import Config
 from tool_helpers import REPO, run_tool
 
 from cakes_mm.analysis import default_input_shape, model_complexity
-from cakes_mm.demo import mri_demo
-from cakes_mm.demo.mri_figure import richest_slices, view_slice
+from cakes_mm.demo import mri_demo, mri_figure
 from cakes_mm.demo.progress import DemoProgressHook
-from mmaction.registry import MODELS
 
 CONFIGS = osp.join(REPO, 'configs', 'demo')
 NAMES = [name for _, name, _ in mri_demo.MRI_MODELS]
@@ -128,7 +127,7 @@ def test_view_slice_puts_a_voxel_where_the_view_shows_it():
     expected = {'axial': ((5, 4), (2, 1)), 'coronal': ((6, 4), (3, 1)),
                 'sagittal': ((6, 5), (3, 2))}
     for view, index in (('axial', 3), ('coronal', 2), ('sagittal', 1)):
-        plane = view_slice(volume, view, index)
+        plane = mri_figure.view_slice(volume, view, index)
         shape, (row, column) = expected[view]
         assert plane.shape == shape
         assert plane[row, column] == 1 and plane.sum() == 1
@@ -138,7 +137,23 @@ def test_richest_slices_have_the_most_grey_matter():
     truth = np.zeros((6, 7, 8), np.uint8)
     truth[4, 1:5, 2] = 2  # a line of GM along y
     truth[0, 0, 0] = 3
-    assert richest_slices(truth) == dict(axial=2, coronal=1, sagittal=4)
+    assert mri_figure.richest_slices(truth) == dict(axial=2, coronal=1,
+                                                    sagittal=4)
+
+
+def test_figure_is_a_png_of_the_richest_slices(tmp_path):
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 4, (20, 12, 16)).astype(np.uint8)
+    image = rng.random(truth.shape).astype(np.float32)
+    path = tmp_path / 'sub' / 'slices.png'
+    slices = mri_figure.save_mri_figure(
+        str(path), image, truth, [('a\nmean Dice 1.0%', truth)] * 2,
+        mri_demo.CLASSES)
+    assert slices == mri_figure.richest_slices(truth)
+    png = path.read_bytes()
+    assert png[:8] == PNG_SIGNATURE
+    width, = struct.unpack('>I', png[16:20])  # the IHDR chunk
+    assert width == 4 * 190  # four columns of 1.9 inches at 100 dpi
 
 
 def test_table_has_a_row_per_model_and_says_what_it_measures():

@@ -16,7 +16,7 @@
    PNG of axial, coronal and sagittal slices with every prediction
    (``WORK_DIR/mri_demo.png`` unless ``--png``).
 
-It takes about 13 minutes on 2 CPU cores: one torch thread trains while one
+It takes about 11 minutes on 2 CPU cores: one torch thread trains while one
 data loader worker crops. ``--quick`` is a smoke run (two iterations per
 model) for the tests. The logic lives in :mod:`cakes_mm.demo.mri_demo`.
 """
