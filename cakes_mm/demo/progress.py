@@ -4,6 +4,9 @@ from typing import Callable, Dict, Optional
 
 from mmengine.hooks import Hook
 
+#: The validation scores a progress line shows, and their labels.
+SHOWN_METRICS = (('acc/top1', 'top-1'), ('dice/mean', 'mean Dice'))
+
 
 class DemoProgressHook(Hook):
     """Print one line per training epoch and one per validation.
@@ -50,7 +53,9 @@ class DemoProgressHook(Hook):
 
     def after_val_epoch(self, runner,
                         metrics: Optional[Dict[str, float]] = None) -> None:
-        """Print the validation top-1."""
-        if metrics and 'acc/top1' in metrics:
-            self.echo(f'[{self.name}] val top-1 '
-                      f'{100 * metrics["acc/top1"]:.1f}%')
+        """Print the validation score: top-1, or mean Dice for a
+        segmentation model."""
+        for key, label in SHOWN_METRICS:
+            if metrics and key in metrics:
+                self.echo(f'[{self.name}] val {label} '
+                          f'{100 * metrics[key]:.1f}%')

@@ -61,7 +61,7 @@ PMSCN_PAPER = {
 COLLECTIONS = {
     'baselines': ('CAKES layer-wise baselines', CAKES_PAPER),
     'cakes': ('CAKES', CAKES_PAPER),
-    'demo': ('Demo on generated motion clips', None),
+    'demo': ('Demos on generated motion clips and the MNI brain', None),
     'search': ('CAKES search', CAKES_PAPER),
     'pmscn': ('PmSCn', PMSCN_PAPER),
     'volumetric': ('CAKES and PmSCn, volumetric segmentation', None),
@@ -76,10 +76,11 @@ DATASETS = {
     'nih-pancreas': 'NIH Pancreas-CT',
     'ibsr': 'IBSR',
     'fibsem-affinities': 'FIB-SEM',
+    'mni-brain': 'MNI ICBM152 2009a brain (labels derived)',
 }
 #: volumetric dataset -> modality
 MODALITIES = {'MSD Pancreas': 'CT', 'NIH Pancreas-CT': 'CT', 'IBSR': 'MRI',
-              'FIB-SEM': 'EM'}
+              'FIB-SEM': 'EM', DATASETS['mni-brain']: 'MRI'}
 SAMPLERS = ('SampleFrames', 'UniformSample', 'UniformSampleFrames',
             'DenseSampleFrames')
 CROPS = ('CenterCrop', 'ThreeCrop')

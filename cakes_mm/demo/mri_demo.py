@@ -1,0 +1,263 @@
+"""The MRI demo: five kinds of convolution in one small UNet, on real MRI.
+
+``tools/demo/run_mri_demo.py`` calls :func:`run_mri_demo`, which
+
+1. writes the labelled MNI brain (:mod:`cakes_mm.demo.mni_brain`: T1 with
+   background, CSF, GM and WM at 2 mm, the anterior half for training, the
+   posterior 40% for testing) under ``WORK_DIR/data``;
+2. trains each model of :data:`MRI_MODELS` from scratch with mmengine's
+   runner, in this process, into ``WORK_DIR/<key>``; the models differ only
+   in ``model.network.op``;
+3. tests each on the posterior part by the sliding window and prints a
+   table of per-class Dice, params, GFLOPs (one window) and minutes;
+4. draws three slices of the test volume with each model's prediction
+   (:mod:`cakes_mm.demo.mri_figure`).
+"""
+import argparse
+import json
+import os.path as osp
+import time
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+import nibabel as nib
+import numpy as np
+from mmengine.hooks import Hook
+
+from .mni_brain import CLASSES, write_mni_dataset
+
+Echo = Callable[[str], None]
+
+# (key, name, config): the models trained and compared, in order. All are
+# the same UNet (configs/demo/conv3d_unet3d-w16_32x32x32_mni-brain.py) with
+# another op in its convs.
+MRI_MODELS = (
+    ('planar2d', 'planar 2D',
+     'cakes-planar-manual_unet3d-w16_32x32x32_mni-brain.py'),
+    ('conv3d', '3D', 'conv3d_unet3d-w16_32x32x32_mni-brain.py'),
+    ('cakes2d', 'CAKES 2D',
+     'cakes-2d-manual_unet3d-w16_32x32x32_mni-brain.py'),
+    ('cakes123d', 'CAKES 1,2,3D',
+     'cakes-123d-manual_unet3d-w16_32x32x32_mni-brain.py'),
+    ('p2sc2', 'P2SC2', 'p2sc2_unet3d-w16_32x32x32_mni-brain.py'),
+)
+TISSUES = CLASSES[1:]
+#: Iterations of ``--quick``'s single epoch.
+QUICK_ITERS = 2
+
+
+class TestVolume(NamedTuple):
+    """One test volume on the pipeline's grid, ``[x, y, z]`` each."""
+
+    image: np.ndarray
+    truth: np.ndarray
+    prediction: np.ndarray
+
+
+class Result(NamedTuple):
+    """One row of the demo's table, and the model's test predictions."""
+
+    name: str
+    dice: Dict[str, float]
+    params_m: float
+    gflops: float
+    minutes: float
+    volumes: List[TestVolume]
+
+    @property
+    def mean_dice(self) -> float:
+        """The mean of the tissues' Dice (%)."""
+        return self.dice['mean']
+
+
+class TestPredictions(Hook):
+    """Keep the image, ground truth and prediction of each test volume.
+
+    Added to a built runner with ``runner.register_hook``; needs no
+    registry entry.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self) -> None:
+        self.volumes: List[TestVolume] = []
+
+    def after_test_iter(self, runner, batch_idx: int,
+                        data_batch: Optional[dict] = None,
+                        outputs: Optional[Sequence] = None) -> None:
+        """Store the batch's volumes (first channel of each image)."""
+        for image, sample in zip(data_batch['inputs'], outputs):
+            self.volumes.append(TestVolume(
+                image[0].cpu().numpy(), sample.gt_seg[0].cpu().numpy(),
+                sample.pred_seg[0].cpu().numpy()))
+
+
+def y_span_mm(json_path: str, part: str) -> Tuple[float, float]:
+    """The first and last voxel centres' y (mm, anterior positive) of a
+    part of the written dataset.
+
+    Args:
+        json_path (str): The dataset's ``dataset.json``.
+        part (str): ``'training'``, ``'validation'`` or ``'test'``.
+
+    Returns:
+        tuple[float, float]: The lower and upper y.
+    """
+    with open(json_path, encoding='utf-8') as file:
+        entry = json.load(file)[part][0]
+    image = nib.load(osp.join(osp.dirname(json_path), entry['label']))
+    ends = [image.affine[1] @ [0, index, 0, 1]
+            for index in (0, image.shape[1] - 1)]
+    return min(ends), max(ends)
+
+
+def describe_split(json_path: str) -> str:
+    """Where each part of the written dataset lies along y, in one line.
+
+    Args:
+        json_path (str): The dataset's ``dataset.json``.
+
+    Returns:
+        str: ``training y -16..+80 mm, validation ..., test ...``.
+    """
+    spans = {part: y_span_mm(json_path, part)
+             for part in ('training', 'validation', 'test')}
+    return ', '.join(f'{part} y {low:+.0f}..{high:+.0f} mm'
+                     for part, (low, high) in spans.items())
+
+
+def demo_config(config: str, configs_dir: str, work_dir: str,
+                data_root: str, args: argparse.Namespace):
+    """Load a demo config and point it at this run's data and work dir.
+
+    Args:
+        config (str): The config's file name.
+        configs_dir (str): The folder holding it.
+        work_dir (str): The run's work dir.
+        data_root (str): The written dataset's folder.
+        args (argparse.Namespace): ``seed``, ``verbose`` and ``quick``.
+
+    Returns:
+        Config: The config to run.
+    """
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(configs_dir, config))
+    cfg.work_dir = work_dir
+    cfg.randomness = dict(seed=args.seed)
+    cfg.log_level = 'INFO' if args.verbose else 'WARNING'
+    train = cfg.train_dataloader
+    train.dataset.dataset.data_root = data_root
+    for split in ('val', 'test'):
+        cfg[f'{split}_dataloader'].dataset.data_root = data_root
+    if args.quick:  # a worker's start-up would outlast the run
+        train.num_workers = 0
+        train.persistent_workers = False
+        train.dataset.times = train.batch_size * QUICK_ITERS
+        cfg.train_cfg.update(max_epochs=1, val_begin=1, val_interval=1)
+    return cfg
+
+
+def train_and_test(name: str, cfg, echo: Echo) -> Result:
+    """Train one demo model, test it by the sliding window, measure it.
+
+    Args:
+        name (str): The model's name in the table.
+        cfg (Config): Its config, from :func:`demo_config`.
+        echo (Callable[[str], None]): Where progress lines go.
+
+    Returns:
+        Result: The model's row.
+    """
+    from mmengine.runner import Runner
+
+    from cakes_mm.analysis import default_input_shape, model_complexity
+
+    from .progress import DemoProgressHook
+    started = time.monotonic()
+    train = cfg.train_dataloader
+    iters = train.dataset.times // train.batch_size
+    echo(f'[{name}] training {cfg.train_cfg.max_epochs} epochs of {iters} '
+         f'iterations (batch {train.batch_size})')
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(DemoProgressHook(name, echo))
+    predictions = TestPredictions()
+    runner.register_hook(predictions)
+    runner.train()
+    metrics = runner.test()
+    complexity = model_complexity(runner.model, default_input_shape(cfg))
+    minutes = (time.monotonic() - started) / 60
+    dice = {tissue: 100 * metrics[f'dice/{tissue}'] for tissue in TISSUES}
+    dice['mean'] = 100 * metrics['dice/mean']
+    echo(f'[{name}] test mean Dice {dice["mean"]:.1f}% '
+         f'({minutes:.1f} min in all)')
+    return Result(name, dice, complexity.params_m, complexity.gflops,
+                  minutes, predictions.volumes)
+
+
+def format_table(results: Sequence[Result], window: Sequence[int],
+                 test_shape: Sequence[int], seed: int) -> str:
+    """The demo's closing table, as text.
+
+    Args:
+        results (Sequence[Result]): The rows.
+        window (Sequence[int]): The sliding window's size.
+        test_shape (Sequence[int]): The test volume's size.
+        seed (int): The run's seed.
+
+    Returns:
+        str: The table and a line saying what its figures are.
+    """
+    head = ''.join(f'{tissue:>7}' for tissue in TISSUES)
+    lines = [f'{"model":<14}{head}{"mean Dice":>11}{"params (M)":>12}'
+             f'{"GFLOPs":>9}{"minutes":>9}']
+    for row in results:
+        dice = ''.join(f'{row.dice[tissue]:>7.1f}' for tissue in TISSUES)
+        lines.append(f'{row.name:<14}{dice}{row.mean_dice:>11.1f}'
+                     f'{row.params_m:>12.3f}{row.gflops:>9.3f}'
+                     f'{row.minutes:>9.1f}')
+    size = 'x'.join(map(str, window))
+    lines.append(f'Dice (%) on the posterior test part '
+                 f'({"x".join(map(str, test_shape))} voxels at 2 mm) by a '
+                 f'{size} sliding window; GFLOPs: multiply-adds of one '
+                 f'{size} window; seed {seed}.')
+    return '\n'.join(lines)
+
+
+def run_mri_demo(args: argparse.Namespace, configs_dir: str,
+                 echo: Echo) -> Dict[str, Result]:
+    """Run the whole demo (see the module doc).
+
+    Args:
+        args (argparse.Namespace): ``work_dir``, ``seed``, ``quick``,
+            ``verbose`` and ``png`` (None: ``WORK_DIR/mri_demo.png``).
+        configs_dir (str): The folder of the demo configs.
+        echo (Callable[[str], None]): Where progress lines go.
+
+    Returns:
+        dict[str, Result]: The results by model key.
+    """
+    from .mri_figure import save_mri_figure
+    started = time.monotonic()
+    data_root = osp.join(args.work_dir, 'data')
+    echo(f'[data] labelling the MNI ICBM152 2009a template into '
+         f'{data_root} (attribution: {data_root}/ATTRIBUTION.rst)')
+    json_path = write_mni_dataset(data_root)
+    echo(f'[data] {describe_split(json_path)}; done in '
+         f'{time.monotonic() - started:.0f}s')
+    results = {}
+    for key, name, config in MRI_MODELS:
+        cfg = demo_config(config, configs_dir, osp.join(args.work_dir, key),
+                          data_root, args)
+        results[key] = train_and_test(name, cfg, echo)
+    rows = list(results.values())
+    volume = rows[0].volumes[0]
+    echo('')
+    echo(format_table(rows, cfg.model.test_cfg.roi_size,
+                      volume.truth.shape, args.seed))
+    png = args.png or osp.join(args.work_dir, 'mri_demo.png')
+    save_mri_figure(png, volume.image, volume.truth, [
+        (f'{row.name}\nmean Dice {row.mean_dice:.1f}%',
+         row.volumes[0].prediction) for row in rows
+    ], CLASSES)
+    echo(f'slices of the test volume: {png}')
+    echo(f'total time {(time.monotonic() - started) / 60:.1f} min')
+    return results
