@@ -4,6 +4,15 @@ from typing import Callable, Dict, Optional
 
 from mmengine.hooks import Hook
 
+def echo(line: str) -> None:
+    """Print a progress line at once.
+
+    Args:
+        line (str): The line.
+    """
+    print(line, flush=True)
+
+
 #: The validation scores a progress line shows, and their labels.
 SHOWN_METRICS = (('acc/top1', 'top-1'), ('dice/mean', 'mean Dice'))
 
@@ -18,8 +27,8 @@ class DemoProgressHook(Hook):
 
     Args:
         name (str): The model's name, printed at the start of each line.
-        echo (Callable[[str], None]): Where lines go. Defaults to ``print``
-            with flushing.
+        echo (Callable[[str], None]): Where lines go. Defaults to
+            :func:`echo`.
     """
 
     priority = 'LOW'
@@ -27,7 +36,7 @@ class DemoProgressHook(Hook):
     def __init__(self, name: str,
                  echo: Optional[Callable[[str], None]] = None) -> None:
         self.name = name
-        self.echo = echo or (lambda line: print(line, flush=True))
+        self.echo = echo or globals()['echo']
         self.started = time.monotonic()
         self.losses = []
 

@@ -76,11 +76,6 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def echo(line: str) -> None:
-    """Print a progress line at once."""
-    print(line, flush=True)
-
-
 def demo_config(config: str, work_dir: str, data_root: str,
                 args: argparse.Namespace, arch_from: Optional[str] = None):
     """Load a demo config and point it at this run's data and work dir, and
@@ -116,7 +111,7 @@ def train_and_test(key: str, name: str, config: str, data_root: str,
     from mmengine.runner import Runner
 
     from cakes_mm.analysis import model_complexity
-    from cakes_mm.demo.progress import DemoProgressHook
+    from cakes_mm.demo.progress import DemoProgressHook, echo
     from cakes_mm.models.search import search_layers, subnet_complexity
     started = time.monotonic()
     cfg = demo_config(config, osp.join(args.work_dir, key), data_root, args,
@@ -170,6 +165,7 @@ def main(argv: List[str]) -> Dict[str, Result]:
     import torch
     torch.set_num_threads(args.threads)
     import cakes_mm  # noqa: F401  (patches mmaction2, registers the models)
+    from cakes_mm.demo.progress import echo
     from cakes_mm.environment import silence_irrelevant_warnings
     if not args.verbose:
         silence_irrelevant_warnings()

@@ -26,9 +26,6 @@ import os.path as osp
 import sys
 from typing import List
 
-# The video demo's console helpers (same pinned packages, same warnings).
-from run_demo import echo, quiet_known_warnings
-
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO, 'configs', 'demo')
 
@@ -63,10 +60,12 @@ def main(argv: List[str]):
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     import torch
     torch.set_num_threads(args.threads)
-    if not args.verbose:
-        quiet_known_warnings()
     import cakes_mm  # noqa: F401  (patches mmaction2, registers the models)
     from cakes_mm.demo.mri_demo import run_mri_demo
+    from cakes_mm.demo.progress import echo
+    from cakes_mm.environment import silence_irrelevant_warnings
+    if not args.verbose:
+        silence_irrelevant_warnings()
     return run_mri_demo(args, CONFIGS, echo)
 
 

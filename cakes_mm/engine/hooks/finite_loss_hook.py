@@ -1,6 +1,8 @@
 """Stop training at the first NaN or inf loss."""
 import math
 
+import torch
+
 from mmengine.hooks import Hook
 
 from mmaction.registry import HOOKS
@@ -30,8 +32,11 @@ class FiniteLossHook(Hook):
         if not outputs or not self.every_n_train_iters(runner,
                                                         self.interval):
             return
-        bad = {key: float(value) for key, value in outputs.items()
-               if 'loss' in key and not math.isfinite(float(value))}
+        losses = {key: float(value.detach() if torch.is_tensor(value) else
+                             value)
+                  for key, value in outputs.items() if 'loss' in key}
+        bad = {key: value for key, value in losses.items()
+               if not math.isfinite(value)}
         if bad:
             raise FloatingPointError(
                 f'non-finite loss at iteration {runner.iter + 1} (epoch '
