@@ -24,6 +24,7 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
 import cakes_mm  # noqa: E402,F401
@@ -128,6 +129,8 @@ def draw(arch: Arch, names: List[str], title: str, out: str) -> None:
 def main() -> None:
     args = parse_args()
     init_default_scope('mmaction')
+    # Building a converted network would log its conversion report.
+    MMLogger.get_instance('plot_arch', log_level='WARNING')
     if args.config:
         arch = read_any_arch(args.arch)
         names, title = config_bars(args, arch)
