@@ -27,6 +27,7 @@ backbone only here, with the same threads and without spinning threads),
 timed in the same interleaved repetitions, and a line with each one's
 latency over its PyTorch row's.
 """
+
 import argparse
 import os.path as osp
 import platform
@@ -35,20 +36,31 @@ import time
 from typing import Callable, Dict, List, Tuple
 
 import torch
+from mmaction.registry import MODELS
 from mmengine.registry import init_default_scope
 
 import cakes_mm  # noqa: F401
 from cakes_mm.analysis import Complexity, model_complexity
+from cakes_mm.environment import silence_irrelevant_warnings
 from cakes_mm.fileio import atomic_write
 from cakes_mm.models.search import dump_chosen
-from cakes_mm.environment import silence_irrelevant_warnings
-from mmaction.registry import MODELS
 
 RESULTS = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
-RELEASED = ['CAKES12D_P', 'CAKES12D_C', 'CAKES23D_P', 'CAKES23D_C',
-            'CAKES123D_P', 'CAKES123D_C']
-PMSCN = {'R3D-34': None, 'P1SC1': dict(m=1, n=1), 'P2SC1': dict(m=2, n=1),
-         'P2SC2': dict(m=2, n=2), 'P2SC3': dict(m=2, n=3)}
+RELEASED = [
+    'CAKES12D_P',
+    'CAKES12D_C',
+    'CAKES23D_P',
+    'CAKES23D_C',
+    'CAKES123D_P',
+    'CAKES123D_C',
+]
+PMSCN = {
+    'R3D-34': None,
+    'P1SC1': dict(m=1, n=1),
+    'P2SC1': dict(m=2, n=1),
+    'P2SC2': dict(m=2, n=2),
+    'P2SC3': dict(m=2, n=3),
+}
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,19 +70,29 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--frames', type=int, default=8)
     parser.add_argument('--size', type=int, default=224)
     parser.add_argument('--repeat', type=int, default=5)
-    parser.add_argument('--no-train', action='store_true',
-                        help='skip the training-step column')
-    parser.add_argument('--no-pmscn', action='store_true',
-                        help='skip the PmSCn table')
-    parser.add_argument('--onnxruntime', action='store_true',
-                        help='also time TSN and the deploy-mode nets '
-                        'exported to ONNX, in onnxruntime (CPU)')
-    parser.add_argument('--out', help='where to write the table (default: '
-                        'benchmarks/results/latency_<device>.md)')
+    parser.add_argument(
+        '--no-train', action='store_true', help='skip the training-step column'
+    )
+    parser.add_argument(
+        '--no-pmscn', action='store_true', help='skip the PmSCn table'
+    )
+    parser.add_argument(
+        '--onnxruntime',
+        action='store_true',
+        help='also time TSN and the deploy-mode nets '
+        'exported to ONNX, in onnxruntime (CPU)',
+    )
+    parser.add_argument(
+        '--out',
+        help='where to write the table (default: '
+        'benchmarks/results/latency_<device>.md)',
+    )
     args = parser.parse_args()
     if args.onnxruntime and args.device != 'cpu':
-        parser.error('--onnxruntime times the CPU build of onnxruntime; use '
-                     'it with --device cpu')
+        parser.error(
+            '--onnxruntime times the CPU build of onnxruntime; use '
+            'it with --device cpu'
+        )
     return args
 
 
@@ -84,30 +106,64 @@ def video_models(frames: int) -> List[Tuple[str, dict, str]]:
     all_3x3x3 = ((1, 1, 1), (1, 1, 1, 1), (1, 1, 1, 1, 1, 1), (1, 1, 1))
     rows = [
         ('TSN R50 (mmaction2)', dict(type='ResNet', depth=50), FRAMES),
-        ('TSN R50 (mmaction2), channels_last', dict(type='ResNet', depth=50),
-         FRAMES_NHWC),
-        ('TSM R50 (mmaction2)', dict(type='ResNetTSM', depth=50,
-                                     num_segments=frames), FRAMES),
-        ('I3D R50 (mmaction2)', dict(
-            type='ResNet3d', depth=50, pretrained=None, pretrained2d=False,
-            conv1_kernel=(1, 7, 7), conv1_stride_t=1, pool1_stride_t=1,
-            with_pool2=False, inflate=all_3x3x3, inflate_style='3x3x3'),
-         CLIP),
+        (
+            'TSN R50 (mmaction2), channels_last',
+            dict(type='ResNet', depth=50),
+            FRAMES_NHWC,
+        ),
+        (
+            'TSM R50 (mmaction2)',
+            dict(type='ResNetTSM', depth=50, num_segments=frames),
+            FRAMES,
+        ),
+        (
+            'I3D R50 (mmaction2)',
+            dict(
+                type='ResNet3d',
+                depth=50,
+                pretrained=None,
+                pretrained2d=False,
+                conv1_kernel=(1, 7, 7),
+                conv1_stride_t=1,
+                pool1_stride_t=1,
+                with_pool2=False,
+                inflate=all_3x3x3,
+                inflate_style='3x3x3',
+            ),
+            CLIP,
+        ),
     ]
     for arch in ['c2d', 'p3d', 'c3d'] + RELEASED:
-        rows.append((arch.upper() if len(arch) == 3 else arch,
-                     dict(type='CAKESResNet', arch=arch), CLIP))
+        rows.append(
+            (
+                arch.upper() if len(arch) == 3 else arch,
+                dict(type='CAKESResNet', arch=arch),
+                CLIP,
+            )
+        )
         if arch != 'p3d':
-            rows.append((f'{rows[-1][0]} deploy',
-                         dict(type='CAKESResNet', arch=arch, deploy=True),
-                         CLIP))
+            rows.append(
+                (
+                    f'{rows[-1][0]} deploy',
+                    dict(type='CAKESResNet', arch=arch, deploy=True),
+                    CLIP,
+                )
+            )
     # The performance-priority supernets: a training step draws one op per
     # channel; inference runs the derived arch.
-    for name, ops in [('12D', ['1xkxk', 'kx1x1']),
-                      ('123D', ['kxkxk', '1xkxk', 'kx1x1'])]:
-        rows.append((f'CAKES {name} perf supernet', dict(
-            type='CAKESResNetSupernet', mode='performance', op_set=ops),
-            CLIP))
+    for name, ops in [
+        ('12D', ['1xkxk', 'kx1x1']),
+        ('123D', ['kxkxk', '1xkxk', 'kx1x1']),
+    ]:
+        rows.append(
+            (
+                f'CAKES {name} perf supernet',
+                dict(
+                    type='CAKESResNetSupernet', mode='performance', op_set=ops
+                ),
+                CLIP,
+            )
+        )
     return rows
 
 
@@ -118,15 +174,22 @@ ONNXRUNTIME = ', onnxruntime'
 def onnxruntime_models(frames: int) -> List[Tuple[str, dict, str]]:
     """TSN and the deploy-mode rows of :func:`video_models`, again, to run
     exported to ONNX in onnxruntime."""
-    return [(name + ONNXRUNTIME, cfg, kind)
-            for name, cfg, kind in video_models(frames)
-            if name == 'TSN R50 (mmaction2)' or cfg.get('deploy')]
+    return [
+        (name + ONNXRUNTIME, cfg, kind)
+        for name, cfg, kind in video_models(frames)
+        if name == 'TSN R50 (mmaction2)' or cfg.get('deploy')
+    ]
 
 
 def pmscn_models() -> List[Tuple[str, dict, str]]:
-    return [(name, dict(type='PmSCnResNet', depth=34, pmscn=cfg,
-                        with_pool1=False), CLIP)
-            for name, cfg in PMSCN.items()]
+    return [
+        (
+            name,
+            dict(type='PmSCnResNet', depth=34, pmscn=cfg, with_pool1=False),
+            CLIP,
+        )
+        for name, cfg in PMSCN.items()
+    ]
 
 
 def as_input(clip: torch.Tensor, kind: str) -> torch.Tensor:
@@ -140,9 +203,15 @@ def as_input(clip: torch.Tensor, kind: str) -> torch.Tensor:
     return frames
 
 
-def timers(backbone: torch.nn.Module, clip: torch.Tensor, kind: str,
-           device: str, train: bool) -> Dict[str, Callable[[], None]]:
+def timers(
+    backbone: torch.nn.Module,
+    clip: torch.Tensor,
+    kind: str,
+    device: str,
+    train: bool,
+) -> Dict[str, Callable[[], None]]:
     """Callables that run one inference and one training step."""
+
     def sync():
         if device == 'cuda':
             torch.cuda.synchronize()
@@ -163,16 +232,20 @@ def timers(backbone: torch.nn.Module, clip: torch.Tensor, kind: str,
         sync()
 
     deployable = getattr(backbone, 'deploy', False)
-    return {'infer': infer} if deployable or not train else {
-        'infer': infer, 'train': step}
+    return (
+        {'infer': infer}
+        if deployable or not train
+        else {'infer': infer, 'train': step}
+    )
 
 
-def onnxruntime_timers(backbone: torch.nn.Module, clip: torch.Tensor,
-                       kind: str,
-                       threads: int) -> Dict[str, Callable[[], None]]:
+def onnxruntime_timers(
+    backbone: torch.nn.Module, clip: torch.Tensor, kind: str, threads: int
+) -> Dict[str, Callable[[], None]]:
     """A callable that runs one batch-1 inference of the backbone,
     exported to ONNX, in onnxruntime."""
     from cakes_mm.deployment import INPUT_NAME, onnx_bytes, onnx_session
+
     backbone.eval()
     if getattr(backbone, 'deploy', False):
         backbone.switch_to_deploy()
@@ -193,14 +266,15 @@ def complexity(cfg: dict, shape, kind: str) -> Complexity:
     frame_shape = as_input(torch.empty(shape, device='meta'), kind).shape
     cost = model_complexity(backbone, frame_shape)
     width = 512 if cfg['type'] == 'PmSCnResNet' else 2048
-    return Complexity(params=cost.params + width * 174 + 174,
-                      flops=cost.flops + width * 174)
+    return Complexity(
+        params=cost.params + width * 174 + 174, flops=cost.flops + width * 174
+    )
 
 
 def measure(rows, shape, args) -> List[dict]:
     """Build, warm up, and time every row, interleaved."""
     torch.manual_seed(0)
-    clip = torch.randn((2, ) + tuple(shape[1:]), device=args.device)
+    clip = torch.randn((2,) + tuple(shape[1:]), device=args.device)
     entries = []
     for name, cfg, kind in rows:
         # Random weights from construction: timing needs no init_weights()
@@ -212,15 +286,21 @@ def measure(rows, shape, args) -> List[dict]:
         if name.endswith(ONNXRUNTIME):
             runs = onnxruntime_timers(backbone, clip, kind, args.threads)
         else:
-            runs = timers(backbone, clip, kind, args.device,
-                          not args.no_train)
+            runs = timers(backbone, clip, kind, args.device, not args.no_train)
         for run in runs.values():
             run()  # warm-up (and, in deploy mode, the switch)
-        cost = complexity({k: v for k, v in cfg.items() if k != 'deploy'},
-                          shape, kind)
-        entries.append(dict(name=name, runs=runs, params=cost.params_m,
-                            gflops=cost.gflops,
-                            times={k: [] for k in runs}))
+        cost = complexity(
+            {k: v for k, v in cfg.items() if k != 'deploy'}, shape, kind
+        )
+        entries.append(
+            dict(
+                name=name,
+                runs=runs,
+                params=cost.params_m,
+                gflops=cost.gflops,
+                times={k: [] for k in runs},
+            )
+        )
         print(f'built {name}', flush=True)
     for r in range(args.repeat):
         for entry in entries:
@@ -237,51 +317,73 @@ def table(entries: List[dict], title: str) -> str:
     base = entries[0]
     base_infer = statistics.median(base['times']['infer'])
     base_train = statistics.median(base['times'].get('train', [float('nan')]))
-    lines = [title, '',
-             '| model | params (M) | GFLOPs | infer median (s) | infer '
-             'min-max (s) | train step median (s) | latency ratio | FLOPs '
-             'ratio | train ratio |',
-             '|---|---|---|---|---|---|---|---|---|']
+    lines = [
+        title,
+        '',
+        '| model | params (M) | GFLOPs | infer median (s) | infer '
+        'min-max (s) | train step median (s) | latency ratio | FLOPs '
+        'ratio | train ratio |',
+        '|---|---|---|---|---|---|---|---|---|',
+    ]
     for e in entries:
         infer = statistics.median(e['times']['infer'])
-        spread = f"{min(e['times']['infer']):.3f}-" \
-                 f"{max(e['times']['infer']):.3f}"
+        spread = (
+            f'{min(e["times"]["infer"]):.3f}-{max(e["times"]["infer"]):.3f}'
+        )
         train = e['times'].get('train')
         train_cell = f'{statistics.median(train):.3f}' if train else '-'
-        train_ratio = (f'{statistics.median(train) / base_train:.2f}'
-                       if train else '-')
+        train_ratio = (
+            f'{statistics.median(train) / base_train:.2f}' if train else '-'
+        )
         lines.append(
-            f"| {e['name']} | {e['params']:.2f} | {e['gflops']:.2f} | "
+            f'| {e["name"]} | {e["params"]:.2f} | {e["gflops"]:.2f} | '
             f'{infer:.3f} | {spread} | {train_cell} | '
             f'{infer / base_infer:.2f} | {e["gflops"] / base["gflops"]:.2f} '
-            f'| {train_ratio} |')
+            f'| {train_ratio} |'
+        )
     return '\n'.join(lines)
 
 
 def search_step_ratios(entries: List[dict]) -> str:
     """The performance-priority search step against the fixed C2D step
     (the search issue's bound is 1.3)."""
-    steps = {e['name']: statistics.median(e['times']['train'])
-             for e in entries if 'train' in e['times']}
+    steps = {
+        e['name']: statistics.median(e['times']['train'])
+        for e in entries
+        if 'train' in e['times']
+    }
     if 'C2D' not in steps:
         return ''
-    ratios = [f'{name}: {step / steps["C2D"]:.2f}'
-              for name, step in steps.items() if 'supernet' in name]
-    return ('Search step (forward + backward) / fixed C2D step: ' +
-            ', '.join(ratios) + '.')
+    ratios = [
+        f'{name}: {step / steps["C2D"]:.2f}'
+        for name, step in steps.items()
+        if 'supernet' in name
+    ]
+    return (
+        'Search step (forward + backward) / fixed C2D step: '
+        + ', '.join(ratios)
+        + '.'
+    )
 
 
 def onnxruntime_ratios(entries: List[dict]) -> str:
     """Each onnxruntime row's latency over its PyTorch row's."""
-    medians = {e['name']: statistics.median(e['times']['infer'])
-               for e in entries}
-    ratios = [f'{name[:-len(ONNXRUNTIME)]}: '
-              f'{medians[name] / medians[name[:-len(ONNXRUNTIME)]]:.2f}'
-              for name in medians if name.endswith(ONNXRUNTIME)]
+    medians = {
+        e['name']: statistics.median(e['times']['infer']) for e in entries
+    }
+    ratios = [
+        f'{name[: -len(ONNXRUNTIME)]}: '
+        f'{medians[name] / medians[name[: -len(ONNXRUNTIME)]]:.2f}'
+        for name in medians
+        if name.endswith(ONNXRUNTIME)
+    ]
     if not ratios:
         return ''
-    return ('onnxruntime latency / PyTorch latency of the same network: ' +
-            ', '.join(ratios) + '.')
+    return (
+        'onnxruntime latency / PyTorch latency of the same network: '
+        + ', '.join(ratios)
+        + '.'
+    )
 
 
 def cpu_name() -> str:
@@ -300,8 +402,10 @@ def machine(args) -> str:
     """The device the table was measured on, in words."""
     if args.device == 'cuda':
         return torch.cuda.get_device_name()
-    return (f'{cpu_name()}, {torch.backends.cpu.get_cpu_capability()}, '
-            f'{args.threads} threads')
+    return (
+        f'{cpu_name()}, {torch.backends.cpu.get_cpu_capability()}, '
+        f'{args.threads} threads'
+    )
 
 
 def main() -> None:
@@ -309,20 +413,32 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     init_default_scope('mmaction')
     shape = (1, 3, args.frames, args.size, args.size)
-    header = (f'# Latency on {args.device} ({machine(args)}), torch '
-              f'{torch.__version__}, median of {args.repeat} interleaved '
-              f'repetitions')
+    header = (
+        f'# Latency on {args.device} ({machine(args)}), torch '
+        f'{torch.__version__}, median of {args.repeat} interleaved '
+        f'repetitions'
+    )
     rows = video_models(args.frames)
     if args.onnxruntime:
         rows += onnxruntime_models(args.frames)
     video = measure(rows, shape, args)
-    parts = [header, table(video, f'## Video models, {args.frames}x'
-                           f'{args.size}², ratios to TSN'),
-             search_step_ratios(video), onnxruntime_ratios(video)]
+    parts = [
+        header,
+        table(
+            video,
+            f'## Video models, {args.frames}x{args.size}², ratios to TSN',
+        ),
+        search_step_ratios(video),
+        onnxruntime_ratios(video),
+    ]
     if not args.no_pmscn:
         pmscn = measure(pmscn_models(), (1, 3, 64, 64, 64), args)
-        parts.append(table(pmscn, '## PmSCn, 64x64² (UCF101 recipe), '
-                           'ratios to the 3D ResNet-34'))
+        parts.append(
+            table(
+                pmscn,
+                '## PmSCn, 64x64² (UCF101 recipe), ratios to the 3D ResNet-34',
+            )
+        )
     text = '\n\n'.join(part for part in parts if part) + '\n'
     print(text)
     out = args.out or osp.join(RESULTS, f'latency_{args.device}.md')

@@ -11,6 +11,7 @@ per channel, so its step should cost about one path: the ratio to C2D is
 the issue's target (<= 1.3), and the ratio to the fixed network with the
 same op set split evenly shows the price of sampling itself.
 """
+
 import argparse
 import statistics
 import time
@@ -18,8 +19,8 @@ import time
 import torch
 
 import cakes_mm  # noqa: F401
-from cakes_mm.models import CAKESResNet, CAKESResNetSupernet
 from cakes_mm.environment import silence_irrelevant_warnings
+from cakes_mm.models import CAKESResNet, CAKESResNetSupernet
 
 OP_SETS = {
     '12d': ['1xkxk', 'kx1x1'],
@@ -36,8 +37,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--repeat', type=int, default=7)
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--op-sets', nargs='+', default=list(OP_SETS),
-                        choices=list(OP_SETS))
+    parser.add_argument(
+        '--op-sets', nargs='+', default=list(OP_SETS), choices=list(OP_SETS)
+    )
     return parser.parse_args()
 
 
@@ -45,10 +47,14 @@ def models(op_sets):
     """(name, backbone) pairs: C2D, then per op set fixed and supernet."""
     yield 'C2D (fixed)', CAKESResNet(arch='c2d')
     for key in op_sets:
-        yield f'{key} uniform (fixed)', CAKESResNet(arch='uniform',
-                                                    op_set=OP_SETS[key])
-        yield f'{key} perf supernet', CAKESResNetSupernet(
-            op_set=OP_SETS[key], mode='performance')
+        yield (
+            f'{key} uniform (fixed)',
+            CAKESResNet(arch='uniform', op_set=OP_SETS[key]),
+        )
+        yield (
+            f'{key} perf supernet',
+            CAKESResNetSupernet(op_set=OP_SETS[key], mode='performance'),
+        )
 
 
 def step_fn(backbone, clip, device):
@@ -61,6 +67,7 @@ def step_fn(backbone, clip, device):
         optimizer.step()
         if device == 'cuda':
             torch.cuda.synchronize()
+
     return step
 
 
@@ -68,8 +75,9 @@ def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    clip = torch.randn(args.batch, 3, args.frames, args.size, args.size,
-                       device=args.device)
+    clip = torch.randn(
+        args.batch, 3, args.frames, args.size, args.size, device=args.device
+    )
     steps = {}
     for name, backbone in models(args.op_sets):
         backbone.init_weights()
@@ -84,18 +92,27 @@ def main() -> None:
             times[name].append(time.perf_counter() - start)
         print(f'repetition {r + 1}/{args.repeat} done', flush=True)
     base = statistics.median(times['C2D (fixed)'])
-    print(f'\nTraining step, batch {args.batch}, {args.frames}x{args.size}², '
-          f'{args.device}, {args.threads} threads, median of {args.repeat}')
-    print('| model | median (s) | min-max (s) | ratio to C2D | ratio to '
-          'fixed same op set |')
+    print(
+        f'\nTraining step, batch {args.batch}, {args.frames}x{args.size}², '
+        f'{args.device}, {args.threads} threads, median of {args.repeat}'
+    )
+    print(
+        '| model | median (s) | min-max (s) | ratio to C2D | ratio to '
+        'fixed same op set |'
+    )
     print('|---|---|---|---|---|')
     for name, values in times.items():
         median = statistics.median(values)
         fixed = name.replace('perf supernet', 'uniform (fixed)')
-        same = (f'{median / statistics.median(times[fixed]):.2f}'
-                if fixed != name else '')
-        print(f'| {name} | {median:.3f} | {min(values):.3f}-'
-              f'{max(values):.3f} | {median / base:.2f} | {same} |')
+        same = (
+            f'{median / statistics.median(times[fixed]):.2f}'
+            if fixed != name
+            else ''
+        )
+        print(
+            f'| {name} | {median:.3f} | {min(values):.3f}-'
+            f'{max(values):.3f} | {median / base:.2f} | {same} |'
+        )
 
 
 if __name__ == '__main__':

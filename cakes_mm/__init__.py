@@ -6,14 +6,16 @@ applies the two shims the pinned stack needs (documented in
 :mod:`cakes_mm.environment`). It changes nothing else of mmengine's or
 mmaction2's.
 """
+
 from .environment import apply_environment_shims, irrelevant_warnings_hidden
 
 with irrelevant_warnings_hidden():
     apply_environment_shims()
-    from .registry import register_config_scope
-    from .models import *  # noqa: F401,F403
     from .datasets import *  # noqa: F401,F403
     from .engine import *  # noqa: F401,F403
+    from .models import *  # noqa: F401,F403
+    from .registry import register_config_scope
+
     # The volumetric metrics need MONAI (the "volumetric" extra); without
     # it the rest of the package still imports.
     try:

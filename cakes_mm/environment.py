@@ -25,6 +25,7 @@ Two warnings of the pinned stack say nothing to a user of ours
 imports that stack only (the filters are restored after), and the tools hide
 them for their whole run (:func:`silence_irrelevant_warnings`).
 """
+
 import contextlib
 import importlib.util
 import os
@@ -69,7 +70,8 @@ class MissingDRN:
         raise ImportError(
             'DRN is not available: the installed mmaction2 1.2.0 wheel lacks '
             'mmaction/models/localizers/drn (upstream issue #2714). Install '
-            'mmaction2 from source to use DRN.')
+            'mmaction2 from source to use DRN.'
+        )
 
 
 def drn_on_disk() -> bool:
@@ -79,8 +81,10 @@ def drn_on_disk() -> bool:
     mmaction = importlib.util.find_spec('mmaction')
     return any(
         os.path.isfile(
-            os.path.join(folder, 'models', 'localizers', 'drn', 'drn.py'))
-        for folder in mmaction.submodule_search_locations)
+            os.path.join(folder, 'models', 'localizers', 'drn', 'drn.py')
+        )
+        for folder in mmaction.submodule_search_locations
+    )
 
 
 def patch_missing_drn() -> bool:
@@ -106,6 +110,7 @@ def allow_mmengine_checkpoints() -> None:
     # Imported here: the checkpoint package imports mmaction2's models,
     # which needs patch_missing_drn() to have run.
     from .checkpoint.safe_load import mmengine_checkpoint_globals
+
     torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
 
 

@@ -7,6 +7,7 @@ writes through it, and :class:`~cakes_mm.engine.hooks.AtomicCheckpointHook`
 uses that backend and also publishes ``last_checkpoint`` atomically. Nothing
 of mmengine's own is changed.
 """
+
 import contextlib
 import glob
 import io
@@ -33,8 +34,9 @@ def atomic_write(path: str, data: Union[bytes, str]) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     prefix = f'.{os.path.basename(path)}.'
-    for leftover in glob.glob(os.path.join(glob.escape(folder),
-                                           glob.escape(prefix) + '*.tmp')):
+    for leftover in glob.glob(
+        os.path.join(glob.escape(folder), glob.escape(prefix) + '*.tmp')
+    ):
         os.remove(leftover)
     handle, temp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix='.tmp')
     try:
@@ -67,8 +69,9 @@ class AtomicLocalBackend(LocalBackend):
 
 
 @contextlib.contextmanager
-def open_replacing_on_close(file: str, mode: str = 'r', *args,
-                            **kwargs) -> Iterator[io.IOBase]:
+def open_replacing_on_close(
+    file: str, mode: str = 'r', *args, **kwargs
+) -> Iterator[io.IOBase]:
     """``open``, except that text opened with mode ``'w'`` is collected and
     written with :func:`atomic_write` when the ``with`` block ends without
     an error.

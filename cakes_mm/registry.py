@@ -13,18 +13,17 @@ same name: lookups fall through to mmaction2 (and from there to mmengine),
 where the plugin registers its models, datasets and hooks. Their import
 location is the plugin itself.
 """
+
 import os
 
-from mmengine.registry import Registry
-
 import mmaction.registry as mmaction_registry
+from mmengine.registry import Registry
 
 SCOPE = 'cakes_mm'
 
 #: Name in ``mmaction.registry`` -> the ``cakes_mm`` child registry.
 REGISTRIES = {
-    name: Registry(parent.name, parent=parent, scope=SCOPE,
-                   locations=[SCOPE])
+    name: Registry(parent.name, parent=parent, scope=SCOPE, locations=[SCOPE])
     for name, parent in vars(mmaction_registry).items()
     if isinstance(parent, Registry) and parent.scope == 'mmaction'
 }
@@ -47,6 +46,7 @@ def register_config_scope() -> None:
     """
     from mmengine.config import config as config_module
     from mmengine.config import utils as config_utils
+
     config_utils.MODULE2PACKAGE.setdefault(SCOPE, SCOPE)
     lookup = config_module.get_installed_path
     if getattr(lookup, 'answers_cakes_mm', False):

@@ -3,7 +3,7 @@
 # differs from cakes/cakes-123d-perf_r50_16x1x1_sthv1.py.
 _base_ = [
     './cakes/cakes-123d-perf_r50_16x1x1_sthv1.py',
-    './_base_/datasets/sthv1_authors_test_sampler.py'
+    './_base_/datasets/sthv1_authors_test_sampler.py',
 ]
 
 sampler = _base_.authors_test_sampler

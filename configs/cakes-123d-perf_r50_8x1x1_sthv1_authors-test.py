@@ -6,7 +6,7 @@
 # cakes/cakes-123d-perf_r50_8x1x1_sthv1.py.
 _base_ = [
     './cakes/cakes-123d-perf_r50_8x1x1_sthv1.py',
-    './_base_/datasets/sthv1_authors_test_sampler.py'
+    './_base_/datasets/sthv1_authors_test_sampler.py',
 ]
 
 test_pipeline = [_base_.authors_test_sampler, *_base_.val_pipeline[1:]]

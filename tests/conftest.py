@@ -1,4 +1,7 @@
-"""Shared fixtures: the plugin is imported and mmaction's scope is set."""
+"""Shared fixtures: the plugin is imported, and every test starts in
+mmaction's registry scope (an mmengine Runner built without one leaves
+mmengine's behind) from the same random state."""
+
 import pytest
 import torch
 from mmengine.registry import init_default_scope
@@ -10,5 +13,6 @@ init_default_scope('mmaction')
 
 @pytest.fixture(autouse=True)
 def seeded():
-    """Every test starts from the same random state."""
+    """Every test starts in mmaction's scope, from the same random state."""
+    init_default_scope('mmaction')
     torch.manual_seed(0)

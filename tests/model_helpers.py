@@ -1,5 +1,6 @@
 """Helpers shared by the model tests: random "trained" norms and random 2D
 ResNet checkpoints in torchvision's key layout."""
+
 import re
 
 from mmaction.registry import MODELS
@@ -8,8 +9,10 @@ from torch.nn.modules.batchnorm import _BatchNorm
 # The tests' own map from mmaction2 ResNet keys to torchvision keys, written
 # independently of cakes_mm's, to produce torchvision-layout checkpoints.
 TORCHVISION_KEYS = [
-    (r'^conv1\.conv\.', 'conv1.'), (r'^conv1\.bn\.', 'bn1.'),
-    (r'\.conv(\d)\.conv\.', r'.conv\1.'), (r'\.conv(\d)\.bn\.', r'.bn\1.'),
+    (r'^conv1\.conv\.', 'conv1.'),
+    (r'^conv1\.bn\.', 'bn1.'),
+    (r'\.conv(\d)\.conv\.', r'.conv\1.'),
+    (r'\.conv(\d)\.bn\.', r'.bn\1.'),
     (r'\.downsample\.conv\.', '.downsample.0.'),
     (r'\.downsample\.bn\.', '.downsample.1.'),
 ]
@@ -34,7 +37,8 @@ def randomise_norms(module):
 def random_resnet2d(depth=50):
     """mmaction2's 2D ResNet with random weights and norms, in eval mode."""
     resnet = randomise_norms(
-        MODELS.build(dict(type='ResNet', depth=depth, pretrained=None)))
+        MODELS.build(dict(type='ResNet', depth=depth, pretrained=None))
+    )
     resnet.eval()  # not chained: mmaction2's ResNet.train() returns None
     return resnet
 

@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 import pytest
+from tool_helpers import REPO, run_tool
 
 from cakes_mm.environment import (
     DRN_PACKAGE,
@@ -9,7 +10,6 @@ from cakes_mm.environment import (
     drn_on_disk,
     patch_missing_drn,
 )
-from tool_helpers import REPO, run_tool
 
 BUILD_IN_FRESH_PROCESS = """
 import cakes_mm
@@ -25,8 +25,12 @@ for cfg in [dict(type='ResNet', depth=50),
 
 @pytest.mark.slow
 def test_mmaction_and_cakes_models_build_after_import_cakes_mm():
-    out = subprocess.run([sys.executable, '-c', BUILD_IN_FRESH_PROCESS],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, '-c', BUILD_IN_FRESH_PROCESS],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.split() == ['ResNet', 'ResNetTSM', 'ResNet3d', 'CAKESResNet']
 
 
@@ -40,12 +44,17 @@ def test_the_stand_in_fills_the_package_the_pinned_wheel_lacks():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('args, first', [
-    (['analysis/get_flops.py', 'configs/cakes_r50_sthv1.py'], 'Config: '),
-    (['search/export_arch.py', '--help'], 'usage: export_arch.py'),
-    (['deployment/convert_to_deploy.py', '--help'],
-     'usage: convert_to_deploy.py'),
-])
+@pytest.mark.parametrize(
+    'args, first',
+    [
+        (['analysis/get_flops.py', 'configs/cakes_r50_sthv1.py'], 'Config: '),
+        (['search/export_arch.py', '--help'], 'usage: export_arch.py'),
+        (
+            ['deployment/convert_to_deploy.py', '--help'],
+            'usage: convert_to_deploy.py',
+        ),
+    ],
+)
 def test_a_tool_starts_with_its_own_first_line(args, first):
     result = run_tool(args, REPO)
     assert result.returncode == 0, result.stderr[-2000:]

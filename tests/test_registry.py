@@ -1,5 +1,6 @@
 """``cakes_mm::`` base configs from outside the repository
 (cakes_mm.registry.register_config_scope and REGISTRIES, cakes_mm/.mim)."""
+
 import filecmp
 import logging
 import os
@@ -33,24 +34,31 @@ class WarningRecorder(logging.Handler):
 
 def relative_files(root):
     """Paths of the files below ``root``, relative to it."""
-    return sorted(osp.relpath(osp.join(folder, name), root)
-                  for folder, _, names in os.walk(root, followlinks=True)
-                  for name in names if not name.endswith('.pyc'))
+    return sorted(
+        osp.relpath(osp.join(folder, name), root)
+        for folder, _, names in os.walk(root, followlinks=True)
+        for name in names
+        if not name.endswith('.pyc')
+    )
 
 
 def test_mim_folder_holds_the_configs_and_model_index():
     mim = osp.join(PACKAGE_DIR, '.mim')
     configs = relative_files(osp.join(REPO, 'configs'))
     assert relative_files(osp.join(mim, 'configs')) == configs
-    assert filecmp.cmp(osp.join(mim, 'model-index.yml'),
-                       osp.join(REPO, 'model-index.yml'), shallow=False)
+    assert filecmp.cmp(
+        osp.join(mim, 'model-index.yml'),
+        osp.join(REPO, 'model-index.yml'),
+        shallow=False,
+    )
 
 
 def test_scope_is_registered():
     assert MODULE2PACKAGE['cakes_mm'] == 'cakes_mm'
     assert REGISTRIES['MODELS'].parent is MODELS
-    assert REGISTRIES['DATASETS'].get('CheckedRawframeDataset') is \
-        DATASETS.get('CheckedRawframeDataset')
+    assert REGISTRIES['DATASETS'].get(
+        'CheckedRawframeDataset'
+    ) is DATASETS.get('CheckedRawframeDataset')
 
 
 def test_user_config_outside_repo_inherits_by_scope(tmp_path, monkeypatch):
@@ -75,6 +83,7 @@ def test_user_config_outside_repo_inherits_by_scope(tmp_path, monkeypatch):
 def test_unknown_scoped_config_is_named(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / 'bad.py').write_text(
-        "_base_ = ['cakes_mm::cakes/no_such_config.py']\n")
+        "_base_ = ['cakes_mm::cakes/no_such_config.py']\n"
+    )
     with pytest.raises(FileNotFoundError, match='no_such_config'):
         Config.fromfile('bad.py')

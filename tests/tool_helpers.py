@@ -6,6 +6,7 @@ decord 0.6.0 fails on some widths that are not, e.g. 48, with "Check failed:
 from_size == to_size", rows being padded to 64). The model is a CAKESResNet-50 with
 base width 8 and a uniform 1D/2D split, on 4 frames of 32x32.
 """
+
 import importlib.util
 import os
 import os.path as osp
@@ -22,9 +23,14 @@ TOOLS = osp.join(REPO, 'tools')
 FRAME_TMPL = 'img_{:05}.jpg'
 
 
-def write_frames(folder: str, num_frames: int, seed: int,
-                 filename_tmpl: str = FRAME_TMPL, start_index: int = 1,
-                 size: Sequence[int] = (40, 32)) -> None:
+def write_frames(
+    folder: str,
+    num_frames: int,
+    seed: int,
+    filename_tmpl: str = FRAME_TMPL,
+    start_index: int = 1,
+    size: Sequence[int] = (40, 32),
+) -> None:
     """Write ``num_frames`` random-coloured JPEG frames into ``folder``."""
     os.makedirs(folder, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -34,11 +40,14 @@ def write_frames(folder: str, num_frames: int, seed: int,
         cv2.imwrite(osp.join(folder, filename_tmpl.format(index)), frame)
 
 
-def write_rawframe_dataset(root: str, labels: Sequence[int],
-                           num_frames: int = 6,
-                           filename_tmpl: str = FRAME_TMPL,
-                           start_index: int = 1,
-                           ann_name: str = 'ann.txt') -> str:
+def write_rawframe_dataset(
+    root: str,
+    labels: Sequence[int],
+    num_frames: int = 6,
+    filename_tmpl: str = FRAME_TMPL,
+    start_index: int = 1,
+    ann_name: str = 'ann.txt',
+) -> str:
     """Frame folders ``root/frames/vid<i>`` and their annotation list.
 
     Returns:
@@ -46,19 +55,29 @@ def write_rawframe_dataset(root: str, labels: Sequence[int],
     """
     lines = []
     for i, label in enumerate(labels):
-        write_frames(osp.join(root, 'frames', f'vid{i}'), num_frames, i,
-                     filename_tmpl, start_index)
+        write_frames(
+            osp.join(root, 'frames', f'vid{i}'),
+            num_frames,
+            i,
+            filename_tmpl,
+            start_index,
+        )
         lines.append(f'vid{i} {num_frames} {label}')
     return write_lines(osp.join(root, ann_name), lines)
 
 
-def write_video(path: str, num_frames: int = 8, seed: int = 0,
-                size: Sequence[int] = (64, 48)) -> str:
+def write_video(
+    path: str,
+    num_frames: int = 8,
+    seed: int = 0,
+    size: Sequence[int] = (64, 48),
+) -> str:
     """Write a small mp4v video of moving random blocks."""
     os.makedirs(osp.dirname(path), exist_ok=True)
     width, height = size
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), 8,
-                             (width, height))
+    writer = cv2.VideoWriter(
+        path, cv2.VideoWriter_fourcc(*'mp4v'), 8, (width, height)
+    )
     rng = np.random.default_rng(seed)
     for _ in range(num_frames):
         writer.write(rng.integers(0, 255, (height, width, 3), dtype=np.uint8))
@@ -66,8 +85,9 @@ def write_video(path: str, num_frames: int = 8, seed: int = 0,
     return path
 
 
-def write_video_dataset(root: str, labels: Sequence[int],
-                        ann_name: str = 'videos.txt') -> str:
+def write_video_dataset(
+    root: str, labels: Sequence[int], ann_name: str = 'videos.txt'
+) -> str:
     """Videos ``root/videos/vid<i>.mp4`` and their annotation list.
 
     Returns:
@@ -137,12 +157,18 @@ VIDEO_DATA = """dataset = dict(type='CheckedVideoDataset', ann_file='@ANN@',
                data_prefix=dict(video='@PREFIX@'))"""
 
 
-def write_tiny_config(path: str, ann_file: str, prefix: str,
-                      videos: bool = False, num_classes: int = 3,
-                      epochs: int = 1, workers: int = 0,
-                      imports: Sequence[str] = ('cakes_mm', ),
-                      backbone: str = 'CAKESResNet',
-                      head: str = 'I3DHead') -> str:
+def write_tiny_config(
+    path: str,
+    ann_file: str,
+    prefix: str,
+    videos: bool = False,
+    num_classes: int = 3,
+    epochs: int = 1,
+    workers: int = 0,
+    imports: Sequence[str] = ('cakes_mm',),
+    backbone: str = 'CAKESResNet',
+    head: str = 'I3DHead',
+) -> str:
     """Write a tiny training/testing config over a generated dataset.
 
     Args:
@@ -163,16 +189,25 @@ def write_tiny_config(path: str, ann_file: str, prefix: str,
         str: ``path``.
     """
     # Videos are opened before sampling (the sampler needs the frame count).
-    open_video, decode = (("dict(type='DecordInit'),",
-                           "dict(type='DecordDecode'),") if videos else
-                          ('', "dict(type='RawFrameDecode'),"))
+    open_video, decode = (
+        ("dict(type='DecordInit'),", "dict(type='DecordDecode'),")
+        if videos
+        else ('', "dict(type='RawFrameDecode'),")
+    )
     replacements = {
         '@DATA@': VIDEO_DATA if videos else RAWFRAME_DATA,
-        '@OPEN@': open_video, '@REPO@': REPO, '@ANN@': ann_file,
-        '@PREFIX@': prefix, '@DECODE@': decode, '@CLASSES@': str(num_classes),
-        '@EPOCHS@': str(epochs), '@WORKERS@': str(workers),
-        '@IMPORTS@': repr(list(imports)), '@BACKBONE@': backbone,
-        '@HEAD@': head}
+        '@OPEN@': open_video,
+        '@REPO@': REPO,
+        '@ANN@': ann_file,
+        '@PREFIX@': prefix,
+        '@DECODE@': decode,
+        '@CLASSES@': str(num_classes),
+        '@EPOCHS@': str(epochs),
+        '@WORKERS@': str(workers),
+        '@IMPORTS@': repr(list(imports)),
+        '@BACKBONE@': backbone,
+        '@HEAD@': head,
+    }
     text = TINY_CONFIG
     for key, value in replacements.items():
         text = text.replace(key, value)
@@ -181,9 +216,12 @@ def write_tiny_config(path: str, ann_file: str, prefix: str,
     return path
 
 
-def run_tool(args: Sequence[str], cwd: str,
-             env: Optional[Dict[str, str]] = None,
-             timeout: int = 240) -> subprocess.CompletedProcess:
+def run_tool(
+    args: Sequence[str],
+    cwd: str,
+    env: Optional[Dict[str, str]] = None,
+    timeout: int = 240,
+) -> subprocess.CompletedProcess:
     """Run ``python tools/<args[0]> args[1:]`` from ``cwd``.
 
     Args:
@@ -198,8 +236,13 @@ def run_tool(args: Sequence[str], cwd: str,
     """
     full_env = dict(os.environ, OMP_NUM_THREADS='1', **(env or {}))
     return subprocess.run(
-        [sys.executable, osp.join(TOOLS, args[0]), *args[1:]], cwd=cwd,
-        env=full_env, capture_output=True, text=True, timeout=timeout)
+        [sys.executable, osp.join(TOOLS, args[0]), *args[1:]],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def load_tool(relative_path: str) -> ModuleType:

@@ -21,6 +21,7 @@ prefixes are removed. Every key of the model must be in it with the same
 shape, and nothing else: otherwise the run stops naming the first key that
 does not fit and both shapes.
 """
+
 import argparse
 from typing import List, Optional
 
@@ -29,14 +30,22 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from cakes_mm.apis.runner import (add_common_args, build_runner, load_config,
-                                  run_reporting_bad_input)
+from cakes_mm.apis.runner import (
+    add_common_args,
+    build_runner,
+    load_config,
+    run_reporting_bad_input,
+)
 from cakes_mm.checkpoint.fit_check import check_checkpoints_fit
 from cakes_mm.environment import silence_irrelevant_warnings
 
 #: Test-time frame samplers whose ``num_clips`` --num-clips sets.
-SAMPLERS = ('SampleFrames', 'UniformSample', 'UniformSampleFrames',
-            'DenseSampleFrames')
+SAMPLERS = (
+    'SampleFrames',
+    'UniformSample',
+    'UniformSampleFrames',
+    'DenseSampleFrames',
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,19 +54,29 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_common_args(parser)
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
-        '--dump', metavar='FILE.pkl',
-        help='also write every prediction to this pickle file')
+        '--dump',
+        metavar='FILE.pkl',
+        help='also write every prediction to this pickle file',
+    )
     parser.add_argument(
-        '--num-clips', type=int, metavar='N',
-        help='clips per video: sets num_clips of the test sampler')
+        '--num-clips',
+        type=int,
+        metavar='N',
+        help='clips per video: sets num_clips of the test sampler',
+    )
     parser.add_argument(
-        '--num-crops', type=int, choices=[1, 3],
+        '--num-crops',
+        type=int,
+        choices=[1, 3],
         help='crops per clip: 3 resizes the short side to the crop size '
-        'and takes three crops along the long side; 1 takes the centre crop')
+        'and takes three crops along the long side; 1 takes the centre crop',
+    )
     parser.add_argument(
-        '--deploy', action='store_true',
-        help='call the backbone\'s switch_to_deploy() after loading the '
-        'checkpoint')
+        '--deploy',
+        action='store_true',
+        help="call the backbone's switch_to_deploy() after loading the "
+        'checkpoint',
+    )
     args = parser.parse_args(argv)
     if args.num_clips is not None and args.num_clips < 1:
         parser.error('--num-clips must be at least 1')
@@ -68,16 +87,24 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def transform_index(pipeline: List[dict], types: tuple) -> Optional[int]:
     """Index of the first transform whose type is one of ``types``."""
-    return next((i for i, step in enumerate(pipeline)
-                 if str(step.get('type')).split('.')[-1] in types), None)
+    return next(
+        (
+            i
+            for i, step in enumerate(pipeline)
+            if str(step.get('type')).split('.')[-1] in types
+        ),
+        None,
+    )
 
 
 def set_num_clips(pipeline: List[dict], num_clips: int) -> None:
     """Set the test sampler's ``num_clips``."""
     index = transform_index(pipeline, SAMPLERS)
     if index is None:
-        raise SystemExit(f'error: --num-clips: the test pipeline has no '
-                         f'frame sampler ({", ".join(SAMPLERS)})')
+        raise SystemExit(
+            f'error: --num-clips: the test pipeline has no '
+            f'frame sampler ({", ".join(SAMPLERS)})'
+        )
     pipeline[index]['num_clips'] = num_clips
 
 
@@ -88,8 +115,10 @@ def square_crop_size(step: dict) -> int:
         return size
     if len(size) == 2 and size[0] == size[1]:
         return int(size[0])
-    raise SystemExit(f'error: --num-crops needs a square crop, the test '
-                     f'pipeline crops {tuple(size)}')
+    raise SystemExit(
+        f'error: --num-crops needs a square crop, the test '
+        f'pipeline crops {tuple(size)}'
+    )
 
 
 def set_num_crops(pipeline: List[dict], num_crops: int) -> None:
@@ -100,21 +129,28 @@ def set_num_crops(pipeline: List[dict], num_crops: int) -> None:
     so the three crops span the long side. One crop: a ``ThreeCrop``
     becomes a ``CenterCrop`` of the same size.
     """
-    old, new = (('CenterCrop', 'ThreeCrop') if num_crops == 3 else
-                ('ThreeCrop', 'CenterCrop'))
-    if transform_index(pipeline, (new, )) is not None:
+    old, new = (
+        ('CenterCrop', 'ThreeCrop')
+        if num_crops == 3
+        else ('ThreeCrop', 'CenterCrop')
+    )
+    if transform_index(pipeline, (new,)) is not None:
         return
-    index = transform_index(pipeline, (old, ))
+    index = transform_index(pipeline, (old,))
     if index is None:
-        raise SystemExit(f'error: --num-crops {num_crops}: the test pipeline '
-                         f'has no {old} to replace')
+        raise SystemExit(
+            f'error: --num-crops {num_crops}: the test pipeline '
+            f'has no {old} to replace'
+        )
     size = square_crop_size(pipeline[index])
     pipeline[index] = dict(type=new, crop_size=size)
     if num_crops == 3:
-        resize = transform_index(pipeline[:index][::-1], ('Resize', ))
+        resize = transform_index(pipeline[:index][::-1], ('Resize',))
         if resize is None:
-            raise SystemExit('error: --num-crops 3: no Resize before the '
-                             'CenterCrop to resize the short side with')
+            raise SystemExit(
+                'error: --num-crops 3: no Resize before the '
+                'CenterCrop to resize the short side with'
+            )
         pipeline[index - 1 - resize].update(scale=(-1, size), keep_ratio=True)
 
 
@@ -123,8 +159,10 @@ def apply_view_args(cfg: Config, args: argparse.Namespace) -> None:
     use batch size 1 under ``max_testing_views``."""
     pipeline = cfg.test_dataloader.dataset.get('pipeline')
     if pipeline is None and (args.num_clips or args.num_crops):
-        raise SystemExit('error: --num-clips/--num-crops need '
-                         'test_dataloader.dataset.pipeline in the config')
+        raise SystemExit(
+            'error: --num-clips/--num-crops need '
+            'test_dataloader.dataset.pipeline in the config'
+        )
     if args.num_clips:
         set_num_clips(pipeline, args.num_clips)
     if args.num_crops:
@@ -137,23 +175,29 @@ def apply_view_args(cfg: Config, args: argparse.Namespace) -> None:
     if args.num_clips or args.num_crops:
         clips = args.num_clips or "the config's"
         crops = args.num_crops or "the config's"
-        print_log(f'multi-view test: {clips} clips x {crops} crops per video',
-                  logger='current')
+        print_log(
+            f'multi-view test: {clips} clips x {crops} crops per video',
+            logger='current',
+        )
 
 
 def switch_to_deploy(runner: Runner) -> None:
     """Load the checkpoint, then switch the backbone to deploy mode."""
-    model = runner.model.module if is_model_wrapper(
-        runner.model) else runner.model
+    model = (
+        runner.model.module if is_model_wrapper(runner.model) else runner.model
+    )
     backbone = getattr(model, 'backbone', None)
     if not callable(getattr(backbone, 'switch_to_deploy', None)):
-        raise SystemExit(f'error: --deploy: the backbone '
-                         f'{type(backbone).__name__} has no '
-                         f'switch_to_deploy()')
+        raise SystemExit(
+            f'error: --deploy: the backbone '
+            f'{type(backbone).__name__} has no '
+            f'switch_to_deploy()'
+        )
     runner.load_or_resume()
     backbone.switch_to_deploy()
-    print_log(f'{type(backbone).__name__} switched to deploy mode',
-              logger='current')
+    print_log(
+        f'{type(backbone).__name__} switched to deploy mode', logger='current'
+    )
 
 
 def main(argv=None) -> None:
@@ -167,8 +211,10 @@ def main(argv=None) -> None:
         evaluators = cfg.test_evaluator
         if not isinstance(evaluators, (list, tuple)):
             evaluators = [evaluators]
-        cfg.test_evaluator = [*evaluators,
-                              dict(type='DumpResults', out_file_path=args.dump)]
+        cfg.test_evaluator = [
+            *evaluators,
+            dict(type='DumpResults', out_file_path=args.dump),
+        ]
     runner = build_runner(cfg)
     if args.deploy:
         switch_to_deploy(runner)

@@ -15,14 +15,19 @@ model exactly; a ``load_from`` checkpoint too, except under ``cls_head.``
 checkpoints that do not fit stop the run with one line naming the file,
 annotation line or key at fault.
 """
+
 import argparse
 
 import torch
 from mmengine.config import Config
 
-from cakes_mm.apis.runner import (add_common_args, build_runner, load_config,
-                                  run_reporting_bad_input,
-                                  use_run_guarantees)
+from cakes_mm.apis.runner import (
+    add_common_args,
+    build_runner,
+    load_config,
+    run_reporting_bad_input,
+    use_run_guarantees,
+)
 from cakes_mm.checkpoint.fit_check import check_checkpoints_fit
 from cakes_mm.environment import silence_irrelevant_warnings
 
@@ -37,14 +42,19 @@ def parse_args(argv=None) -> argparse.Namespace:
         const='auto',
         metavar='CKPT',
         help='resume from CKPT, or from the latest checkpoint in the work '
-        'dir when no CKPT is given')
+        'dir when no CKPT is given',
+    )
     parser.add_argument(
-        '--amp', action='store_true',
-        help='mixed precision with dynamic loss scaling (needs CUDA)')
+        '--amp',
+        action='store_true',
+        help='mixed precision with dynamic loss scaling (needs CUDA)',
+    )
     parser.add_argument(
-        '--auto-scale-lr', action='store_true',
-        help='scale the learning rate linearly from the config\'s '
-        'auto_scale_lr.base_batch_size to the actual total batch size')
+        '--auto-scale-lr',
+        action='store_true',
+        help="scale the learning rate linearly from the config's "
+        'auto_scale_lr.base_batch_size to the actual total batch size',
+    )
     return parser.parse_args(argv)
 
 
@@ -58,14 +68,18 @@ def apply_train_args(cfg: Config, args: argparse.Namespace) -> None:
         cfg.load_from = args.resume
     if args.amp:
         if not torch.cuda.is_available():
-            raise SystemExit('error: --amp needs a CUDA GPU (mmengine\'s '
-                             'AmpOptimWrapper is built on torch.cuda.amp)')
+            raise SystemExit(
+                "error: --amp needs a CUDA GPU (mmengine's "
+                'AmpOptimWrapper is built on torch.cuda.amp)'
+            )
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
-            raise SystemExit('error: --auto-scale-lr needs '
-                             'auto_scale_lr.base_batch_size in the config')
+            raise SystemExit(
+                'error: --auto-scale-lr needs '
+                'auto_scale_lr.base_batch_size in the config'
+            )
         cfg.auto_scale_lr.enable = True
 
 
@@ -75,7 +89,7 @@ def main(argv=None) -> None:
     cfg = load_config(args)
     apply_train_args(cfg, args)
     use_run_guarantees(cfg)
-    check_checkpoints_fit(() if cfg.get('resume') else ('cls_head.', ))
+    check_checkpoints_fit(() if cfg.get('resume') else ('cls_head.',))
     build_runner(cfg).train()
 
 

@@ -12,6 +12,7 @@ The forward pass runs on PyTorch's ``meta`` device on a copy of the model:
 only shapes are computed, so counting a full-size 3D ResNet-50 costs no
 arithmetic and no memory.
 """
+
 import copy
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -49,14 +50,16 @@ def _macs(module: nn.Module, output: torch.Tensor) -> int:
     """Multiply-adds of one conv or linear call, from its output shape."""
     if isinstance(module, _CONVS):
         per_output = (module.in_channels // module.groups) * int(
-            torch.tensor(module.kernel_size).prod())
+            torch.tensor(module.kernel_size).prod()
+        )
     else:
         per_output = module.in_features
     return output.numel() * per_output
 
 
-def count_complexity(model: nn.Module, forward: Callable[[nn.Module], object]
-                     ) -> Complexity:
+def count_complexity(
+    model: nn.Module, forward: Callable[[nn.Module], object]
+) -> Complexity:
     """Count params and MACs of ``model`` over one call of ``forward``.
 
     Args:
@@ -76,8 +79,11 @@ def count_complexity(model: nn.Module, forward: Callable[[nn.Module], object]
     def hook(module, inputs, output):
         total[0] += _macs(module, output)
 
-    handles = [m.register_forward_hook(hook) for m in meta.modules()
-               if isinstance(m, _CONVS + (nn.Linear, ))]
+    handles = [
+        m.register_forward_hook(hook)
+        for m in meta.modules()
+        if isinstance(m, _CONVS + (nn.Linear,))
+    ]
     try:
         with torch.no_grad():
             forward(meta)
@@ -98,12 +104,16 @@ def model_complexity(model: nn.Module, shape: Sequence[int]) -> Complexity:
     Returns:
         Complexity: params and multiply-adds.
     """
+
     def forward(meta: nn.Module):
         x = torch.empty(tuple(shape), device='meta')
         if hasattr(meta, 'backbone'):
             feats = meta.backbone(x)
-            return meta.cls_head(feats) if getattr(
-                meta, 'cls_head', None) is not None else feats
+            return (
+                meta.cls_head(feats)
+                if getattr(meta, 'cls_head', None) is not None
+                else feats
+            )
         return meta(x)
 
     return count_complexity(model, forward)

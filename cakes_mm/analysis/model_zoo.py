@@ -1,17 +1,18 @@
 """The paper's Tables 1 and 3 and the configs that rebuild their rows."""
+
 import os.path as osp
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
 import torch.nn as nn
-
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from .complexity import Complexity, model_complexity
 
-CONFIG_ROOT = osp.join(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))), 'configs')
+CONFIG_ROOT = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs'
+)
 
 
 @dataclass(frozen=True)
@@ -41,42 +42,111 @@ class PaperRow:
 
 #: The paper's Table 3: ResNet-50, 8 frames.
 TABLE3: Tuple[PaperRow, ...] = (
-    PaperRow('C2D', 'baselines/c2d_r50_8x1x1_sthv1.py', 23.9, 33.0, 17.2,
-             43.1),
-    PaperRow('P3D', 'baselines/p3d_r50_8x1x1_sthv1.py', 27.6, 37.9, 44.8,
-             74.6),
-    PaperRow('C3D', 'baselines/c3d_r50_8x1x1_sthv1.py', 46.5, 62.6, 46.8,
-             75.3),
-    PaperRow('CAKES 1,2D manual', 'cakes/cakes-12d-manual_r50_8x1x1_sthv1.py',
-             20.1, 28.0, 46.2, 75.2),
-    PaperRow('CAKES 2,3D manual', 'cakes/cakes-23d-manual_r50_8x1x1_sthv1.py',
-             35.2, 47.7, 46.8, 76.0),
-    PaperRow('CAKES 1,2D auto', 'cakes/cakes-12d-perf_r50_8x1x1_sthv1.py',
-             21.2, 29.5, 46.3, 74.9,
-             note='released CAKES12D_P is not the arch of the table'),
-    PaperRow('CAKES 2,3D auto', 'cakes/cakes-23d-perf_r50_8x1x1_sthv1.py',
-             37.5, 50.7, 47.4, 76.1),
-    PaperRow('CAKES 1,2,3D auto', 'cakes/cakes-123d-perf_r50_8x1x1_sthv1.py',
-             33.5, 43.9, 47.2, 75.7),
-    PaperRow('CAKES 1,2D †', 'cakes/cakes-12d-cost_r50_8x1x1_sthv1.py',
-             20.5, 29.3, 46.8, 76.0),
-    PaperRow('CAKES 2,3D †', 'cakes/cakes-23d-cost_r50_8x1x1_sthv1.py',
-             35.7, 41.4, 46.9, 75.6),
-    PaperRow('CAKES 1,2,3D †', 'cakes/cakes-123d-cost_r50_8x1x1_sthv1.py',
-             35.0, 38.7, 46.9, 75.5),
+    PaperRow(
+        'C2D', 'baselines/c2d_r50_8x1x1_sthv1.py', 23.9, 33.0, 17.2, 43.1
+    ),
+    PaperRow(
+        'P3D', 'baselines/p3d_r50_8x1x1_sthv1.py', 27.6, 37.9, 44.8, 74.6
+    ),
+    PaperRow(
+        'C3D', 'baselines/c3d_r50_8x1x1_sthv1.py', 46.5, 62.6, 46.8, 75.3
+    ),
+    PaperRow(
+        'CAKES 1,2D manual',
+        'cakes/cakes-12d-manual_r50_8x1x1_sthv1.py',
+        20.1,
+        28.0,
+        46.2,
+        75.2,
+    ),
+    PaperRow(
+        'CAKES 2,3D manual',
+        'cakes/cakes-23d-manual_r50_8x1x1_sthv1.py',
+        35.2,
+        47.7,
+        46.8,
+        76.0,
+    ),
+    PaperRow(
+        'CAKES 1,2D auto',
+        'cakes/cakes-12d-perf_r50_8x1x1_sthv1.py',
+        21.2,
+        29.5,
+        46.3,
+        74.9,
+        note='released CAKES12D_P is not the arch of the table',
+    ),
+    PaperRow(
+        'CAKES 2,3D auto',
+        'cakes/cakes-23d-perf_r50_8x1x1_sthv1.py',
+        37.5,
+        50.7,
+        47.4,
+        76.1,
+    ),
+    PaperRow(
+        'CAKES 1,2,3D auto',
+        'cakes/cakes-123d-perf_r50_8x1x1_sthv1.py',
+        33.5,
+        43.9,
+        47.2,
+        75.7,
+    ),
+    PaperRow(
+        'CAKES 1,2D †',
+        'cakes/cakes-12d-cost_r50_8x1x1_sthv1.py',
+        20.5,
+        29.3,
+        46.8,
+        76.0,
+    ),
+    PaperRow(
+        'CAKES 2,3D †',
+        'cakes/cakes-23d-cost_r50_8x1x1_sthv1.py',
+        35.7,
+        41.4,
+        46.9,
+        75.6,
+    ),
+    PaperRow(
+        'CAKES 1,2,3D †',
+        'cakes/cakes-123d-cost_r50_8x1x1_sthv1.py',
+        35.0,
+        38.7,
+        46.9,
+        75.5,
+    ),
 )
 
 #: The 16-frame rows of the paper's Table 4.
 TABLE4_16_FRAMES: Tuple[PaperRow, ...] = (
-    PaperRow('CAKES 1,2D † (16 frames)',
-             'cakes/cakes-12d-cost_r50_16x1x1_sthv1.py', 20.5, 58.6, 48.0,
-             78.0, 'CAKES paper, Table 4'),
-    PaperRow('CAKES 2,3D (16 frames)',
-             'cakes/cakes-23d-perf_r50_16x1x1_sthv1.py', 37.5, 101.4, 48.6,
-             78.6, 'CAKES paper, Table 4'),
-    PaperRow('CAKES 1,2,3D (16 frames)',
-             'cakes/cakes-123d-perf_r50_16x1x1_sthv1.py', 33.5, 87.8, 49.4,
-             78.4, 'CAKES paper, Table 4'),
+    PaperRow(
+        'CAKES 1,2D † (16 frames)',
+        'cakes/cakes-12d-cost_r50_16x1x1_sthv1.py',
+        20.5,
+        58.6,
+        48.0,
+        78.0,
+        'CAKES paper, Table 4',
+    ),
+    PaperRow(
+        'CAKES 2,3D (16 frames)',
+        'cakes/cakes-23d-perf_r50_16x1x1_sthv1.py',
+        37.5,
+        101.4,
+        48.6,
+        78.6,
+        'CAKES paper, Table 4',
+    ),
+    PaperRow(
+        'CAKES 1,2,3D (16 frames)',
+        'cakes/cakes-123d-perf_r50_16x1x1_sthv1.py',
+        33.5,
+        87.8,
+        49.4,
+        78.4,
+        'CAKES paper, Table 4',
+    ),
 )
 
 
@@ -109,43 +179,108 @@ class SegPaperRow:
 
 
 #: Why our auto rows differ from the paper's.
-OUR_SEARCH = ('the paper\'s searched arch was never released; ours was found '
-              'by our own short search on the MNI brain MRI '
-              '(cakes-123d-perf-search_c2fnas_48x48x48_mni-brain.py)')
+OUR_SEARCH = (
+    "the paper's searched arch was never released; ours was found "
+    'by our own short search on the MNI brain MRI '
+    '(cakes-123d-perf-search_c2fnas_48x48x48_mni-brain.py)'
+)
 
 #: The paper's Table 1: C2FNAS-Panc and CAKES on MSD pancreas, 96³ input.
 TABLE1: Tuple[SegPaperRow, ...] = (
-    SegPaperRow('C2FNAS 2D',
-                'volumetric/c2fnas-2d_96x96x96_msd-pancreas.py', 11.29,
-                97.77, 79.16, 43.02, 61.09),
-    SegPaperRow('C2FNAS 3D',
-                'volumetric/c2fnas-3d_96x96x96_msd-pancreas.py', 22.50,
-                188.48, 80.34, 47.57, 63.96),
-    SegPaperRow('C2FNAS P3D',
-                'volumetric/c2fnas-p3d_96x96x96_msd-pancreas.py', 13.16,
-                112.88, 80.36, 45.27, 62.82),
-    SegPaperRow('CAKES 1D manual',
-                'volumetric/cakes-1d-manual_c2fnas_96x96x96_msd-pancreas.py',
-                7.56, 67.53, 79.77, 42.73, 61.25),
-    SegPaperRow('CAKES 2D manual',
-                'volumetric/cakes-2d-manual_c2fnas_96x96x96_msd-pancreas.py',
-                11.29, 97.77, 80.09, 46.17, 63.13),
-    SegPaperRow('CAKES 1,2,3D manual',
-                'volumetric/cakes-123d-manual_c2fnas_96x96x96_msd-pancreas'
-                '.py', 11.41, 99.17, 79.82, 45.27, 62.55),
-    SegPaperRow('CAKES 1D auto',
-                'volumetric/cakes-1d-auto_c2fnas_96x96x96_msd-pancreas.py',
-                7.56, 67.53, 80.32, 45.57, 62.95, note=OUR_SEARCH),
-    SegPaperRow('CAKES 2D auto',
-                'volumetric/cakes-2d-auto_c2fnas_96x96x96_msd-pancreas.py',
-                11.29, 97.77, 80.05, 48.51, 64.28, note=OUR_SEARCH),
-    SegPaperRow('CAKES 1,2,3D auto',
-                'volumetric/cakes-123d-auto_c2fnas_96x96x96_msd-pancreas.py',
-                11.26, 99.68, 80.12, 48.72, 64.42, note=OUR_SEARCH),
-    SegPaperRow('CAKES 1,2,3D †',
-                'volumetric/cakes-123d-cost_c2fnas_96x96x96_msd-pancreas.py',
-                9.72, 87.16, 80.34, 47.95, 64.15,
-                note=OUR_SEARCH + ', cost-priority'),
+    SegPaperRow(
+        'C2FNAS 2D',
+        'volumetric/c2fnas-2d_96x96x96_msd-pancreas.py',
+        11.29,
+        97.77,
+        79.16,
+        43.02,
+        61.09,
+    ),
+    SegPaperRow(
+        'C2FNAS 3D',
+        'volumetric/c2fnas-3d_96x96x96_msd-pancreas.py',
+        22.50,
+        188.48,
+        80.34,
+        47.57,
+        63.96,
+    ),
+    SegPaperRow(
+        'C2FNAS P3D',
+        'volumetric/c2fnas-p3d_96x96x96_msd-pancreas.py',
+        13.16,
+        112.88,
+        80.36,
+        45.27,
+        62.82,
+    ),
+    SegPaperRow(
+        'CAKES 1D manual',
+        'volumetric/cakes-1d-manual_c2fnas_96x96x96_msd-pancreas.py',
+        7.56,
+        67.53,
+        79.77,
+        42.73,
+        61.25,
+    ),
+    SegPaperRow(
+        'CAKES 2D manual',
+        'volumetric/cakes-2d-manual_c2fnas_96x96x96_msd-pancreas.py',
+        11.29,
+        97.77,
+        80.09,
+        46.17,
+        63.13,
+    ),
+    SegPaperRow(
+        'CAKES 1,2,3D manual',
+        'volumetric/cakes-123d-manual_c2fnas_96x96x96_msd-pancreas.py',
+        11.41,
+        99.17,
+        79.82,
+        45.27,
+        62.55,
+    ),
+    SegPaperRow(
+        'CAKES 1D auto',
+        'volumetric/cakes-1d-auto_c2fnas_96x96x96_msd-pancreas.py',
+        7.56,
+        67.53,
+        80.32,
+        45.57,
+        62.95,
+        note=OUR_SEARCH,
+    ),
+    SegPaperRow(
+        'CAKES 2D auto',
+        'volumetric/cakes-2d-auto_c2fnas_96x96x96_msd-pancreas.py',
+        11.29,
+        97.77,
+        80.05,
+        48.51,
+        64.28,
+        note=OUR_SEARCH,
+    ),
+    SegPaperRow(
+        'CAKES 1,2,3D auto',
+        'volumetric/cakes-123d-auto_c2fnas_96x96x96_msd-pancreas.py',
+        11.26,
+        99.68,
+        80.12,
+        48.72,
+        64.42,
+        note=OUR_SEARCH,
+    ),
+    SegPaperRow(
+        'CAKES 1,2,3D †',
+        'volumetric/cakes-123d-cost_c2fnas_96x96x96_msd-pancreas.py',
+        9.72,
+        87.16,
+        80.34,
+        47.95,
+        64.15,
+        note=OUR_SEARCH + ', cost-priority',
+    ),
 )
 
 #: The patch a volumetric config is counted at when it names none.
@@ -169,7 +304,8 @@ def network_in_channels(network: dict) -> int:
         int: Its input channels.
     """
     while 'in_channels' not in network and isinstance(
-            network.get('model'), dict):
+        network.get('model'), dict
+    ):
         network = network['model']
     return network.get('in_channels', 1)
 
@@ -195,7 +331,7 @@ def volume_input_shape(cfg: Config) -> Optional[Tuple[int, ...]]:
     if roi is None and 'spatial_dims' not in network:
         return None
     roi = DEFAULT_PATCH if roi is None else roi
-    roi = (roi, ) * 3 if isinstance(roi, int) else tuple(roi)
+    roi = (roi,) * 3 if isinstance(roi, int) else tuple(roi)
     return (1, network_in_channels(network)) + roi
 
 
@@ -217,8 +353,9 @@ def default_input_shape(cfg: Config) -> Tuple[int, ...]:
     if volume is not None:
         return volume
     frames, size = 8, 224
-    pipeline = cfg.get('test_dataloader', {}).get('dataset', {}).get(
-        'pipeline', [])
+    pipeline = (
+        cfg.get('test_dataloader', {}).get('dataset', {}).get('pipeline', [])
+    )
     for step in pipeline:
         if 'clip_len' in step:
             frames = step['clip_len']
@@ -228,9 +365,9 @@ def default_input_shape(cfg: Config) -> Tuple[int, ...]:
     return (1, 3, frames, size, size)
 
 
-def config_complexity(config: str,
-                      shape: Optional[Sequence[int]] = None
-                      ) -> Tuple[Complexity, Tuple[int, ...]]:
+def config_complexity(
+    config: str, shape: Optional[Sequence[int]] = None
+) -> Tuple[Complexity, Tuple[int, ...]]:
     """Build a config's model and count its params and multiply-adds.
 
     A segmentor is counted as the network it holds at ``.network``.
@@ -244,6 +381,7 @@ def config_complexity(config: str,
         tuple: ``(Complexity, the input shape used)``.
     """
     from mmaction.registry import MODELS
+
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     shape = tuple(shape) if shape else default_input_shape(cfg)
@@ -263,8 +401,7 @@ def table3_rows(config_root: str = CONFIG_ROOT) -> List[dict]:
     rows = []
     for row in TABLE3:
         ours, _ = config_complexity(osp.join(config_root, row.config))
-        rows.append(dict(row=row, params_m=ours.params_m,
-                         gflops=ours.gflops))
+        rows.append(dict(row=row, params_m=ours.params_m, gflops=ours.gflops))
     return rows
 
 
@@ -285,6 +422,5 @@ def table1_rows(config_root: str = CONFIG_ROOT) -> List[dict]:
     rows = []
     for row in TABLE1:
         ours, _ = config_complexity(osp.join(config_root, row.config))
-        rows.append(dict(row=row, params_m=ours.params_m,
-                         gflops=ours.gflops))
+        rows.append(dict(row=row, params_m=ours.params_m, gflops=ours.gflops))
     return rows

@@ -3,15 +3,30 @@
 Not imported by ``import cakes_mm``: ``from cakes_mm.apis import
 init_recognizer, inference_recognizer``.
 """
+
 from .frame_folder import FrameFolder, scan_frame_folder
-from .inference import (VIDEO_EXTENSIONS, inference_recognizer,
-                        init_recognizer, preprocess_video)
-from .pipeline import (UnsupportedConfigError, config_test_pipeline,
-                       steps_for_frames, steps_for_video)
+from .inference import (
+    VIDEO_EXTENSIONS,
+    inference_recognizer,
+    init_recognizer,
+    preprocess_video,
+)
+from .pipeline import (
+    UnsupportedConfigError,
+    config_test_pipeline,
+    steps_for_frames,
+    steps_for_video,
+)
 
 __all__ = [
-    'FrameFolder', 'UnsupportedConfigError', 'VIDEO_EXTENSIONS',
-    'config_test_pipeline', 'inference_recognizer', 'init_recognizer',
-    'preprocess_video', 'scan_frame_folder', 'steps_for_frames',
-    'steps_for_video'
+    'FrameFolder',
+    'UnsupportedConfigError',
+    'VIDEO_EXTENSIONS',
+    'config_test_pipeline',
+    'inference_recognizer',
+    'init_recognizer',
+    'preprocess_video',
+    'scan_frame_folder',
+    'steps_for_frames',
+    'steps_for_video',
 ]

@@ -3,6 +3,7 @@
 The file loads into the same config built with
 ``model.backbone.deploy=True``, as mmpretrain's re-parameterised models do.
 """
+
 import io
 from typing import Optional, Union
 
@@ -13,9 +14,12 @@ from ..fileio import atomic_write
 from .inference import init_recognizer
 
 
-def write_deploy_checkpoint(config: Union[str, Config], checkpoint: str,
-                            out: str,
-                            cfg_options: Optional[dict] = None) -> str:
+def write_deploy_checkpoint(
+    config: Union[str, Config],
+    checkpoint: str,
+    out: str,
+    cfg_options: Optional[dict] = None,
+) -> str:
     """Load a trained checkpoint, switch the backbone to deploy form and
     write the result as an mmengine checkpoint.
 
@@ -37,7 +41,12 @@ def write_deploy_checkpoint(config: Union[str, Config], checkpoint: str,
         raise ValueError(f'{type(backbone).__name__} has no deploy form')
     backbone.switch_to_deploy()
     buffer = io.BytesIO()
-    torch.save({'state_dict': model.state_dict(),
-                'meta': {'deploy': True, 'source': checkpoint}}, buffer)
+    torch.save(
+        {
+            'state_dict': model.state_dict(),
+            'meta': {'deploy': True, 'source': checkpoint},
+        },
+        buffer,
+    )
     atomic_write(out, buffer.getvalue())
     return type(backbone).__name__

@@ -1,5 +1,6 @@
 """A folder of numbered frame images, as mmaction2's ``RawFrameDecode``
 reads it: its file name template, first index and frame count."""
+
 import os
 import os.path as osp
 import re
@@ -34,8 +35,9 @@ class FrameFolder(NamedTuple):
     total_frames: int
 
 
-def scan_frame_folder(folder: str,
-                      filename_tmpl: Optional[str] = None) -> FrameFolder:
+def scan_frame_folder(
+    folder: str, filename_tmpl: Optional[str] = None
+) -> FrameFolder:
     """Find the frames of ``folder``.
 
     Without a template, the most common ``<prefix><number><extension>``
@@ -57,18 +59,26 @@ def scan_frame_folder(folder: str,
     """
     if filename_tmpl is not None:
         return _with_template(folder, filename_tmpl)
-    names = [name for name in os.listdir(folder)
-             if name.lower().endswith(FRAME_EXTENSIONS)]
+    names = [
+        name
+        for name in os.listdir(folder)
+        if name.lower().endswith(FRAME_EXTENSIONS)
+    ]
     matches = [m for m in map(_NUMBERED.match, names) if m]
     if not matches:
         raise BadInputError(
             f'{folder}: no numbered frame images '
             f'({", ".join(FRAME_EXTENSIONS)}, e.g. img_00001.jpg) in the '
-            f'folder; give a folder of frames or a video file')
+            f'folder; give a folder of frames or a video file'
+        )
     (prefix, suffix), _ = Counter(
-        (m.group(1), m.group(3)) for m in matches).most_common(1)[0]
-    digits = [m.group(2) for m in matches
-              if (m.group(1), m.group(3)) == (prefix, suffix)]
+        (m.group(1), m.group(3)) for m in matches
+    ).most_common(1)[0]
+    digits = [
+        m.group(2)
+        for m in matches
+        if (m.group(1), m.group(3)) == (prefix, suffix)
+    ]
     template = _escape(prefix) + _number_field(digits) + _escape(suffix)
     numbers = sorted(int(text) for text in digits)
     _check_consecutive(folder, template, numbers)
@@ -84,14 +94,22 @@ def _with_template(folder: str, filename_tmpl: str) -> FrameFolder:
     if not numbered:
         raise BadInputError(
             f'filename template {filename_tmpl!r} has no number field; give '
-            f"one like 'img_{{:05}}.jpg'")
-    first = next((index for index in _FIRST_INDICES if osp.isfile(
-        osp.join(folder, filename_tmpl.format(index)))), None)
+            f"one like 'img_{{:05}}.jpg'"
+        )
+    first = next(
+        (
+            index
+            for index in _FIRST_INDICES
+            if osp.isfile(osp.join(folder, filename_tmpl.format(index)))
+        ),
+        None,
+    )
     if first is None:
         raise BadInputError(
             f'{folder}: no frame named '
             f'{" or ".join(filename_tmpl.format(i) for i in _FIRST_INDICES)}'
-            f' (filename template {filename_tmpl!r}); check the template')
+            f' (filename template {filename_tmpl!r}); check the template'
+        )
     count = 0
     while osp.isfile(osp.join(folder, filename_tmpl.format(first + count))):
         count += 1
@@ -110,14 +128,13 @@ def _number_field(digits: List[str]) -> str:
     return f'{{:0{widths.pop()}}}' if padded and len(widths) == 1 else '{}'
 
 
-def _check_consecutive(folder: str, template: str,
-                       numbers: List[int]) -> None:
+def _check_consecutive(folder: str, template: str, numbers: List[int]) -> None:
     """Raise if a number between the first and the last frame is missing."""
     expected = range(numbers[0], numbers[0] + len(numbers))
-    missing = next((n for n, got in zip(expected, numbers) if n != got),
-                   None)
+    missing = next((n for n, got in zip(expected, numbers) if n != got), None)
     if missing is not None:
         raise BadInputError(
             f'{folder}: frame {template.format(missing)} is missing between '
             f'{template.format(numbers[0])} and {template.format(numbers[-1])}'
-            f'; frames must be numbered consecutively')
+            f'; frames must be numbered consecutively'
+        )

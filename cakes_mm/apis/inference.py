@@ -17,6 +17,7 @@ mislead on this plugin's configs:
 * bad input raises an error with a one-line message naming the file and
   what to do.
 """
+
 import copy
 import os.path as osp
 from pathlib import Path
@@ -24,31 +25,53 @@ from typing import Optional, Union
 
 import torch
 import torch.nn as nn
+from mmaction.registry import MODELS
+from mmaction.structures import ActionDataSample
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
-from mmaction.registry import MODELS
-from mmaction.structures import ActionDataSample
-from ..checkpoint.fit_check import (CheckpointMismatchError,
-                                    checkpoint_state_dict, describe_mismatch)
-from ..checkpoint.safe_load import (UnsafeCheckpointError,
-                                    load_local_checkpoint)
+from ..checkpoint.fit_check import (
+    CheckpointMismatchError,
+    checkpoint_state_dict,
+    describe_mismatch,
+)
+from ..checkpoint.safe_load import UnsafeCheckpointError, load_local_checkpoint
 from ..datasets import BadInputError, error_reason
 from .frame_folder import scan_frame_folder
-from .pipeline import (DECODING_STEPS, UnsupportedConfigError,
-                       config_name, config_test_pipeline, steps_for_frames,
-                       steps_for_video)
+from .pipeline import (
+    DECODING_STEPS,
+    UnsupportedConfigError,
+    config_name,
+    config_test_pipeline,
+    steps_for_frames,
+    steps_for_video,
+)
 
 #: File extensions taken as videos (case-insensitive).
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.mpg',
-                    '.mpeg', '.flv', '.wmv', '.3gp', '.ogv', '.ts')
+VIDEO_EXTENSIONS = (
+    '.mp4',
+    '.avi',
+    '.webm',
+    '.mkv',
+    '.mov',
+    '.m4v',
+    '.mpg',
+    '.mpeg',
+    '.flv',
+    '.wmv',
+    '.3gp',
+    '.ogv',
+    '.ts',
+)
 
 
-def init_recognizer(config: Union[str, Path, Config],
-                    checkpoint: Optional[str] = None,
-                    device: Optional[Union[str, torch.device]] = None,
-                    cfg_options: Optional[dict] = None) -> nn.Module:
+def init_recognizer(
+    config: Union[str, Path, Config],
+    checkpoint: Optional[str] = None,
+    device: Optional[Union[str, torch.device]] = None,
+    cfg_options: Optional[dict] = None,
+) -> nn.Module:
     """Build a config's recognizer and load a checkpoint into it.
 
     Args:
@@ -113,26 +136,31 @@ def _load_weights(model: nn.Module, checkpoint: str, config: str) -> None:
     except UnsafeCheckpointError:
         raise
     except Exception as error:  # torch raises several types for bad files
-        raise BadInputError(f'cannot read checkpoint {checkpoint}: '
-                            f'{error_reason(error)}') from None
+        raise BadInputError(
+            f'cannot read checkpoint {checkpoint}: {error_reason(error)}'
+        ) from None
     if not isinstance(loaded, dict):
-        raise BadInputError(f'{checkpoint} holds a {type(loaded).__name__}, '
-                            f'not a dict of weights')
+        raise BadInputError(
+            f'{checkpoint} holds a {type(loaded).__name__}, '
+            f'not a dict of weights'
+        )
     state = checkpoint_state_dict(loaded)
     mismatch = describe_mismatch(model.state_dict(), state)
     if mismatch:
         raise CheckpointMismatchError(
             f'{checkpoint} does not fit the model of {config}: {mismatch}. '
             f'Was it trained with another arch, depth or op_set? Give the '
-            f'config (or cfg_options) it was trained with')
+            f'config (or cfg_options) it was trained with'
+        )
     model.load_state_dict(state)
 
 
-def inference_recognizer(model: nn.Module,
-                         video: Union[str, Path, dict],
-                         test_pipeline: Optional[Compose] = None,
-                         filename_tmpl: Optional[str] = None
-                         ) -> ActionDataSample:
+def inference_recognizer(
+    model: nn.Module,
+    video: Union[str, Path, dict],
+    test_pipeline: Optional[Compose] = None,
+    filename_tmpl: Optional[str] = None,
+) -> ActionDataSample:
     """Recognise one video file or frame folder.
 
     Args:
@@ -163,8 +191,11 @@ def inference_recognizer(model: nn.Module,
         return model.test_step(pseudo_collate([packed]))[0]
 
 
-def preprocess_video(model: nn.Module, video: Union[str, Path, dict],
-                     filename_tmpl: Optional[str] = None) -> torch.Tensor:
+def preprocess_video(
+    model: nn.Module,
+    video: Union[str, Path, dict],
+    filename_tmpl: Optional[str] = None,
+) -> torch.Tensor:
     """The clips the model sees for one video file or frame folder.
 
     The config's test pipeline (fitted to the input, as in
@@ -187,9 +218,12 @@ def preprocess_video(model: nn.Module, video: Union[str, Path, dict],
     return batch['inputs'][0]
 
 
-def _packed_input(model: nn.Module, video: Union[str, Path, dict],
-                  test_pipeline: Optional[Compose],
-                  filename_tmpl: Optional[str]) -> dict:
+def _packed_input(
+    model: nn.Module,
+    video: Union[str, Path, dict],
+    test_pipeline: Optional[Compose],
+    filename_tmpl: Optional[str],
+) -> dict:
     """The test pipeline's output for one input."""
     fit = None  # a ready dict runs the config's pipeline as it is
     if isinstance(video, dict):
@@ -199,8 +233,9 @@ def _packed_input(model: nn.Module, video: Union[str, Path, dict],
         data, fit = _prepare_input(source, filename_tmpl)
     if test_pipeline is None:
         steps = config_test_pipeline(model.cfg)
-        test_pipeline = _compose(fit(steps, model.cfg) if fit else steps,
-                                 model.cfg)
+        test_pipeline = _compose(
+            fit(steps, model.cfg) if fit else steps, model.cfg
+        )
     return _run_pipeline(test_pipeline, data, source)
 
 
@@ -209,17 +244,20 @@ def _prepare_input(path: str, filename_tmpl: Optional[str]) -> tuple:
     function that fits a test pipeline's decoding to it."""
     if osp.isdir(path):
         folder = scan_frame_folder(path, filename_tmpl)
-        return dict(folder._asdict(), label=-1,
-                    modality='RGB'), steps_for_frames
+        return dict(
+            folder._asdict(), label=-1, modality='RGB'
+        ), steps_for_frames
     if not osp.exists(path):
         raise FileNotFoundError(f'video not found: {path}')
     extension = osp.splitext(path)[1].lower()
     if extension not in VIDEO_EXTENSIONS:
         raise BadInputError(
             f"{path}: unknown video extension '{extension}'; give a video "
-            f'file ({" ".join(VIDEO_EXTENSIONS)}) or a folder of frames')
-    return dict(filename=path, label=-1, start_index=0,
-                modality='RGB'), steps_for_video
+            f'file ({" ".join(VIDEO_EXTENSIONS)}) or a folder of frames'
+        )
+    return dict(
+        filename=path, label=-1, start_index=0, modality='RGB'
+    ), steps_for_video
 
 
 def _compose(steps: list, cfg: Config) -> Compose:
@@ -230,7 +268,8 @@ def _compose(steps: list, cfg: Config) -> Compose:
     except (KeyError, TypeError) as error:
         raise UnsupportedConfigError(
             f'{config_name(cfg)}: cannot build the test pipeline: '
-            f'{error_reason(error)}') from None
+            f'{error_reason(error)}'
+        ) from None
 
 
 def _run_pipeline(pipeline: Compose, data: dict, source: str) -> dict:
@@ -242,8 +281,9 @@ def _run_pipeline(pipeline: Compose, data: dict, source: str) -> dict:
         except Exception as error:  # decoders raise many error types
             raise BadInputError(_failure(name, source, error)) from None
         if data is None:
-            raise BadInputError(f'{source}: the test pipeline step {name} '
-                                f'dropped the input')
+            raise BadInputError(
+                f'{source}: the test pipeline step {name} dropped the input'
+            )
     return data
 
 
@@ -253,7 +293,11 @@ def _failure(step: str, source: str, error: Exception) -> str:
     if step not in DECODING_STEPS:
         return f'{source}: the test pipeline step {step} failed: {reason}'
     if osp.isdir(source):
-        return (f'cannot read the frames of {source}: {reason}; check that '
-                f'every frame is a readable image')
-    return (f'cannot decode video {source}: {reason}; check that it plays, '
-            f'or re-encode it (e.g. ffmpeg -i IN -c:v libx264 OUT.mp4)')
+        return (
+            f'cannot read the frames of {source}: {reason}; check that '
+            f'every frame is a readable image'
+        )
+    return (
+        f'cannot decode video {source}: {reason}; check that it plays, '
+        f'or re-encode it (e.g. ffmpeg -i IN -c:v libx264 OUT.mp4)'
+    )

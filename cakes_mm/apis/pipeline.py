@@ -6,6 +6,7 @@ sampler, ``DecordDecode`` after it). For inference on one input, the
 decoding steps are swapped to suit it; sampling, resizing, cropping,
 formatting and the model's normalisation stay the config's.
 """
+
 import copy
 from typing import List, Sequence
 
@@ -14,10 +15,15 @@ from mmengine.config import Config
 #: Steps that open a video file and count its frames (before the sampler).
 VIDEO_OPENERS = ('DecordInit', 'PyAVInit', 'OpenCVInit', 'PIMSInit')
 #: Steps that decode the sampled frames of an opened video.
-VIDEO_DECODERS = ('DecordDecode', 'PyAVDecode', 'OpenCVDecode', 'PIMSDecode',
-                  'PyAVDecodeMotionVector')
+VIDEO_DECODERS = (
+    'DecordDecode',
+    'PyAVDecode',
+    'OpenCVDecode',
+    'PIMSDecode',
+    'PyAVDecodeMotionVector',
+)
 #: Steps that read the sampled frames from a folder of images.
-FRAME_DECODERS = ('RawFrameDecode', )
+FRAME_DECODERS = ('RawFrameDecode',)
 DECODING_STEPS = VIDEO_OPENERS + VIDEO_DECODERS + FRAME_DECODERS
 
 
@@ -55,7 +61,8 @@ def config_test_pipeline(cfg: Config) -> List[dict]:
         raise UnsupportedConfigError(
             f'{config_name(cfg)} has no test pipeline '
             f'(test_dataloader.dataset.pipeline or test_pipeline); add one, '
-            f'e.g. by inheriting a dataset config of configs/_base_/datasets')
+            f'e.g. by inheriting a dataset config of configs/_base_/datasets'
+        )
     return copy.deepcopy([dict(step) for step in steps])
 
 
@@ -65,7 +72,8 @@ def _require_decoding(steps: Sequence[dict], cfg: Config) -> None:
         raise UnsupportedConfigError(
             f'{config_name(cfg)}: the test pipeline has no decoding step '
             f'({", ".join(VIDEO_DECODERS + FRAME_DECODERS)}), so it cannot '
-            f'read a video or a frame folder')
+            f'read a video or a frame folder'
+        )
 
 
 def steps_for_video(steps: List[dict], cfg: Config) -> List[dict]:
@@ -86,9 +94,12 @@ def steps_for_video(steps: List[dict], cfg: Config) -> List[dict]:
     _require_decoding(steps, cfg)
     if any(step_type(step) in VIDEO_DECODERS for step in steps):
         return steps
-    decoded = [dict(type='DecordDecode')
-               if step_type(step) in FRAME_DECODERS else step
-               for step in steps]
+    decoded = [
+        dict(type='DecordDecode')
+        if step_type(step) in FRAME_DECODERS
+        else step
+        for step in steps
+    ]
     return [dict(type='DecordInit')] + decoded
 
 
@@ -108,6 +119,10 @@ def steps_for_frames(steps: List[dict], cfg: Config) -> List[dict]:
     _require_decoding(steps, cfg)
     if any(step_type(step) in FRAME_DECODERS for step in steps):
         return steps
-    return [dict(type='RawFrameDecode')
-            if step_type(step) in VIDEO_DECODERS else step
-            for step in steps if step_type(step) not in VIDEO_OPENERS]
+    return [
+        dict(type='RawFrameDecode')
+        if step_type(step) in VIDEO_DECODERS
+        else step
+        for step in steps
+        if step_type(step) not in VIDEO_OPENERS
+    ]

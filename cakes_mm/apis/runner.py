@@ -8,6 +8,7 @@ writes are atomic (:class:`~cakes_mm.engine.hooks.AtomicCheckpointHook`)
 and every run saves the random generators' states
 (:class:`~cakes_mm.engine.hooks.RandomStateHook`).
 """
+
 import argparse
 import os
 import os.path as osp
@@ -21,8 +22,10 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from ..checkpoint.fit_check import CheckpointMismatchError
-from ..checkpoint.safe_load import (UnsafeCheckpointError,
-                                    use_safe_checkpoint_loader)
+from ..checkpoint.safe_load import (
+    UnsafeCheckpointError,
+    use_safe_checkpoint_loader,
+)
 from ..datasets import BadInputError, short_message
 
 #: Datasets that check labels against ``num_classes``.
@@ -34,21 +37,29 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('config', help='config file')
     parser.add_argument(
         '--work-dir',
-        help='where logs and checkpoints go; defaults to the config\'s '
-        'work_dir, else ./work_dirs/<config name>')
+        help="where logs and checkpoints go; defaults to the config's "
+        'work_dir, else ./work_dirs/<config name>',
+    )
     parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
         help='override config entries, e.g. '
-        'train_dataloader.batch_size=4 model.cls_head.num_classes=10')
+        'train_dataloader.batch_size=4 model.cls_head.num_classes=10',
+    )
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm'],
         default='none',
-        help='job launcher; tools/dist_*.sh pass "pytorch"')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                        help=argparse.SUPPRESS)
+        help='job launcher; tools/dist_*.sh pass "pytorch"',
+    )
+    parser.add_argument(
+        '--local_rank',
+        '--local-rank',
+        type=int,
+        default=0,
+        help=argparse.SUPPRESS,
+    )
 
 
 def load_config(args: argparse.Namespace) -> Config:
@@ -71,7 +82,8 @@ def load_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join(
-            'work_dirs', osp.splitext(osp.basename(args.config))[0])
+            'work_dirs', osp.splitext(osp.basename(args.config))[0]
+        )
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     inherit_num_classes(cfg)
     return cfg
@@ -98,7 +110,8 @@ def inherit_num_classes(cfg: Config) -> None:
 def hook_types(cfg: Config) -> set:
     """The type names of the hooks a config lists."""
     hooks = list(cfg.get('custom_hooks') or []) + [
-        hook for hook in (cfg.get('default_hooks') or {}).values() if hook]
+        hook for hook in (cfg.get('default_hooks') or {}).values() if hook
+    ]
     return {str(hook.get('type')).split('.')[-1] for hook in hooks}
 
 
@@ -114,12 +127,16 @@ def use_run_guarantees(cfg: Config) -> None:
         cfg (Config): The config, changed in place.
     """
     checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint')
-    if checkpoint and str(checkpoint.get('type')).split('.')[-1] == \
-            'CheckpointHook':
+    if (
+        checkpoint
+        and str(checkpoint.get('type')).split('.')[-1] == 'CheckpointHook'
+    ):
         checkpoint['type'] = 'AtomicCheckpointHook'
     if 'RandomStateHook' not in hook_types(cfg):
-        cfg.custom_hooks = [*(cfg.get('custom_hooks') or []),
-                            dict(type='RandomStateHook')]
+        cfg.custom_hooks = [
+            *(cfg.get('custom_hooks') or []),
+            dict(type='RandomStateHook'),
+        ]
 
 
 def setup_cpu_distributed(cfg: Config) -> None:
@@ -137,8 +154,10 @@ def setup_cpu_distributed(cfg: Config) -> None:
     if cfg.launcher == 'none' or torch.cuda.is_available():
         return
     if cfg.launcher != 'pytorch':
-        raise SystemExit(f'error: --launcher {cfg.launcher} needs CUDA; on '
-                         'CPU use --launcher pytorch (tools/dist_*.sh)')
+        raise SystemExit(
+            f'error: --launcher {cfg.launcher} needs CUDA; on '
+            'CPU use --launcher pytorch (tools/dist_*.sh)'
+        )
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
     cfg.env_cfg.dist_cfg.backend = 'gloo'
     if cfg.get('model_wrapper_cfg') is None:
@@ -146,7 +165,8 @@ def setup_cpu_distributed(cfg: Config) -> None:
             type='MMDistributedDataParallel',
             device_ids=None,
             broadcast_buffers=False,
-            find_unused_parameters=cfg.get('find_unused_parameters', False))
+            find_unused_parameters=cfg.get('find_unused_parameters', False),
+        )
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
 
@@ -181,7 +201,10 @@ def run_reporting_bad_input(main: Callable[[], object]) -> None:
     """
     try:
         main()
-    except (BadInputError, UnsafeCheckpointError,
-            CheckpointMismatchError) as error:
+    except (
+        BadInputError,
+        UnsafeCheckpointError,
+        CheckpointMismatchError,
+    ) as error:
         print(f'error: {short_message(error)}', file=sys.stderr)
         sys.exit(1)

@@ -7,6 +7,7 @@ random weights. Our tools call :func:`check_checkpoints_fit`, after which
 such a load stops the run naming the file, the first key that does not fit
 and both shapes.
 """
+
 import re
 from typing import Dict, Optional, Sequence
 
@@ -38,8 +39,11 @@ def checkpoint_state_dict(checkpoint: dict) -> Dict[str, torch.Tensor]:
         if isinstance(checkpoint.get(entry), dict):
             checkpoint = checkpoint[entry]
             break
-    return {re.sub(r'^module\.', '', key): value
-            for key, value in checkpoint.items() if torch.is_tensor(value)}
+    return {
+        re.sub(r'^module\.', '', key): value
+        for key, value in checkpoint.items()
+        if torch.is_tensor(value)
+    }
 
 
 def shape_text(tensor: torch.Tensor) -> str:
@@ -47,9 +51,11 @@ def shape_text(tensor: torch.Tensor) -> str:
     return str(tuple(tensor.shape))
 
 
-def describe_mismatch(model_state: Dict[str, torch.Tensor],
-                      checkpoint_state: Dict[str, torch.Tensor],
-                      tolerated: Sequence[str] = ()) -> Optional[str]:
+def describe_mismatch(
+    model_state: Dict[str, torch.Tensor],
+    checkpoint_state: Dict[str, torch.Tensor],
+    tolerated: Sequence[str] = (),
+) -> Optional[str]:
     """How a checkpoint fails to fit a model, or None if it fits.
 
     Args:
@@ -69,23 +75,37 @@ def describe_mismatch(model_state: Dict[str, torch.Tensor],
         if key.startswith(skip):
             continue
         if key not in checkpoint_state:
-            mismatches.append((
-                'missing', f'{key} is missing from the checkpoint (model '
-                f'shape {shape_text(value)})'))
+            mismatches.append(
+                (
+                    'missing',
+                    f'{key} is missing from the checkpoint (model '
+                    f'shape {shape_text(value)})',
+                )
+            )
         elif checkpoint_state[key].shape != value.shape:
-            mismatches.append((
-                'of another shape',
-                f'{key} has shape {shape_text(checkpoint_state[key])} in the '
-                f'checkpoint but {shape_text(value)} in the model'))
-    mismatches += [('unexpected', f'{key} (shape {shape_text(value)}) is in '
-                    f'the checkpoint but not in the model')
-                   for key, value in checkpoint_state.items()
-                   if key not in model_state and not key.startswith(skip)]
+            mismatches.append(
+                (
+                    'of another shape',
+                    f'{key} has shape {shape_text(checkpoint_state[key])} in the '
+                    f'checkpoint but {shape_text(value)} in the model',
+                )
+            )
+    mismatches += [
+        (
+            'unexpected',
+            f'{key} (shape {shape_text(value)}) is in '
+            f'the checkpoint but not in the model',
+        )
+        for key, value in checkpoint_state.items()
+        if key not in model_state and not key.startswith(skip)
+    ]
     if not mismatches:
         return None
     kinds = [kind for kind, _ in mismatches]
-    counts = ', '.join(f'{kinds.count(kind)} {kind}' for kind in
-                       ('missing', 'unexpected', 'of another shape'))
+    counts = ', '.join(
+        f'{kinds.count(kind)} {kind}'
+        for kind in ('missing', 'unexpected', 'of another shape')
+    )
     return f'{mismatches[0][1]} (keys that do not fit: {counts})'
 
 
@@ -109,16 +129,23 @@ def check_checkpoints_fit(tolerated: Sequence[str] = ()) -> None:
     from mmengine.model import is_model_wrapper
     from mmengine.runner import Runner
     from mmengine.runner import runner as runner_module
-    read_file = getattr(runner_module._load_checkpoint, 'reads_file',
-                        runner_module._load_checkpoint)
+
+    read_file = getattr(
+        runner_module._load_checkpoint,
+        'reads_file',
+        runner_module._load_checkpoint,
+    )
     load = getattr(Runner.load_checkpoint, 'loads', Runner.load_checkpoint)
 
     def read_with_model_entry(filename: str, *args, **kwargs) -> dict:
         """mmengine's reader; weights under ``model`` move to
         ``state_dict``."""
         checkpoint = read_file(filename, *args, **kwargs)
-        if (isinstance(checkpoint, dict) and 'state_dict' not in checkpoint
-                and isinstance(checkpoint.get('model'), dict)):
+        if (
+            isinstance(checkpoint, dict)
+            and 'state_dict' not in checkpoint
+            and isinstance(checkpoint.get('model'), dict)
+        ):
             checkpoint = dict(checkpoint)
             checkpoint['state_dict'] = checkpoint.pop('model')
         return checkpoint
@@ -126,15 +153,19 @@ def check_checkpoints_fit(tolerated: Sequence[str] = ()) -> None:
     def load_checked(runner: Runner, filename: str, *args, **kwargs) -> dict:
         """mmengine's load, then a check that every key fitted."""
         checkpoint = load(runner, filename, *args, **kwargs)
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        mismatch = describe_mismatch(model.state_dict(),
-                                     checkpoint_state_dict(checkpoint),
-                                     tolerated)
+        model = (
+            runner.model.module
+            if is_model_wrapper(runner.model)
+            else runner.model
+        )
+        mismatch = describe_mismatch(
+            model.state_dict(), checkpoint_state_dict(checkpoint), tolerated
+        )
         if mismatch:
             raise CheckpointMismatchError(
                 f'{filename} does not fit the model: {mismatch}. Was it '
-                f'written for another depth, arch or op_set?')
+                f'written for another depth, arch or op_set?'
+            )
         return checkpoint
 
     read_with_model_entry.reads_file = read_file

@@ -38,21 +38,29 @@ from the authors' fixed order for ``CAKES123D_C``; there ``bn2`` and
 conv3's input channels are permuted so that the network computes the same
 function. Search supernets and checkpoints of another arch are refused.
 """
+
 import io
 import itertools
 import os.path as osp
 import re
 from dataclasses import dataclass
-from typing import (Dict, Iterable, Iterator, List, Mapping, Optional,
-                    Sequence, Tuple)
+from typing import (
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 import torch
 
-from mmaction.registry import MODELS
-from .safe_load import UnsafeCheckpointError, load_local_checkpoint
 from ..datasets import read_annotation
 from ..fileio import atomic_write
-from ..models import released_archs
+from ..models import CAKESResNet, released_archs
+from .safe_load import UnsafeCheckpointError, load_local_checkpoint
 
 #: The authors' group order inside every ``convT`` (see the module doc).
 AUTHORS_GROUP_ORDER = ('kxkxk', '1xkxk', 'kx1x1')
@@ -95,8 +103,7 @@ def backbone_template(arch: str) -> Dict[str, torch.Tensor]:
         dict[str, torch.Tensor]: Backbone keys (no prefix) to meta tensors.
     """
     with torch.device('meta'):
-        backbone = MODELS.build(
-            dict(type='CAKESResNet', depth=DEPTH, arch=arch))
+        backbone = CAKESResNet(depth=DEPTH, arch=arch)
     return backbone.state_dict()
 
 
@@ -115,8 +122,9 @@ def describe_groups(layout: str, groups: Groups) -> str:
     """A middle conv in words, e.g. ``convT.convs.* of widths 41 (3x3x3)``."""
     if not groups:
         return 'no middle conv (no convT weights)'
-    widths = ', '.join(f'{width} ({kernel_text(kernel)})'
-                       for width, kernel in groups)
+    widths = ', '.join(
+        f'{width} ({kernel_text(kernel)})' for width, kernel in groups
+    )
     return f'{layout}.* of widths {widths}'
 
 
@@ -146,8 +154,9 @@ class BlockPlan:
     channel_order: Optional[Tuple[int, ...]]
 
 
-def plan_block(template: Mapping[str, torch.Tensor], block: str,
-               layerwise: bool) -> BlockPlan:
+def plan_block(
+    template: Mapping[str, torch.Tensor], block: str, layerwise: bool
+) -> BlockPlan:
     """Plan one block from our model's middle-conv weights.
 
     Args:
@@ -159,29 +168,44 @@ def plan_block(template: Mapping[str, torch.Tensor], block: str,
         BlockPlan: The plan.
     """
     prefix = f'{block}.conv2.'
-    ours = [(key[len(block) + 1:-len('.weight')], weight)
-            for key, weight in template.items()
-            if key.startswith(prefix) and key.endswith('.weight')]
+    ours = [
+        (key[len(block) + 1 : -len('.weight')], weight)
+        for key, weight in template.items()
+        if key.startswith(prefix) and key.endswith('.weight')
+    ]
     if layerwise:
-        renames = {module: f'convT.op.{j}'
-                   for j, (module, _) in enumerate(ours)}
+        renames = {
+            module: f'convT.op.{j}' for j, (module, _) in enumerate(ours)
+        }
         renames['bn2'] = f'convT.op.{len(ours)}'
-        return BlockPlan('convT.op', groups_of(w for _, w in ours), renames,
-                         None)
-    authors = sorted(ours, key=lambda entry: AUTHORS_GROUP_ORDER.index(
-        entry[0].rsplit('.', 1)[1]))
-    renames = {module: f'convT.convs.{i}.0'
-               for i, (module, _) in enumerate(authors)}
+        return BlockPlan(
+            'convT.op', groups_of(w for _, w in ours), renames, None
+        )
+    authors = sorted(
+        ours,
+        key=lambda entry: AUTHORS_GROUP_ORDER.index(
+            entry[0].rsplit('.', 1)[1]
+        ),
+    )
+    renames = {
+        module: f'convT.convs.{i}.0' for i, (module, _) in enumerate(authors)
+    }
     renames['bn2'] = 'convT.out.0'
     starts, start = {}, 0
     for module, weight in authors:
         starts[module] = start
         start += weight.shape[0]
-    order = tuple(channel for module, weight in ours
-                  for channel in range(starts[module],
-                                       starts[module] + weight.shape[0]))
-    return BlockPlan('convT.convs', groups_of(w for _, w in authors),
-                     renames, None if order == tuple(range(start)) else order)
+    order = tuple(
+        channel
+        for module, weight in ours
+        for channel in range(starts[module], starts[module] + weight.shape[0])
+    )
+    return BlockPlan(
+        'convT.convs',
+        groups_of(w for _, w in authors),
+        renames,
+        None if order == tuple(range(start)) else order,
+    )
 
 
 class SourceWeights:
@@ -193,21 +217,31 @@ class SourceWeights:
     """
 
     def __init__(self, state: Mapping[str, object], source: str) -> None:
-        self.tensors = {key: value for key, value in state.items()
-                        if torch.is_tensor(value)}
+        self.tensors = {
+            key: value
+            for key, value in state.items()
+            if torch.is_tensor(value)
+        }
         self.source = source
         self.taken = set()
         self.prefix = next(
-            (prefix for prefix in ('module.', '')
-             if any(key.startswith(prefix + BASE_MODEL)
-                    for key in self.tensors)), None)
+            (
+                prefix
+                for prefix in ('module.', '')
+                if any(
+                    key.startswith(prefix + BASE_MODEL) for key in self.tensors
+                )
+            ),
+            None,
+        )
         if self.prefix is None:
             example = next(iter(self.tensors), 'none')
             raise OfficialCheckpointError(
                 f"{source}: no recognisable state dict: the authors' "
                 f"checkpoints hold 'module.{BASE_MODEL}*' weights (their "
                 f'TemporalModel saved from DataParallel); found '
-                f'{len(self.tensors)} tensors, e.g. {example!r}')
+                f'{len(self.tensors)} tensors, e.g. {example!r}'
+            )
 
     def key(self, name: str) -> str:
         """The full key of a base-model weight, e.g. ``'layer1.0.conv1'``."""
@@ -220,15 +254,16 @@ class SourceWeights:
     def take(self, key: str) -> torch.Tensor:
         """The tensor at a full key, marked as taken."""
         if key not in self.tensors:
-            raise OfficialCheckpointError(
-                f'{self.source}: {key} is missing')
+            raise OfficialCheckpointError(f'{self.source}: {key} is missing')
         self.taken.add(key)
         return self.tensors[key]
 
     def stored_groups(self, block: str) -> Tuple[str, Groups]:
         """The layout and (width, kernel) of a block's stored middle conv."""
-        for layout, suffix in (('convT.convs', '.0.weight'),
-                               ('convT.op', '.weight')):
+        for layout, suffix in (
+            ('convT.convs', '.0.weight'),
+            ('convT.op', '.weight'),
+        ):
             found = list(self.conv_run(f'{block}.{layout}', suffix))
             if found:
                 return layout, groups_of(found)
@@ -260,10 +295,12 @@ def check_not_supernet(weights: SourceWeights, block: str) -> None:
     conv1 = weights.get(f'{block}.conv1.weight')
     _, groups = weights.stored_groups(block)
     planes = None if conv1 is None else conv1.shape[0]
-    all_channels = len(groups) > 1 and all(width == planes
-                                           for width, _ in groups)
-    if norm is None and not (all_channels and bn is not None
-                             and bn.shape[0] == len(groups) * planes):
+    all_channels = len(groups) > 1 and all(
+        width == planes for width, _ in groups
+    )
+    if norm is None and not (
+        all_channels and bn is not None and bn.shape[0] == len(groups) * planes
+    ):
         return
     kind = 'performance' if norm is not None else 'cost'
     width = (norm if norm is not None else bn).shape[0]
@@ -272,11 +309,13 @@ def check_not_supernet(weights: SourceWeights, block: str) -> None:
         f'{kind}-priority search supernet, not of a searched network: '
         f'{len(groups)} sub-kernel groups of all {planes} channels each '
         f'and a search BN of {width}. Derive the architecture it found, '
-        f'train that network, and convert the trained checkpoint.')
+        f'train that network, and convert the trained checkpoint.'
+    )
 
 
-def fitting_arch(weights: SourceWeights, blocks: Sequence[str],
-                 exclude: str) -> Optional[str]:
+def fitting_arch(
+    weights: SourceWeights, blocks: Sequence[str], exclude: str
+) -> Optional[str]:
     """The official arch whose middle convs the checkpoint holds, if any."""
     stored = [weights.stored_groups(block) for block in blocks]
     for name in official_arch_names():
@@ -284,31 +323,45 @@ def fitting_arch(weights: SourceWeights, blocks: Sequence[str],
             continue
         template = backbone_template(name)
         layerwise = name in LAYERWISE_ARCHS
-        if all((plan.layout, plan.groups) == found for plan, found in zip(
+        if all(
+            (plan.layout, plan.groups) == found
+            for plan, found in zip(
                 (plan_block(template, block, layerwise) for block in blocks),
-                stored)):
+                stored,
+            )
+        ):
             return name
     return None
 
 
-def check_fits(weights: SourceWeights, plans: Mapping[str, BlockPlan],
-               arch: str) -> None:
+def check_fits(
+    weights: SourceWeights, plans: Mapping[str, BlockPlan], arch: str
+) -> None:
     """Refuse a checkpoint whose middle convs are not those of ``arch``."""
     for block, plan in plans.items():
         found = weights.stored_groups(block)
         if found == (plan.layout, plan.groups):
             continue
         other = fitting_arch(weights, list(plans), arch)
-        hint = (f'; it holds {other}: convert it with --arch {other}'
-                if other else '')
+        hint = (
+            f'; it holds {other}: convert it with --arch {other}'
+            if other
+            else ''
+        )
         raise OfficialCheckpointError(
             f'{weights.source}: not a {arch} checkpoint: {block} should '
             f'hold {describe_groups(plan.layout, plan.groups)}, it holds '
-            f'{describe_groups(*found)}{hint}')
+            f'{describe_groups(*found)}{hint}'
+        )
 
 
-def fit_tensor(tensor: torch.Tensor, like: torch.Tensor, source_key: str,
-               target_key: str, source: str) -> torch.Tensor:
+def fit_tensor(
+    tensor: torch.Tensor,
+    like: torch.Tensor,
+    source_key: str,
+    target_key: str,
+    source: str,
+) -> torch.Tensor:
     """``tensor`` shaped as ``like``: 2D weights of T-size-1 convs are
     unsqueezed along time; any other difference is refused."""
     if tensor.dim() == 4 and like.dim() == 5 and like.shape[2] == 1:
@@ -316,12 +369,14 @@ def fit_tensor(tensor: torch.Tensor, like: torch.Tensor, source_key: str,
     if tensor.shape != like.shape:
         raise OfficialCheckpointError(
             f'{source}: {source_key} has shape {tuple(tensor.shape)}; '
-            f'{target_key} needs {tuple(like.shape)}')
+            f'{target_key} needs {tuple(like.shape)}'
+        )
     return tensor.contiguous()
 
 
-def source_of(name: str, like: torch.Tensor,
-              plans: Mapping[str, BlockPlan]) -> Tuple[str, Optional[int]]:
+def source_of(
+    name: str, like: torch.Tensor, plans: Mapping[str, BlockPlan]
+) -> Tuple[str, Optional[int]]:
     """Where our backbone tensor ``name`` comes from in the authors' base
     model, and the dim to reorder by the block's ``channel_order``."""
     match = BLOCK_KEY.match(name)
@@ -338,15 +393,18 @@ def source_of(name: str, like: torch.Tensor,
 
 
 def convert_backbone(
-        weights: SourceWeights, template: Mapping[str, torch.Tensor],
-        plans: Mapping[str, BlockPlan]) -> Dict[str, torch.Tensor]:
+    weights: SourceWeights,
+    template: Mapping[str, torch.Tensor],
+    plans: Mapping[str, BlockPlan],
+) -> Dict[str, torch.Tensor]:
     """Our backbone's tensors (``backbone.*``) from the authors'."""
     converted = {}
     for name, like in template.items():
         source_name, reorder_dim = source_of(name, like, plans)
         key = weights.key(source_name)
-        tensor = fit_tensor(weights.take(key), like, key,
-                            f'backbone.{name}', weights.source)
+        tensor = fit_tensor(
+            weights.take(key), like, key, f'backbone.{name}', weights.source
+        )
         if reorder_dim is not None:
             order = plans[BLOCK_KEY.match(name).group(1)].channel_order
             tensor = tensor.index_select(reorder_dim, torch.tensor(order))
@@ -354,14 +412,15 @@ def convert_backbone(
     return converted
 
 
-def convert_classifier(weights: SourceWeights, num_classes: int,
-                       feat_dim: int) -> Dict[str, torch.Tensor]:
+def convert_classifier(
+    weights: SourceWeights, num_classes: int, feat_dim: int
+) -> Dict[str, torch.Tensor]:
     """``cls_head.fc_cls.*`` from ``new_fc`` (or ``base_model.fc``)."""
     for module in CLASSIFIERS:
         key = f'{weights.prefix}{module}'
         if f'{key}.weight' not in weights.tensors:
             continue
-        shapes = {'weight': (num_classes, feat_dim), 'bias': (num_classes, )}
+        shapes = {'weight': (num_classes, feat_dim), 'bias': (num_classes,)}
         converted = {}
         for param, shape in shapes.items():
             tensor = weights.take(f'{key}.{param}')
@@ -369,19 +428,22 @@ def convert_classifier(weights: SourceWeights, num_classes: int,
                 raise OfficialCheckpointError(
                     f'{weights.source}: {key}.{param} has shape '
                     f'{tuple(tensor.shape)}; {num_classes} classes '
-                    f'(--num-classes) need {shape}')
+                    f'(--num-classes) need {shape}'
+                )
             converted[f'{OUR_CLASSIFIER}.{param}'] = tensor.contiguous()
         return converted
     raise OfficialCheckpointError(
         f'{weights.source}: no classifier: neither {weights.prefix}new_fc.* '
-        f'(dropout > 0) nor {weights.key("fc")}.* (dropout 0) is there')
+        f'(dropout > 0) nor {weights.key("fc")}.* (dropout 0) is there'
+    )
 
 
-def convert_official_state_dict(state: Mapping[str, object],
-                                arch: str,
-                                num_classes: int = 174,
-                                source: str = 'checkpoint'
-                                ) -> Dict[str, torch.Tensor]:
+def convert_official_state_dict(
+    state: Mapping[str, object],
+    arch: str,
+    num_classes: int = 174,
+    source: str = 'checkpoint',
+) -> Dict[str, torch.Tensor]:
     """Our recognizer's state dict from the authors' ``state_dict``.
 
     Args:
@@ -405,14 +467,17 @@ def convert_official_state_dict(state: Mapping[str, object],
     names = official_arch_names()
     if arch not in names:
         raise OfficialCheckpointError(
-            f'unknown arch {arch!r}; expected one of {", ".join(names)}')
+            f'unknown arch {arch!r}; expected one of {", ".join(names)}'
+        )
     weights = SourceWeights(state, source)
     template = backbone_template(arch)
     blocks = block_names(template)
     for block in blocks:
         check_not_supernet(weights, block)
-    plans = {block: plan_block(template, block, arch in LAYERWISE_ARCHS)
-             for block in blocks}
+    plans = {
+        block: plan_block(template, block, arch in LAYERWISE_ARCHS)
+        for block in blocks
+    }
     check_fits(weights, plans, arch)
     converted = convert_backbone(weights, template, plans)
     feat_dim = template[f'{blocks[-1]}.bn3.weight'].shape[0]
@@ -423,7 +488,8 @@ def convert_official_state_dict(state: Mapping[str, object],
         raise OfficialCheckpointError(
             f'{source}: {first} (shape {tuple(weights.tensors[first].shape)})'
             f' has no place in {arch}'
-            + (f' (nor have {more} more tensors)' if more else ''))
+            + (f' (nor have {more} more tensors)' if more else '')
+        )
     return converted
 
 
@@ -447,7 +513,8 @@ def load_official_state_dict(path: str) -> Dict[str, object]:
     if not head.startswith(CHECKPOINT_MAGIC):
         raise OfficialCheckpointError(
             f'{path}: not a PyTorch checkpoint (it starts with {head!r}, '
-            f'neither a zip archive nor a pickle)')
+            f'neither a zip archive nor a pickle)'
+        )
     try:
         checkpoint = load_local_checkpoint(path, map_location='cpu')
     except UnsafeCheckpointError as error:
@@ -455,18 +522,25 @@ def load_official_state_dict(path: str) -> Dict[str, object]:
     except Exception as error:  # torch.load's errors vary with the bytes
         raise OfficialCheckpointError(
             f'{path}: not a PyTorch checkpoint (torch.load failed: '
-            f'{type(error).__name__}: {error})') from None
+            f'{type(error).__name__}: {error})'
+        ) from None
     if isinstance(checkpoint, dict) and isinstance(
-            checkpoint.get('state_dict'), dict):
+        checkpoint.get('state_dict'), dict
+    ):
         return checkpoint['state_dict']
     if isinstance(checkpoint, dict) and any(
-            torch.is_tensor(value) for value in checkpoint.values()):
+        torch.is_tensor(value) for value in checkpoint.values()
+    ):
         return checkpoint
     raise OfficialCheckpointError(
-        f'{path}: no state dict: expected a dict with a \'state_dict\' '
+        f"{path}: no state dict: expected a dict with a 'state_dict' "
         f'entry, got {type(checkpoint).__name__}'
-        + (f' with keys {sorted(map(str, checkpoint))[:5]}'
-           if isinstance(checkpoint, dict) else ''))
+        + (
+            f' with keys {sorted(map(str, checkpoint))[:5]}'
+            if isinstance(checkpoint, dict)
+            else ''
+        )
+    )
 
 
 def read_class_names(path: str) -> List[str]:
@@ -488,8 +562,9 @@ def read_class_names(path: str) -> List[str]:
     return names
 
 
-def reorder_classes(state: Dict[str, torch.Tensor],
-                    class_names: Sequence[str], labels: str) -> None:
+def reorder_classes(
+    state: Dict[str, torch.Tensor], class_names: Sequence[str], labels: str
+) -> None:
     """Reorder the converted classifier from the authors' class order
     (sorted names, as TRN's lists number them) to ``class_names``', in
     place.
@@ -504,7 +579,8 @@ def reorder_classes(state: Dict[str, torch.Tensor],
     if len(class_names) != rows:
         raise OfficialCheckpointError(
             f'{labels}: lists {len(class_names)} classes; the classifier '
-            f'has {rows}')
+            f'has {rows}'
+        )
     rank = {name: row for row, name in enumerate(sorted(class_names))}
     order = torch.tensor([rank[name] for name in class_names])
     for param in ('weight', 'bias'):
@@ -512,11 +588,13 @@ def reorder_classes(state: Dict[str, torch.Tensor],
         state[key] = state[key].index_select(0, order)
 
 
-def convert_official_checkpoint(src: str,
-                                dst: str,
-                                arch: str,
-                                num_classes: int = 174,
-                                labels: Optional[str] = None) -> int:
+def convert_official_checkpoint(
+    src: str,
+    dst: str,
+    arch: str,
+    num_classes: int = 174,
+    labels: Optional[str] = None,
+) -> int:
     """Convert an authors' checkpoint file into an mmengine checkpoint.
 
     Args:
@@ -533,15 +611,21 @@ def convert_official_checkpoint(src: str,
         int: The number of tensors written.
     """
     state = convert_official_state_dict(
-        load_official_state_dict(src), arch, num_classes, source=src)
+        load_official_state_dict(src), arch, num_classes, source=src
+    )
     if labels is not None:
         reorder_classes(state, read_class_names(labels), labels)
-    meta = dict(converted_from=osp.basename(src),
-                source_format='github.com/yucornetto/CAKES TemporalModel',
-                backbone_arch=arch, num_classes=num_classes,
-                class_order=('sorted class names (the authors\' lists)'
-                             if labels is None else
-                             f'line order of {osp.basename(labels)}'))
+    meta = dict(
+        converted_from=osp.basename(src),
+        source_format='github.com/yucornetto/CAKES TemporalModel',
+        backbone_arch=arch,
+        num_classes=num_classes,
+        class_order=(
+            "sorted class names (the authors' lists)"
+            if labels is None
+            else f'line order of {osp.basename(labels)}'
+        ),
+    )
     buffer = io.BytesIO()
     torch.save(dict(state_dict=state, meta=meta), buffer)
     atomic_write(dst, buffer.getvalue())

@@ -9,6 +9,7 @@ allow-lists (:func:`mmengine_checkpoint_globals`, applied once by
 our tools use (:func:`use_safe_checkpoint_loader`); a file holding anything
 else is refused with one line that says why.
 """
+
 import os
 import pickle
 import re
@@ -41,11 +42,13 @@ def history_buffer_getattr(owner: object, name: str) -> object:
         object: The statistics method.
     """
     from mmengine.logging import HistoryBuffer
+
     if owner is not HistoryBuffer or name not in HISTORY_BUFFER_STATISTICS:
         raise pickle.UnpicklingError(
             f'getattr({owner!r}, {name!r}) is not allowed: only the '
             f'HistoryBuffer statistics {", ".join(HISTORY_BUFFER_STATISTICS)} '
-            f'may be looked up')
+            f'may be looked up'
+        )
     return getattr(owner, name)
 
 
@@ -63,14 +66,22 @@ def mmengine_checkpoint_globals() -> List[object]:
         list: Entries for ``torch.serialization.add_safe_globals``.
     """
     from mmengine.logging import HistoryBuffer
+
     multiarray = np._core.multiarray
     dtype_classes = {type(np.dtype(kind)) for kind in '?bhilqBHILQefdgFDG'}
-    entries = [HistoryBuffer, np.ndarray, np.dtype, multiarray._reconstruct,
-               multiarray.scalar, *sorted(dtype_classes, key=str),
-               (history_buffer_getattr, 'builtins.getattr')]
+    entries = [
+        HistoryBuffer,
+        np.ndarray,
+        np.dtype,
+        multiarray._reconstruct,
+        multiarray.scalar,
+        *sorted(dtype_classes, key=str),
+        (history_buffer_getattr, 'builtins.getattr'),
+    ]
     for function in (multiarray._reconstruct, multiarray.scalar):
         entries.append(
-            (function, f'numpy.core.multiarray.{function.__name__}'))
+            (function, f'numpy.core.multiarray.{function.__name__}')
+        )
     return entries
 
 
@@ -102,15 +113,18 @@ def refusal(filename: str, error: pickle.UnpicklingError) -> str:
     Returns:
         str: Why it was refused and what to do.
     """
-    return (f'refused to load {filename}: {unpickling_reason(error)}. A '
-            f'checkpoint needs only tensors, plain containers and a few '
-            f'mmengine classes; unpickling anything else could run code from '
-            f'the file, so checkpoints are loaded with weights_only=True. If '
-            f'you trust the file, re-save only its tensors (its state_dict).')
+    return (
+        f'refused to load {filename}: {unpickling_reason(error)}. A '
+        f'checkpoint needs only tensors, plain containers and a few '
+        f'mmengine classes; unpickling anything else could run code from '
+        f'the file, so checkpoints are loaded with weights_only=True. If '
+        f'you trust the file, re-save only its tensors (its state_dict).'
+    )
 
 
-def load_local_checkpoint(filename: str,
-                          map_location: Optional[object] = None) -> object:
+def load_local_checkpoint(
+    filename: str, map_location: Optional[object] = None
+) -> object:
     """Load a local checkpoint with ``weights_only=True``, explaining refusals.
 
     Args:
@@ -129,8 +143,9 @@ def load_local_checkpoint(filename: str,
     if not os.path.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
     try:
-        return torch.load(filename, map_location=map_location,
-                          weights_only=True)
+        return torch.load(
+            filename, map_location=map_location, weights_only=True
+        )
     except pickle.UnpicklingError as error:
         raise UnsafeCheckpointError(refusal(filename, error)) from None
 
@@ -144,5 +159,7 @@ def use_safe_checkpoint_loader() -> None:
     its refusals are torch's long messages.
     """
     from mmengine.runner.checkpoint import CheckpointLoader
+
     CheckpointLoader.register_scheme(prefixes='', force=True)(
-        load_local_checkpoint)
+        load_local_checkpoint
+    )

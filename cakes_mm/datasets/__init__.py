@@ -1,15 +1,28 @@
 """Datasets that check their input and name the file or line at fault."""
+
 from .annotation import AnnotationLine, read_annotation
 from .checked_rawframe_dataset import CheckedRawframeDataset
 from .checked_video_dataset import CheckedVideoDataset
-from .errors import (BadAnnotationError, BadInputError, BadSampleError,
-                     error_reason, short_message)
+from .errors import (
+    BadAnnotationError,
+    BadInputError,
+    BadSampleError,
+    error_reason,
+    short_message,
+)
 from .sample_checks import SampleChecksMixin
 
 __all__ = [
-    'AnnotationLine', 'BadAnnotationError', 'BadInputError', 'BadSampleError',
-    'CheckedRawframeDataset', 'CheckedVideoDataset', 'SampleChecksMixin',
-    'error_reason', 'read_annotation', 'short_message'
+    'AnnotationLine',
+    'BadAnnotationError',
+    'BadInputError',
+    'BadSampleError',
+    'CheckedRawframeDataset',
+    'CheckedVideoDataset',
+    'SampleChecksMixin',
+    'error_reason',
+    'read_annotation',
+    'short_message',
 ]
 
 # The volumetric half needs MONAI and nibabel (the "volumetric" extra);

@@ -3,6 +3,7 @@
 mmaction2's list files hold one sample per line, whitespace-separated
 (``folder total_frames label`` for frames, ``file label`` for videos).
 """
+
 import os.path as osp
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
@@ -33,8 +34,9 @@ class AnnotationLine:
         """An error about this line."""
         return BadAnnotationError(f'{self.where}: {problem}')
 
-    def expect_fields(self, layout: Sequence[str],
-                      more_allowed: bool = False) -> None:
+    def expect_fields(
+        self, layout: Sequence[str], more_allowed: bool = False
+    ) -> None:
         """Check the field count against ``layout``.
 
         Args:
@@ -46,10 +48,12 @@ class AnnotationLine:
         if count == len(layout) or (more_allowed and count > len(layout)):
             return
         expected = ' '.join(layout) + (' ...' if more_allowed else '')
-        raise self.error(f'expected {len(layout)}'
-                         f'{" or more" if more_allowed else ""} fields '
-                         f'({expected}), found {count}: '
-                         f'{" ".join(self.fields)!r}')
+        raise self.error(
+            f'expected {len(layout)}'
+            f'{" or more" if more_allowed else ""} fields '
+            f'({expected}), found {count}: '
+            f'{" ".join(self.fields)!r}'
+        )
 
     def name(self, index: int, what: str) -> str:
         """Field ``index``, which must not be empty.
@@ -80,8 +84,9 @@ class AnnotationLine:
         try:
             value = int(text)
         except ValueError:
-            raise self.error(f'{name} must be an integer, got {text!r}'
-                             ) from None
+            raise self.error(
+                f'{name} must be an integer, got {text!r}'
+            ) from None
         if value < minimum:
             raise self.error(f'{name} must be at least {minimum}, got {value}')
         return value
@@ -98,19 +103,22 @@ class AnnotationLine:
         Returns:
             list[int]: The labels.
         """
-        labels = [self.integer(i, 'label') for i in
-                  range(start, len(self.fields))]
+        labels = [
+            self.integer(i, 'label') for i in range(start, len(self.fields))
+        ]
         for label in labels:
             if num_classes is not None and label >= num_classes:
-                raise self.error(f'label {label} is outside the '
-                                 f'{num_classes} classes (0..'
-                                 f'{num_classes - 1})')
+                raise self.error(
+                    f'label {label} is outside the '
+                    f'{num_classes} classes (0..'
+                    f'{num_classes - 1})'
+                )
         return labels
 
 
-def read_annotation(ann_file: str,
-                    delimiter: Optional[str] = None,
-                    allow_empty: bool = True) -> List[AnnotationLine]:
+def read_annotation(
+    ann_file: str, delimiter: Optional[str] = None, allow_empty: bool = True
+) -> List[AnnotationLine]:
     """The non-empty lines of an annotation file, split into fields.
 
     Lines end at LF, CR LF or CR, so line numbers are the ones an editor
@@ -134,14 +142,21 @@ def read_annotation(ann_file: str,
         with open(ann_file, encoding='utf-8-sig') as file:
             texts = file.read().split('\n')
     except UnicodeDecodeError as error:
-        raise BadAnnotationError(f'{ann_file}: not a UTF-8 text file '
-                                 f'({error.reason} at byte {error.start})'
-                                 ) from None
-    lines = [AnnotationLine(ann_file, number,
-                            tuple(field.strip()
-                                  for field in text.strip().split(delimiter)))
-             for number, text in enumerate(texts, 1) if text.strip()]
+        raise BadAnnotationError(
+            f'{ann_file}: not a UTF-8 text file '
+            f'({error.reason} at byte {error.start})'
+        ) from None
+    lines = [
+        AnnotationLine(
+            ann_file,
+            number,
+            tuple(field.strip() for field in text.strip().split(delimiter)),
+        )
+        for number, text in enumerate(texts, 1)
+        if text.strip()
+    ]
     if not lines and not allow_empty:
-        raise BadAnnotationError(f'{ann_file}: lists no samples (the file '
-                                 f'is empty or blank)')
+        raise BadAnnotationError(
+            f'{ann_file}: lists no samples (the file is empty or blank)'
+        )
     return lines

@@ -3,6 +3,7 @@
 Each message names the annotation line or the file at fault, so the tools
 print it as one line instead of a traceback from decord, OpenCV or pickle.
 """
+
 import re
 
 # decord prefixes its messages with "[hh:mm:ss] /path/to/source.cc:123: ".

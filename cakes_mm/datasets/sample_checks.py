@@ -7,6 +7,7 @@ sample index and the annotation line. Every such error goes to
 :meth:`~SampleChecksMixin.on_bad_sample`, which stops the run, or, with
 ``skip_bad_samples=True`` in training, logs the sample once and skips it.
 """
+
 import logging
 from typing import Any, Optional, Set, Tuple
 
@@ -38,8 +39,9 @@ class SampleChecksMixin:
     #: Transforms whose failure means the sample's file is bad.
     decode_transforms: Tuple[type, ...] = ()
 
-    def __init__(self, *args, skip_bad_samples: bool = False,
-                 **kwargs) -> None:
+    def __init__(
+        self, *args, skip_bad_samples: bool = False, **kwargs
+    ) -> None:
         self.skip_bad_samples = skip_bad_samples
         self.skipped_samples: Set[int] = set()
         super().__init__(*args, **kwargs)
@@ -91,13 +93,13 @@ class SampleChecksMixin:
                     f'{sample}: {type(transform).__name__} cannot read it '
                     f'({self.decode_failure_reason(data_info, error)}); '
                     f'sample {data_info["sample_idx"]}, listed at '
-                    f'{data_info["ann_line"]}') from None
+                    f'{data_info["ann_line"]}'
+                ) from None
             if data_info is None:
                 return None
         return data_info
 
-    def decode_failure_reason(self, data_info: dict,
-                              error: Exception) -> str:
+    def decode_failure_reason(self, data_info: dict, error: Exception) -> str:
         """Why a decoding transform failed on a sample, in a few words.
 
         Args:
@@ -130,6 +132,9 @@ class SampleChecksMixin:
         if not self.skip_bad_samples or self.test_mode:
             raise error
         self.skipped_samples.add(idx)
-        print_log(f'skip_bad_samples: skipped {error}', logger='current',
-                  level=logging.WARNING)
+        print_log(
+            f'skip_bad_samples: skipped {error}',
+            logger='current',
+            level=logging.WARNING,
+        )
         return None

@@ -34,6 +34,7 @@ McGill University (Fonov et al., NeuroImage 2009 and 2011; Collins et al.,
 writes that description, with these references, to ``ATTRIBUTION.rst``
 beside the data.
 """
+
 import importlib.resources
 import json
 import os.path as osp
@@ -93,13 +94,15 @@ def nilearn_file(relative: str) -> str:
     try:
         path = importlib.resources.files('nilearn') / relative
     except ModuleNotFoundError:
-        raise RuntimeError('the MNI demo data needs nilearn: '
-                           'pip install nilearn==0.14.1') from None
+        raise RuntimeError(
+            'the MNI demo data needs nilearn: pip install nilearn==0.14.1'
+        ) from None
     return str(path)
 
 
-def load_template(spacing: float = SPACING_MM
-                  ) -> Tuple[Dict[str, np.ndarray], np.ndarray]:
+def load_template(
+    spacing: float = SPACING_MM,
+) -> Tuple[Dict[str, np.ndarray], np.ndarray]:
     """The T1, GM and WM volumes resampled to ``spacing``.
 
     Args:
@@ -111,19 +114,24 @@ def load_template(spacing: float = SPACING_MM
     """
     volumes, affine = {}, None
     for name in ('t1', 'gm', 'wm'):
-        image = nib.load(nilearn_file('datasets/data/' +
-                                      TEMPLATE.format(name)))
+        image = nib.load(
+            nilearn_file('datasets/data/' + TEMPLATE.format(name))
+        )
         voxels = np.asarray(image.dataobj, dtype=np.float32) / 255.0
-        resampled = Spacing(pixdim=spacing, mode='bilinear')(MetaTensor(
-            torch.from_numpy(voxels)[None],
-            affine=torch.as_tensor(image.affine, dtype=torch.float64)))
+        resampled = Spacing(pixdim=spacing, mode='bilinear')(
+            MetaTensor(
+                torch.from_numpy(voxels)[None],
+                affine=torch.as_tensor(image.affine, dtype=torch.float64),
+            )
+        )
         volumes[name] = resampled[0].numpy()
         affine = np.asarray(resampled.affine, dtype=np.float64)
     return volumes, affine
 
 
-def tissue_labels(t1: np.ndarray, gm: np.ndarray,
-                  wm: np.ndarray) -> np.ndarray:
+def tissue_labels(
+    t1: np.ndarray, gm: np.ndarray, wm: np.ndarray
+) -> np.ndarray:
     """Label every voxel background (0), CSF (1), GM (2) or WM (3).
 
     Args:
@@ -136,10 +144,12 @@ def tissue_labels(t1: np.ndarray, gm: np.ndarray,
     """
     white = (wm >= TISSUE_THRESHOLD) & (wm >= gm)
     grey = (gm >= TISSUE_THRESHOLD) & (gm > wm)
-    envelope = ndimage.binary_closing(gm + wm > 0.5,
-                                      iterations=ENVELOPE_CLOSING)
+    envelope = ndimage.binary_closing(
+        gm + wm > 0.5, iterations=ENVELOPE_CLOSING
+    )
     envelope = ndimage.binary_fill_holes(
-        ndimage.binary_dilation(envelope, iterations=ENVELOPE_MARGIN))
+        ndimage.binary_dilation(envelope, iterations=ENVELOPE_MARGIN)
+    )
     dark = t1 < CSF_T1_FRACTION * np.median(t1[grey])
     labels = np.zeros(t1.shape, np.uint8)
     labels[envelope & dark & ~grey & ~white] = 1
@@ -158,8 +168,10 @@ def label_shares(labels: np.ndarray) -> Dict[str, float]:
         dict[str, float]: By class name.
     """
     counts = np.bincount(labels.ravel(), minlength=len(CLASSES))
-    return {name: float(count) / labels.size
-            for name, count in zip(CLASSES, counts)}
+    return {
+        name: float(count) / labels.size
+        for name, count in zip(CLASSES, counts)
+    }
 
 
 def brain_box(labels: np.ndarray) -> Tuple[slice, slice, slice]:
@@ -175,14 +187,18 @@ def brain_box(labels: np.ndarray) -> Tuple[slice, slice, slice]:
     for axis in range(3):
         other = tuple(a for a in range(3) if a != axis)
         used = np.flatnonzero(labels.any(axis=other))
-        box.append(slice(max(int(used[0]) - BOX_MARGIN, 0),
-                         min(int(used[-1]) + BOX_MARGIN + 1,
-                             labels.shape[axis])))
+        box.append(
+            slice(
+                max(int(used[0]) - BOX_MARGIN, 0),
+                min(int(used[-1]) + BOX_MARGIN + 1, labels.shape[axis]),
+            )
+        )
     return tuple(box)
 
 
-def split_front_to_back(box: Tuple[slice, slice, slice]
-                        ) -> Dict[str, Tuple[slice, slice, slice]]:
+def split_front_to_back(
+    box: Tuple[slice, slice, slice],
+) -> Dict[str, Tuple[slice, slice, slice]]:
     """Cut a box along y (posterior to anterior) into the three parts.
 
     Args:
@@ -195,14 +211,19 @@ def split_front_to_back(box: Tuple[slice, slice, slice]
     start, stop = box[1].start, box[1].stop
     test_end = start + round(TEST_SHARE * (stop - start))
     val_end = test_end + round(VAL_SHARE * (stop - start))
-    return {name: (box[0], slice(low, high), box[2])
-            for name, low, high in (('test', start, test_end),
-                                    ('validation', test_end, val_end),
-                                    ('training', val_end, stop))}
+    return {
+        name: (box[0], slice(low, high), box[2])
+        for name, low, high in (
+            ('test', start, test_end),
+            ('validation', test_end, val_end),
+            ('training', val_end, stop),
+        )
+    }
 
 
-def crop_affine(affine: np.ndarray,
-                box: Tuple[slice, slice, slice]) -> np.ndarray:
+def crop_affine(
+    affine: np.ndarray, box: Tuple[slice, slice, slice]
+) -> np.ndarray:
     """The affine of a box cut from a volume with ``affine``.
 
     Args:
@@ -236,26 +257,39 @@ def write_mni_dataset(out_dir: str) -> str:
     volumes, affine = load_template()
     labels = tissue_labels(volumes['t1'], volumes['gm'], volumes['wm'])
     index = dict(
-        name='MNI152 tissues', tensorImageSize='3D',
-        description=('MNI ICBM152 2009a T1 at 2 mm with background, CSF, '
-                     'GM and WM labels; training is the anterior part, '
-                     'test the posterior part (see ATTRIBUTION.rst)'),
-        licence='see ATTRIBUTION.rst', modality={'0': 'T1'},
+        name='MNI152 tissues',
+        tensorImageSize='3D',
+        description=(
+            'MNI ICBM152 2009a T1 at 2 mm with background, CSF, '
+            'GM and WM labels; training is the anterior part, '
+            'test the posterior part (see ATTRIBUTION.rst)'
+        ),
+        licence='see ATTRIBUTION.rst',
+        modality={'0': 'T1'},
         labels={str(i): name for i, name in enumerate(CLASSES)},
-        shares=label_shares(labels))
+        shares=label_shares(labels),
+    )
     for part, box in split_front_to_back(brain_box(labels)).items():
         name = f'mni152_{part}.nii.gz'
         part_affine = crop_affine(affine, box)
-        save_nifti(osp.join(out_dir, 'imagesTr', name),
-                   np.ascontiguousarray(volumes['t1'][box]), part_affine)
-        save_nifti(osp.join(out_dir, 'labelsTr', name),
-                   np.ascontiguousarray(labels[box]), part_affine)
-        index[part] = [dict(image=f'./imagesTr/{name}',
-                            label=f'./labelsTr/{name}')]
+        save_nifti(
+            osp.join(out_dir, 'imagesTr', name),
+            np.ascontiguousarray(volumes['t1'][box]),
+            part_affine,
+        )
+        save_nifti(
+            osp.join(out_dir, 'labelsTr', name),
+            np.ascontiguousarray(labels[box]),
+            part_affine,
+        )
+        index[part] = [
+            dict(image=f'./imagesTr/{name}', label=f'./labelsTr/{name}')
+        ]
     index['numTraining'] = 1
     with open(nilearn_file(DESCRIPTION), encoding='utf-8') as file:
-        atomic_write(osp.join(out_dir, 'ATTRIBUTION.rst'),
-                     REFERENCES + file.read())
+        atomic_write(
+            osp.join(out_dir, 'ATTRIBUTION.rst'), REFERENCES + file.read()
+        )
     json_path = osp.join(out_dir, 'dataset.json')
     atomic_write(json_path, json.dumps(index, indent=4) + '\n')
     return json_path

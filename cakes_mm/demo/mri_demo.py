@@ -13,6 +13,7 @@
 4. draws three slices of the test volume with each model's prediction
    (:mod:`cakes_mm.demo.mri_figure`).
 """
+
 import argparse
 import json
 import os.path as osp
@@ -31,13 +32,22 @@ Echo = Callable[[str], None]
 # the same UNet (configs/demo/conv3d_unet3d-w16_32x32x32_mni-brain.py) with
 # another op in its convs.
 MRI_MODELS = (
-    ('planar2d', 'planar 2D',
-     'cakes-planar-manual_unet3d-w16_32x32x32_mni-brain.py'),
+    (
+        'planar2d',
+        'planar 2D',
+        'cakes-planar-manual_unet3d-w16_32x32x32_mni-brain.py',
+    ),
     ('conv3d', '3D', 'conv3d_unet3d-w16_32x32x32_mni-brain.py'),
-    ('cakes2d', 'CAKES 2D',
-     'cakes-2d-manual_unet3d-w16_32x32x32_mni-brain.py'),
-    ('cakes123d', 'CAKES 1,2,3D',
-     'cakes-123d-manual_unet3d-w16_32x32x32_mni-brain.py'),
+    (
+        'cakes2d',
+        'CAKES 2D',
+        'cakes-2d-manual_unet3d-w16_32x32x32_mni-brain.py',
+    ),
+    (
+        'cakes123d',
+        'CAKES 1,2,3D',
+        'cakes-123d-manual_unet3d-w16_32x32x32_mni-brain.py',
+    ),
     ('p2sc2', 'P2SC2', 'p2sc2_unet3d-w16_32x32x32_mni-brain.py'),
 )
 TISSUES = CLASSES[1:]
@@ -81,14 +91,22 @@ class TestPredictions(Hook):
     def __init__(self) -> None:
         self.volumes: List[TestVolume] = []
 
-    def after_test_iter(self, runner, batch_idx: int,
-                        data_batch: Optional[dict] = None,
-                        outputs: Optional[Sequence] = None) -> None:
+    def after_test_iter(
+        self,
+        runner,
+        batch_idx: int,
+        data_batch: Optional[dict] = None,
+        outputs: Optional[Sequence] = None,
+    ) -> None:
         """Store the batch's volumes (first channel of each image)."""
         for image, sample in zip(data_batch['inputs'], outputs):
-            self.volumes.append(TestVolume(
-                image[0].cpu().numpy(), sample.gt_seg[0].cpu().numpy(),
-                sample.pred_seg[0].cpu().numpy()))
+            self.volumes.append(
+                TestVolume(
+                    image[0].cpu().numpy(),
+                    sample.gt_seg[0].cpu().numpy(),
+                    sample.pred_seg[0].cpu().numpy(),
+                )
+            )
 
 
 def y_span_mm(json_path: str, part: str) -> Tuple[float, float]:
@@ -105,8 +123,9 @@ def y_span_mm(json_path: str, part: str) -> Tuple[float, float]:
     with open(json_path, encoding='utf-8') as file:
         entry = json.load(file)[part][0]
     image = nib.load(osp.join(osp.dirname(json_path), entry['label']))
-    ends = [image.affine[1] @ [0, index, 0, 1]
-            for index in (0, image.shape[1] - 1)]
+    ends = [
+        image.affine[1] @ [0, index, 0, 1] for index in (0, image.shape[1] - 1)
+    ]
     return min(ends), max(ends)
 
 
@@ -119,14 +138,23 @@ def describe_split(json_path: str) -> str:
     Returns:
         str: ``training y -16..+80 mm, validation ..., test ...``.
     """
-    spans = {part: y_span_mm(json_path, part)
-             for part in ('training', 'validation', 'test')}
-    return ', '.join(f'{part} y {low:+.0f}..{high:+.0f} mm'
-                     for part, (low, high) in spans.items())
+    spans = {
+        part: y_span_mm(json_path, part)
+        for part in ('training', 'validation', 'test')
+    }
+    return ', '.join(
+        f'{part} y {low:+.0f}..{high:+.0f} mm'
+        for part, (low, high) in spans.items()
+    )
 
 
-def demo_config(config: str, configs_dir: str, work_dir: str,
-                data_root: str, args: argparse.Namespace):
+def demo_config(
+    config: str,
+    configs_dir: str,
+    work_dir: str,
+    data_root: str,
+    args: argparse.Namespace,
+):
     """Load a demo config and point it at this run's data and work dir.
 
     Args:
@@ -140,6 +168,7 @@ def demo_config(config: str, configs_dir: str, work_dir: str,
         Config: The config to run.
     """
     from mmengine.config import Config
+
     cfg = Config.fromfile(osp.join(configs_dir, config))
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=args.seed)
@@ -172,11 +201,14 @@ def train_and_test(name: str, cfg, echo: Echo) -> Result:
     from cakes_mm.analysis import default_input_shape, model_complexity
 
     from .progress import DemoProgressHook
+
     started = time.monotonic()
     train = cfg.train_dataloader
     iters = train.dataset.times // train.batch_size
-    echo(f'[{name}] training {cfg.train_cfg.max_epochs} epochs of {iters} '
-         f'iterations (batch {train.batch_size})')
+    echo(
+        f'[{name}] training {cfg.train_cfg.max_epochs} epochs of {iters} '
+        f'iterations (batch {train.batch_size})'
+    )
     runner = Runner.from_cfg(cfg)
     runner.register_hook(DemoProgressHook(name, echo))
     predictions = TestPredictions()
@@ -187,14 +219,26 @@ def train_and_test(name: str, cfg, echo: Echo) -> Result:
     minutes = (time.monotonic() - started) / 60
     dice = {tissue: 100 * metrics[f'dice/{tissue}'] for tissue in TISSUES}
     dice['mean'] = 100 * metrics['dice/mean']
-    echo(f'[{name}] test mean Dice {dice["mean"]:.1f}% '
-         f'({minutes:.1f} min in all)')
-    return Result(name, dice, complexity.params_m, complexity.gflops,
-                  minutes, predictions.volumes)
+    echo(
+        f'[{name}] test mean Dice {dice["mean"]:.1f}% '
+        f'({minutes:.1f} min in all)'
+    )
+    return Result(
+        name,
+        dice,
+        complexity.params_m,
+        complexity.gflops,
+        minutes,
+        predictions.volumes,
+    )
 
 
-def format_table(results: Sequence[Result], window: Sequence[int],
-                 test_shape: Sequence[int], seed: int) -> str:
+def format_table(
+    results: Sequence[Result],
+    window: Sequence[int],
+    test_shape: Sequence[int],
+    seed: int,
+) -> str:
     """The demo's closing table, as text.
 
     Args:
@@ -207,23 +251,30 @@ def format_table(results: Sequence[Result], window: Sequence[int],
         str: The table and a line saying what its figures are.
     """
     head = ''.join(f'{tissue:>7}' for tissue in TISSUES)
-    lines = [f'{"model":<14}{head}{"mean Dice":>11}{"params (M)":>12}'
-             f'{"GFLOPs":>9}{"minutes":>9}']
+    lines = [
+        f'{"model":<14}{head}{"mean Dice":>11}{"params (M)":>12}'
+        f'{"GFLOPs":>9}{"minutes":>9}'
+    ]
     for row in results:
         dice = ''.join(f'{row.dice[tissue]:>7.1f}' for tissue in TISSUES)
-        lines.append(f'{row.name:<14}{dice}{row.mean_dice:>11.1f}'
-                     f'{row.params_m:>12.3f}{row.gflops:>9.3f}'
-                     f'{row.minutes:>9.1f}')
+        lines.append(
+            f'{row.name:<14}{dice}{row.mean_dice:>11.1f}'
+            f'{row.params_m:>12.3f}{row.gflops:>9.3f}'
+            f'{row.minutes:>9.1f}'
+        )
     size = 'x'.join(map(str, window))
-    lines.append(f'Dice (%) on the posterior test part '
-                 f'({"x".join(map(str, test_shape))} voxels at 2 mm) by a '
-                 f'{size} sliding window; GFLOPs: multiply-adds of one '
-                 f'{size} window; seed {seed}.')
+    lines.append(
+        f'Dice (%) on the posterior test part '
+        f'({"x".join(map(str, test_shape))} voxels at 2 mm) by a '
+        f'{size} sliding window; GFLOPs: multiply-adds of one '
+        f'{size} window; seed {seed}.'
+    )
     return '\n'.join(lines)
 
 
-def run_mri_demo(args: argparse.Namespace, configs_dir: str,
-                 echo: Echo) -> Dict[str, Result]:
+def run_mri_demo(
+    args: argparse.Namespace, configs_dir: str, echo: Echo
+) -> Dict[str, Result]:
     """Run the whole demo (see the module doc).
 
     Args:
@@ -236,28 +287,46 @@ def run_mri_demo(args: argparse.Namespace, configs_dir: str,
         dict[str, Result]: The results by model key.
     """
     from .mri_figure import save_mri_figure
+
     started = time.monotonic()
     data_root = osp.join(args.work_dir, 'data')
-    echo(f'[data] labelling the MNI ICBM152 2009a template into '
-         f'{data_root} (attribution: {data_root}/ATTRIBUTION.rst)')
+    echo(
+        f'[data] labelling the MNI ICBM152 2009a template into '
+        f'{data_root} (attribution: {data_root}/ATTRIBUTION.rst)'
+    )
     json_path = write_mni_dataset(data_root)
-    echo(f'[data] {describe_split(json_path)}; done in '
-         f'{time.monotonic() - started:.0f}s')
+    echo(
+        f'[data] {describe_split(json_path)}; done in '
+        f'{time.monotonic() - started:.0f}s'
+    )
     results = {}
     for key, name, config in MRI_MODELS:
-        cfg = demo_config(config, configs_dir, osp.join(args.work_dir, key),
-                          data_root, args)
+        cfg = demo_config(
+            config, configs_dir, osp.join(args.work_dir, key), data_root, args
+        )
         results[key] = train_and_test(name, cfg, echo)
     rows = list(results.values())
     volume = rows[0].volumes[0]
     echo('')
-    echo(format_table(rows, cfg.model.test_cfg.roi_size,
-                      volume.truth.shape, args.seed))
+    echo(
+        format_table(
+            rows, cfg.model.test_cfg.roi_size, volume.truth.shape, args.seed
+        )
+    )
     png = args.png or osp.join(args.work_dir, 'mri_demo.png')
-    save_mri_figure(png, volume.image, volume.truth, [
-        (f'{row.name}\nmean Dice {row.mean_dice:.1f}%',
-         row.volumes[0].prediction) for row in rows
-    ], CLASSES)
+    save_mri_figure(
+        png,
+        volume.image,
+        volume.truth,
+        [
+            (
+                f'{row.name}\nmean Dice {row.mean_dice:.1f}%',
+                row.volumes[0].prediction,
+            )
+            for row in rows
+        ],
+        CLASSES,
+    )
     echo(f'slices of the test volume: {png}')
     echo(f'total time {(time.monotonic() - started) / 60:.1f} min')
     return results

@@ -10,6 +10,7 @@ Each view shows the slice with the most grey matter, the class with the
 most boundary. Label maps use the Okabe-Ito colours, distinguishable with
 colour-blindness, with a legend of the class names.
 """
+
 import io
 from typing import Dict, NamedTuple, Sequence, Tuple
 
@@ -44,8 +45,9 @@ class Panel(NamedTuple):
     is_label: bool
 
 
-def richest_slices(truth: np.ndarray,
-                   label: int = GREY_MATTER) -> Dict[str, int]:
+def richest_slices(
+    truth: np.ndarray, label: int = GREY_MATTER
+) -> Dict[str, int]:
     """The slice of each view with the most voxels of ``label``.
 
     Args:
@@ -56,9 +58,12 @@ def richest_slices(truth: np.ndarray,
         dict[str, int]: The index along each view's fixed axis.
     """
     found = truth == label
-    return {view: int(np.argmax(found.sum(
-        axis=tuple(a for a in range(3) if a != fixed))))
-        for view, fixed in VIEWS}
+    return {
+        view: int(
+            np.argmax(found.sum(axis=tuple(a for a in range(3) if a != fixed)))
+        )
+        for view, fixed in VIEWS
+    }
 
 
 def view_slice(volume: np.ndarray, view: str, index: int) -> np.ndarray:
@@ -77,8 +82,9 @@ def view_slice(volume: np.ndarray, view: str, index: int) -> np.ndarray:
     return np.take(volume, index, axis=fixed).T
 
 
-def draw_panels(panels: Sequence[Panel], slices: Dict[str, int],
-                class_names: Sequence[str]) -> Figure:
+def draw_panels(
+    panels: Sequence[Panel], slices: Dict[str, int], class_names: Sequence[str]
+) -> Figure:
     """The figure: one row per view, one column per panel, a legend.
 
     Args:
@@ -90,48 +96,75 @@ def draw_panels(panels: Sequence[Panel], slices: Dict[str, int],
         Figure: A figure on an Agg canvas.
     """
     shape = panels[0].volume.shape
-    heights = [view_slice(panels[0].volume, view, slices[view]).shape[0]
-               for view, _ in VIEWS]
+    heights = [
+        view_slice(panels[0].volume, view, slices[view]).shape[0]
+        for view, _ in VIEWS
+    ]
     scale = PANEL_INCHES / max(shape[0], shape[1])
-    height = (scale * sum(heights) * (1 + ROW_GAP) + TITLE_INCHES +
-              LEGEND_INCHES)
+    height = (
+        scale * sum(heights) * (1 + ROW_GAP) + TITLE_INCHES + LEGEND_INCHES
+    )
     figure = Figure(figsize=(PANEL_INCHES * len(panels), height))
     FigureCanvasAgg(figure)
-    grid = figure.add_gridspec(len(VIEWS), len(panels),
-                               height_ratios=heights, hspace=ROW_GAP,
-                               wspace=0.04, left=0.03, right=0.99,
-                               top=1 - TITLE_INCHES / height,
-                               bottom=LEGEND_INCHES / height)
-    labels = ListedColormap(CLASS_COLOURS[:len(class_names)])
-    norm = BoundaryNorm(np.arange(len(class_names) + 1) - 0.5,
-                        len(class_names))
+    grid = figure.add_gridspec(
+        len(VIEWS),
+        len(panels),
+        height_ratios=heights,
+        hspace=ROW_GAP,
+        wspace=0.04,
+        left=0.03,
+        right=0.99,
+        top=1 - TITLE_INCHES / height,
+        bottom=LEGEND_INCHES / height,
+    )
+    labels = ListedColormap(CLASS_COLOURS[: len(class_names)])
+    norm = BoundaryNorm(
+        np.arange(len(class_names) + 1) - 0.5, len(class_names)
+    )
     for row, (view, _) in enumerate(VIEWS):
         for column, panel in enumerate(panels):
             axes = figure.add_subplot(grid[row, column])
             plane = view_slice(panel.volume, view, slices[view])
             if panel.is_label:
-                axes.imshow(plane, origin='lower', cmap=labels, norm=norm,
-                            interpolation='nearest')
+                axes.imshow(
+                    plane,
+                    origin='lower',
+                    cmap=labels,
+                    norm=norm,
+                    interpolation='nearest',
+                )
             else:  # the template is zero outside the brain: black there
-                axes.imshow(np.ma.masked_equal(plane, 0), origin='lower',
-                            cmap=T1_COLOURS)
+                axes.imshow(
+                    np.ma.masked_equal(plane, 0),
+                    origin='lower',
+                    cmap=T1_COLOURS,
+                )
             axes.set_xticks([])
             axes.set_yticks([])
             if row == 0:
                 axes.set_title(panel.title, fontsize=10)
             if column == 0:
                 axes.set_ylabel(view, fontsize=10)
-    figure.legend(handles=[
-        Patch(facecolor=colour, edgecolor='grey', label=name)
-        for colour, name in zip(CLASS_COLOURS, class_names)
-    ], loc='lower center', ncol=len(class_names), frameon=False,
-        fontsize=10)
+    figure.legend(
+        handles=[
+            Patch(facecolor=colour, edgecolor='grey', label=name)
+            for colour, name in zip(CLASS_COLOURS, class_names)
+        ],
+        loc='lower center',
+        ncol=len(class_names),
+        frameon=False,
+        fontsize=10,
+    )
     return figure
 
 
-def save_mri_figure(path: str, image: np.ndarray, truth: np.ndarray,
-                    predictions: Sequence[Tuple[str, np.ndarray]],
-                    class_names: Sequence[str]) -> Dict[str, int]:
+def save_mri_figure(
+    path: str,
+    image: np.ndarray,
+    truth: np.ndarray,
+    predictions: Sequence[Tuple[str, np.ndarray]],
+    class_names: Sequence[str],
+) -> Dict[str, int]:
     """Write the demo's PNG (atomically).
 
     Args:
@@ -146,8 +179,10 @@ def save_mri_figure(path: str, image: np.ndarray, truth: np.ndarray,
         dict[str, int]: The slice index shown in each view.
     """
     slices = richest_slices(truth)
-    panels = [Panel('T1 image', image, False),
-              Panel('ground truth', truth, True)]
+    panels = [
+        Panel('T1 image', image, False),
+        Panel('ground truth', truth, True),
+    ]
     panels += [Panel(title, volume, True) for title, volume in predictions]
     figure = draw_panels(panels, slices, class_names)
     buffer = io.BytesIO()

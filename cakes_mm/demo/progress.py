@@ -1,8 +1,10 @@
 """One short progress line per epoch, for the demo's quiet console."""
+
 import time
 from typing import Callable, Dict, Optional
 
 from mmengine.hooks import Hook
+
 
 def echo(line: str) -> None:
     """Print a progress line at once.
@@ -33,8 +35,9 @@ class DemoProgressHook(Hook):
 
     priority = 'LOW'
 
-    def __init__(self, name: str,
-                 echo: Optional[Callable[[str], None]] = None) -> None:
+    def __init__(
+        self, name: str, echo: Optional[Callable[[str], None]] = None
+    ) -> None:
         self.name = name
         self.echo = echo or globals()['echo']
         self.started = time.monotonic()
@@ -44,9 +47,13 @@ class DemoProgressHook(Hook):
         """Start the clock."""
         self.started = time.monotonic()
 
-    def after_train_iter(self, runner, batch_idx: int,
-                         data_batch: Optional[dict] = None,
-                         outputs: Optional[Dict] = None) -> None:
+    def after_train_iter(
+        self,
+        runner,
+        batch_idx: int,
+        data_batch: Optional[dict] = None,
+        outputs: Optional[Dict] = None,
+    ) -> None:
         """Collect the iteration's loss."""
         if outputs and 'loss' in outputs:
             self.losses.append(float(outputs['loss'].detach()))
@@ -56,15 +63,19 @@ class DemoProgressHook(Hook):
         loss = sum(self.losses) / max(len(self.losses), 1)
         self.losses = []
         lr = runner.optim_wrapper.get_lr()['lr'][0]
-        self.echo(f'[{self.name}] epoch {runner.epoch + 1}/'
-                  f'{runner.max_epochs}  loss {loss:.3f}  lr {lr:.4f}  '
-                  f'{time.monotonic() - self.started:.0f}s')
+        self.echo(
+            f'[{self.name}] epoch {runner.epoch + 1}/'
+            f'{runner.max_epochs}  loss {loss:.3f}  lr {lr:.4f}  '
+            f'{time.monotonic() - self.started:.0f}s'
+        )
 
-    def after_val_epoch(self, runner,
-                        metrics: Optional[Dict[str, float]] = None) -> None:
+    def after_val_epoch(
+        self, runner, metrics: Optional[Dict[str, float]] = None
+    ) -> None:
         """Print the validation score: top-1, or mean Dice for a
         segmentation model."""
         for key, label in SHOWN_METRICS:
             if metrics and key in metrics:
-                self.echo(f'[{self.name}] val {label} '
-                          f'{100 * metrics[key]:.1f}%')
+                self.echo(
+                    f'[{self.name}] val {label} {100 * metrics[key]:.1f}%'
+                )

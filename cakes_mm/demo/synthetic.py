@@ -16,6 +16,7 @@ such as 48. The annotation files are mmaction2 ``VideoDataset`` lists, one
 ``relative/path.mp4 label`` per line, and a ``label_map.txt`` holds one class
 name per line. Everything is deterministic given the seed.
 """
+
 import os
 import os.path as osp
 from dataclasses import dataclass
@@ -74,8 +75,9 @@ def find_class(name: str) -> MotionClass:
     for motion_class in CLASSES:
         if motion_class.name == name:
             return motion_class
-    raise KeyError(f'unknown motion class {name!r}; choose from '
-                   f'{list(CLASS_NAMES)}')
+    raise KeyError(
+        f'unknown motion class {name!r}; choose from {list(CLASS_NAMES)}'
+    )
 
 
 def _random_colours(rng: np.random.Generator) -> Tuple[Tuple[int, ...], ...]:
@@ -103,25 +105,44 @@ def _square(centre: np.ndarray, half: float, angle: float) -> np.ndarray:
     else:
         along = np.array([np.cos(angle), np.sin(angle)]) * half
         across = np.array([-np.sin(angle), np.cos(angle)]) * half / 3
-        offsets = np.stack([along + across, along - across,
-                            -along - across, -along + across])
+        offsets = np.stack(
+            [along + across, along - across, -along - across, -along + across]
+        )
     return centre + offsets
 
 
-def _draw(frame: np.ndarray, shape: str, centre: np.ndarray, half: float,
-          colour: Tuple[int, ...], angle: float = float('nan')) -> None:
+def _draw(
+    frame: np.ndarray,
+    shape: str,
+    centre: np.ndarray,
+    half: float,
+    colour: Tuple[int, ...],
+    angle: float = float('nan'),
+) -> None:
     """Draw a disc, square or bar, anti-aliased at sub-pixel precision."""
     if shape == 'disc':
-        cv2.circle(frame, tuple(_fixed_point(centre)),
-                   int(round(half * SUBPIXEL)), colour, -1, cv2.LINE_AA,
-                   SUBPIXEL_BITS)
+        cv2.circle(
+            frame,
+            tuple(_fixed_point(centre)),
+            int(round(half * SUBPIXEL)),
+            colour,
+            -1,
+            cv2.LINE_AA,
+            SUBPIXEL_BITS,
+        )
     else:
-        cv2.fillConvexPoly(frame, _fixed_point(_square(centre, half, angle)),
-                           colour, cv2.LINE_AA, SUBPIXEL_BITS)
+        cv2.fillConvexPoly(
+            frame,
+            _fixed_point(_square(centre, half, angle)),
+            colour,
+            cv2.LINE_AA,
+            SUBPIXEL_BITS,
+        )
 
 
-def _path(rng: np.random.Generator, size: int, num_frames: int,
-          margin: float) -> Tuple[np.ndarray, float]:
+def _path(
+    rng: np.random.Generator, size: int, num_frames: int, margin: float
+) -> Tuple[np.ndarray, float]:
     """Positions along one axis (increasing) and a fixed cross-axis place."""
     travel = rng.uniform(0.5, 0.9) * (size - 2 * margin)
     start = rng.uniform(margin, size - margin - travel)
@@ -135,8 +156,9 @@ Placement = Tuple[str, np.ndarray, float, float]
 def _translate(axis: int):
     """A motion along ``axis`` (0 = x, 1 = y) with a disc or a square."""
 
-    def placements(rng: np.random.Generator, num_frames: int,
-                   size: int) -> List[Placement]:
+    def placements(
+        rng: np.random.Generator, num_frames: int, size: int
+    ) -> List[Placement]:
         shape = str(rng.choice(['disc', 'square']))
         half = rng.uniform(0.08, 0.14) * size
         along, across = _path(rng, size, num_frames, half + 1)
@@ -148,27 +170,33 @@ def _translate(axis: int):
     return placements
 
 
-def _scale(rng: np.random.Generator, num_frames: int,
-           size: int) -> List[Placement]:
+def _scale(
+    rng: np.random.Generator, num_frames: int, size: int
+) -> List[Placement]:
     """A disc or square growing two- to three-fold about a fixed centre."""
     shape = str(rng.choice(['disc', 'square']))
     small = rng.uniform(0.06, 0.1) * size
     large = small * rng.uniform(2.0, 3.0)
     centre = rng.uniform(large + 1, size - large - 1, size=2)
-    return [(shape, centre, half, float('nan'))
-            for half in np.linspace(small, large, num_frames)]
+    return [
+        (shape, centre, half, float('nan'))
+        for half in np.linspace(small, large, num_frames)
+    ]
 
 
-def _rotate(rng: np.random.Generator, num_frames: int,
-            size: int) -> List[Placement]:
+def _rotate(
+    rng: np.random.Generator, num_frames: int, size: int
+) -> List[Placement]:
     """A bar turning clockwise on screen by 90 to 150 degrees."""
     half = rng.uniform(0.2, 0.3) * size
     centre = rng.uniform(half + 1, size - half - 1, size=2)
     start = rng.uniform(0, np.pi)
     turn = np.deg2rad(rng.uniform(90, 150))
     # Image y points down, so a growing angle turns clockwise on screen.
-    return [('bar', centre, half, float(angle))
-            for angle in start + np.linspace(0, turn, num_frames)]
+    return [
+        ('bar', centre, half, float(angle))
+        for angle in start + np.linspace(0, turn, num_frames)
+    ]
 
 
 MOTIONS = {
@@ -179,8 +207,9 @@ MOTIONS = {
 }
 
 
-def render_motion(motion: str, rng: np.random.Generator, num_frames: int = 16,
-                  size: int = 64) -> np.ndarray:
+def render_motion(
+    motion: str, rng: np.random.Generator, num_frames: int = 16, size: int = 64
+) -> np.ndarray:
     """Render one clip of a motion in its forward direction.
 
     Forward is right for ``translate_x``, down for ``translate_y``, growing
@@ -197,19 +226,22 @@ def render_motion(motion: str, rng: np.random.Generator, num_frames: int = 16,
         np.ndarray: (num_frames, size, size, 3) uint8 frames, BGR.
     """
     if motion not in MOTIONS:
-        raise KeyError(f'unknown motion {motion!r}; choose from '
-                       f'{sorted(MOTIONS)}')
+        raise KeyError(
+            f'unknown motion {motion!r}; choose from {sorted(MOTIONS)}'
+        )
     background, foreground = _random_colours(rng)
     frames = np.empty((num_frames, size, size, 3), np.uint8)
     frames[...] = background
     for frame, (shape, centre, half, angle) in zip(
-            frames, MOTIONS[motion](rng, num_frames, size)):
+        frames, MOTIONS[motion](rng, num_frames, size)
+    ):
         _draw(frame, shape, centre, half, foreground, angle)
     return frames
 
 
-def render_class(name: str, rng: np.random.Generator, num_frames: int = 16,
-                 size: int = 64) -> np.ndarray:
+def render_class(
+    name: str, rng: np.random.Generator, num_frames: int = 16, size: int = 64
+) -> np.ndarray:
     """Render one clip of a class: its motion, reversed for backward classes.
 
     Two classes of a pair rendered from generators in the same state give
@@ -232,9 +264,11 @@ def render_class(name: str, rng: np.random.Generator, num_frames: int = 16,
 def check_size(size: int) -> int:
     """Check that a frame side is a positive multiple of 32 (for decord)."""
     if size <= 0 or size % 32:
-        raise ValueError(f'video size must be a positive multiple of 32 '
-                         f'(decord 0.6.0 fails on some other widths), got '
-                         f'{size}')
+        raise ValueError(
+            f'video size must be a positive multiple of 32 '
+            f'(decord 0.6.0 fails on some other widths), got '
+            f'{size}'
+        )
     return size
 
 
@@ -256,9 +290,10 @@ def write_video(path: str, frames: np.ndarray, fps: int = 8) -> None:
     _, height, width, _ = frames.shape
     check_size(width)
     check_size(height)
-    partial = f'{path[:-len(".mp4")]}.partial.mp4'
-    writer = cv2.VideoWriter(partial, cv2.VideoWriter_fourcc(*'mp4v'), fps,
-                             (width, height))
+    partial = f'{path[: -len(".mp4")]}.partial.mp4'
+    writer = cv2.VideoWriter(
+        partial, cv2.VideoWriter_fourcc(*'mp4v'), fps, (width, height)
+    )
     if not writer.isOpened():
         raise OSError(f'{path}: OpenCV cannot open an mp4v video writer')
     try:
@@ -288,12 +323,14 @@ def _text(lines: Sequence[str]) -> str:
     return ''.join(f'{line}\n' for line in lines)
 
 
-def generate_dataset(root: str,
-                     clips_per_class: Dict[str, int],
-                     classes: Sequence[str] = DEMO_CLASS_NAMES,
-                     num_frames: int = 16,
-                     size: int = 64,
-                     seed: int = 0) -> Dict[str, str]:
+def generate_dataset(
+    root: str,
+    clips_per_class: Dict[str, int],
+    classes: Sequence[str] = DEMO_CLASS_NAMES,
+    num_frames: int = 16,
+    size: int = 64,
+    seed: int = 0,
+) -> Dict[str, str]:
     """Write the synthetic dataset: videos, annotation lists, label map.
 
     Layout under ``root``: ``videos/{split}/{label}_{index}.mp4``,
@@ -320,8 +357,9 @@ def generate_dataset(root: str,
         find_class(name)
     unknown = set(clips_per_class) - set(SPLITS)
     if unknown:
-        raise KeyError(f'unknown splits {sorted(unknown)}; choose from '
-                       f'{list(SPLITS)}')
+        raise KeyError(
+            f'unknown splits {sorted(unknown)}; choose from {list(SPLITS)}'
+        )
     os.makedirs(root, exist_ok=True)
     atomic_write(osp.join(root, 'label_map.txt'), _text(classes))
     ann_files = {}
@@ -332,10 +370,13 @@ def generate_dataset(root: str,
         for label, name in enumerate(classes):
             for index in range(count):
                 rng = np.random.default_rng(
-                    [seed, SPLITS.index(split), label, index])
+                    [seed, SPLITS.index(split), label, index]
+                )
                 relative = f'videos/{split}/{label}_{index:04d}.mp4'
-                write_video(osp.join(root, relative),
-                            render_class(name, rng, num_frames, size))
+                write_video(
+                    osp.join(root, relative),
+                    render_class(name, rng, num_frames, size),
+                )
                 lines.append(f'{relative} {label}')
         ann_files[split] = osp.join(root, f'{split}.txt')
         atomic_write(ann_files[split], _text(lines))

@@ -1,4 +1,5 @@
 """A recognizer as one module from clips to class scores, for export."""
+
 import torch
 import torch.nn as nn
 

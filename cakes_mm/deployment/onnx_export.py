@@ -18,6 +18,7 @@ torch 2.13's default dynamo exporter (50 s of it in onnxscript's graph
 optimiser), needs no onnxscript, and onnxruntime matches PyTorch to about
 1e-6 with either (measured on this project's CPU machine).
 """
+
 import io
 import warnings
 from typing import List, NamedTuple, Optional, Sequence
@@ -56,21 +57,32 @@ def onnx_bytes(module: nn.Module, example: torch.Tensor) -> bytes:
         bytes: The ONNX model (input ``input``, output ``output``).
     """
     buffer = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad(), \
-            out_of_place_shifts(module):
-        warnings.filterwarnings('ignore', category=DeprecationWarning,
-                                message='You are using the legacy '
-                                'TorchScript-based ONNX export')
+    with (
+        warnings.catch_warnings(),
+        torch.no_grad(),
+        out_of_place_shifts(module),
+    ):
+        warnings.filterwarnings(
+            'ignore',
+            category=DeprecationWarning,
+            message='You are using the legacy TorchScript-based ONNX export',
+        )
         torch.onnx.export(
-            module, (example, ), buffer, dynamo=False, opset_version=OPSET,
-            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: 'batch'},
-                          OUTPUT_NAME: {0: 'batch'}})
+            module,
+            (example,),
+            buffer,
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: 'batch'}, OUTPUT_NAME: {0: 'batch'}},
+        )
     return buffer.getvalue()
 
 
-def onnx_session(model: bytes, threads: Optional[int] = None,
-                 spin: bool = True):
+def onnx_session(
+    model: bytes, threads: Optional[int] = None, spin: bool = True
+):
     """An onnxruntime CPU session of an ONNX model.
 
     Args:
@@ -88,17 +100,21 @@ def onnx_session(model: bytes, threads: Optional[int] = None,
     try:
         import onnxruntime
     except ImportError:
-        raise ExportError('onnxruntime is not installed; install the deploy '
-                          'extra: pip install "cakes_mm[deploy]"') from None
+        raise ExportError(
+            'onnxruntime is not installed; install the deploy '
+            'extra: pip install "cakes_mm[deploy]"'
+        ) from None
     options = onnxruntime.SessionOptions()
     if threads is not None:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
     if not spin:
-        options.add_session_config_entry('session.intra_op.allow_spinning',
-                                         '0')
+        options.add_session_config_entry(
+            'session.intra_op.allow_spinning', '0'
+        )
     return onnxruntime.InferenceSession(
-        model, options, providers=['CPUExecutionProvider'])
+        model, options, providers=['CPUExecutionProvider']
+    )
 
 
 def relative_difference(got: torch.Tensor, want: torch.Tensor) -> float:
@@ -108,8 +124,12 @@ def relative_difference(got: torch.Tensor, want: torch.Tensor) -> float:
     return gap / scale if scale else gap
 
 
-def check_onnx(module: nn.Module, session, inputs: Sequence[torch.Tensor],
-               rtol: float = RTOL) -> float:
+def check_onnx(
+    module: nn.Module,
+    session,
+    inputs: Sequence[torch.Tensor],
+    rtol: float = RTOL,
+) -> float:
     """Run each input in onnxruntime and in PyTorch; the outputs must match.
 
     Args:
@@ -130,18 +150,22 @@ def check_onnx(module: nn.Module, session, inputs: Sequence[torch.Tensor],
     for clips in inputs:
         with torch.no_grad():
             want = module(clips)
-        got = torch.from_numpy(session.run(
-            [OUTPUT_NAME], {INPUT_NAME: clips.numpy()})[0])
+        got = torch.from_numpy(
+            session.run([OUTPUT_NAME], {INPUT_NAME: clips.numpy()})[0]
+        )
         if got.shape != want.shape:
-            raise ExportError(f'onnxruntime gave shape {tuple(got.shape)} '
-                              f'for input {tuple(clips.shape)}, PyTorch '
-                              f'{tuple(want.shape)}')
+            raise ExportError(
+                f'onnxruntime gave shape {tuple(got.shape)} '
+                f'for input {tuple(clips.shape)}, PyTorch '
+                f'{tuple(want.shape)}'
+            )
         difference = relative_difference(got, want)
         if not difference <= rtol:  # also catches NaN
             raise ExportError(
                 f'onnxruntime and PyTorch differ by {difference:.2e} '
                 f'(relative) for input {tuple(clips.shape)}, more than '
-                f'{rtol:.0e}; the file was not written')
+                f'{rtol:.0e}; the file was not written'
+            )
         worst = max(worst, difference)
     return worst
 
@@ -171,20 +195,28 @@ def switch_backbone_to_deploy(recognizer: nn.Module) -> None:
     backbone = recognizer.backbone
     name = type(backbone).__name__
     if not callable(getattr(backbone, 'switch_to_deploy', None)):
-        raise ExportError(f'{name} has no deploy form; export it in eval '
-                          f'mode instead (deploy=False, --no-deploy)')
+        raise ExportError(
+            f'{name} has no deploy form; export it in eval '
+            f'mode instead (deploy=False, --no-deploy)'
+        )
     try:
         backbone.switch_to_deploy()
     except ValueError as error:
-        raise ExportError(f'{name} has no deploy form: {error}; export it '
-                          f'in eval mode instead (deploy=False, '
-                          f'--no-deploy)') from None
+        raise ExportError(
+            f'{name} has no deploy form: {error}; export it '
+            f'in eval mode instead (deploy=False, '
+            f'--no-deploy)'
+        ) from None
 
 
-def export_recognizer(recognizer: nn.Module, path: str,
-                      shape: Sequence[int] = (1, 3, 8, 224, 224),
-                      deploy: bool = True, rtol: float = RTOL,
-                      seed: int = 0) -> ExportReport:
+def export_recognizer(
+    recognizer: nn.Module,
+    path: str,
+    shape: Sequence[int] = (1, 3, 8, 224, 224),
+    deploy: bool = True,
+    rtol: float = RTOL,
+    seed: int = 0,
+) -> ExportReport:
     """Export a trained recognizer to an ONNX file, checked in onnxruntime.
 
     The model is traced on a random clip batch of ``shape``, then run in
@@ -212,18 +244,27 @@ def export_recognizer(recognizer: nn.Module, path: str,
     """
     shape = tuple(int(size) for size in shape)
     if len(shape) != 5 or min(shape) < 1:
-        raise ExportError(f'shape must be 5 positive sizes (batch, 3, T, H, '
-                          f'W), got {shape}')
+        raise ExportError(
+            f'shape must be 5 positive sizes (batch, 3, T, H, W), got {shape}'
+        )
     recognizer.cpu().eval()
     if deploy:
         switch_backbone_to_deploy(recognizer)
     module = ClipScores(recognizer).eval()
     generator = torch.Generator().manual_seed(seed)
     batch_sizes = [shape[0], shape[0] + 1]
-    inputs = [torch.randn((size, ) + shape[1:], generator=generator)
-              for size in batch_sizes]
+    inputs = [
+        torch.randn((size,) + shape[1:], generator=generator)
+        for size in batch_sizes
+    ]
     model = onnx_bytes(module, inputs[0])
     difference = check_onnx(module, onnx_session(model), inputs, rtol)
     atomic_write(path, model)
-    return ExportReport(path, deploy, shape, recognizer.cls_head.num_classes,
-                        batch_sizes, difference)
+    return ExportReport(
+        path,
+        deploy,
+        shape,
+        recognizer.cls_head.num_classes,
+        batch_sizes,
+        difference,
+    )

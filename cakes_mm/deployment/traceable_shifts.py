@@ -10,6 +10,7 @@ padding along T and plain adds, the same sums give about 3,200 nodes, which
 load in 0.5 s; CAKES12D_C runs as fast either way (measured on this
 project's CPU machine).
 """
+
 import contextlib
 import types
 from typing import Iterator
@@ -38,8 +39,9 @@ def shift_in_time(frames: torch.Tensor, offset: int) -> torch.Tensor:
     return F.pad(frames[:, :offset], (0, 0, 0, 0, 0, 0, -offset, 0))
 
 
-def out_of_place_forward(group: ShapeGroup, x: torch.Tensor,
-                         frames: int) -> torch.Tensor:
+def out_of_place_forward(
+    group: ShapeGroup, x: torch.Tensor, frames: int
+) -> torch.Tensor:
     """:meth:`ShapeGroup.forward`, computed without in-place updates.
 
     Args:
@@ -59,9 +61,10 @@ def out_of_place_forward(group: ShapeGroup, x: torch.Tensor,
     temporal = z[:, :, :width]
     for i, offset in enumerate(group.offsets):
         start = group.width + i * width
-        temporal = temporal + shift_in_time(z[:, :, start:start + width],
-                                            offset)
-    out = torch.cat([temporal, z[:, :, width:group.width]], dim=2)
+        temporal = temporal + shift_in_time(
+            z[:, :, start : start + width], offset
+        )
+    out = torch.cat([temporal, z[:, :, width : group.width]], dim=2)
     return out.reshape(nt, group.width, h, w)
 
 

@@ -1,17 +1,18 @@
 """Per-class Dice of volumetric segmentations, with MONAI underneath."""
+
 import warnings
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
+from mmaction.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from monai.metrics import DiceMetric
 
-from mmaction.registry import METRICS
 
-
-def seg_field(sample: Any, name: str,
-              metric: str = 'VolumeDiceMetric') -> torch.Tensor:
+def seg_field(
+    sample: Any, name: str, metric: str = 'VolumeDiceMetric'
+) -> torch.Tensor:
     """``sample[name]`` (a dict) or ``sample.name`` (a data sample).
 
     Args:
@@ -23,8 +24,11 @@ def seg_field(sample: Any, name: str,
     Returns:
         torch.Tensor: The field.
     """
-    value = (sample.get(name) if isinstance(sample, dict) else
-             getattr(sample, name, None))
+    value = (
+        sample.get(name)
+        if isinstance(sample, dict)
+        else getattr(sample, name, None)
+    )
     if value is None:
         raise KeyError(f'{metric}: a data sample has no {name!r}')
     return torch.as_tensor(value)
@@ -67,9 +71,13 @@ class VolumeDiceMetric(BaseMetric):
 
     default_prefix = 'dice'
 
-    def __init__(self, class_names: Optional[Sequence[str]] = None,
-                 ignore_empty: bool = True, collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        class_names: Optional[Sequence[str]] = None,
+        ignore_empty: bool = True,
+        collect_device: str = 'cpu',
+        prefix: Optional[str] = None,
+    ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.class_names = None if class_names is None else list(class_names)
         self.ignore_empty = ignore_empty
@@ -82,7 +90,8 @@ class VolumeDiceMetric(BaseMetric):
         if not names or len(names) < 2:
             raise ValueError(
                 'VolumeDiceMetric needs the class names, background first: '
-                'give class_names, or a dataset with metainfo["classes"]')
+                'give class_names, or a dataset with metainfo["classes"]'
+            )
         return list(names)
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
@@ -93,9 +102,12 @@ class VolumeDiceMetric(BaseMetric):
             data_samples (Sequence): The model's outputs, with ``pred_seg``
                 and ``gt_seg``.
         """
-        dice = DiceMetric(include_background=False, reduction='none',
-                          ignore_empty=self.ignore_empty,
-                          num_classes=len(self.names()))
+        dice = DiceMetric(
+            include_background=False,
+            reduction='none',
+            ignore_empty=self.ignore_empty,
+            num_classes=len(self.names()),
+        )
         for sample in data_samples:
             pred = seg_field(sample, 'pred_seg')
             truth = seg_field(sample, 'gt_seg').to(pred.device)
@@ -103,7 +115,8 @@ class VolumeDiceMetric(BaseMetric):
                 raise ValueError(
                     'VolumeDiceMetric: pred_seg and gt_seg must both be '
                     f'[1, D, H, W], got {list(pred.shape)} and '
-                    f'{list(truth.shape)}')
+                    f'{list(truth.shape)}'
+                )
             scores = dice(pred[None], truth[None])
             self.results.append(scores[0].float().cpu().numpy())
 
@@ -123,7 +136,6 @@ class VolumeDiceMetric(BaseMetric):
             warnings.simplefilter('ignore', RuntimeWarning)  # all-NaN
             per_class = np.nanmean(scores, axis=0)
             mean = np.nanmean(per_class)
-        metrics = {name: float(value)
-                   for name, value in zip(names, per_class)}
+        metrics = {name: float(value) for name, value in zip(names, per_class)}
         metrics['mean'] = float(mean)
         return metrics

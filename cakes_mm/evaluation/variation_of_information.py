@@ -1,12 +1,13 @@
 """Variation of information between instance segmentations, with
 scikit-image underneath."""
+
 from typing import Any, Dict, List, Sequence
 
 import numpy as np
+from mmaction.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from skimage.metrics import variation_of_information
 
-from mmaction.registry import METRICS
 from .dice_metric import seg_field
 
 
@@ -40,8 +41,12 @@ class VariationOfInformation(BaseMetric):
 
     default_prefix = 'vi'
 
-    def __init__(self, ignore_labels: Sequence[int] = (0, ),
-                 collect_device: str = 'cpu', prefix: str = None) -> None:
+    def __init__(
+        self,
+        ignore_labels: Sequence[int] = (0,),
+        collect_device: str = 'cpu',
+        prefix: str = None,
+    ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.ignore_labels = tuple(int(label) for label in ignore_labels)
 
@@ -60,10 +65,13 @@ class VariationOfInformation(BaseMetric):
                 raise ValueError(
                     'VariationOfInformation: pred_seg and gt_seg must both '
                     f'be [1, D, H, W], got {list(pred.shape)} and '
-                    f'{list(truth.shape)}')
+                    f'{list(truth.shape)}'
+                )
             split, merge = variation_of_information(
-                truth.cpu().numpy(), pred.cpu().numpy(),
-                ignore_labels=self.ignore_labels)
+                truth.cpu().numpy(),
+                pred.cpu().numpy(),
+                ignore_labels=self.ignore_labels,
+            )
             self.results.append((float(split), float(merge)))
 
     def compute_metrics(self, results: List[tuple]) -> Dict[str, float]:
@@ -76,5 +84,6 @@ class VariationOfInformation(BaseMetric):
             dict[str, float]: ``split``, ``merge`` and ``total``.
         """
         split, merge = np.mean(np.asarray(results), axis=0)
-        return dict(split=float(split), merge=float(merge),
-                    total=float(split + merge))
+        return dict(
+            split=float(split), merge=float(merge), total=float(split + merge)
+        )

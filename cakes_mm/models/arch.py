@@ -12,6 +12,7 @@ package (``cakes_mm/data/cakes_searched_archs.json``, from
 github.com/yucornetto/CAKES, MIT License, Copyright (c) 2020 yucornetto) and
 can be named directly, e.g. ``'CAKES123D_P'``.
 """
+
 import json
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
@@ -23,7 +24,8 @@ Arch = List[Dict[str, int]]
 ArchSpec = Union[str, Sequence[Dict[str, int]]]
 
 RELEASED_ARCHS_FILE = osp.join(
-    osp.dirname(osp.dirname(__file__)), 'data', 'cakes_searched_archs.json')
+    osp.dirname(osp.dirname(__file__)), 'data', 'cakes_searched_archs.json'
+)
 
 
 def released_archs() -> Dict[str, Arch]:
@@ -36,10 +38,12 @@ def released_archs() -> Dict[str, Arch]:
         return json.load(f)['archs']
 
 
-def validate_arch(arch: object,
-                  widths: Sequence[int],
-                  block_names: Sequence[str],
-                  source: str = 'arch') -> Arch:
+def validate_arch(
+    arch: object,
+    widths: Sequence[int],
+    block_names: Sequence[str],
+    source: str = 'arch',
+) -> Arch:
     """Check an arch against the widths of the blocks it is meant for.
 
     Args:
@@ -61,33 +65,43 @@ def validate_arch(arch: object,
     if not isinstance(arch, (list, tuple)):
         raise ValueError(
             f'{source}: an arch must be a list of {len(widths)} dicts '
-            f'(one per block), got {type(arch).__name__}')
+            f'(one per block), got {type(arch).__name__}'
+        )
     if len(arch) != len(widths):
         raise ValueError(
             f'{source}: the arch has {len(arch)} blocks, but this backbone '
-            f'has {len(widths)} ({", ".join(block_names)})')
+            f'has {len(widths)} ({", ".join(block_names)})'
+        )
     clean = []
     for index, (block, width, name) in enumerate(
-            zip(arch, widths, block_names)):
+        zip(arch, widths, block_names)
+    ):
         where = f'{source}: block {index} ({name}, width {width})'
         if not isinstance(block, dict):
-            raise ValueError(f'{where}: expected a dict of sub-kernel name '
-                             f'to channel count, got {block!r}')
+            raise ValueError(
+                f'{where}: expected a dict of sub-kernel name '
+                f'to channel count, got {block!r}'
+            )
         try:
             check_op_set(list(block))
         except ValueError as error:
             raise ValueError(f'{where}: {error}') from None
         for op, count in block.items():
             if isinstance(count, bool) or not isinstance(count, int):
-                raise ValueError(f'{where}: the count of {op!r} must be an '
-                                 f'int, got {count!r}')
+                raise ValueError(
+                    f'{where}: the count of {op!r} must be an '
+                    f'int, got {count!r}'
+                )
             if count < 0:
                 raise ValueError(
-                    f'{where}: the count of {op!r} is negative ({count})')
+                    f'{where}: the count of {op!r} is negative ({count})'
+                )
         total = sum(block.values())
         if total != width:
-            raise ValueError(f'{where}: counts {block} sum to {total}, '
-                             f'expected the block width {width}')
+            raise ValueError(
+                f'{where}: counts {block} sum to {total}, '
+                f'expected the block width {width}'
+            )
         clean.append({op: int(count) for op, count in block.items()})
     return clean
 
@@ -107,23 +121,28 @@ def read_arch_file(path: str) -> object:
         with open(path, encoding='utf-8') as f:
             text = f.read()
     except UnicodeDecodeError as error:
-        raise ValueError(f'{path}: not UTF-8 text ({error.reason} at byte '
-                         f'{error.start})') from None
+        raise ValueError(
+            f'{path}: not UTF-8 text ({error.reason} at byte {error.start})'
+        ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(
             f'{path}: line {error.lineno}, column {error.colno}: not valid '
-            f'JSON ({error.msg})') from None
+            f'JSON ({error.msg})'
+        ) from None
     except RecursionError:
-        raise ValueError(f'{path}: nested too deeply to be an arch (a list '
-                         f'of flat dicts)') from None
+        raise ValueError(
+            f'{path}: nested too deeply to be an arch (a list of flat dicts)'
+        ) from None
 
 
-def resolve_arch(arch: ArchSpec,
-                 widths: Sequence[int],
-                 block_names: Sequence[str],
-                 op_set: Optional[Sequence[str]] = None) -> Arch:
+def resolve_arch(
+    arch: ArchSpec,
+    widths: Sequence[int],
+    block_names: Sequence[str],
+    op_set: Optional[Sequence[str]] = None,
+) -> Arch:
     """Turn any accepted form of ``arch`` into a validated arch list.
 
     Args:
@@ -141,8 +160,10 @@ def resolve_arch(arch: ArchSpec,
     if isinstance(arch, str):
         if arch == 'uniform':
             if op_set is None:
-                raise ValueError("arch='uniform' needs op_set=[...], the "
-                                 'sub-kernel names to split each block over')
+                raise ValueError(
+                    "arch='uniform' needs op_set=[...], the "
+                    'sub-kernel names to split each block over'
+                )
             ops = check_op_set(op_set)
             return [uniform_split(width, ops) for width in widths]
         released = released_archs()
@@ -150,10 +171,12 @@ def resolve_arch(arch: ArchSpec,
             return validate_arch(released[arch], widths, block_names, arch)
         if arch.endswith('.json') or osp.exists(arch):
             return validate_arch(
-                read_arch_file(arch), widths, block_names, arch)
+                read_arch_file(arch), widths, block_names, arch
+            )
         raise ValueError(
             f"arch {arch!r} is neither 'uniform', a released architecture "
-            f'({", ".join(released)}) nor a JSON file')
+            f'({", ".join(released)}) nor a JSON file'
+        )
     return validate_arch(arch, widths, block_names)
 
 
@@ -167,7 +190,8 @@ def save_arch(arch: Arch, path: str) -> str:
     Returns:
         str: ``path``.
     """
-    text = json.dumps([{op: int(n) for op, n in block.items()}
-                       for block in arch], indent=1)
+    text = json.dumps(
+        [{op: int(n) for op, n in block.items()} for block in arch], indent=1
+    )
     atomic_write(path, text + '\n')
     return path

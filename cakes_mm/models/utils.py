@@ -1,4 +1,5 @@
 """Module paths: find, replace and link submodules by their dotted names."""
+
 from typing import Tuple
 
 import torch.nn as nn
@@ -32,8 +33,7 @@ def link_between(source: str, target: str) -> Link:
     """
     src, dst = source.split('.'), target.split('.')
     common = 0
-    while (common < min(len(src), len(dst))
-           and src[common] == dst[common]):
+    while common < min(len(src), len(dst)) and src[common] == dst[common]:
         common += 1
     return len(src) - common, '.'.join(dst[common:])
 
@@ -49,5 +49,5 @@ def follow_link(source: str, link: Link) -> str:
         str: The target's dotted path.
     """
     up, down = link
-    parts = source.split('.')[:len(source.split('.')) - up]
+    parts = source.split('.')[: len(source.split('.')) - up]
     return '.'.join(parts + ([down] if down else []))

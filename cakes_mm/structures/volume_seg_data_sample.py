@@ -1,4 +1,5 @@
 """The data sample of one volume in 3D segmentation."""
+
 import torch
 from mmengine.structures import BaseDataElement
 
@@ -14,11 +15,14 @@ def _check_seg(value: torch.Tensor, name: str) -> torch.Tensor:
         torch.Tensor: ``value``.
     """
     if not isinstance(value, torch.Tensor) or value.dtype != torch.long:
-        raise TypeError(f'{name} must be a LongTensor, got '
-                        f'{getattr(value, "dtype", type(value).__name__)}')
+        raise TypeError(
+            f'{name} must be a LongTensor, got '
+            f'{getattr(value, "dtype", type(value).__name__)}'
+        )
     if value.dim() != 4 or value.shape[0] != 1:
-        raise ValueError(f'{name} must have shape [1, D, H, W], got '
-                         f'{list(value.shape)}')
+        raise ValueError(
+            f'{name} must have shape [1, D, H, W], got {list(value.shape)}'
+        )
     return value
 
 
@@ -54,12 +58,14 @@ class VolumeSegDataSample(BaseDataElement):
 
     def set_gt_seg(self, value: torch.Tensor) -> 'VolumeSegDataSample':
         """Set ``gt_seg`` (LongTensor ``[1, D, H, W]``)."""
-        self.set_field(_check_seg(value, 'gt_seg'), 'gt_seg',
-                       dtype=torch.Tensor)
+        self.set_field(
+            _check_seg(value, 'gt_seg'), 'gt_seg', dtype=torch.Tensor
+        )
         return self
 
     def set_pred_seg(self, value: torch.Tensor) -> 'VolumeSegDataSample':
         """Set ``pred_seg`` (LongTensor ``[1, D, H, W]``)."""
-        self.set_field(_check_seg(value, 'pred_seg'), 'pred_seg',
-                       dtype=torch.Tensor)
+        self.set_field(
+            _check_seg(value, 'pred_seg'), 'pred_seg', dtype=torch.Tensor
+        )
         return self

@@ -16,18 +16,30 @@ model = dict(
         op=dict(
             _delete_=True,
             type='cakes_search',
-            op_set=['kxkxk', '1xkxk', 'kx1xk', 'kxkx1', 'kx1x1', '1xkx1',
-                    '1x1xk'],
+            op_set=[
+                'kxkxk',
+                '1xkxk',
+                'kx1xk',
+                'kxkx1',
+                'kx1x1',
+                '1xkx1',
+                '1x1xk',
+            ],
             mode='performance',
-            derive='argmax')),
-    arch_loss=dict(type='CostLasso', loss_weight=1e-4))
+            derive='argmax',
+        )
+    ),
+    arch_loss=dict(type='CostLasso', loss_weight=1e-4),
+)
 
 optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={'.search_bn.': dict(decay_mult=0.0)}))
+    paramwise_cfg=dict(custom_keys={'.search_bn.': dict(decay_mult=0.0)})
+)
 
 custom_hooks = [dict(type='CAKESSearchHook', interval=10, freeze_at=750)]
 
 # After the freeze, an op that no channel of a layer chose is not computed
 # at all; DDP must be told that some parameters may get no gradient.
 model_wrapper_cfg = dict(
-    type='MMDistributedDataParallel', find_unused_parameters=True)
+    type='MMDistributedDataParallel', find_unused_parameters=True
+)

@@ -12,12 +12,14 @@ model = dict(
     type='CAKESRecognizer3D',
     # arch=None: the supernet searches it (the base config names one).
     backbone=dict(
-        type='CAKESResNetSupernet', arch=None, mode='cost', derive='argmax'),
-    arch_loss=dict(type='CostLasso', loss_weight=1e-4))
+        type='CAKESResNetSupernet', arch=None, mode='cost', derive='argmax'
+    ),
+    arch_loss=dict(type='CostLasso', loss_weight=1e-4),
+)
 
 optim_wrapper = dict(
-    paramwise_cfg=dict(
-        custom_keys={'.search_bn.': dict(decay_mult=0.0)}))
+    paramwise_cfg=dict(custom_keys={'.search_bn.': dict(decay_mult=0.0)})
+)
 
 # Freeze at the first learning-rate step (our choice: the paper does not
 # say), then fine-tune the fixed subnet for the remaining epochs.
@@ -26,4 +28,5 @@ custom_hooks = [dict(type='CAKESSearchHook', interval=1, freeze_at=50)]
 # After the freeze, an op that no channel of a layer chose is not computed
 # at all; DDP must be told that some parameters may get no gradient.
 model_wrapper_cfg = dict(
-    type='MMDistributedDataParallel', find_unused_parameters=True)
+    type='MMDistributedDataParallel', find_unused_parameters=True
+)

@@ -10,4 +10,5 @@ _base_ = ['mmaction::_base_/default_runtime.py']
 default_hooks = dict(
     checkpoint=dict(type='AtomicCheckpointHook'),
     finite_loss=dict(type='FiniteLossHook'),
-    random_state=dict(type='RandomStateHook'))
+    random_state=dict(type='RandomStateHook'),
+)

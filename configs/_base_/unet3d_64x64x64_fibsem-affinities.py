@@ -6,11 +6,14 @@
 _base_ = [
     './models/unet3d_affinities.py',
     './datasets/fibsem_affinities_64x64x64.py',
-    './volumetric_runtime.py', './schedules/adam_300k_iters_fibsem.py'
+    './volumetric_runtime.py',
+    './schedules/adam_300k_iters_fibsem.py',
 ]
 
 default_hooks = dict(
     checkpoint=dict(
-        by_epoch=False, interval=10000, save_best='vi/total', rule='less'),
-    logger=dict(interval=100))
+        by_epoch=False, interval=10000, save_best='vi/total', rule='less'
+    ),
+    logger=dict(interval=100),
+)
 log_processor = dict(by_epoch=False)

@@ -8,5 +8,6 @@ _base_ = ['./default_runtime.py']
 default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(
-        interval=100, max_keep_ckpts=3, save_best='dice/mean',
-        rule='greater'))
+        interval=100, max_keep_ckpts=3, save_best='dice/mean', rule='greater'
+    ),
+)

@@ -5,6 +5,17 @@ _base_ = ['conv3d_unet3d-w16_32x32x32_mni-brain.py']
 model = dict(
     network=dict(
         op=dict(
-            _delete_=True, type='cakes',
-            op_set=['kxkxk', '1xkxk', 'kx1x1', 'kxkx1', 'kx1xk', '1xkx1',
-                    '1x1xk'])))
+            _delete_=True,
+            type='cakes',
+            op_set=[
+                'kxkxk',
+                '1xkxk',
+                'kx1x1',
+                'kxkx1',
+                'kx1xk',
+                '1xkx1',
+                '1x1xk',
+            ],
+        )
+    )
+)

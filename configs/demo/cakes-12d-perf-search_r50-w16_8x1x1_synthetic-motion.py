@@ -6,8 +6,14 @@
 _base_ = ['c2d_r50-w16_8x1x1_synthetic-motion.py']
 model = dict(
     type='CAKESRecognizer3D',
-    backbone=dict(type='CAKESResNetSupernet', arch=None,
-                  mode='performance', op_set=['1xkxk', 'kx1x1']))
+    backbone=dict(
+        type='CAKESResNetSupernet',
+        arch=None,
+        mode='performance',
+        op_set=['1xkxk', 'kx1x1'],
+    ),
+)
 optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={'.search_bn.': dict(decay_mult=0.0)}))
+    paramwise_cfg=dict(custom_keys={'.search_bn.': dict(decay_mult=0.0)})
+)
 custom_hooks = [dict(type='CAKESSearchHook', interval=4, freeze_at=8)]

@@ -5,5 +5,7 @@ _base_ = ['conv3d_unet3d-w16_32x32x32_mni-brain.py']
 model = dict(
     network=dict(
         op=dict(
-            _delete_=True, type='cakes', op_set=['1xkxk', 'kxkx1',
-                                                 'kx1xk'])))
+            _delete_=True, type='cakes', op_set=['1xkxk', 'kxkx1', 'kx1xk']
+        )
+    )
+)

@@ -4,4 +4,5 @@
 # params and FLOPs as the CAKES 2D row, which mixes three planes.
 _base_ = ['conv3d_unet3d-w16_32x32x32_mni-brain.py']
 model = dict(
-    network=dict(op=dict(_delete_=True, type='cakes', op_set=['kxkx1'])))
+    network=dict(op=dict(_delete_=True, type='cakes', op_set=['kxkx1']))
+)

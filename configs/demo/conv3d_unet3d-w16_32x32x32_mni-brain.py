@@ -7,16 +7,24 @@
 # demo configs inherit this one and change only model.network.op, so every
 # row has the same network, data and schedule.
 _base_ = [
-    '../_base_/models/densenet3d.py', '../_base_/datasets/ibsr_64x64x64.py',
+    '../_base_/models/densenet3d.py',
+    '../_base_/datasets/ibsr_64x64x64.py',
     '../_base_/schedules/adam_poly_2000e_ibsr.py',
-    '../_base_/volumetric_runtime.py'
+    '../_base_/volumetric_runtime.py',
 ]
 patch = (32, 32, 32)
 model = dict(
     network=dict(
-        _delete_=True, type='UNet3D', spatial_dims=3, in_channels=1,
-        out_channels=4, op='3d', features=(16, 32, 64)),
-    test_cfg=dict(roi_size=patch, stride=16, sw_batch_size=4))
+        _delete_=True,
+        type='UNet3D',
+        spatial_dims=3,
+        in_channels=1,
+        out_channels=4,
+        op='3d',
+        features=(16, 32, 64),
+    ),
+    test_cfg=dict(roi_size=patch, stride=16, sw_batch_size=4),
+)
 
 # Written by the demo; the json holds one labelled volume per split.
 data_root = 'work_dirs/mri_demo/data'
@@ -31,8 +39,9 @@ train_pipeline = [
     dict(type='EnsureChannelFirstd', keys=keys),
     dict(type='Orientationd', keys=keys, axcodes='RAS', labels=None),
     dict(type='NormalizeIntensityd', keys=['image'], nonzero=True),
-    dict(type='RandSpatialCropd', keys=keys, roi_size=patch,
-         random_size=False),
+    dict(
+        type='RandSpatialCropd', keys=keys, roi_size=patch, random_size=False
+    ),
     dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=0),
     dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=1),
     dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=2),
@@ -47,23 +56,37 @@ train_dataloader = dict(
         type='RepeatDataset',  # one volume, many crops per epoch
         times=batch_size * iters_per_epoch,
         dataset=dict(
-            type='MSDDataset', data_root=data_root, ann_file='dataset.json',
-            split='train', pipeline=train_pipeline)))
+            type='MSDDataset',
+            data_root=data_root,
+            ann_file='dataset.json',
+            split='train',
+            pipeline=train_pipeline,
+        ),
+    ),
+)
 # One whole volume each: a worker's start-up would cost more than it saves.
 val_dataloader = dict(
-    num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root))
+    num_workers=0, persistent_workers=False, dataset=dict(data_root=data_root)
+)
 test_dataloader = dict(
-    num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root))
+    num_workers=0, persistent_workers=False, dataset=dict(data_root=data_root)
+)
 
 max_epochs = 10
 train_cfg = dict(max_epochs=max_epochs, val_begin=2, val_interval=2)
 param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=True, begin=0,
-         end=max_epochs, convert_to_iter_based=True)
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True,
+    )
 ]
 optim_wrapper = dict(optimizer=dict(lr=3e-3))
 default_hooks = dict(
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best=None))
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best=None)
+)
 randomness = dict(seed=0)

@@ -5,6 +5,7 @@
 _base_ = [
     '../_base_/models/pmscn_r34.py',
     '../_base_/datasets/ucf101_videos_64x1x1.py',
-    '../_base_/schedules/adam_50e.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adam_50e.py',
+    '../_base_/default_runtime.py',
 ]
 default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=3))

@@ -6,4 +6,5 @@
 _base_ = ['../_base_/cakes-search_c2fnas_96x96x96_msd-pancreas.py']
 model = dict(
     network=dict(op=dict(mode='cost')),
-    arch_loss=dict(type='CostLasso', loss_weight=1e-4, beta=None))
+    arch_loss=dict(type='CostLasso', loss_weight=1e-4, beta=None),
+)

@@ -7,5 +7,15 @@ model = dict(
         op=dict(
             _delete_=True,
             type='cakes',
-            op_set=['kxkxk', '1xkxk', 'kx1xk', 'kxkx1', 'kx1x1', '1xkx1',
-                    '1x1xk'])))
+            op_set=[
+                'kxkxk',
+                '1xkxk',
+                'kx1xk',
+                'kxkx1',
+                'kx1x1',
+                '1xkx1',
+                '1x1xk',
+            ],
+        )
+    )
+)

@@ -20,14 +20,22 @@ load_pipeline = [
 ]
 train_pipeline = [
     *load_pipeline,
-    dict(type='RandCropByPosNegLabeld', keys=keys, label_key='label',
-         spatial_size=patch, pos=1, neg=1, num_samples=1),
+    dict(
+        type='RandCropByPosNegLabeld',
+        keys=keys,
+        label_key='label',
+        spatial_size=patch,
+        pos=1,
+        neg=1,
+        num_samples=1,
+    ),
     dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=0),
     dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=2),
 ]
 model = dict(
     network=dict(out_channels=4),
-    test_cfg=dict(roi_size=patch, stride=24, sw_batch_size=4))
+    test_cfg=dict(roi_size=patch, stride=24, sw_batch_size=4),
+)
 # One training volume: each epoch draws 200 crops of it.
 train_dataloader = dict(
     batch_size=4,
@@ -41,7 +49,10 @@ train_dataloader = dict(
             data_root=data_root,
             ann_file='dataset.json',
             split='train',
-            pipeline=train_pipeline)))
+            pipeline=train_pipeline,
+        ),
+    ),
+)
 val_dataloader = dict(
     num_workers=1,
     dataset=dict(
@@ -51,18 +62,32 @@ val_dataloader = dict(
         ann_file='dataset.json',
         split='test',
         pipeline=load_pipeline,
-        test_mode=True))
+        test_mode=True,
+    ),
+)
 test_dataloader = val_dataloader
 train_cfg = dict(max_epochs=10, val_begin=10, val_interval=10)
 param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=True, begin=0,
-         end=10, convert_to_iter_based=True)
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=0,
+        end=10,
+        convert_to_iter_based=True,
+    )
 ]
 optim_wrapper = dict(optimizer=dict(lr=0.05))
 # The subnet's cost is counted as in Table 1: one 96^3 window.
 custom_hooks = [
-    dict(type='CAKESSearchHook', interval=1, freeze_at=8,
-         input_shape=(1, 1, 96, 96, 96))
+    dict(
+        type='CAKESSearchHook',
+        interval=1,
+        freeze_at=8,
+        input_shape=(1, 1, 96, 96, 96),
+    )
 ]
 default_hooks = dict(
-    logger=dict(interval=10), checkpoint=dict(interval=10, save_best=None))
+    logger=dict(interval=10), checkpoint=dict(interval=10, save_best=None)
+)

@@ -11,4 +11,7 @@ model = dict(
             _delete_=True,
             type='cakes',
             arch='work_dirs/cakes-123d-perf-search_c2fnas_96x96x96_'
-            'msd-pancreas/arch_final.json')))
+            'msd-pancreas/arch_final.json',
+        )
+    )
+)

@@ -3,5 +3,9 @@
 # 1D sub-kernels, the remainder to the first.
 _base_ = ['../_base_/c2fnas_96x96x96_msd-pancreas.py']
 model = dict(
-    network=dict(op=dict(_delete_=True, type='cakes',
-                         op_set=['kx1x1', '1xkx1', '1x1xk'])))
+    network=dict(
+        op=dict(
+            _delete_=True, type='cakes', op_set=['kx1x1', '1xkx1', '1x1xk']
+        )
+    )
+)

@@ -1,4 +1,5 @@
-# CAKES_2D (the three 2D sub-kernels), performance-priority on C2FNAS: the arch our own search
+# CAKES_2D (the three 2D sub-kernels), performance-priority on C2FNAS: the arch
+# our own search
 # found, for the CAKES paper's Table 1 row (the paper's arch was never
 # released). The search is cakes-123d-perf-search_c2fnas_48x48x48_mni-brain.py
 # (with this op set and mode) on the MNI brain MRI: C2FNAS at full width,
@@ -10,4 +11,7 @@ model = dict(
         op=dict(
             _delete_=True,
             type='cakes',
-            arch='{{fileDirname}}/archs/c2fnas-2d-perf_mni-brain.json')))
+            arch='{{fileDirname}}/archs/c2fnas-2d-perf_mni-brain.json',
+        )
+    )
+)

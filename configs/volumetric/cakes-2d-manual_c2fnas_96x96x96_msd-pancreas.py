@@ -3,5 +3,9 @@
 # uniformly over the three 2D sub-kernels, the remainder to the first.
 _base_ = ['../_base_/c2fnas_96x96x96_msd-pancreas.py']
 model = dict(
-    network=dict(op=dict(_delete_=True, type='cakes',
-                         op_set=['1xkxk', 'kx1xk', 'kxkx1'])))
+    network=dict(
+        op=dict(
+            _delete_=True, type='cakes', op_set=['1xkxk', 'kx1xk', 'kxkx1']
+        )
+    )
+)

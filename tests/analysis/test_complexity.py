@@ -15,9 +15,13 @@ from cakes_mm.analysis import (
 
 
 def test_counts_multiply_adds_of_convs_and_linears():
-    model = nn.Sequential(nn.Conv3d(2, 3, 3, padding=1, bias=False),
-                          nn.BatchNorm3d(3), nn.ReLU(), nn.Flatten(),
-                          nn.Linear(3 * 4 * 5 * 5, 7))
+    model = nn.Sequential(
+        nn.Conv3d(2, 3, 3, padding=1, bias=False),
+        nn.BatchNorm3d(3),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(3 * 4 * 5 * 5, 7),
+    )
     result = model_complexity(model, (1, 2, 4, 5, 5))
     assert result.flops == 3 * 4 * 5 * 5 * 2 * 27 + 300 * 7
     assert result.params == 2 * 3 * 27 + 2 * 3 + 300 * 7 + 7
@@ -27,6 +31,7 @@ def test_counts_multiply_adds_of_convs_and_linears():
 
 def test_counts_mmaction_backbones_whose_train_returns_none():
     from mmaction.registry import MODELS
+
     tsn = MODELS.build(dict(type='ResNet', depth=50))
     result = model_complexity(tsn, (8, 3, 224, 224))
     assert result.params_m == pytest.approx(23.5, abs=0.05)
@@ -59,9 +64,11 @@ def test_table3_rows_match_the_paper(table, row):
 
 def test_sixteen_frames_double_the_flops():
     eight, shape8 = config_complexity(
-        osp.join(REPO, 'configs/cakes/cakes-12d-cost_r50_8x1x1_sthv1.py'))
+        osp.join(REPO, 'configs/cakes/cakes-12d-cost_r50_8x1x1_sthv1.py')
+    )
     sixteen, shape16 = config_complexity(
-        osp.join(REPO, 'configs/cakes/cakes-12d-cost_r50_16x1x1_sthv1.py'))
+        osp.join(REPO, 'configs/cakes/cakes-12d-cost_r50_16x1x1_sthv1.py')
+    )
     assert shape8 == (1, 3, 8, 224, 224) and shape16 == (1, 3, 16, 224, 224)
     assert sixteen.params == eight.params
     # Table 4: 58.6 GFLOPs for CAKES 1,2D dagger at 16 frames.
@@ -71,15 +78,30 @@ def test_sixteen_frames_double_the_flops():
 @pytest.mark.slow
 def test_the_tools_print_params_and_flops():
     out = subprocess.run(
-        [sys.executable, 'tools/analysis/get_flops.py',
-         'configs/baselines/c2d_r50_8x1x1_sthv1.py', '--shape', '1', '3',
-         '8', '112', '112'], cwd=REPO, capture_output=True, text=True,
-        check=True).stdout
+        [
+            sys.executable,
+            'tools/analysis/get_flops.py',
+            'configs/baselines/c2d_r50_8x1x1_sthv1.py',
+            '--shape',
+            '1',
+            '3',
+            '8',
+            '112',
+            '112',
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert 'Params: 23.86 M' in out
     assert 'Input shape: (1, 3, 8, 112, 112)' in out
     assert 'multiply-adds' in out
     table = subprocess.run(
-        [sys.executable, 'tools/analysis/model_zoo_table.py'], cwd=REPO,
-        capture_output=True, text=True, check=True).stdout
-    assert sum(line.startswith('| CAKES') for line in table.splitlines()) \
-        == 8
+        [sys.executable, 'tools/analysis/model_zoo_table.py'],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert sum(line.startswith('| CAKES') for line in table.splitlines()) == 8

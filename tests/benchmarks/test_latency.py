@@ -1,16 +1,31 @@
 """The latency benchmark runs end to end on a tiny clip and writes the table
 it prints."""
+
 import pytest
 from tool_helpers import run_tool
 
 pytestmark = pytest.mark.slow  # each test runs a tool in a subprocess
 
-ROWS = ['TSN R50 (mmaction2)', 'TSN R50 (mmaction2), channels_last',
-        'TSM R50 (mmaction2)', 'I3D R50 (mmaction2)', 'C2D', 'C2D deploy',
-        'P3D', 'C3D', 'C3D deploy'] + [
-            f'CAKES{ops}_{prio}{suffix}' for ops in ['12D', '23D', '123D']
-            for prio in 'PC' for suffix in ['', ' deploy']] + [
-                'CAKES 12D perf supernet', 'CAKES 123D perf supernet']
+ROWS = (
+    [
+        'TSN R50 (mmaction2)',
+        'TSN R50 (mmaction2), channels_last',
+        'TSM R50 (mmaction2)',
+        'I3D R50 (mmaction2)',
+        'C2D',
+        'C2D deploy',
+        'P3D',
+        'C3D',
+        'C3D deploy',
+    ]
+    + [
+        f'CAKES{ops}_{prio}{suffix}'
+        for ops in ['12D', '23D', '123D']
+        for prio in 'PC'
+        for suffix in ['', ' deploy']
+    ]
+    + ['CAKES 12D perf supernet', 'CAKES 123D perf supernet']
+)
 
 
 def table_rows(text):
@@ -25,9 +40,22 @@ def table_rows(text):
 
 def test_latency_benchmark_writes_every_row(tmp_path):
     out = tmp_path / 'latency.md'
-    result = run_tool(['../benchmarks/latency.py', '--frames', '2', '--size',
-                       '32', '--repeat', '1', '--no-pmscn', '--out',
-                       str(out)], cwd=str(tmp_path), timeout=600)
+    result = run_tool(
+        [
+            '../benchmarks/latency.py',
+            '--frames',
+            '2',
+            '--size',
+            '32',
+            '--repeat',
+            '1',
+            '--no-pmscn',
+            '--out',
+            str(out),
+        ],
+        cwd=str(tmp_path),
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     written = out.read_text()
     assert written.strip() in result.stdout  # the printed table is the file
@@ -39,5 +67,7 @@ def test_latency_benchmark_writes_every_row(tmp_path):
     # 20.5M; 29.3 / 33.0 GFLOPs), at any input size.
     assert cakes12d_c[0] == '20.50' and cakes12d_c[6] == '0.89'
     assert rows['CAKES12D_C deploy'][4] == '-'  # deploy mode cannot train
-    assert 'Search step (forward + backward) / fixed C2D step: ' \
-           'CAKES 12D perf supernet: ' in written
+    assert (
+        'Search step (forward + backward) / fixed C2D step: '
+        'CAKES 12D perf supernet: ' in written
+    )

@@ -1,5 +1,6 @@
 """Our side of the converter's tests: the recognizer a converted checkpoint
 is for, built from configs/_base_/models/cakes_r50.py, and its logits."""
+
 import torch
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
@@ -21,8 +22,8 @@ def our_logits(model: torch.nn.Module, clip: torch.Tensor) -> torch.Tensor:
     recognizer's data preprocessor, backbone and head, in eval mode."""
     model.eval()
     data = model.data_preprocessor(
-        {'inputs': [clip[None]], 'data_samples': [ActionDataSample()]},
-        False)
+        {'inputs': [clip[None]], 'data_samples': [ActionDataSample()]}, False
+    )
     with torch.no_grad():
         logits, _ = model.extract_feat(data['inputs'], stage='head')
     return logits

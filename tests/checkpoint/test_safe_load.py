@@ -1,4 +1,6 @@
-"""Checkpoints under torch's weights_only=True (cakes_mm.checkpoint.safe_load, cakes_mm.environment)."""
+"""Checkpoints under torch's weights_only=True (cakes_mm.checkpoint.safe_load
+and the allow-list cakes_mm.environment applies)."""
+
 import os.path as osp
 import pickle
 
@@ -46,17 +48,20 @@ def mmengine_checkpoint(tmp_path_factory):
     """A checkpoint written by mmengine's Runner after one epoch."""
     work_dir = str(tmp_path_factory.mktemp('runner'))
     runner = Runner(
-        model=ToyModel(), work_dir=work_dir,
+        model=ToyModel(),
+        work_dir=work_dir,
         train_dataloader=dict(
-            dataset=ToyData(), batch_size=4,
+            dataset=ToyData(),
+            batch_size=4,
             sampler=dict(type='DefaultSampler', shuffle=True),
-            collate_fn=dict(type='default_collate')),
+            collate_fn=dict(type='default_collate'),
+        ),
         train_cfg=dict(by_epoch=True, max_epochs=1),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
         param_scheduler=dict(type='MultiStepLR', milestones=[1]),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook',
-                                           interval=1)),
-        default_scope='mmaction')
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
+        default_scope='mmaction',
+    )
     runner.train()
     return osp.join(work_dir, 'epoch_1.pth')
 
@@ -68,7 +73,7 @@ class RunsCode:
         self.marker = marker
 
     def __reduce__(self):
-        return (exec, (f'open({self.marker!r}, "w").write("pwned")', ))
+        return (exec, (f'open({self.marker!r}, "w").write("pwned")',))
 
 
 class ReachesPastStatistics:
@@ -79,18 +84,28 @@ class ReachesPastStatistics:
 
 
 def test_allow_list_covers_mmengine_checkpoints(mmengine_checkpoint):
-    assert torch.serialization.get_unsafe_globals_in_checkpoint(
-        mmengine_checkpoint) == []
+    assert (
+        torch.serialization.get_unsafe_globals_in_checkpoint(
+            mmengine_checkpoint
+        )
+        == []
+    )
 
 
 def test_mmengine_checkpoint_loads_with_weights_only(mmengine_checkpoint):
     checkpoint = _load_checkpoint(mmengine_checkpoint)
-    assert {'meta', 'state_dict', 'message_hub', 'optimizer',
-            'param_schedulers'} <= set(checkpoint)
+    assert {
+        'meta',
+        'state_dict',
+        'message_hub',
+        'optimizer',
+        'param_schedulers',
+    } <= set(checkpoint)
     loss = checkpoint['message_hub']['log_scalars']['train/loss']
     assert isinstance(loss, HistoryBuffer)
     assert loss.statistics('mean') == pytest.approx(
-        loss.data[0].mean(), rel=1e-6)
+        loss.data[0].mean(), rel=1e-6
+    )
     assert checkpoint['state_dict']['linear.weight'].shape == (2, 4)
 
 

@@ -1,6 +1,7 @@
 """Property-based tests: random annotation files at the checked datasets'
 list parser give records or a ``ValueError`` naming the first bad line,
 never another exception and never a hang."""
+
 import os.path as osp
 import signal
 import tempfile
@@ -31,27 +32,48 @@ LAYOUTS = {
     'videos, no num_classes': (CheckedVideoDataset, dict(num_classes=None)),
 }
 
-numbers = st.one_of(st.integers(-3, 12), st.integers(-10**40, 10**40))
+numbers = st.one_of(st.integers(-3, 12), st.integers(-(10**40), 10**40))
 fields = st.one_of(
     numbers.map(str),
-    st.sampled_from(['vid0', 'a/b c.mp4', '00012', '+3', '1_0', '٣', '0x1F',
-                     '1e3', '-0', '4.0', 'nan', '', '\ufeffvid', 'é']),
-    st.text(st.characters(blacklist_categories=('Cs', )), max_size=6))
+    st.sampled_from(
+        [
+            'vid0',
+            'a/b c.mp4',
+            '00012',
+            '+3',
+            '1_0',
+            '٣',
+            '0x1F',
+            '1e3',
+            '-0',
+            '4.0',
+            'nan',
+            '',
+            '\ufeffvid',
+            'é',
+        ]
+    ),
+    st.text(st.characters(blacklist_categories=('Cs',)), max_size=6),
+)
 separators = st.sampled_from([' ', '  ', '\t', ',', ' , ', '\u3000', '\x0c'])
 junk_lines = st.tuples(st.lists(fields, max_size=5), separators).map(
-    lambda parts: parts[1].join(parts[0]))
+    lambda parts: parts[1].join(parts[0])
+)
 near_valid_lines = st.tuples(
     st.sampled_from(['vid', 'a.mp4', 'x/y']),
     st.lists(st.integers(-1, 7).map(str), min_size=1, max_size=3),
-    st.sampled_from([' ', ','])).map(
-        lambda parts: parts[2].join([parts[0], *parts[1]]))
+    st.sampled_from([' ', ',']),
+).map(lambda parts: parts[2].join([parts[0], *parts[1]]))
 lines = st.one_of(junk_lines, near_valid_lines)
-texts = st.tuples(st.one_of(st.lists(lines, max_size=6),
-                            st.lists(near_valid_lines, max_size=4)),
-                  st.sampled_from(['\n', '\r\n', '\r'])).map(
-                      lambda parts: parts[1].join(parts[0]))
-documents = st.one_of(texts, texts.map(lambda text: '\ufeff' + text),
-                      st.binary(max_size=40))
+texts = st.tuples(
+    st.one_of(
+        st.lists(lines, max_size=6), st.lists(near_valid_lines, max_size=4)
+    ),
+    st.sampled_from(['\n', '\r\n', '\r']),
+).map(lambda parts: parts[1].join(parts[0]))
+documents = st.one_of(
+    texts, texts.map(lambda text: '\ufeff' + text), st.binary(max_size=40)
+)
 
 
 def write(text, name='ann.txt'):
@@ -69,8 +91,9 @@ def build(layout, path):
     0.2 s per dataset.)
     """
     dataset_class, kwargs = LAYOUTS[layout]
-    kwargs = dict(dict(num_classes=NUM_CLASSES, serialize_data=False),
-                  **kwargs)
+    kwargs = dict(
+        dict(num_classes=NUM_CLASSES, serialize_data=False), **kwargs
+    )
     return dataset_class(ann_file=path, pipeline=[], **kwargs)
 
 
@@ -99,8 +122,9 @@ def physical_lines(data):
 def check_records(dataset, data):
     """Every non-blank line became one record with checked values."""
     records = dataset.load_data_list()
-    assert len(records) == sum(bool(line.strip())
-                               for line in physical_lines(data))
+    assert len(records) == sum(
+        bool(line.strip()) for line in physical_lines(data)
+    )
     for record in records:
         labels = record['label']
         labels = labels if isinstance(labels, list) else [labels]
@@ -125,20 +149,24 @@ def check_error(layout, path, data, error):
         return
     prefix = f'{path}, line '
     assert message.startswith(prefix), message
-    number = int(message[len(prefix):].split(':', 1)[0])
+    number = int(message[len(prefix) :].split(':', 1)[0])
     problem = message.split(':', 1)[1].strip()
     assert problem, message
     text = physical_lines(data)
     assert text[number - 1].strip(), message
     # The lines before it parse; the named line alone does not.
-    if any(line.strip() for line in text[:number - 1]):
-        parse(layout, write('\n'.join(text[:number - 1]), 'before.txt'))
+    if any(line.strip() for line in text[: number - 1]):
+        parse(layout, write('\n'.join(text[: number - 1]), 'before.txt'))
     with pytest.raises(BadAnnotationError, match=', line 1: '):
         parse(layout, write(text[number - 1], 'alone.txt'))
 
 
-@settings(max_examples=800, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=800,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(st.sampled_from(sorted(LAYOUTS)), documents)
 def test_random_annotation_files_give_records_or_a_named_line(layout, data):
     init_default_scope('mmaction')
@@ -154,12 +182,22 @@ def test_random_annotation_files_give_records_or_a_named_line(layout, data):
 
 
 @pytest.mark.parametrize('layout', sorted(LAYOUTS))
-@settings(max_examples=60, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow,
-                                 HealthCheck.function_scoped_fixture])
-@given(good=st.lists(st.tuples(st.integers(1, 300),
-                               st.integers(0, NUM_CLASSES - 1)), min_size=1,
-                     max_size=4))
+@settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
+@given(
+    good=st.lists(
+        st.tuples(st.integers(1, 300), st.integers(0, NUM_CLASSES - 1)),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_well_formed_lists_always_parse(layout, good):
     """Lines in the layout's own format, with valid numbers, all parse."""
     init_default_scope('mmaction')
@@ -178,13 +216,15 @@ def test_well_formed_lists_always_parse(layout, good):
     dataset = parse(layout, write(data))
     check_records(dataset, data)
     assert [record['label'] for record in dataset.load_data_list()] == [
-        [label] if kwargs.get('multi_class') else label
-        for _, label in good]
+        [label] if kwargs.get('multi_class') else label for _, label in good
+    ]
 
 
 def test_cases_were_tried():
     # Runs after the property tests in file order; reports how many.
     assert CASES['random'] >= 400 and CASES['well_formed'] >= 300
-    print(f"\nannotation fuzzing: {CASES['random']} random files "
-          f"({CASES['random_parsed']} parsed, the rest a named ValueError), "
-          f"{CASES['well_formed']} well-formed files (all parsed)")
+    print(
+        f'\nannotation fuzzing: {CASES["random"]} random files '
+        f'({CASES["random_parsed"]} parsed, the rest a named ValueError), '
+        f'{CASES["well_formed"]} well-formed files (all parsed)'
+    )

@@ -1,4 +1,5 @@
 """CheckedVideoDataset: bad annotation lines and unreadable videos."""
+
 import os.path as osp
 
 import pytest
@@ -16,7 +17,7 @@ PIPELINE = [
     dict(type='UniformSample', clip_len=4, num_clips=1, test_mode=True),
     dict(type='DecordDecode'),
     dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
+    dict(type='PackActionInputs'),
 ]
 
 
@@ -24,9 +25,12 @@ def build(ann_file, root, **kwargs):
     """The dataset over ``root/videos``."""
     init_default_scope('mmaction')  # earlier tests may switch scope
     return CheckedVideoDataset(
-        ann_file=ann_file, pipeline=PIPELINE,
-        data_prefix=dict(video=osp.join(root, 'videos')), test_mode=True,
-        **kwargs)
+        ann_file=ann_file,
+        pipeline=PIPELINE,
+        data_prefix=dict(video=osp.join(root, 'videos')),
+        test_mode=True,
+        **kwargs,
+    )
 
 
 def truncate(path):
@@ -34,7 +38,7 @@ def truncate(path):
     with open(path, 'rb') as file:
         data = file.read()
     with open(path, 'wb') as file:
-        file.write(data[:len(data) // 2])
+        file.write(data[: len(data) // 2])
 
 
 def test_good_videos_load(tmp_path):
@@ -44,13 +48,16 @@ def test_good_videos_load(tmp_path):
     assert sample['data_samples'].gt_label.item() == 1
 
 
-@pytest.mark.parametrize('line, message', [
-    ('vid0.mp4', r'line 2: expected 2 fields \(filename label\), found 1'),
-    ('vid0.mp4 1 1', r'line 2: expected 2 fields'),
-    ('vid0.mp4 one', r"line 2: label must be an integer, got 'one'"),
-    ('vid0.mp4 2', r'line 2: label 2 is outside the 2 classes'),
-    ('vid0.mp4 -1', r'line 2: label must be at least 0, got -1'),
-])
+@pytest.mark.parametrize(
+    'line, message',
+    [
+        ('vid0.mp4', r'line 2: expected 2 fields \(filename label\), found 1'),
+        ('vid0.mp4 1 1', r'line 2: expected 2 fields'),
+        ('vid0.mp4 one', r"line 2: label must be an integer, got 'one'"),
+        ('vid0.mp4 2', r'line 2: label 2 is outside the 2 classes'),
+        ('vid0.mp4 -1', r'line 2: label must be at least 0, got -1'),
+    ],
+)
 def test_bad_line_is_named(tmp_path, line, message):
     write_video_dataset(str(tmp_path), [0])
     ann = write_lines(str(tmp_path / 'bad.txt'), ['vid0.mp4 0', line])

@@ -1,4 +1,5 @@
 """The demo's labelled MNI brain (cakes_mm/demo/mni_brain.py)."""
+
 import json
 import os.path as osp
 
@@ -16,8 +17,9 @@ PARTS = ('training', 'validation', 'test')
 @pytest.fixture(scope='module')
 def template():
     volumes, affine = mni_brain.load_template()
-    labels = mni_brain.tissue_labels(volumes['t1'], volumes['gm'],
-                                     volumes['wm'])
+    labels = mni_brain.tissue_labels(
+        volumes['t1'], volumes['gm'], volumes['wm']
+    )
     return volumes, affine, labels
 
 
@@ -66,8 +68,10 @@ def test_parts_are_crops_with_correct_affines(template, written):
         offset = np.linalg.solve(affine, part_affine[:, 3])[:3]
         np.testing.assert_allclose(offset, np.round(offset), atol=1e-9)
         np.testing.assert_allclose(part_affine[:3, :3], affine[:3, :3])
-        box = tuple(slice(int(o), int(o) + n)
-                    for o, n in zip(np.round(offset), part_labels.shape))
+        box = tuple(
+            slice(int(o), int(o) + n)
+            for o, n in zip(np.round(offset), part_labels.shape)
+        )
         np.testing.assert_array_equal(part_labels, labels[box])
         np.testing.assert_array_equal(part_t1, volumes['t1'][box])
         assert set(np.unique(part_labels)) == {0, 1, 2, 3}
@@ -97,8 +101,12 @@ def test_attribution_is_kept(written):
 
 
 def test_the_dataset_loads(written):
-    dataset = MSDDataset(ann_file=written, split='test', test_mode=True,
-                         pipeline=whole_volume_pipeline())
+    dataset = MSDDataset(
+        ann_file=written,
+        split='test',
+        test_mode=True,
+        pipeline=whole_volume_pipeline(),
+    )
     assert dataset.metainfo['classes'] == ('background', 'CSF', 'GM', 'WM')
     item = dataset[0]
     assert item['inputs'].shape[0] == 1

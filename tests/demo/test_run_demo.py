@@ -1,4 +1,5 @@
 """tools/demo/run_demo.py and the demo configs."""
+
 import json
 import os.path as osp
 import re
@@ -16,40 +17,57 @@ from cakes_mm.demo.progress import DemoProgressHook
 from cakes_mm.demo.synthetic import DEMO_CLASS_NAMES, generate_dataset
 
 run_demo = load_tool('demo/run_demo.py')
-CONFIGS = {key: osp.join(run_demo.CONFIGS, config)
-           for key, _, config, _ in run_demo.DEMO_MODELS}
-ROW = re.compile(r'^(C2D|CAKES 1,2D (?:manual|search|searched))\s+'
-                 r'([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$',
-                 re.MULTILINE)
+CONFIGS = {
+    key: osp.join(run_demo.CONFIGS, config)
+    for key, _, config, _ in run_demo.DEMO_MODELS
+}
+ROW = re.compile(
+    r'^(C2D|CAKES 1,2D (?:manual|search|searched))\s+'
+    r'([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$',
+    re.MULTILINE,
+)
 
 
 @pytest.mark.slow
 def test_quick_demo_runs_end_to_end(tmp_path):
     work_dir = tmp_path / 'demo'
-    result = run_tool(['demo/run_demo.py', '--quick', '--work-dir',
-                       str(work_dir)], cwd=str(tmp_path), timeout=400)
+    result = run_tool(
+        ['demo/run_demo.py', '--quick', '--work-dir', str(work_dir)],
+        cwd=str(tmp_path),
+        timeout=400,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert re.search(r'model\s+params \(M\)\s+GFLOPs\s+top-1 \(%\)',
-                     result.stdout)
-    rows = {name: [float(value) for value in values]
-            for name, *values in ROW.findall(result.stdout)}
-    assert sorted(rows) == ['C2D', 'CAKES 1,2D manual', 'CAKES 1,2D search',
-                            'CAKES 1,2D searched']
+    assert re.search(
+        r'model\s+params \(M\)\s+GFLOPs\s+top-1 \(%\)', result.stdout
+    )
+    rows = {
+        name: [float(value) for value in values]
+        for name, *values in ROW.findall(result.stdout)
+    }
+    assert sorted(rows) == [
+        'C2D',
+        'CAKES 1,2D manual',
+        'CAKES 1,2D search',
+        'CAKES 1,2D searched',
+    ]
     c2d, cakes = rows['C2D'], rows['CAKES 1,2D manual']
     # The retrained net is the arch the search froze and exported.
     assert rows['CAKES 1,2D searched'][:2] == rows['CAKES 1,2D search'][:2]
-    exported = json.loads((work_dir / 'cakes12d_search' /
-                           'arch_final.json').read_text())
-    assert exported == json.loads((work_dir / 'cakes12d_search' /
-                                   'arch_frozen.json').read_text())
+    exported = json.loads(
+        (work_dir / 'cakes12d_search' / 'arch_final.json').read_text()
+    )
+    assert exported == json.loads(
+        (work_dir / 'cakes12d_search' / 'arch_frozen.json').read_text()
+    )
     # 1D temporal sub-kernels are cheaper than the 2D ones they replace.
     assert 0 < cakes[0] < c2d[0] and 0 < cakes[1] < c2d[1]
     assert all(0 <= row[2] <= 100 for row in rows.values())
     assert '[C2D] epoch 1/1' in result.stdout
     for key in CONFIGS:
         assert osp.isfile(work_dir / key / 'epoch_1.pth')
-    assert (work_dir / 'data' / 'label_map.txt').read_text().splitlines() \
-        == list(DEMO_CLASS_NAMES)
+    assert (
+        work_dir / 'data' / 'label_map.txt'
+    ).read_text().splitlines() == list(DEMO_CLASS_NAMES)
     assert_last_line_runs(result.stdout, tmp_path)
 
 
@@ -58,14 +76,27 @@ def assert_last_line_runs(stdout, cwd):
     searched network's checkpoint, and prints a top-5 of the class names."""
     command = shlex.split(stdout.strip().splitlines()[-1])
     assert command[0] == 'python'
-    assert 'model.backbone.arch=' + osp.join(
-        str(cwd), 'demo', 'cakes12d_search', 'arch_final.json') in command
-    result = subprocess.run([sys.executable, *command[1:]], cwd=str(cwd),
-                            capture_output=True, text=True, timeout=120)
+    assert (
+        'model.backbone.arch='
+        + osp.join(str(cwd), 'demo', 'cakes12d_search', 'arch_final.json')
+        in command
+    )
+    result = subprocess.run(
+        [sys.executable, *command[1:]],
+        cwd=str(cwd),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
-    assert [line.split('. ', 1)[0] for line in lines] == ['1', '2', '3', '4',
-                                                          '5']
+    assert [line.split('. ', 1)[0] for line in lines] == [
+        '1',
+        '2',
+        '3',
+        '4',
+        '5',
+    ]
     names = {line.split('. ', 1)[1].rsplit('  ', 1)[0] for line in lines}
     assert len(names) == 5 and names <= set(DEMO_CLASS_NAMES)
 
@@ -89,14 +120,16 @@ def test_c2d_is_blind_to_time_order_and_cakes_is_not():
         assert (change < 1e-5) == blind, (key, change)
 
 
-@pytest.mark.parametrize('split,views', [('train', 1), ('val', 1),
-                                         ('test', 2)])
+@pytest.mark.parametrize(
+    'split,views', [('train', 1), ('val', 1), ('test', 2)]
+)
 def test_demo_config_reads_generated_videos(tmp_path, split, views):
     data_root = str(tmp_path / 'data')
     generate_dataset(data_root, {split: 1})
     args = run_demo.parse_args(['--work-dir', str(tmp_path)])
-    cfg = run_demo.demo_config(run_demo.DEMO_MODELS[0][2], str(tmp_path),
-                               data_root, args)
+    cfg = run_demo.demo_config(
+        run_demo.DEMO_MODELS[0][2], str(tmp_path), data_root, args
+    )
     dataset = DATASETS.build(cfg[f'{split}_dataloader'].dataset)
     assert len(dataset) == len(DEMO_CLASS_NAMES)
     sample = dataset[len(DEMO_CLASS_NAMES) - 1]
@@ -121,13 +154,17 @@ def test_progress_hook_prints_epoch_loss_and_val_accuracy():
     hook = DemoProgressHook('C2D', lines.append)
     hook.before_train(FakeRunner)
     for loss in (2.0, 4.0):
-        hook.after_train_iter(FakeRunner, 0, outputs=dict(
-            loss=torch.tensor(loss, requires_grad=True)))
+        hook.after_train_iter(
+            FakeRunner,
+            0,
+            outputs=dict(loss=torch.tensor(loss, requires_grad=True)),
+        )
     hook.after_train_epoch(FakeRunner)
     hook.after_val_epoch(FakeRunner, {'acc/top1': 0.75})
-    assert re.fullmatch(r'\[C2D\] epoch 3/5  loss 3\.000  lr 0\.0125  \d+s',
-                        lines[0])
+    assert re.fullmatch(
+        r'\[C2D\] epoch 3/5  loss 3\.000  lr 0\.0125  \d+s', lines[0]
+    )
     assert lines[1] == '[C2D] val top-1 75.0%'
-    hook.after_train_iter(FakeRunner, 0, outputs=dict(loss=torch.tensor(1.)))
+    hook.after_train_iter(FakeRunner, 0, outputs=dict(loss=torch.tensor(1.0)))
     hook.after_train_epoch(FakeRunner)  # the mean starts again each epoch
     assert 'loss 1.000' in lines[2]

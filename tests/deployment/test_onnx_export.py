@@ -1,5 +1,6 @@
 """cakes_mm.deployment and tools/deployment/export_onnx.py: ONNX files that
 onnxruntime runs like PyTorch, with a dynamic batch."""
+
 import copy
 import os.path as osp
 
@@ -54,7 +55,8 @@ def trained_like(config):
 
 def onnxruntime_scores(path, clips):
     session = onnxruntime.InferenceSession(
-        path, providers=['CPUExecutionProvider'])
+        path, providers=['CPUExecutionProvider']
+    )
     return torch.from_numpy(session.run(None, {'input': clips.numpy()})[0])
 
 
@@ -110,8 +112,9 @@ def test_the_batch_dimension_is_dynamic(tmp_path):
     for value in (graph.input[0], graph.output[0]):
         dims = value.type.tensor_type.shape.dim
         assert dims[0].dim_param == 'batch'
-    assert [dim.dim_value for dim in graph.input[0].type.tensor_type.shape
-            .dim[1:]] == [3, 2, 32, 32]
+    assert [
+        dim.dim_value for dim in graph.input[0].type.tensor_type.shape.dim[1:]
+    ] == [3, 2, 32, 32]
     module = ClipScores(model).eval()
     for batch in (1, 5):
         clips = torch.randn(batch, 3, 2, 32, 32)
@@ -140,20 +143,27 @@ def test_a_mismatch_is_an_error():
     assert check_onnx(module, session, [clips]) <= 1e-4
     other = copy.deepcopy(module)
     other.cls_head.fc_cls.weight.data *= 1.01  # logits 1% larger
-    with pytest.raises(ExportError, match=r'onnxruntime and PyTorch differ '
-                       r'by .* \(relative\) for input \(1, 3, 2, 32, 32\), '
-                       r'more than 1e-04; the file was not written'):
+    with pytest.raises(
+        ExportError,
+        match=r'onnxruntime and PyTorch differ '
+        r'by .* \(relative\) for input \(1, 3, 2, 32, 32\), '
+        r'more than 1e-04; the file was not written',
+    ):
         check_onnx(other, session, [clips])
 
 
 def test_no_deploy_form_is_an_error_and_writes_nothing(tmp_path):
     path = tmp_path / 'model.onnx'
     for config, name in ((P3D, 'CAKESResNet'), (PMSCN, 'PmSCnResNet')):
-        with pytest.raises(ExportError, match=f'{name} has no deploy form.*'
-                           r'export it in eval mode instead \(deploy=False, '
-                           r'--no-deploy\)'):
-            export_recognizer(init_recognizer(config, device='cpu'),
-                              str(path), SHAPE)
+        with pytest.raises(
+            ExportError,
+            match=f'{name} has no deploy form.*'
+            r'export it in eval mode instead \(deploy=False, '
+            r'--no-deploy\)',
+        ):
+            export_recognizer(
+                init_recognizer(config, device='cpu'), str(path), SHAPE
+            )
     assert not path.exists()
 
 
@@ -164,31 +174,65 @@ def write_checkpoint(config, path):
 
 def test_the_tool_exports_and_checks(tmp_path, capsys):
     config = osp.join(CONFIGS, ARCH_CONFIGS['CAKES12D_P'])
-    checkpoint = write_checkpoint(ARCH_CONFIGS['CAKES12D_P'],
-                                  str(tmp_path / 'w.pth'))
+    checkpoint = write_checkpoint(
+        ARCH_CONFIGS['CAKES12D_P'], str(tmp_path / 'w.pth')
+    )
     out = tmp_path / 'model.onnx'
-    export_tool.main([config, checkpoint, '--out', str(out), '--shape', '1',
-                      '3', '2', '32', '32'])
+    export_tool.main(
+        [
+            config,
+            checkpoint,
+            '--out',
+            str(out),
+            '--shape',
+            '1',
+            '3',
+            '2',
+            '32',
+            '32',
+        ]
+    )
     printed = capsys.readouterr().out
-    assert printed.startswith(f'wrote {out} (CAKESResNet in deploy form): '
-                              'input (batch, 3, 2, 32, 32) -> output '
-                              '(batch, 174); onnxruntime matches PyTorch at '
-                              'batch 1 and 2')
+    assert printed.startswith(
+        f'wrote {out} (CAKESResNet in deploy form): '
+        'input (batch, 3, 2, 32, 32) -> output '
+        '(batch, 174); onnxruntime matches PyTorch at '
+        'batch 1 and 2'
+    )
     model = init_recognizer(config, checkpoint, device='cpu')
     clips = torch.randn(2, 3, 2, 32, 32)
-    assert_close(onnxruntime_scores(str(out), clips),
-                 eval_mode_scores(model, clips))
+    assert_close(
+        onnxruntime_scores(str(out), clips), eval_mode_scores(model, clips)
+    )
 
 
 def test_the_tool_reports_bad_input_in_one_line(tmp_path):
     out = str(tmp_path / 'model.onnx')
-    with pytest.raises(SystemExit, match='^error: checkpoint not found: '
-                       r'.*nothing\.pth$'):
+    with pytest.raises(
+        SystemExit,
+        match='^error: checkpoint not found: '
+        r'.*nothing\.pth$',
+    ):
         export_tool.main([P3D, str(tmp_path / 'nothing.pth'), '--out', out])
     checkpoint = write_checkpoint(P3D, str(tmp_path / 'p3d.pth'))
-    with pytest.raises(SystemExit, match='^error: CAKESResNet has no deploy '
-                       'form: .*P3DConv3d middle convs; export it in eval mode '
-                       r'instead \(deploy=False, --no-deploy\)$'):
-        export_tool.main([P3D, checkpoint, '--out', out, '--shape', '1', '3',
-                          '2', '32', '32'])
+    with pytest.raises(
+        SystemExit,
+        match='^error: CAKESResNet has no deploy '
+        'form: .*P3DConv3d middle convs; export it in eval mode '
+        r'instead \(deploy=False, --no-deploy\)$',
+    ):
+        export_tool.main(
+            [
+                P3D,
+                checkpoint,
+                '--out',
+                out,
+                '--shape',
+                '1',
+                '3',
+                '2',
+                '32',
+                '32',
+            ]
+        )
     assert not osp.exists(out)

@@ -1,5 +1,6 @@
 """cakes_mm.deployment.traceable_shifts: the deploy form's shifted adds,
 out of place, give the same network."""
+
 import pytest
 import torch
 from model_helpers import randomise_norms
@@ -20,16 +21,24 @@ def test_shift_in_time_moves_frames_with_zeros_outside(offset):
     assert moved.shape == frames.shape
     for t in range(4):
         source = t + offset
-        want = frames[:, source] if 0 <= source < 4 else torch.zeros_like(
-            frames[:, 0])
+        want = (
+            frames[:, source]
+            if 0 <= source < 4
+            else torch.zeros_like(frames[:, 0])
+        )
         assert torch.equal(moved[:, t], want), (offset, t)
 
 
-@pytest.mark.parametrize('op_set', [list(SUB_KERNEL_NAMES),
-                                    ['kxkxk', '1xkxk'], ['1xkxk', 'kx1x1']])
+@pytest.mark.parametrize(
+    'op_set', [list(SUB_KERNEL_NAMES), ['kxkxk', '1xkxk'], ['1xkxk', 'kx1x1']]
+)
 def test_out_of_place_forward_is_the_same_network(op_set):
-    backbone = CAKESResNet(arch='uniform', op_set=op_set, base_channels=8,
-                           zero_init_residual=False)
+    backbone = CAKESResNet(
+        arch='uniform',
+        op_set=op_set,
+        base_channels=8,
+        zero_init_residual=False,
+    )
     backbone.init_weights()
     randomise_norms(backbone).eval()
     backbone.switch_to_deploy()
@@ -42,5 +51,6 @@ def test_out_of_place_forward_is_the_same_network(op_set):
             assert all('forward' in vars(group) for group in groups)
             out_of_place = backbone(clip)
     assert all('forward' not in vars(group) for group in groups)  # restored
-    torch.testing.assert_close(out_of_place, in_place, rtol=1e-5,
-                               atol=1e-5 * in_place.abs().max())
+    torch.testing.assert_close(
+        out_of_place, in_place, rtol=1e-5, atol=1e-5 * in_place.abs().max()
+    )

@@ -12,6 +12,7 @@ place of mmengine's ``CheckpointHook``), mmengine writes
 checkpoints and ``last_checkpoint`` in place, never calls ``os.replace``,
 and the pause below would never be reached.
 """
+
 import json
 import os
 import signal
@@ -20,7 +21,6 @@ import sys
 import time
 
 import pytest
-from mmengine.hooks import checkpoint_hook
 from mmengine.runner import save_checkpoint
 from tool_helpers import (
     TOOLS,
@@ -36,7 +36,7 @@ from cakes_mm.models.arch import resolve_arch
 
 # A test module: before os.replace publishes a file named
 # $PAUSE_BEFORE_REPLACING, note it in $PAUSE_MARKER and wait to be killed.
-PAUSE = '''
+PAUSE = """
 import os
 import time
 
@@ -52,7 +52,7 @@ def pausing_replace(src, dst, *args, **kwargs):
 
 
 os.replace = pausing_replace
-'''
+"""
 
 SEARCH = """
 model = dict(
@@ -65,15 +65,17 @@ randomness = dict(seed=3)
 """
 
 WIDTHS = [8] * 3 + [16] * 4 + [32] * 6 + [64] * 3
-BLOCKS = [f'layer{i}.{j}' for i, n in enumerate((3, 4, 6, 3), 1)
-          for j in range(n)]
+BLOCKS = [
+    f'layer{i}.{j}' for i, n in enumerate((3, 4, 6, 3), 1) for j in range(n)
+]
 
 
 # --------------------------------------------------------------------------
 # The writers, in process
 # --------------------------------------------------------------------------
 def test_atomic_write_keeps_the_old_file_when_the_write_fails(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     target = tmp_path / 'epoch_1.pth'
     target.write_bytes(b'old')
 
@@ -93,11 +95,13 @@ def test_atomic_write_replaces_and_clears_leftovers(tmp_path):
     other = tmp_path / 'sub' / '.epoch_1.pth.abc.tmp'
     leftover.parent.mkdir()
     leftover.write_text('from a killed write')
-    other.write_text('another file\'s write')
+    other.write_text("another file's write")
     atomic_write(str(target), 'work/epoch_1.pth')
     assert target.read_text() == 'work/epoch_1.pth'
-    assert sorted(os.listdir(target.parent)) == ['.epoch_1.pth.abc.tmp',
-                                                 'last_checkpoint']
+    assert sorted(os.listdir(target.parent)) == [
+        '.epoch_1.pth.abc.tmp',
+        'last_checkpoint',
+    ]
 
 
 def test_open_replacing_on_close_writes_only_a_finished_block(tmp_path):
@@ -114,13 +118,18 @@ def test_open_replacing_on_close_writes_only_a_finished_block(tmp_path):
         assert file.read() == 'epoch_2.pth'
 
 
-def test_the_atomic_backend_writes_through_the_atomic_writer(tmp_path,
-                                                             monkeypatch):
+def test_the_atomic_backend_writes_through_the_atomic_writer(
+    tmp_path, monkeypatch
+):
     published = []
-    monkeypatch.setattr(fileio, 'atomic_write',
-                        lambda path, data: published.append(path))
-    save_checkpoint({'state_dict': {}}, str(tmp_path / 'epoch_1.pth'),
-                    backend_args=dict(backend='atomic_local'))
+    monkeypatch.setattr(
+        fileio, 'atomic_write', lambda path, data: published.append(path)
+    )
+    save_checkpoint(
+        {'state_dict': {}},
+        str(tmp_path / 'epoch_1.pth'),
+        backend_args=dict(backend='atomic_local'),
+    )
     assert published == [str(tmp_path / 'epoch_1.pth')]
     save_checkpoint({'state_dict': {}}, str(tmp_path / 'epoch_2.pth'))
     assert published == [str(tmp_path / 'epoch_1.pth')]  # mmengine's own
@@ -138,11 +147,13 @@ def test_importing_the_package_leaves_mmengine_alone():
         'assert lb.LocalBackend.put is put\n'
         'assert L._schemes == schemes, (L._schemes, schemes)\n'
         'assert not hasattr(ch, "open")\n'
-        'print("untouched")\n')
-    result = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                            text=True)
+        'print("untouched")\n'
+    )
+    result = subprocess.run(
+        [sys.executable, '-c', code], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == 'untouched' 
+    assert result.stdout.strip() == 'untouched'
 
 
 # --------------------------------------------------------------------------
@@ -150,14 +161,28 @@ def test_importing_the_package_leaves_mmengine_alone():
 # --------------------------------------------------------------------------
 def start_training(root, work_dir, pause_at, *args):
     """Start tools/train.py; it pauses before publishing ``pause_at``."""
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(root),
-               PAUSE_BEFORE_REPLACING=pause_at,
-               PAUSE_MARKER=str(root / 'paused'))
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        PYTHONPATH=str(root),
+        PAUSE_BEFORE_REPLACING=pause_at,
+        PAUSE_MARKER=str(root / 'paused'),
+    )
     log = open(root / f'{pause_at}.log', 'w')
     return subprocess.Popen(
-        [sys.executable, os.path.join(TOOLS, 'train.py'),
-         str(root / 'search.py'), '--work-dir', work_dir, *args],
-        cwd=str(root), env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            os.path.join(TOOLS, 'train.py'),
+            str(root / 'search.py'),
+            '--work-dir',
+            work_dir,
+            *args,
+        ],
+        cwd=str(root),
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def kill_while_publishing(root, pause_at, *args, timeout=120):
@@ -175,8 +200,9 @@ def kill_while_publishing(root, pause_at, *args, timeout=120):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             log = (root / f'{pause_at}.log').read_text()
-            pytest.fail(f'never paused before writing {pause_at}: '
-                        f'{log[-3000:]}')
+            pytest.fail(
+                f'never paused before writing {pause_at}: {log[-3000:]}'
+            )
         time.sleep(0.1)
     time.sleep(0.2)  # the marker's text is flushed before the pause
     process.send_signal(signal.SIGKILL)
@@ -194,8 +220,7 @@ def assert_complete(work):
     """What a resume reads is complete and loadable."""
     path, checkpoint = recorded_checkpoint(work)
     assert set(checkpoint) >= {'state_dict', 'optimizer', 'meta'}
-    assert os.path.basename(path) == \
-        f'epoch_{checkpoint["meta"]["epoch"]}.pth'
+    assert os.path.basename(path) == f'epoch_{checkpoint["meta"]["epoch"]}.pth'
     arch = resolve_arch(str(work / 'arch_latest.json'), WIDTHS, BLOCKS)
     assert [sum(block.values()) for block in arch] == WIDTHS
     return path
@@ -206,8 +231,12 @@ def search_run(tmp_path_factory):
     root = tmp_path_factory.mktemp('kill')
     (root / 'pause_writes.py').write_text(PAUSE)
     ann = write_rawframe_dataset(str(root), [0, 1, 2, 0])
-    base = write_tiny_config(str(root / 'base.py'), ann, str(root / 'frames'),
-                             imports=('cakes_mm', 'pause_writes'))
+    base = write_tiny_config(
+        str(root / 'base.py'),
+        ann,
+        str(root / 'frames'),
+        imports=('cakes_mm', 'pause_writes'),
+    )
     (root / 'search.py').write_text(f"_base_ = ['{base}']\n{SEARCH}")
     return root
 
@@ -234,21 +263,36 @@ def test_killed_writes_leave_complete_files_and_resume(search_run):
     # written, but last_checkpoint still names epoch 1, which loads.
     kill_while_publishing(root, 'last_checkpoint', '--resume')
     assert assert_complete(work).endswith('epoch_1.pth')
-    assert load_local_checkpoint(str(work / 'epoch_2.pth'))['meta'][
-        'epoch'] == 2
+    assert (
+        load_local_checkpoint(str(work / 'epoch_2.pth'))['meta']['epoch'] == 2
+    )
 
     # 4. Resumed without a kill: continues from epoch 1 and finishes.
-    result = run_tool(['train.py', str(root / 'search.py'), '--work-dir',
-                       'work', '--resume'], str(root),
-                      env=dict(PYTHONPATH=str(root)))
+    result = run_tool(
+        [
+            'train.py',
+            str(root / 'search.py'),
+            '--work-dir',
+            'work',
+            '--resume',
+        ],
+        str(root),
+        env=dict(PYTHONPATH=str(root)),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert 'Auto resumed from the latest checkpoint' in result.stdout + \
-        result.stderr
+    assert (
+        'Auto resumed from the latest checkpoint'
+        in result.stdout + result.stderr
+    )
     assert f'{work}/epoch_1.pth' in result.stdout + result.stderr
     path, checkpoint = recorded_checkpoint(work)
     assert path.endswith('epoch_2.pth') and checkpoint['meta']['epoch'] == 2
     assert json.loads((work / 'arch_final.json').read_text()) == json.loads(
-        (work / 'arch_frozen.json').read_text())
+        (work / 'arch_frozen.json').read_text()
+    )
     # The killed checkpoint writes left no temp files behind.
-    assert not [name for name in os.listdir(work)
-                if name.startswith(('.epoch_', '.last_checkpoint'))]
+    assert not [
+        name
+        for name in os.listdir(work)
+        if name.startswith(('.epoch_', '.last_checkpoint'))
+    ]

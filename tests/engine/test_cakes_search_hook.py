@@ -32,27 +32,51 @@ class Visualizer:
 def make_runner(tmp_path, search_mode='performance', max_epochs=2):
     model_cfg = dict(
         type='CAKESRecognizer3D',
-        backbone=dict(type='CAKESResNetSupernet', mode=search_mode,
-                      op_set=OPS, base_channels=8),
+        backbone=dict(
+            type='CAKESResNetSupernet',
+            mode=search_mode,
+            op_set=OPS,
+            base_channels=8,
+        ),
         cls_head=dict(type='I3DHead', num_classes=4, in_channels=256),
-        data_preprocessor=dict(type='ActionDataPreprocessor',
-                               format_shape='NCTHW'))
+        data_preprocessor=dict(
+            type='ActionDataPreprocessor', format_shape='NCTHW'
+        ),
+    )
     if search_mode is None:
-        model_cfg['backbone'] = dict(type='CAKESResNet', arch='c2d',
-                                     base_channels=8)
+        model_cfg['backbone'] = dict(
+            type='CAKESResNet', arch='c2d', base_channels=8
+        )
     model = MODELS.build(model_cfg)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9,
-                                weight_decay=0.1)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1
+    )
     return SimpleNamespace(
-        model=model, max_epochs=max_epochs, seed=7, work_dir=str(tmp_path),
-        epoch=0, iter=9, logger=MMLogger.get_instance(
-            f'search_hook_{tmp_path.name}',
-            log_file=str(tmp_path / 'log.txt')),
+        model=model,
+        max_epochs=max_epochs,
+        seed=7,
+        work_dir=str(tmp_path),
+        epoch=0,
+        iter=9,
+        logger=MMLogger.get_instance(
+            f'search_hook_{tmp_path.name}', log_file=str(tmp_path / 'log.txt')
+        ),
         visualizer=Visualizer(),
-        cfg=Config(dict(model=model_cfg, test_dataloader=dict(dataset=dict(
-            pipeline=[dict(type='UniformSample', clip_len=4),
-                      dict(type='CenterCrop', crop_size=32)])))),
-        optim_wrapper=SimpleNamespace(optimizer=optimizer))
+        cfg=Config(
+            dict(
+                model=model_cfg,
+                test_dataloader=dict(
+                    dataset=dict(
+                        pipeline=[
+                            dict(type='UniformSample', clip_len=4),
+                            dict(type='CenterCrop', crop_size=32),
+                        ]
+                    )
+                ),
+            )
+        ),
+        optim_wrapper=SimpleNamespace(optimizer=optimizer),
+    )
 
 
 def test_reports_write_arch_files_and_scalars(tmp_path):
@@ -62,13 +86,15 @@ def test_reports_write_arch_files_and_scalars(tmp_path):
     hook.after_train_epoch(runner)
     arch = json.loads((tmp_path / 'arch_epoch_1.json').read_text())
     assert json.loads((tmp_path / 'arch_latest.json').read_text()) == arch
-    assert [sum(b.values()) for b in arch] == \
-        runner.model.backbone.block_widths
+    assert [
+        sum(b.values()) for b in arch
+    ] == runner.model.backbone.block_widths
     step, scalars = runner.visualizer.scalars[0]
     assert step == 10
     layer = 'search/backbone.layer1.0.conv2'
-    assert scalars[f'{layer}/share_1xkxk'] + \
-        scalars[f'{layer}/share_kx1x1'] == pytest.approx(1)
+    assert scalars[f'{layer}/share_1xkxk'] + scalars[
+        f'{layer}/share_kx1x1'
+    ] == pytest.approx(1)
     assert scalars['search/subnet_gflops'] > 0
     log = (tmp_path / 'log.txt').read_text()
     assert 'backbone.layer4.2.conv2: 1xkxk' in log and 'GFLOPs' in log
@@ -79,15 +105,17 @@ def test_only_rank_zero_writes(tmp_path):
     runner = make_runner(tmp_path)
     hook = CAKESSearchHook(interval=1, freeze_at=1)
     hook.before_run(runner)
-    with mock.patch.object(cakes_search_hook, 'is_main_process',
-                           return_value=False):
+    with mock.patch.object(
+        cakes_search_hook, 'is_main_process', return_value=False
+    ):
         hook.after_train_epoch(runner)
         hook.after_train(runner)
     assert not list(tmp_path.glob('arch_*.json'))
     assert is_frozen(runner.model)  # every rank freezes
     hook.after_train(runner)
     assert [p.name for p in tmp_path.glob('arch_*.json')] == [
-        'arch_final.json']
+        'arch_final.json'
+    ]
 
 
 def test_freeze_stops_sampling_and_pins_unchosen_filters(tmp_path):
@@ -132,15 +160,18 @@ def test_resume_draws_the_same_paths(tmp_path):
     resumed_hook.before_run(resumed)
     resumed_hook.after_load_checkpoint(resumed, checkpoint)
     again = resumed.model.backbone.layer1[0].conv2
-    assert all(torch.equal(a, b) for a, b in
-               zip(expected, [again.sample_mask() for _ in range(3)]))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(expected, [again.sample_mask() for _ in range(3)])
+    )
 
 
 def test_nan_alpha_is_never_exported(tmp_path):
     runner = make_runner(tmp_path)
     with torch.no_grad():
-        runner.model.backbone.layer2[0].conv2.search_bn.weight[3] = \
-            float('nan')
+        runner.model.backbone.layer2[0].conv2.search_bn.weight[3] = float(
+            'nan'
+        )
     hook = CAKESSearchHook(freeze_at=1)
     hook.before_run(runner)
     hook.after_train_epoch(runner)
@@ -153,8 +184,7 @@ def test_nan_alpha_is_never_exported(tmp_path):
 def test_bad_setups(tmp_path):
     with pytest.raises(ValueError, match='no searchable layer'):
         CAKESSearchHook().before_run(make_runner(tmp_path, None))
-    with pytest.raises(ValueError, match='freeze_at=3 is beyond '
-                       'max_epochs=2'):
+    with pytest.raises(ValueError, match='freeze_at=3 is beyond max_epochs=2'):
         CAKESSearchHook(freeze_at=3).before_run(make_runner(tmp_path))
     with pytest.raises(ValueError, match='freeze_at must be an epoch'):
         CAKESSearchHook(freeze_at=0)
@@ -162,11 +192,13 @@ def test_bad_setups(tmp_path):
 
 def test_recognizer_logs_loss_alpha_in_cost_mode(tmp_path):
     from mmaction.structures import ActionDataSample
+
     model = make_runner(tmp_path, 'cost').model
     samples = [ActionDataSample().set_gt_label(i) for i in range(2)]
     losses = model.loss(torch.randn(2, 1, 3, 4, 32, 32), samples)
     assert set(losses) >= {'loss_cls', 'loss_alpha'}
     torch.testing.assert_close(losses['loss_alpha'], cost_lasso(model))
     perf = make_runner(tmp_path).model
-    assert 'loss_alpha' not in perf.loss(torch.randn(2, 1, 3, 4, 32, 32),
-                                         samples)
+    assert 'loss_alpha' not in perf.loss(
+        torch.randn(2, 1, 3, 4, 32, 32), samples
+    )

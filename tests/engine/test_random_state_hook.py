@@ -1,5 +1,6 @@
 """RandomStateHook: the generators' states go into each checkpoint and come
 back on resume, not on a plain ``load_from``; tools/train.py adds it."""
+
 import io
 import logging
 import random
@@ -70,31 +71,44 @@ def test_checkpoint_without_a_state_changes_nothing():
     assert draws() == first
 
 
-@pytest.mark.parametrize('listed, added', [
-    ({}, True),
-    ({'custom_hooks': [dict(type='CAKESSearchHook')]}, True),
-    ({'custom_hooks': [dict(type='RandomStateHook')]}, False),
-    ({'default_hooks': dict(random=dict(type='RandomStateHook'),
-                            timer=None)}, False),
-])
+@pytest.mark.parametrize(
+    'listed, added',
+    [
+        ({}, True),
+        ({'custom_hooks': [dict(type='CAKESSearchHook')]}, True),
+        ({'custom_hooks': [dict(type='RandomStateHook')]}, False),
+        (
+            {
+                'default_hooks': dict(
+                    random=dict(type='RandomStateHook'), timer=None
+                )
+            },
+            False,
+        ),
+    ],
+)
 def test_train_tool_adds_the_hook_once(listed, added):
     cfg = Config(listed)
     before = list(cfg.get('custom_hooks') or [])
     use_run_guarantees(cfg)
     after = list(cfg.get('custom_hooks') or [])
-    assert after == (before + [dict(type='RandomStateHook')] if added else
-                     before)
+    assert after == (
+        before + [dict(type='RandomStateHook')] if added else before
+    )
 
 
-@pytest.mark.parametrize('checkpoint, expected', [
-    (dict(type='CheckpointHook', interval=2), 'AtomicCheckpointHook'),
-    (dict(type='AtomicCheckpointHook'), 'AtomicCheckpointHook'),
-    (dict(type='MyCheckpointHook'), 'MyCheckpointHook'),
-])
-def test_train_tool_makes_plain_checkpoint_hooks_atomic(checkpoint,
-                                                        expected):
+@pytest.mark.parametrize(
+    'checkpoint, expected',
+    [
+        (dict(type='CheckpointHook', interval=2), 'AtomicCheckpointHook'),
+        (dict(type='AtomicCheckpointHook'), 'AtomicCheckpointHook'),
+        (dict(type='MyCheckpointHook'), 'MyCheckpointHook'),
+    ],
+)
+def test_train_tool_makes_plain_checkpoint_hooks_atomic(checkpoint, expected):
     cfg = Config(dict(default_hooks=dict(checkpoint=checkpoint)))
     use_run_guarantees(cfg)
     assert cfg.default_hooks.checkpoint.type == expected
-    assert cfg.default_hooks.checkpoint.get('interval') == \
-        checkpoint.get('interval')
+    assert cfg.default_hooks.checkpoint.get('interval') == checkpoint.get(
+        'interval'
+    )

@@ -1,27 +1,42 @@
 """The search hook's per-axis count (CAKES §4.3): how many chosen op
 channels span each of D, H and W, for volumetric segmentors only."""
+
 from types import SimpleNamespace
 
 import torch
+from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 from cakes_mm.engine.hooks import CAKESSearchHook
 from cakes_mm.engine.hooks.cakes_search_hook import axis_counts
 from cakes_mm.models.search import dump_chosen
-from mmaction.registry import MODELS
 
 #: The axes (D, H, W) each sub-kernel spans, written out by hand.
-SPANS = {'kxkxk': (1, 1, 1), '1xkxk': (0, 1, 1), 'kx1xk': (1, 0, 1),
-         'kxkx1': (1, 1, 0), 'kx1x1': (1, 0, 0), '1xkx1': (0, 1, 0),
-         '1x1xk': (0, 0, 1)}
-UNET = dict(type='monai.networks.nets.BasicUNet', spatial_dims=3,
-            in_channels=1, out_channels=3, features=(4, 4, 4, 4, 8, 4))
+SPANS = {
+    'kxkxk': (1, 1, 1),
+    '1xkxk': (0, 1, 1),
+    'kx1xk': (1, 0, 1),
+    'kxkx1': (1, 1, 0),
+    'kx1x1': (1, 0, 0),
+    '1xkx1': (0, 1, 0),
+    '1x1xk': (0, 0, 1),
+}
+UNET = dict(
+    type='monai.networks.nets.BasicUNet',
+    spatial_dims=3,
+    in_channels=1,
+    out_channels=3,
+    features=(4, 4, 4, 4, 8, 4),
+)
 
 
 def test_axis_counts_by_hand():
-    arch = [{'kxkxk': 2, '1xkxk': 3}, {'kx1x1': 4, '1x1xk': 1},
-            {'kx1xk': 5, '1xkx1': 6, 'kxkx1': 0}]
+    arch = [
+        {'kxkxk': 2, '1xkxk': 3},
+        {'kx1x1': 4, '1x1xk': 1},
+        {'kx1xk': 5, '1xkx1': 6, 'kxkx1': 0},
+    ]
     # D: 2 + 4 + 5, H: 2 + 3 + 6, W: 2 + 3 + 1 + 5.
     assert axis_counts(arch) == (11, 11, 11)
     assert axis_counts([{'kxkx1': 7}]) == (7, 7, 0)
@@ -37,44 +52,78 @@ class Visualizer:
 
 def runner_of(model, tmp_path, shape_cfg):
     return SimpleNamespace(
-        model=model, max_epochs=2, seed=0, work_dir=str(tmp_path), epoch=0,
-        iter=0, visualizer=Visualizer(), cfg=Config(shape_cfg),
-        logger=MMLogger.get_instance(f'axes_{tmp_path.name}',
-                                     log_file=str(tmp_path / 'log.txt')),
-        optim_wrapper=SimpleNamespace(optimizer=torch.optim.SGD(
-            model.parameters(), lr=0.1)))
+        model=model,
+        max_epochs=2,
+        seed=0,
+        work_dir=str(tmp_path),
+        epoch=0,
+        iter=0,
+        visualizer=Visualizer(),
+        cfg=Config(shape_cfg),
+        logger=MMLogger.get_instance(
+            f'axes_{tmp_path.name}', log_file=str(tmp_path / 'log.txt')
+        ),
+        optim_wrapper=SimpleNamespace(
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1)
+        ),
+    )
 
 
 def test_segmentor_search_logs_channels_per_axis(tmp_path):
     model_cfg = dict(
         type='VolumeSegmentor',
-        network=dict(type='CAKESConverted', model=UNET,
-                     op_set=list(SPANS), search='performance'),
-        test_cfg=dict(roi_size=32))
+        network=dict(
+            type='CAKESConverted',
+            model=UNET,
+            op_set=list(SPANS),
+            search='performance',
+        ),
+        test_cfg=dict(roi_size=32),
+    )
     model = MODELS.build(model_cfg)
     runner = runner_of(model, tmp_path, dict(model=model_cfg))
     hook = CAKESSearchHook()
     hook.before_run(runner)
     hook.after_train_epoch(runner)
     arch = dump_chosen(model)
-    expected = [sum(n * SPANS[op][axis] for layer in arch
-                    for op, n in layer.items()) for axis in range(3)]
+    expected = [
+        sum(n * SPANS[op][axis] for layer in arch for op, n in layer.items())
+        for axis in range(3)
+    ]
     scalars = runner.visualizer.scalars
     assert [scalars[f'search/axis_{axis}'] for axis in 'DHW'] == expected
-    assert (f'op channels spanning D {expected[0]}, H {expected[1]}, '
-            f'W {expected[2]}') in (tmp_path / 'log.txt').read_text()
+    assert (
+        f'op channels spanning D {expected[0]}, H {expected[1]}, '
+        f'W {expected[2]}'
+    ) in (tmp_path / 'log.txt').read_text()
 
 
 def test_recognizer_search_logs_no_axes(tmp_path):
     model_cfg = dict(
         type='CAKESRecognizer3D',
-        backbone=dict(type='CAKESResNetSupernet', mode='performance',
-                      op_set=['1xkxk', 'kx1x1'], base_channels=8),
-        cls_head=dict(type='I3DHead', num_classes=4, in_channels=256))
-    runner = runner_of(MODELS.build(model_cfg), tmp_path, dict(
-        model=model_cfg, test_dataloader=dict(dataset=dict(pipeline=[
-            dict(type='UniformSample', clip_len=4),
-            dict(type='CenterCrop', crop_size=32)]))))
+        backbone=dict(
+            type='CAKESResNetSupernet',
+            mode='performance',
+            op_set=['1xkxk', 'kx1x1'],
+            base_channels=8,
+        ),
+        cls_head=dict(type='I3DHead', num_classes=4, in_channels=256),
+    )
+    runner = runner_of(
+        MODELS.build(model_cfg),
+        tmp_path,
+        dict(
+            model=model_cfg,
+            test_dataloader=dict(
+                dataset=dict(
+                    pipeline=[
+                        dict(type='UniformSample', clip_len=4),
+                        dict(type='CenterCrop', crop_size=32),
+                    ]
+                )
+            ),
+        ),
+    )
     hook = CAKESSearchHook()
     hook.before_run(runner)
     hook.after_train_epoch(runner)

@@ -1,4 +1,5 @@
 """VolumeDiceMetric against Dice counted by hand."""
+
 import math
 
 import pytest
@@ -20,20 +21,25 @@ def volume(labelled):
 
 
 def sample(pred, truth):
-    return (VolumeSegDataSample().set_pred_seg(volume(pred))
-            .set_gt_seg(volume(truth)))
+    return (
+        VolumeSegDataSample()
+        .set_pred_seg(volume(pred))
+        .set_gt_seg(volume(truth))
+    )
 
 
 # Case 1: pancreas pred {a, b, c}, truth {b, c, d}: 2*2 / (3 + 3) = 2/3;
 #         tumour pred {e}, truth {e, f}: 2*1 / (1 + 2) = 2/3;
 #         cyst absent from both.
-CASE_1 = sample({(0, 0, 0): 1, (0, 0, 1): 1, (0, 0, 2): 1, (1, 1, 0): 2},
-                {(0, 0, 1): 1, (0, 0, 2): 1, (0, 1, 0): 1, (1, 1, 0): 2,
-                 (1, 1, 1): 2})
+CASE_1 = sample(
+    {(0, 0, 0): 1, (0, 0, 1): 1, (0, 0, 2): 1, (1, 1, 0): 2},
+    {(0, 0, 1): 1, (0, 0, 2): 1, (0, 1, 0): 1, (1, 1, 0): 2, (1, 1, 1): 2},
+)
 # Case 2: pancreas pred {a}, truth {a}: 1; tumour predicted at one voxel
 #         but absent from the truth; cyst pred {g}, truth {h}: 0.
-CASE_2 = sample({(0, 0, 0): 1, (1, 0, 0): 2, (1, 1, 2): 3},
-                {(0, 0, 0): 1, (1, 0, 1): 3})
+CASE_2 = sample(
+    {(0, 0, 0): 1, (1, 0, 0): 2, (1, 1, 2): 3}, {(0, 0, 0): 1, (1, 0, 1): 3}
+)
 
 
 def evaluate(metric, *samples):
@@ -49,8 +55,12 @@ def test_hand_computed_dice_ignoring_empty_truth():
     # Case 1 has no cyst anywhere: not counted; case 2 scores 0.
     assert result['dice/cyst'] == pytest.approx(0.0)
     assert result['dice/mean'] == pytest.approx(((5 / 6) + (2 / 3) + 0) / 3)
-    assert set(result) == {'dice/pancreas', 'dice/tumour', 'dice/cyst',
-                           'dice/mean'}
+    assert set(result) == {
+        'dice/pancreas',
+        'dice/tumour',
+        'dice/cyst',
+        'dice/mean',
+    }
 
 
 def test_hand_computed_dice_counting_empty_truth():

@@ -1,19 +1,21 @@
 """VariationOfInformation against entropies counted by hand (bits)."""
+
 import math
 
 import pytest
 import torch
+from mmaction.registry import METRICS
 
 from cakes_mm.structures import VolumeSegDataSample
-from mmaction.registry import METRICS
 
 
 def sample(pred, truth):
     """A data sample of two [2, 2, 2] id volumes given as flat lists."""
+
     def seg(ids):
         return torch.tensor(ids, dtype=torch.long).view(1, 2, 2, 2)
-    return VolumeSegDataSample().set_pred_seg(seg(pred)).set_gt_seg(
-        seg(truth))
+
+    return VolumeSegDataSample().set_pred_seg(seg(pred)).set_gt_seg(seg(truth))
 
 
 def evaluate(*samples, **kwargs):
@@ -27,7 +29,10 @@ TRUTH = [1, 1, 1, 1, 2, 2, 2, 2]
 
 def test_renamed_segments_score_zero():
     assert evaluate(sample([5, 5, 5, 5, 3, 3, 3, 3], TRUTH)) == {
-        'vi/split': 0.0, 'vi/merge': 0.0, 'vi/total': 0.0}
+        'vi/split': 0.0,
+        'vi/merge': 0.0,
+        'vi/total': 0.0,
+    }
 
 
 def test_a_merge_and_a_split_cost_one_bit_each():
@@ -41,8 +46,9 @@ def test_a_merge_and_a_split_cost_one_bit_each():
 
 
 def test_volumes_are_averaged():
-    scores = evaluate(sample([1] * 8, TRUTH),
-                      sample([1, 1, 3, 3, 2, 2, 2, 2], TRUTH))
+    scores = evaluate(
+        sample([1] * 8, TRUTH), sample([1, 1, 3, 3, 2, 2, 2, 2], TRUTH)
+    )
     assert scores == {'vi/split': 0.25, 'vi/merge': 0.5, 'vi/total': 0.75}
 
 
@@ -61,13 +67,20 @@ def test_truth_background_is_ignored_unless_asked():
 
 
 def test_shapes_must_match():
-    bad = VolumeSegDataSample().set_pred_seg(
-        torch.zeros(1, 2, 2, 2, dtype=torch.long)).set_gt_seg(
-            torch.zeros(1, 2, 2, 3, dtype=torch.long))
+    bad = (
+        VolumeSegDataSample()
+        .set_pred_seg(torch.zeros(1, 2, 2, 2, dtype=torch.long))
+        .set_gt_seg(torch.zeros(1, 2, 2, 3, dtype=torch.long))
+    )
     metric = METRICS.build(dict(type='VariationOfInformation'))
-    with pytest.raises(ValueError, match=r'must both be \[1, D, H, W\], got '
-                       r'\[1, 2, 2, 2\] and \[1, 2, 2, 3\]'):
+    with pytest.raises(
+        ValueError,
+        match=r'must both be \[1, D, H, W\], got '
+        r'\[1, 2, 2, 2\] and \[1, 2, 2, 3\]',
+    ):
         metric.process({}, [bad])
-    with pytest.raises(KeyError, match="VariationOfInformation: a data "
-                       "sample has no 'pred_seg'"):
+    with pytest.raises(
+        KeyError,
+        match="VariationOfInformation: a data sample has no 'pred_seg'",
+    ):
         metric.process({}, [dict(gt_seg=torch.zeros(1, 2, 2, 2))])

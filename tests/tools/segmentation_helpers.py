@@ -5,29 +5,48 @@ real volumetric configs with a tiny network and data put in.
 The networks are the papers' own at small widths on 32^3 crops: C2FNAS at
 base width 4 for CT, a two-level UNet3D for EM affinities.
 """
+
 import os.path as osp
 from typing import Sequence
 
 import numpy as np
 from monai.data import create_test_image_3d
 from scipy import ndimage
-
 from tool_helpers import REPO
-from volumetric_helpers import (grid_affine, train_pipeline,
-                                whole_volume_pipeline, write_json,
-                                write_nifti)
+from volumetric_helpers import (
+    grid_affine,
+    train_pipeline,
+    whole_volume_pipeline,
+    write_json,
+    write_nifti,
+)
 
 #: C2FNAS at base width 4, 3 classes.
-TINY_C2FNAS = dict(type='C2FNAS', spatial_dims=3, in_channels=1,
-                   out_channels=3, base_channels=4, op='3d')
+TINY_C2FNAS = dict(
+    type='C2FNAS',
+    spatial_dims=3,
+    in_channels=1,
+    out_channels=3,
+    base_channels=4,
+    op='3d',
+)
 #: A two-level 3D UNet of P2SC2 units, 3 affinities.
-TINY_UNET = dict(type='UNet3D', spatial_dims=3, in_channels=1,
-                 out_channels=3, features=(4, 8),
-                 op=dict(type='pmscn', m=2, n=2))
+TINY_UNET = dict(
+    type='UNet3D',
+    spatial_dims=3,
+    in_channels=1,
+    out_channels=3,
+    features=(4, 8),
+    op=dict(type='pmscn', m=2, n=2),
+)
 #: MONAI's BasicUNet, small, to show a wrapped MONAI network in a config.
-BASIC_UNET = dict(type='monai.networks.nets.BasicUNet', spatial_dims=3,
-                  in_channels=1, out_channels=3,
-                  features=(4, 4, 4, 4, 8, 4))
+BASIC_UNET = dict(
+    type='monai.networks.nets.BasicUNet',
+    spatial_dims=3,
+    in_channels=1,
+    out_channels=3,
+    features=(4, 4, 4, 4, 8, 4),
+)
 #: All seven sub-kernels, 3D first (the remainder of a uniform split).
 ALL_OPS = ['kxkxk', '1xkxk', 'kx1xk', 'kxkx1', 'kx1x1', '1xkx1', '1x1xk']
 #: C2FNAS's op convs: one per single and down cell, two per merge cell.
@@ -71,30 +90,38 @@ def tiny_config(path: str, base: str, network: dict, extra: str = '') -> str:
     text = text.replace('@TRAIN@', repr(train_pipeline(32)))
     text = text.replace('@TEST@', repr(whole_volume_pipeline()))
     with open(path, 'w') as file:
-        file.write(f"_base_ = ['{osp.join(VOLUMETRIC, base)}']\n{text}"
-                   f'{extra}')
+        file.write(f"_base_ = ['{osp.join(VOLUMETRIC, base)}']\n{text}{extra}")
     return path
 
 
 def searched_c2fnas(mode: str) -> dict:
     """The tiny C2FNAS as a CAKES search supernet over all seven ops."""
-    return dict(TINY_C2FNAS, op=dict(type='cakes_search', op_set=ALL_OPS,
-                                     mode=mode))
+    return dict(
+        TINY_C2FNAS, op=dict(type='cakes_search', op_set=ALL_OPS, mode=mode)
+    )
 
 
 def instance_volume(seed: int, size: int = 32) -> dict:
     """An image of bright blobs and their instance ids (uint16), one id
     per connected blob, 0 the background."""
     image, mask = create_test_image_3d(
-        size, size, size, num_objs=8, rad_max=size // 5, rad_min=3,
-        num_seg_classes=1, noise_max=0.05,
-        random_state=np.random.RandomState(seed))
+        size,
+        size,
+        size,
+        num_objs=8,
+        rad_max=size // 5,
+        rad_min=3,
+        num_seg_classes=1,
+        noise_max=0.05,
+        random_state=np.random.RandomState(seed),
+    )
     ids, _ = ndimage.label(mask > 0)
     return dict(image=image.astype(np.float32), label=ids.astype(np.uint16))
 
 
-def write_em_dataset(root: str, seeds: Sequence[int] = (0, 1),
-                     size: int = 32) -> str:
+def write_em_dataset(
+    root: str, seeds: Sequence[int] = (0, 1), size: int = 32
+) -> str:
     """An MSD-layout EM-like set: ``training`` holds the first volume,
     ``test`` the second; labels are instance ids. Returns the json."""
     entries = []
@@ -102,9 +129,13 @@ def write_em_dataset(root: str, seeds: Sequence[int] = (0, 1),
         case = instance_volume(seed, size)
         name = f'em_{seed}.nii.gz'
         for key in ('image', 'label'):
-            write_nifti(osp.join(root, f'{key}s', name), case[key],
-                        grid_affine())
+            write_nifti(
+                osp.join(root, f'{key}s', name), case[key], grid_affine()
+            )
         entries.append(dict(image=f'images/{name}', label=f'labels/{name}'))
-    return write_json(osp.join(root, 'dataset.json'), entries[:1],
-                      labels={'0': 'background', '1': 'neuron'},
-                      test=entries[1:])
+    return write_json(
+        osp.join(root, 'dataset.json'),
+        entries[:1],
+        labels={'0': 'background', '1': 'neuron'},
+        test=entries[1:],
+    )

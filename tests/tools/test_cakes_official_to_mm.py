@@ -1,4 +1,5 @@
 """tools/convert_models/cakes_official_to_mm.py, end to end."""
+
 import pytest
 import torch
 from checkpoint.authors_reference import (
@@ -27,21 +28,38 @@ def test_converts_a_released_checkpoint(tmp_path):
     reference = authors_model('CAKES123D_P', FRAMES)
     src = tmp_path / '8frame_CAKES123D_PerformancePriority.tar'
     # PyTorch 1.0's format (a pickle, not a zip), as the authors saved it
-    torch.save({'epoch': 140, 'arch': 'resnet50',
-                'best_prec1': torch.tensor(47.24),
-                'state_dict': authors_state_dict(reference)}, src,
-               _use_new_zipfile_serialization=False)
+    torch.save(
+        {
+            'epoch': 140,
+            'arch': 'resnet50',
+            'best_prec1': torch.tensor(47.24),
+            'state_dict': authors_state_dict(reference),
+        },
+        src,
+        _use_new_zipfile_serialization=False,
+    )
     numbers = torch.randperm(174).tolist()
     labels = tmp_path / 'labels.csv'
     labels.write_text(''.join(f'class {n:03d}\n' for n in numbers))
     dst = tmp_path / 'converted' / 'cakes-123d-perf_sthv1.pth'
-    result = run_tool([TOOL, str(src), str(dst), '--arch', 'CAKES123D_P',
-                       '--labels', str(labels)], cwd=str(tmp_path))
+    result = run_tool(
+        [
+            TOOL,
+            str(src),
+            str(dst),
+            '--arch',
+            'CAKES123D_P',
+            '--labels',
+            str(labels),
+        ],
+        cwd=str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     model = our_recognizer('CAKES123D_P')
     assert result.stdout.splitlines() == [
         f'converted {src} (CAKES123D_P, 174 classes in the order of '
-        f'{labels}) to {dst}: {len(model.state_dict())} tensors']
+        f'{labels}) to {dst}: {len(model.state_dict())} tensors'
+    ]
     assert sorted(p.name for p in dst.parent.iterdir()) == [dst.name]
 
     checkpoint = load_local_checkpoint(str(dst))
@@ -58,12 +76,14 @@ def test_refusal_is_one_error_line_and_writes_nothing(tmp_path):
     src = tmp_path / 'notes.txt'
     src.write_text('not a checkpoint\n')
     dst = tmp_path / 'converted.pth'
-    result = run_tool([TOOL, str(src), str(dst), '--arch', 'CAKES123D_P'],
-                      cwd=str(tmp_path))
+    result = run_tool(
+        [TOOL, str(src), str(dst), '--arch', 'CAKES123D_P'], cwd=str(tmp_path)
+    )
     assert result.returncode == 1
     assert 'Traceback' not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        f"error: {src}: not a PyTorch checkpoint (it starts with "
-        f"b'not a ch', neither a zip archive nor a pickle)")
+        f'error: {src}: not a PyTorch checkpoint (it starts with '
+        f"b'not a ch', neither a zip archive nor a pickle)"
+    )
     assert result.stdout == ''
     assert list(tmp_path.iterdir()) == [src]

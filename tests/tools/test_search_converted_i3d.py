@@ -2,6 +2,7 @@
 in the config, searched through tools/train.py in both modes, exported, and
 its frozen subnet rebuilt from the arch file by converting the original I3D.
 """
+
 import json
 
 import pytest
@@ -15,11 +16,20 @@ from cakes_mm.models.search import fixed_subnet, search_layers
 
 pytestmark = pytest.mark.slow  # each test runs a tool in a subprocess
 
-I3D = dict(type='ResNet3d', depth=50, base_channels=8, pretrained=None,
-           pretrained2d=False, conv1_kernel=(5, 7, 7), conv1_stride_t=1,
-           pool1_stride_t=1, with_pool2=False, inflate_style='3x3x3',
-           inflate=((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0)),
-           zero_init_residual=False)
+I3D = dict(
+    type='ResNet3d',
+    depth=50,
+    base_channels=8,
+    pretrained=None,
+    pretrained2d=False,
+    conv1_kernel=(5, 7, 7),
+    conv1_stride_t=1,
+    pool1_stride_t=1,
+    with_pool2=False,
+    inflate_style='3x3x3',
+    inflate=((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0)),
+    zero_init_residual=False,
+)
 SEARCH = """
 model = dict(
     type='CAKESRecognizer3D',
@@ -38,13 +48,16 @@ def searched(request, tmp_path_factory):
     mode = request.param
     root = tmp_path_factory.mktemp(f'i3d_{mode}')
     ann = write_rawframe_dataset(str(root), [0, 1, 2, 0, 1, 2])
-    plain = write_tiny_config(str(root / 'tiny.py'), ann,
-                              str(root / 'frames'), epochs=2)
+    plain = write_tiny_config(
+        str(root / 'tiny.py'), ann, str(root / 'frames'), epochs=2
+    )
     search = root / 'search.py'
-    search.write_text(f"_base_ = ['{plain}']\n" +
-                      SEARCH.format(i3d=I3D, mode=mode))
-    result = run_tool(['train.py', str(search), '--work-dir', 'work'],
-                      str(root))
+    search.write_text(
+        f"_base_ = ['{plain}']\n" + SEARCH.format(i3d=I3D, mode=mode)
+    )
+    result = run_tool(
+        ['train.py', str(search), '--work-dir', 'work'], str(root)
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return mode, root, str(search), result.stdout + result.stderr
 
@@ -52,12 +65,19 @@ def searched(request, tmp_path_factory):
 def test_search_on_a_converted_i3d_writes_the_arch_files(searched):
     mode, root, _, log = searched
     work = root / 'work'
-    arch = {name: json.loads((work / name).read_text()) for name in (
-        'arch_epoch_1.json', 'arch_epoch_2.json', 'arch_frozen.json',
-        'arch_final.json')}
+    arch = {
+        name: json.loads((work / name).read_text())
+        for name in (
+            'arch_epoch_1.json',
+            'arch_epoch_2.json',
+            'arch_frozen.json',
+            'arch_final.json',
+        )
+    }
     # One entry per inflated (3x3x3) conv of the I3D, in module order.
-    assert [sum(entry.values()) for entry in arch['arch_final.json']] == \
-        [8] * 3 + [16] * 2 + [32] * 3 + [64]
+    assert [sum(entry.values()) for entry in arch['arch_final.json']] == [
+        8
+    ] * 3 + [16] * 2 + [32] * 3 + [64]
     assert arch['arch_final.json'] == arch['arch_frozen.json']
     assert 'backbone.model.layer1.0.conv2.conv: 1xkxk' in log
     assert ('loss_alpha' in log) == (mode == 'cost')
@@ -73,24 +93,38 @@ def test_the_original_i3d_converted_with_the_arch_gives_the_subnet(searched):
     assert all(bool(layer.frozen) for _, layer in search_layers(supernet))
     fixed_cfg = cfg.model.to_dict()
     fixed_cfg['backbone'] = dict(
-        type='CAKESConverted', model=I3D,
-        arch=str(root / 'work' / 'arch_final.json'))
+        type='CAKESConverted',
+        model=I3D,
+        arch=str(root / 'work' / 'arch_final.json'),
+    )
     rebuilt = MODELS.build(fixed_cfg)
     rebuilt.load_state_dict(fixed_subnet(supernet).state_dict(), strict=True)
     supernet.eval()
     rebuilt.eval()
     clip = torch.randn(2, 3, 4, 32, 32)
     with torch.no_grad():
-        torch.testing.assert_close(rebuilt.backbone(clip),
-                                   supernet.backbone(clip), rtol=1e-5,
-                                   atol=1e-5)
+        torch.testing.assert_close(
+            rebuilt.backbone(clip),
+            supernet.backbone(clip),
+            rtol=1e-5,
+            atol=1e-5,
+        )
 
 
 def test_export_arch_reads_the_converted_search(searched):
     _, root, search, _ = searched
-    result = run_tool(['search/export_arch.py', search, 'work/epoch_2.pth',
-                       '--out', 'exported.json'], str(root))
+    result = run_tool(
+        [
+            'search/export_arch.py',
+            search,
+            'work/epoch_2.pth',
+            '--out',
+            'exported.json',
+        ],
+        str(root),
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads((root / 'exported.json').read_text()) == json.loads(
-        (root / 'work' / 'arch_frozen.json').read_text())
+        (root / 'work' / 'arch_frozen.json').read_text()
+    )
     assert '9 searched layers, the frozen choice' in result.stdout

@@ -1,5 +1,6 @@
 """The search loop as users run it, through the real tools on a generated
 tiny dataset: search (2 epochs, frozen after 1) → export → retrain."""
+
 import json
 import os.path as osp
 
@@ -30,59 +31,111 @@ def run_ok(args, cwd):
 def searched(tmp_path_factory):
     root = tmp_path_factory.mktemp('search')
     ann = write_rawframe_dataset(str(root), [0, 1, 2, 0, 1, 2])
-    plain = write_tiny_config(str(root / 'tiny.py'), ann,
-                              str(root / 'frames'), epochs=2)
+    plain = write_tiny_config(
+        str(root / 'tiny.py'), ann, str(root / 'frames'), epochs=2
+    )
     search = root / 'search.py'
     search.write_text(f"_base_ = ['{plain}']\n" + SEARCH)
-    result = run_ok(['train.py', str(search), '--work-dir', 'work'],
-                    str(root))
+    result = run_ok(['train.py', str(search), '--work-dir', 'work'], str(root))
     return root, plain, str(search), result
 
 
 def test_search_writes_the_arch_files_and_logs(searched):
     root, _, _, result = searched
     work = root / 'work'
-    for name in ('arch_epoch_1.json', 'arch_epoch_2.json',
-                 'arch_frozen.json', 'arch_final.json', 'arch_latest.json'):
+    for name in (
+        'arch_epoch_1.json',
+        'arch_epoch_2.json',
+        'arch_frozen.json',
+        'arch_final.json',
+        'arch_latest.json',
+    ):
         arch = json.loads((work / name).read_text())
-        assert [sum(b.values()) for b in arch] == \
-            [8] * 3 + [16] * 4 + [32] * 6 + [64] * 3
+        assert [sum(b.values()) for b in arch] == [8] * 3 + [16] * 4 + [
+            32
+        ] * 6 + [64] * 3
     frozen = json.loads((work / 'arch_frozen.json').read_text())
     assert json.loads((work / 'arch_final.json').read_text()) == frozen
     log = result.stdout + result.stderr
     assert 'loss_alpha' in log
     assert 'backbone.layer1.0.conv2: kxkxk' in log and 'alpha mean' in log
     assert 'froze the architecture after epoch 1' in log
-    scalars = [json.loads(line) for path in work.glob('*/vis_data/scalars.'
-                                                     'json')
-               for line in open(path)]
+    scalars = [
+        json.loads(line)
+        for path in work.glob('*/vis_data/scalars.json')
+        for line in open(path)
+    ]
     assert any('search/share_kxkxk' in entry for entry in scalars)
 
 
 def test_export_and_retrain(searched):
     root, plain, search, _ = searched
     work = root / 'work'
-    run_ok(['search/export_arch.py', search, 'work/epoch_2.pth', '--out',
-            'exported.json'], str(root))
+    run_ok(
+        [
+            'search/export_arch.py',
+            search,
+            'work/epoch_2.pth',
+            '--out',
+            'exported.json',
+        ],
+        str(root),
+    )
     # The checkpoint was frozen after epoch 1: export gives that choice.
     assert json.loads((root / 'exported.json').read_text()) == json.loads(
-        (work / 'arch_frozen.json').read_text())
-    run_ok(['search/export_arch.py', search, 'work/epoch_1.pth', '--out',
-            'topk.json', '--derive', 'topk'], str(root))
+        (work / 'arch_frozen.json').read_text()
+    )
+    run_ok(
+        [
+            'search/export_arch.py',
+            search,
+            'work/epoch_1.pth',
+            '--out',
+            'topk.json',
+            '--derive',
+            'topk',
+        ],
+        str(root),
+    )
     assert osp.getsize(root / 'topk.json') > 0
-    retrain = run_ok(['train.py', plain, '--work-dir', 'retrain',
-                      '--cfg-options', 'train_cfg.max_epochs=1',
-                      f'model.backbone.arch={root / "exported.json"}'],
-                     str(root))
+    retrain = run_ok(
+        [
+            'train.py',
+            plain,
+            '--work-dir',
+            'retrain',
+            '--cfg-options',
+            'train_cfg.max_epochs=1',
+            f'model.backbone.arch={root / "exported.json"}',
+        ],
+        str(root),
+    )
     assert (root / 'retrain' / 'epoch_1.pth').exists(), retrain.stderr[-2000:]
 
 
 def test_export_refuses_a_non_search_checkpoint(searched):
     root, plain, search, _ = searched
-    run_ok(['train.py', plain, '--work-dir', 'fixed', '--cfg-options',
-            'train_cfg.max_epochs=1'], str(root))
-    result = run_tool(['search/export_arch.py', search, 'fixed/epoch_1.pth',
-                       '--out', 'x.json'], str(root))
+    run_ok(
+        [
+            'train.py',
+            plain,
+            '--work-dir',
+            'fixed',
+            '--cfg-options',
+            'train_cfg.max_epochs=1',
+        ],
+        str(root),
+    )
+    result = run_tool(
+        [
+            'search/export_arch.py',
+            search,
+            'fixed/epoch_1.pth',
+            '--out',
+            'x.json',
+        ],
+        str(root),
+    )
     assert result.returncode != 0
     assert 'not a checkpoint of a CAKES search supernet' in result.stderr
     assert not (root / 'x.json').exists()

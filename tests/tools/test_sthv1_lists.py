@@ -1,6 +1,7 @@
 """Something-Something V1 end to end: tools/data/sthv1/build_file_list.py on
 the official CSV layout, then one training iteration through the sthv1
 dataset base config with only the paths overridden."""
+
 import os
 import re
 import shutil
@@ -11,9 +12,13 @@ from tool_helpers import REPO, load_tool, run_tool, write_frames, write_lines
 build_file_list = load_tool('data/sthv1/build_file_list.py')
 
 CLASSES = [f'Pushing something {i} times' for i in range(174)]
-TRAIN = ['1001;Pushing something 2 times', '1002;Pushing something 4 times',
-         '1003;Pushing something 30 times', '1004;Pushing something 0 times',
-         '1005;Pushing something 1 times']
+TRAIN = [
+    '1001;Pushing something 2 times',
+    '1002;Pushing something 4 times',
+    '1003;Pushing something 30 times',
+    '1004;Pushing something 0 times',
+    '1005;Pushing something 1 times',
+]
 VAL = ['2001;Pushing something 41 times', '2002;Pushing something 173 times']
 
 MODEL_CONFIG = """
@@ -35,11 +40,13 @@ def official_layout(root, missing=(), empty=()):
     """The official CSVs in root/annotations, frames in root/rawframes."""
     annotations = root / 'annotations'
     annotations.mkdir()
-    write_lines(str(annotations / 'something-something-v1-labels.csv'),
-                CLASSES)
+    write_lines(
+        str(annotations / 'something-something-v1-labels.csv'), CLASSES
+    )
     write_lines(str(annotations / 'something-something-v1-train.csv'), TRAIN)
-    write_lines(str(annotations / 'something-something-v1-validation.csv'),
-                VAL)
+    write_lines(
+        str(annotations / 'something-something-v1-validation.csv'), VAL
+    )
     for line in TRAIN + VAL:
         video = line.split(';')[0]
         if video in missing:
@@ -47,36 +54,55 @@ def official_layout(root, missing=(), empty=()):
         folder = root / 'rawframes' / video
         folder.mkdir(parents=True)
         if video not in empty:
-            write_frames(str(folder), 10 + int(video) % 7, int(video),
-                         filename_tmpl='{:05}.jpg', size=(64, 48))
+            write_frames(
+                str(folder),
+                10 + int(video) % 7,
+                int(video),
+                filename_tmpl='{:05}.jpg',
+                size=(64, 48),
+            )
     return str(annotations), str(root / 'rawframes')
 
 
 def test_lists_count_frames_and_name_bad_folders(tmp_path, capsys):
-    annotations, frames = official_layout(tmp_path, missing=('1004', ),
-                                          empty=('1005', ))
+    annotations, frames = official_layout(
+        tmp_path, missing=('1004',), empty=('1005',)
+    )
     os.remove(os.path.join(frames, '1003', '00005.jpg'))
     assert build_file_list.main([annotations, frames]) == 0
     out, err = capsys.readouterr()
     train = (tmp_path / 'sthv1_train_list_rawframes.txt').read_text()
     assert train.splitlines() == ['1001 10 2', '1002 11 4', '1003 4 30']
-    assert (tmp_path / 'sthv1_val_list_rawframes.txt').read_text() == \
-        '2001 16 41\n2002 10 173\n'
+    assert (
+        tmp_path / 'sthv1_val_list_rawframes.txt'
+    ).read_text() == '2001 16 41\n2002 10 173\n'
     assert '1 missing frame folders (left out):\n  1004' in err
     assert '1 empty frame folders (left out):\n  1005' in err
     assert '1003: 4 frames' in err
     assert 'sthv1_train_list_rawframes.txt: 3 of 5 videos' in out
 
 
-@pytest.mark.parametrize('name, lines, message', [
-    ('something-something-v1-train.csv', ['1001;No such class'] + TRAIN,
-     r"train.csv, line 1: unknown class 'No such class'"),
-    ('something-something-v1-validation.csv', VAL + ['2003;a;b'],
-     r'validation.csv, line 3: expected 2 fields'),
-    ('something-something-v1-labels.csv', CLASSES + [CLASSES[3]],
-     r"labels.csv, line 175: class 'Pushing something 3 times' is listed "
-     r'twice'),
-])
+@pytest.mark.parametrize(
+    'name, lines, message',
+    [
+        (
+            'something-something-v1-train.csv',
+            ['1001;No such class'] + TRAIN,
+            r"train.csv, line 1: unknown class 'No such class'",
+        ),
+        (
+            'something-something-v1-validation.csv',
+            VAL + ['2003;a;b'],
+            r'validation.csv, line 3: expected 2 fields',
+        ),
+        (
+            'something-something-v1-labels.csv',
+            CLASSES + [CLASSES[3]],
+            r"labels.csv, line 175: class 'Pushing something 3 times' is listed "
+            r'twice',
+        ),
+    ],
+)
 def test_bad_csv_lines_are_named(tmp_path, capsys, name, lines, message):
     annotations, frames = official_layout(tmp_path)
     write_lines(os.path.join(annotations, name), lines)
@@ -96,19 +122,33 @@ def test_no_frames_at_all_is_an_error(tmp_path, capsys):
 @pytest.mark.slow
 def test_sthv1_base_config_trains_with_only_paths_overridden(tmp_path):
     annotations, frames = official_layout(tmp_path)
-    result = run_tool(['data/sthv1/build_file_list.py', annotations, frames],
-                      str(tmp_path))
+    result = run_tool(
+        ['data/sthv1/build_file_list.py', annotations, frames], str(tmp_path)
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     config = tmp_path / 'sthv1_tiny.py'
     config.write_text(MODEL_CONFIG.replace('@REPO@', REPO))
     paths = []
-    for split, loader in (('train', 'train_dataloader'),
-                          ('val', 'val_dataloader')):
-        paths += [f'{loader}.dataset.ann_file='
-                  f'{tmp_path}/sthv1_{split}_list_rawframes.txt',
-                  f'{loader}.dataset.data_prefix.img={frames}']
-    result = run_tool(['train.py', str(config), '--work-dir', 'work',
-                       '--cfg-options', *paths], str(tmp_path))
+    for split, loader in (
+        ('train', 'train_dataloader'),
+        ('val', 'val_dataloader'),
+    ):
+        paths += [
+            f'{loader}.dataset.ann_file='
+            f'{tmp_path}/sthv1_{split}_list_rawframes.txt',
+            f'{loader}.dataset.data_prefix.img={frames}',
+        ]
+    result = run_tool(
+        [
+            'train.py',
+            str(config),
+            '--work-dir',
+            'work',
+            '--cfg-options',
+            *paths,
+        ],
+        str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     log = result.stdout + result.stderr
     assert 'Epoch(train) [1][1/1]' in log

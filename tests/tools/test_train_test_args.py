@@ -1,5 +1,6 @@
 """Argument handling of tools/train.py, tools/test.py and
 cakes_mm.apis.runner, checked in-process on configs."""
+
 import copy
 from types import SimpleNamespace
 
@@ -18,19 +19,26 @@ TEST_PIPELINE = [
     dict(type='Resize', scale=(-1, 256)),
     dict(type='CenterCrop', crop_size=224),
     dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
+    dict(type='PackActionInputs'),
 ]
 
 
 def config(**extra):
     """A minimal config with a test pipeline and a head."""
-    return Config(dict(
-        model=dict(cls_head=dict(type='I3DHead', num_classes=5)),
-        test_dataloader=dict(batch_size=4, dataset=dict(
-            type='CheckedRawframeDataset',
-            pipeline=copy.deepcopy(TEST_PIPELINE))),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        **extra))
+    return Config(
+        dict(
+            model=dict(cls_head=dict(type='I3DHead', num_classes=5)),
+            test_dataloader=dict(
+                batch_size=4,
+                dataset=dict(
+                    type='CheckedRawframeDataset',
+                    pipeline=copy.deepcopy(TEST_PIPELINE),
+                ),
+            ),
+            optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+            **extra,
+        )
+    )
 
 
 def views(num_clips=None, num_crops=None):
@@ -60,15 +68,22 @@ def test_views_leave_a_chosen_average_and_respect_max_testing_views():
     assert cfg.test_dataloader.dataset.pipeline == TEST_PIPELINE
 
 
-@pytest.mark.parametrize('change, args, message', [
-    (lambda p: p.pop(0), views(num_clips=2), 'no frame sampler'),
-    (lambda p: p.pop(3), views(num_crops=3), 'no CenterCrop to replace'),
-    (lambda p: p[3].update(crop_size=(224, 160)), views(num_crops=3),
-     r'needs a square crop, the test pipeline crops \(224, 160\)'),
-    (lambda p: p.pop(2), views(num_crops=3), 'no Resize before'),
-])
+@pytest.mark.parametrize(
+    'change, args, message',
+    [
+        (lambda p: p.pop(0), views(num_clips=2), 'no frame sampler'),
+        (lambda p: p.pop(3), views(num_crops=3), 'no CenterCrop to replace'),
+        (
+            lambda p: p[3].update(crop_size=(224, 160)),
+            views(num_crops=3),
+            r'needs a square crop, the test pipeline crops \(224, 160\)',
+        ),
+        (lambda p: p.pop(2), views(num_crops=3), 'no Resize before'),
+    ],
+)
 def test_pipelines_that_cannot_take_the_views_are_refused(
-        change, args, message):
+    change, args, message
+):
     cfg = config()
     change(cfg.test_dataloader.dataset.pipeline)
     with pytest.raises(SystemExit, match=message):
@@ -82,25 +97,34 @@ def test_test_arguments_are_validated():
         test_tool.parse_args(['c.py', 'w.pth', '--num-clips', '0'])
     with pytest.raises(SystemExit):
         test_tool.parse_args(['c.py', 'w.pth', '--dump', 'out.json'])
-    args = test_tool.parse_args(['c.py', 'w.pth', '--num-clips', '3',
-                                 '--deploy'])
-    assert (args.config, args.checkpoint, args.num_clips) == ('c.py',
-                                                              'w.pth', 3)
+    args = test_tool.parse_args(
+        ['c.py', 'w.pth', '--num-clips', '3', '--deploy']
+    )
+    assert (args.config, args.checkpoint, args.num_clips) == (
+        'c.py',
+        'w.pth',
+        3,
+    )
 
 
 def test_deploy_needs_switch_to_deploy():
-    runner = SimpleNamespace(model=SimpleNamespace(
-        backbone=SimpleNamespace()))
-    with pytest.raises(SystemExit, match='backbone SimpleNamespace has no '
-                       r'switch_to_deploy\(\)'):
+    runner = SimpleNamespace(model=SimpleNamespace(backbone=SimpleNamespace()))
+    with pytest.raises(
+        SystemExit,
+        match='backbone SimpleNamespace has no '
+        r'switch_to_deploy\(\)',
+    ):
         test_tool.switch_to_deploy(runner)
 
 
-@pytest.mark.parametrize('argv, resume, load_from', [
-    ([], False, None),
-    (['--resume'], True, None),
-    (['--resume', 'work/epoch_3.pth'], True, 'work/epoch_3.pth'),
-])
+@pytest.mark.parametrize(
+    'argv, resume, load_from',
+    [
+        ([], False, None),
+        (['--resume'], True, None),
+        (['--resume', 'work/epoch_3.pth'], True, 'work/epoch_3.pth'),
+    ],
+)
 def test_resume_arguments(argv, resume, load_from):
     cfg = config(resume=False, load_from=None)
     train_tool.apply_train_args(cfg, train_tool.parse_args(['c.py', *argv]))
@@ -110,29 +134,39 @@ def test_resume_arguments(argv, resume, load_from):
 def test_auto_scale_lr_and_amp():
     cfg = config(auto_scale_lr=dict(enable=False, base_batch_size=96))
     train_tool.apply_train_args(
-        cfg, train_tool.parse_args(['c.py', '--auto-scale-lr']))
+        cfg, train_tool.parse_args(['c.py', '--auto-scale-lr'])
+    )
     assert cfg.auto_scale_lr.enable
     with pytest.raises(SystemExit, match='base_batch_size'):
         train_tool.apply_train_args(
-            config(), train_tool.parse_args(['c.py', '--auto-scale-lr']))
+            config(), train_tool.parse_args(['c.py', '--auto-scale-lr'])
+        )
     with pytest.raises(SystemExit, match='--amp needs a CUDA GPU'):
         train_tool.apply_train_args(
-            config(), train_tool.parse_args(['c.py', '--amp']))
+            config(), train_tool.parse_args(['c.py', '--amp'])
+        )
 
 
 def test_load_config_sets_work_dir_options_and_num_classes(tmp_path):
     path = tmp_path / 'my_model.py'
     config().dump(str(path))
-    args = SimpleNamespace(config=str(path), work_dir=None, local_rank=0,
-                           launcher='none',
-                           cfg_options={'test_dataloader.batch_size': 2})
+    args = SimpleNamespace(
+        config=str(path),
+        work_dir=None,
+        local_rank=0,
+        launcher='none',
+        cfg_options={'test_dataloader.batch_size': 2},
+    )
     cfg = runner.load_config(args)
     assert cfg.work_dir.endswith('work_dirs/my_model')
     assert cfg.test_dataloader.batch_size == 2
     assert cfg.test_dataloader.dataset.num_classes == 5
     with pytest.raises(SystemExit, match='config file not found'):
-        runner.load_config(SimpleNamespace(
-            **dict(vars(args), config=str(tmp_path / 'absent.py'))))
+        runner.load_config(
+            SimpleNamespace(
+                **dict(vars(args), config=str(tmp_path / 'absent.py'))
+            )
+        )
 
 
 def test_cpu_distributed_setup_refuses_slurm():

@@ -9,15 +9,20 @@ AnnotationError = build_file_list.AnnotationError
 # The official files use CRLF line ends; the HandstandPushups videos are
 # named with another case than their class.
 CLASS_IND = '1 ApplyEyeMakeup\r\n2 Archery\r\n3 HandstandPushups\r\n'
-TRAIN = ('ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\r\n'
-         'HandstandPushups/v_HandStandPushups_g08_c01.avi 3\r\n\r\n'
-         'Archery/v_Archery_g08_c02.avi 2\r\n')
-TEST = ('Archery/v_Archery_g01_c01.avi\r\n'
-        'ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi\r\n')
+TRAIN = (
+    'ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\r\n'
+    'HandstandPushups/v_HandStandPushups_g08_c01.avi 3\r\n\r\n'
+    'Archery/v_Archery_g08_c02.avi 2\r\n'
+)
+TEST = (
+    'Archery/v_Archery_g01_c01.avi\r\n'
+    'ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi\r\n'
+)
 
 
-def write_official(folder, class_ind=CLASS_IND, train=TRAIN, test=TEST,
-                   split=1):
+def write_official(
+    folder, class_ind=CLASS_IND, train=TRAIN, test=TEST, split=1
+):
     folder.mkdir(exist_ok=True)
     (folder / 'classInd.txt').write_bytes(class_ind.encode())
     (folder / f'trainlist0{split}.txt').write_bytes(train.encode())
@@ -33,10 +38,13 @@ def test_builds_train_and_val_lists_with_0_based_labels(tmp_path, capsys):
     assert train.read_text() == (
         'ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 0\n'
         'HandstandPushups/v_HandStandPushups_g08_c01.avi 2\n'
-        'Archery/v_Archery_g08_c02.avi 1\n')
-    assert val.read_text() == ('Archery/v_Archery_g01_c01.avi 1\n'
-                               'ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi'
-                               ' 0\n')
+        'Archery/v_Archery_g08_c02.avi 1\n'
+    )
+    assert val.read_text() == (
+        'Archery/v_Archery_g01_c01.avi 1\n'
+        'ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi'
+        ' 0\n'
+    )
     printed = capsys.readouterr().out
     assert f'{train}: 3 videos' in printed and f'{val}: 2 videos' in printed
 
@@ -45,32 +53,48 @@ def test_other_split_and_default_out_dir(tmp_path):
     ann = write_official(tmp_path / 'lists', split=2)
     outputs = build_file_list.build_file_lists(str(ann), 2, str(tmp_path))
     assert [osp.basename(p) for p in outputs] == [
-        'ucf101_train_split_2_videos.txt', 'ucf101_val_split_2_videos.txt']
+        'ucf101_train_split_2_videos.txt',
+        'ucf101_val_split_2_videos.txt',
+    ]
     build_file_list.main([str(ann), '--split', '2'])
     assert (tmp_path / 'ucf101_val_split_2_videos.txt').is_file()
 
 
-@pytest.mark.parametrize('class_ind, message', [
-    ('1 ApplyEyeMakeup\n2\n', r'classInd.txt:2: expected "<index> '),
-    ('one ApplyEyeMakeup\n', r'classInd.txt:1: expected'),
-    ('1 Archery\n2 archery\n', r"classInd.txt:2: class 'archery' is listed"),
-    ('1 Archery\n3 ApplyEyeMakeup\n', r'indices must be 1..2'),
-])
+@pytest.mark.parametrize(
+    'class_ind, message',
+    [
+        ('1 ApplyEyeMakeup\n2\n', r'classInd.txt:2: expected "<index> '),
+        ('one ApplyEyeMakeup\n', r'classInd.txt:1: expected'),
+        (
+            '1 Archery\n2 archery\n',
+            r"classInd.txt:2: class 'archery' is listed",
+        ),
+        ('1 Archery\n3 ApplyEyeMakeup\n', r'indices must be 1..2'),
+    ],
+)
 def test_malformed_class_index(tmp_path, class_ind, message):
     ann = write_official(tmp_path / 'ann', class_ind=class_ind)
     with pytest.raises(AnnotationError, match=message):
         build_file_list.build_file_lists(str(ann), 1, str(tmp_path))
 
 
-@pytest.mark.parametrize('train, message', [
-    ('Archery/v_Archery_g08_c02.avi 1\n', r'trainlist01.txt:1: label '
-     r"'1' does not match class 'Archery' \(index 2"),
-    ('Archery/a.avi 2\nArchery/b.avi x\n', r'trainlist01.txt:2: label'),
-    ('v_Archery_g08_c02.avi 2\n', r'trainlist01.txt:1: expected'),
-    ('Archery/a.avi 2 extra\n', r'trainlist01.txt:1: expected'),
-    ('Archery/a.avi 2\nFencing/v_Fencing.avi 4\n',
-     r"trainlist01.txt:2: class folder 'Fencing' is not in classInd"),
-])
+@pytest.mark.parametrize(
+    'train, message',
+    [
+        (
+            'Archery/v_Archery_g08_c02.avi 1\n',
+            r'trainlist01.txt:1: label '
+            r"'1' does not match class 'Archery' \(index 2",
+        ),
+        ('Archery/a.avi 2\nArchery/b.avi x\n', r'trainlist01.txt:2: label'),
+        ('v_Archery_g08_c02.avi 2\n', r'trainlist01.txt:1: expected'),
+        ('Archery/a.avi 2 extra\n', r'trainlist01.txt:1: expected'),
+        (
+            'Archery/a.avi 2\nFencing/v_Fencing.avi 4\n',
+            r"trainlist01.txt:2: class folder 'Fencing' is not in classInd",
+        ),
+    ],
+)
 def test_malformed_split_list(tmp_path, train, message):
     ann = write_official(tmp_path / 'ann', train=train)
     with pytest.raises(AnnotationError, match=message):
@@ -85,7 +109,9 @@ def test_a_bad_test_list_leaves_existing_lists_untouched(tmp_path):
         build_file_list.build_file_lists(str(ann), 1, str(tmp_path))
     assert train_list.read_text() == 'kept 0\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        'ann', train_list.name]
+        'ann',
+        train_list.name,
+    ]
 
 
 def test_missing_file_and_bad_split(tmp_path):

@@ -1,17 +1,22 @@
 """get_flops.py and plot_arch.py on segmentation configs and volumetric
 archs; the input shape a segmentor config implies."""
+
 import json
 
 import pytest
+from mmaction.registry import MODELS
 from mmengine.config import Config
+from tool_helpers import REPO, load_tool
 
 from cakes_mm.analysis import default_input_shape, model_complexity
 from cakes_mm.models import CAKESConv3d
 from cakes_mm.models.convert import build_network
-from mmaction.registry import MODELS
-from tool_helpers import REPO, load_tool
-from tools.segmentation_helpers import (ALL_OPS, BASIC_UNET, VOLUMETRIC,
-                                        tiny_config)
+from tools.segmentation_helpers import (
+    ALL_OPS,
+    BASIC_UNET,
+    VOLUMETRIC,
+    tiny_config,
+)
 
 get_flops = load_tool('analysis/get_flops.py')
 plot_arch = load_tool('analysis/plot_arch.py')
@@ -19,24 +24,37 @@ plot_arch = load_tool('analysis/plot_arch.py')
 
 def test_segmentor_shape_is_one_window_of_the_network_input():
     msd = Config.fromfile(
-        f'{VOLUMETRIC}/cakes-123d-manual_c2fnas_96x96x96_msd-pancreas.py')
+        f'{VOLUMETRIC}/cakes-123d-manual_c2fnas_96x96x96_msd-pancreas.py'
+    )
     assert default_input_shape(msd) == (1, 1, 96, 96, 96)
     nih = Config.fromfile(f'{VOLUMETRIC}/c2fnas-3d_96x96x64_nih-pancreas.py')
     assert default_input_shape(nih) == (1, 1, 96, 96, 64)
-    wrapped = Config(dict(model=dict(
-        test_cfg=dict(roi_size=16),
-        network=dict(type='CAKESConverted',
-                     model=dict(BASIC_UNET, in_channels=4)))))
+    wrapped = Config(
+        dict(
+            model=dict(
+                test_cfg=dict(roi_size=16),
+                network=dict(
+                    type='CAKESConverted',
+                    model=dict(BASIC_UNET, in_channels=4),
+                ),
+            )
+        )
+    )
     assert default_input_shape(wrapped) == (1, 4, 16, 16, 16)
     video = Config.fromfile(
-        f'{REPO}/configs/cakes/cakes-123d-perf_r50_8x1x1_sthv1.py')
+        f'{REPO}/configs/cakes/cakes-123d-perf_r50_8x1x1_sthv1.py'
+    )
     assert default_input_shape(video) == (1, 3, 8, 224, 224)
 
 
-def test_get_flops_counts_the_network_on_one_window(tmp_path, monkeypatch,
-                                                    capsys):
-    config = tiny_config(str(tmp_path / 'tiny.py'),
-                         'c2fnas-3d_96x96x96_msd-pancreas.py', BASIC_UNET)
+def test_get_flops_counts_the_network_on_one_window(
+    tmp_path, monkeypatch, capsys
+):
+    config = tiny_config(
+        str(tmp_path / 'tiny.py'),
+        'c2fnas-3d_96x96x96_msd-pancreas.py',
+        BASIC_UNET,
+    )
     monkeypatch.setattr('sys.argv', ['get_flops.py', config])
     get_flops.main()
     out = capsys.readouterr().out
@@ -50,10 +68,14 @@ def test_get_flops_counts_the_network_on_one_window(tmp_path, monkeypatch,
 
 def unet_arch(op_set):
     """The arch of the tiny BasicUNet split uniformly over ``op_set``."""
-    network = MODELS.build(dict(type='CAKESConverted', model=BASIC_UNET,
-                                op_set=op_set))
-    return [module.choice for module in network.modules()
-            if isinstance(module, CAKESConv3d)]
+    network = MODELS.build(
+        dict(type='CAKESConverted', model=BASIC_UNET, op_set=op_set)
+    )
+    return [
+        module.choice
+        for module in network.modules()
+        if isinstance(module, CAKESConv3d)
+    ]
 
 
 @pytest.fixture
@@ -65,7 +87,8 @@ def retrain_config(tmp_path):
     config = tiny_config(
         str(tmp_path / 'retrain.py'),
         'cakes-123d-searched_c2fnas_96x96x96_msd-pancreas.py',
-        dict(type='CAKESConverted', model=BASIC_UNET, arch=None))
+        dict(type='CAKESConverted', model=BASIC_UNET, arch=None),
+    )
     return config, str(path), arch
 
 
@@ -85,11 +108,20 @@ def plot(monkeypatch, *argv):
 
 
 def test_plot_with_config_names_layers_and_counts_the_model(
-        retrain_config, tmp_path, monkeypatch):
+    retrain_config, tmp_path, monkeypatch
+):
     config, arch_file, arch = retrain_config
     out = tmp_path / 'arch.png'
-    drawn = plot(monkeypatch, arch_file, '--out', str(out), '--config',
-                 config, '--cfg-options', f'model.network.arch={arch_file}')
+    drawn = plot(
+        monkeypatch,
+        arch_file,
+        '--out',
+        str(out),
+        '--config',
+        config,
+        '--cfg-options',
+        f'model.network.arch={arch_file}',
+    )
     assert out.read_bytes()[:4] == b'\x89PNG'
     assert drawn['arch'] == arch
     assert drawn['names'][0] == 'network.model.conv_0.conv_0.conv'
@@ -97,27 +129,42 @@ def test_plot_with_config_names_layers_and_counts_the_model(
     cfg = Config.fromfile(config)
     cfg.merge_from_dict({'model.network.arch': arch_file})
     expected = model_complexity(MODELS.build(cfg.model), (1, 1, 32, 32, 32))
-    assert drawn['title'] == (f'retrain.py: {expected.params_m:.2f} M '
-                              f'params, {expected.gflops:.2f} GFLOPs '
-                              f'(1x1x32x32x32)')
+    assert drawn['title'] == (
+        f'retrain.py: {expected.params_m:.2f} M '
+        f'params, {expected.gflops:.2f} GFLOPs '
+        f'(1x1x32x32x32)'
+    )
 
 
-def test_plot_refuses_a_config_without_the_arch(retrain_config, tmp_path,
-                                                monkeypatch):
+def test_plot_refuses_a_config_without_the_arch(
+    retrain_config, tmp_path, monkeypatch
+):
     config, arch_file, _ = retrain_config
     other = tmp_path / 'other.json'
     other.write_text(json.dumps(unet_arch(['kxkxk'])))
-    with pytest.raises(SystemExit, match=r'does not use .*arch.json .*set '
-                       r'the arch with --cfg-options'):
-        plot(monkeypatch, str(arch_file), '--out', str(tmp_path / 'x.png'),
-             '--config', config, '--cfg-options',
-             f'model.network.arch={other}')
+    with pytest.raises(
+        SystemExit,
+        match=r'does not use .*arch.json .*set '
+        r'the arch with --cfg-options',
+    ):
+        plot(
+            monkeypatch,
+            str(arch_file),
+            '--out',
+            str(tmp_path / 'x.png'),
+            '--config',
+            config,
+            '--cfg-options',
+            f'model.network.arch={other}',
+        )
 
 
 def test_plot_of_a_c2fnas_sized_arch_without_config(tmp_path, monkeypatch):
     # 17 layers over seven ops, as a C2FNAS search exports.
-    arch = [{op: layer + index for index, op in enumerate(ALL_OPS)}
-            for layer in range(17)]
+    arch = [
+        {op: layer + index for index, op in enumerate(ALL_OPS)}
+        for layer in range(17)
+    ]
     path = tmp_path / 'c2fnas_arch.json'
     path.write_text(json.dumps(arch))
     out = tmp_path / 'c2fnas.png'
@@ -126,13 +173,14 @@ def test_plot_of_a_c2fnas_sized_arch_without_config(tmp_path, monkeypatch):
     assert drawn['arch'] == arch
     assert drawn['names'] == [str(i) for i in range(17)]
     channels = sum(sum(layer.values()) for layer in arch)
-    assert drawn['title'] == (f'c2fnas_arch.json: 17 layers, {channels} '
-                              f'output channels')
+    assert drawn['title'] == (
+        f'c2fnas_arch.json: 17 layers, {channels} output channels'
+    )
 
 
-def test_plot_of_a_released_resnet_arch_is_unchanged(tmp_path,
-                                                     monkeypatch):
-    drawn = plot(monkeypatch, 'CAKES123D_P', '--out',
-                 str(tmp_path / 'r50.png'))
+def test_plot_of_a_released_resnet_arch_is_unchanged(tmp_path, monkeypatch):
+    drawn = plot(
+        monkeypatch, 'CAKES123D_P', '--out', str(tmp_path / 'r50.png')
+    )
     assert len(drawn['names']) == 16 and drawn['names'][0] == 'layer1.0'
     assert drawn['title'].startswith('CAKES123D_P: 33.5 M params')

@@ -1,6 +1,7 @@
 """The volumetric configs: the networks' contract, the papers' recipes, and
 each dataset's own pipeline run on tiny data put in with --cfg-options
 style overrides."""
+
 import glob
 import os.path as osp
 import re
@@ -8,12 +9,12 @@ import re
 import numpy as np
 import pytest
 import torch
+from mmaction.registry import DATASETS
 from mmengine.config import Config
+from volumetric_helpers import grid_affine, make_case, write_json, write_nifti
 
 from cakes_mm.datasets import BadInputError
-from mmaction.registry import DATASETS
 from tools.segmentation_helpers import ALL_OPS, VOLUMETRIC, write_em_dataset
-from volumetric_helpers import grid_affine, make_case, write_json, write_nifti
 
 CONFIGS = sorted(glob.glob(osp.join(VOLUMETRIC, '*.py')))
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -29,8 +30,9 @@ def load(name):
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_every_config_keeps_the_contract(path):
     cfg = Config.fromfile(path)
-    assert cfg.custom_imports == dict(imports=['cakes_mm'],
-                                      allow_failed_imports=False)
+    assert cfg.custom_imports == dict(
+        imports=['cakes_mm'], allow_failed_imports=False
+    )
     network = cfg.model.network
     assert cfg.model.type in ('VolumeSegmentor', 'AffinitySegmentor')
     assert network.type in NETWORKS
@@ -48,27 +50,34 @@ def test_every_config_keeps_the_contract(path):
 def test_msd_recipe_of_the_cakes_paper():
     cfg = load('c2fnas-3d_96x96x96_msd-pancreas.py')
     assert cfg.optim_wrapper.optimizer == dict(
-        type='SGD', lr=0.01, momentum=0.9, weight_decay=4e-5)
-    (poly, ) = cfg.param_scheduler
+        type='SGD', lr=0.01, momentum=0.9, weight_decay=4e-5
+    )
+    (poly,) = cfg.param_scheduler
     assert (poly.type, poly.power, poly.eta_min) == ('PolyLR', 0.9, 0.0)
-    assert cfg.train_dataloader.batch_size * 4 == \
-        cfg.auto_scale_lr.base_batch_size == 8
+    assert (
+        cfg.train_dataloader.batch_size * 4
+        == cfg.auto_scale_lr.base_batch_size
+        == 8
+    )
     assert cfg.model.test_cfg.roi_size == (96, 96, 96)
     assert cfg.model.test_cfg.stride == 32
     assert cfg.model.loss.type == 'monai.losses.DiceCELoss'
     assert cfg.model.network.out_channels == 3
     train = cfg.train_dataloader.dataset
     assert (train.fold, train.num_folds, train.split) == (1, 5, 'train')
-    rotations = [t.spatial_axes for t in train.pipeline
-                 if t.type == 'RandRotate90d']
+    rotations = [
+        t.spatial_axes for t in train.pipeline if t.type == 'RandRotate90d'
+    ]
     flips = [t.spatial_axis for t in train.pipeline if t.type == 'RandFlipd']
     assert sorted(rotations) == [(0, 1), (0, 2), (1, 2)]
     assert flips == [0, 1, 2]
 
 
 def test_nih_setting():
-    for name in ('c2fnas-3d_96x96x64_nih-pancreas.py',
-                 'cakes-123d-searched_c2fnas_96x96x64_nih-pancreas.py'):
+    for name in (
+        'c2fnas-3d_96x96x64_nih-pancreas.py',
+        'cakes-123d-searched_c2fnas_96x96x64_nih-pancreas.py',
+    ):
         cfg = load(name)
         assert cfg.model.test_cfg.roi_size == (96, 96, 64)
         assert cfg.model.test_cfg.stride == 20
@@ -78,29 +87,39 @@ def test_nih_setting():
 
 
 def test_manual_and_search_op_sets():
-    manual = {'1d': ['kx1x1', '1xkx1', '1x1xk'],
-              '2d': ['1xkxk', 'kx1xk', 'kxkx1'], '123d': ALL_OPS}
+    manual = {
+        '1d': ['kx1x1', '1xkx1', '1x1xk'],
+        '2d': ['1xkxk', 'kx1xk', 'kxkx1'],
+        '123d': ALL_OPS,
+    }
     for name, ops in manual.items():
-        op = load(f'cakes-{name}-manual_c2fnas_96x96x96_msd-pancreas.py'
-                  ).model.network.op
+        op = load(
+            f'cakes-{name}-manual_c2fnas_96x96x96_msd-pancreas.py'
+        ).model.network.op
         assert op == dict(type='cakes', op_set=ops)
     for mode, short in (('performance', 'perf'), ('cost', 'cost')):
-        cfg = load(f'cakes-123d-{short}-search_c2fnas_96x96x96_'
-                   'msd-pancreas.py')
+        cfg = load(
+            f'cakes-123d-{short}-search_c2fnas_96x96x96_msd-pancreas.py'
+        )
         assert cfg.model.network.op == dict(
-            type='cakes_search', op_set=ALL_OPS, mode=mode, derive='argmax')
+            type='cakes_search', op_set=ALL_OPS, mode=mode, derive='argmax'
+        )
         lasso = cfg.model.arch_loss
-        assert (lasso.type, lasso.loss_weight, lasso.get('beta')) == \
-            ('CostLasso', 1e-4, None)  # beta: kernel volume / 39
-        (hook, ) = cfg.custom_hooks
+        assert (lasso.type, lasso.loss_weight, lasso.get('beta')) == (
+            'CostLasso',
+            1e-4,
+            None,
+        )  # beta: kernel volume / 39
+        (hook,) = cfg.custom_hooks
         assert hook.type == 'CAKESSearchHook'
         assert 0 < hook.freeze_at < cfg.train_cfg.max_epochs
         assert cfg.optim_wrapper.paramwise_cfg.custom_keys == {
-            '.search_bn.': dict(decay_mult=0.0)}
+            '.search_bn.': dict(decay_mult=0.0)
+        }
     retrain = load('cakes-123d-searched_c2fnas_96x96x96_msd-pancreas.py')
     assert retrain.model.network.op.arch.endswith(
-        'cakes-123d-perf-search_c2fnas_96x96x96_msd-pancreas/'
-        'arch_final.json')
+        'cakes-123d-perf-search_c2fnas_96x96x96_msd-pancreas/arch_final.json'
+    )
 
 
 def test_pmscn_settings():
@@ -126,15 +145,24 @@ def write_cases(root, num, num_classes, lists):
     for i in range(num):
         case = make_case(i, 32, num_classes)
         for key in ('image', 'label'):
-            write_nifti(osp.join(root, f'{key}s', f'{i}.nii.gz'), case[key],
-                        grid_affine())
-        entries.append(dict(image=f'images/{i}.nii.gz',
-                            label=f'labels/{i}.nii.gz'))
+            write_nifti(
+                osp.join(root, f'{key}s', f'{i}.nii.gz'),
+                case[key],
+                grid_affine(),
+            )
+        entries.append(
+            dict(image=f'images/{i}.nii.gz', label=f'labels/{i}.nii.gz')
+        )
     names = ['background', 'a', 'b', 'c'][:num_classes]
-    chosen = {name: [entries[i] for i in indices]
-              for name, indices in lists.items()}
-    write_json(osp.join(root, 'dataset.json'), chosen.pop('training'),
-               labels={str(i): n for i, n in enumerate(names)}, **chosen)
+    chosen = {
+        name: [entries[i] for i in indices] for name, indices in lists.items()
+    }
+    write_json(
+        osp.join(root, 'dataset.json'),
+        chosen.pop('training'),
+        labels={str(i): n for i, n in enumerate(names)},
+        **chosen,
+    )
 
 
 def item(cfg, loader, root):
@@ -142,16 +170,32 @@ def item(cfg, loader, root):
     return DATASETS.build(dataset)[0]
 
 
-@pytest.mark.parametrize('name,classes,lists,crop', [
-    ('cakes-123d-manual_c2fnas_96x96x96_msd-pancreas.py', 3,
-     dict(training=range(5)), (96, 96, 96)),
-    ('c2fnas-3d_96x96x64_nih-pancreas.py', 2, dict(training=range(4)),
-     (96, 96, 64)),
-    ('p2sc3_densenet3d_64x64x64_ibsr.py', 4,
-     dict(training=[0, 1], validation=[2], test=[3]), (64, 64, 64)),
-])
+@pytest.mark.parametrize(
+    'name,classes,lists,crop',
+    [
+        (
+            'cakes-123d-manual_c2fnas_96x96x96_msd-pancreas.py',
+            3,
+            dict(training=range(5)),
+            (96, 96, 96),
+        ),
+        (
+            'c2fnas-3d_96x96x64_nih-pancreas.py',
+            2,
+            dict(training=range(4)),
+            (96, 96, 64),
+        ),
+        (
+            'p2sc3_densenet3d_64x64x64_ibsr.py',
+            4,
+            dict(training=[0, 1], validation=[2], test=[3]),
+            (64, 64, 64),
+        ),
+    ],
+)
 def test_pipelines_crop_for_training_and_keep_whole_volumes(
-        tmp_path, name, classes, lists, crop):
+    tmp_path, name, classes, lists, crop
+):
     write_cases(tmp_path, 5, classes, lists)
     cfg = load(name)
     train = item(cfg, 'train_dataloader', tmp_path)
@@ -166,13 +210,17 @@ def test_pipelines_crop_for_training_and_keep_whole_volumes(
 def test_em_pipeline_keeps_instance_ids(tmp_path):
     write_em_dataset(str(tmp_path))
     cfg = load('conv3d_unet3d_64x64x64_fibsem-affinities.py')
-    labels = DATASETS.build(dict(cfg.test_dataloader.dataset,
-                                 data_root=str(tmp_path)))
+    labels = DATASETS.build(
+        dict(cfg.test_dataloader.dataset, data_root=str(tmp_path))
+    )
     whole = labels[0]['data_samples'].gt_seg
     assert whole.unique().numel() > 2  # more ids than the json's classes
     crop = item(cfg, 'train_dataloader', tmp_path)
-    assert crop['inputs'].shape == crop['data_samples'].gt_seg.shape == \
-        (1, 64, 64, 64)
+    assert (
+        crop['inputs'].shape
+        == crop['data_samples'].gt_seg.shape
+        == (1, 64, 64, 64)
+    )
 
 
 @pytest.mark.parametrize('bad', [1.5, -2])
@@ -183,9 +231,12 @@ def test_em_dataset_refuses_what_is_no_instance_id(tmp_path, bad):
     label[0, 0, 0] = bad
     write_nifti(str(path), label, grid_affine())
     cfg = load('conv3d_unet3d_64x64x64_fibsem-affinities.py')
-    dataset = DATASETS.build(dict(cfg.test_dataloader.dataset,
-                                  data_root=str(tmp_path)))
-    with pytest.raises(BadInputError, match=re.escape(
-            f'{path}: label values {bad:g} are not instance ids')):
+    dataset = DATASETS.build(
+        dict(cfg.test_dataloader.dataset, data_root=str(tmp_path))
+    )
+    with pytest.raises(
+        BadInputError,
+        match=re.escape(f'{path}: label values {bad:g} are not instance ids'),
+    ):
         dataset[0]
     assert torch.is_tensor(item(cfg, 'train_dataloader', tmp_path)['inputs'])

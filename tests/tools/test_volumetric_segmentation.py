@@ -4,23 +4,29 @@ configs: training, a sliding-window test with --dump, a bitwise resume,
 performance and cost searches, export and retraining of the found arch, and
 the EM affinity pipeline scored by the variation of information.
 """
+
 import json
 import os
 import pickle
 
 import pytest
 import torch
+from mmaction.registry import MODELS
 from mmengine.config import Config
+from tool_helpers import load_tool, run_tool
+from volumetric_helpers import write_msd_dataset
 
 from cakes_mm.checkpoint.safe_load import load_local_checkpoint
 from cakes_mm.models import CAKESConv3d
-from mmaction.registry import MODELS
+from tools.segmentation_helpers import (
+    NUM_C2FNAS_OP_CONVS,
+    TINY_C2FNAS,
+    TINY_UNET,
+    searched_c2fnas,
+    tiny_config,
+    write_em_dataset,
+)
 from tools.test_resume_determinism import INTERRUPT, assert_same_weights
-from tool_helpers import load_tool, run_tool
-from tools.segmentation_helpers import (NUM_C2FNAS_OP_CONVS, TINY_C2FNAS,
-                                        TINY_UNET, searched_c2fnas,
-                                        tiny_config, write_em_dataset)
-from volumetric_helpers import write_msd_dataset
 
 pytestmark = pytest.mark.slow  # each test runs a tool in a subprocess
 
@@ -29,14 +35,17 @@ LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 def data_options(root):
     """--cfg-options that point every dataloader at ``root``."""
-    return ['--cfg-options', *[f'{loader}.dataset.data_root={root}'
-                               for loader in LOADERS]]
+    return [
+        '--cfg-options',
+        *[f'{loader}.dataset.data_root={root}' for loader in LOADERS],
+    ]
 
 
 def tool(args, cwd, returncode=0):
     """Run a tool with this checkout and ``cwd`` importable."""
-    path = os.pathsep.join(filter(None, [str(cwd),
-                                         os.environ.get('PYTHONPATH')]))
+    path = os.pathsep.join(
+        filter(None, [str(cwd), os.environ.get('PYTHONPATH')])
+    )
     result = run_tool(args, str(cwd), env=dict(PYTHONPATH=path))
     assert result.returncode == returncode, result.stderr[-3000:]
     return result.stdout + result.stderr
@@ -49,10 +58,14 @@ def ct(tmp_path_factory):
     root = tmp_path_factory.mktemp('seg')
     data = root / 'data'
     write_msd_dataset(str(data), num_cases=5, size=48)
-    config = tiny_config(str(root / 'c2fnas.py'),
-                         'c2fnas-3d_96x96x96_msd-pancreas.py', TINY_C2FNAS)
-    log = tool(['train.py', config, '--work-dir', 'work',
-                *data_options(data)], root)
+    config = tiny_config(
+        str(root / 'c2fnas.py'),
+        'c2fnas-3d_96x96x96_msd-pancreas.py',
+        TINY_C2FNAS,
+    )
+    log = tool(
+        ['train.py', config, '--work-dir', 'work', *data_options(data)], root
+    )
     return root, data, config, log
 
 
@@ -66,16 +79,28 @@ def test_training_learns_and_validates_by_dice(ct):
 
 def test_sliding_window_test_dumps_whole_volume_predictions(ct):
     root, data, config, _ = ct
-    log = tool(['test.py', config, 'work/epoch_2.pth', '--work-dir',
-                'test', '--dump', 'results.pkl', *data_options(data)], root)
+    log = tool(
+        [
+            'test.py',
+            config,
+            'work/epoch_2.pth',
+            '--work-dir',
+            'test',
+            '--dump',
+            'results.pkl',
+            *data_options(data),
+        ],
+        root,
+    )
     assert 'dice/mean' in log
     with open(root / 'results.pkl', 'rb') as file:
         results = pickle.load(file)
     assert len(results) == 1  # the held-out case, whole
     result = results[0]
     assert result['pred_seg'].dtype == torch.long
-    assert result['pred_seg'].shape == result['gt_seg'].shape == \
-        (1, 48, 48, 48)
+    assert (
+        result['pred_seg'].shape == result['gt_seg'].shape == (1, 48, 48, 48)
+    )
     assert result['image_path'].endswith('.nii.gz')
     assert result['ann_entry'].endswith('training[1]')
 
@@ -87,13 +112,26 @@ def test_a_stopped_run_resumes_bitwise(ct):
     dies.write_text(
         f"_base_ = ['{config}']\n"
         "custom_imports = dict(imports=['cakes_mm', 'interrupt'], "
-        "allow_failed_imports=False)\n"
-        "custom_hooks = [dict(type='DieAfterEpochs', epochs=[1])]\n")
-    tool(['train.py', str(dies), '--work-dir', 'stopped',
-          *data_options(data)], root, returncode=3)
+        'allow_failed_imports=False)\n'
+        "custom_hooks = [dict(type='DieAfterEpochs', epochs=[1])]\n"
+    )
+    tool(
+        ['train.py', str(dies), '--work-dir', 'stopped', *data_options(data)],
+        root,
+        returncode=3,
+    )
     assert not (root / 'stopped' / 'epoch_2.pth').exists()
-    log = tool(['train.py', str(dies), '--work-dir', 'stopped', '--resume',
-                *data_options(data)], root)
+    log = tool(
+        [
+            'train.py',
+            str(dies),
+            '--work-dir',
+            'stopped',
+            '--resume',
+            *data_options(data),
+        ],
+        root,
+    )
     assert 'Random generators restored' in log
     straight = load_local_checkpoint(str(root / 'work' / 'epoch_2.pth'))
     resumed = load_local_checkpoint(str(root / 'stopped' / 'epoch_2.pth'))
@@ -112,26 +150,41 @@ def searched(ct):
     config = tiny_config(
         str(root / 'perf_search.py'),
         'cakes-123d-perf-search_c2fnas_96x96x96_msd-pancreas.py',
-        searched_c2fnas('performance'), SEARCH_HOOK)
-    log = tool(['train.py', config, '--work-dir', 'perf',
-                *data_options(data)], root)
+        searched_c2fnas('performance'),
+        SEARCH_HOOK,
+    )
+    log = tool(
+        ['train.py', config, '--work-dir', 'perf', *data_options(data)], root
+    )
     return root, data, config, log
 
 
 def test_performance_search_writes_archs_and_counts_axes(searched):
     root, _, _, log = searched
     work = root / 'perf'
-    archs = {name: json.loads((work / name).read_text()) for name in (
-        'arch_epoch_1.json', 'arch_epoch_2.json', 'arch_frozen.json',
-        'arch_final.json')}
+    archs = {
+        name: json.loads((work / name).read_text())
+        for name in (
+            'arch_epoch_1.json',
+            'arch_epoch_2.json',
+            'arch_frozen.json',
+            'arch_final.json',
+        )
+    }
     assert len(archs['arch_final.json']) == NUM_C2FNAS_OP_CONVS
-    assert archs['arch_final.json'] == archs['arch_frozen.json'] == \
-        archs['arch_epoch_2.json']
+    assert (
+        archs['arch_final.json']
+        == archs['arch_frozen.json']
+        == archs['arch_epoch_2.json']
+    )
     assert 'froze the architecture after epoch 1' in log
     assert 'op channels spanning D' in log and 'loss_alpha' not in log
-    scalars = [json.loads(line) for line in
-               next(work.glob('*/vis_data/scalars.json')).read_text()
-               .splitlines()]
+    scalars = [
+        json.loads(line)
+        for line in next(work.glob('*/vis_data/scalars.json'))
+        .read_text()
+        .splitlines()
+    ]
     axes = next(row for row in scalars if 'search/axis_D' in row)
     assert {'search/axis_H', 'search/axis_W'} <= set(axes)
 
@@ -142,39 +195,52 @@ def test_cost_search_adds_the_lasso(ct):
         str(root / 'cost_search.py'),
         'cakes-123d-cost-search_c2fnas_96x96x96_msd-pancreas.py',
         searched_c2fnas('cost'),
-        SEARCH_HOOK + 'train_cfg = dict(max_epochs=1)\n')
-    log = tool(['train.py', config, '--work-dir', 'cost',
-                *data_options(data)], root)
+        SEARCH_HOOK + 'train_cfg = dict(max_epochs=1)\n',
+    )
+    log = tool(
+        ['train.py', config, '--work-dir', 'cost', *data_options(data)], root
+    )
     assert 'loss_alpha' in log
     for name in ('arch_epoch_1.json', 'arch_frozen.json', 'arch_final.json'):
-        assert len(json.loads((root / 'cost' / name).read_text())) == \
-            NUM_C2FNAS_OP_CONVS
+        assert (
+            len(json.loads((root / 'cost' / name).read_text()))
+            == NUM_C2FNAS_OP_CONVS
+        )
 
 
 def test_exported_arch_is_retrained_from_scratch(searched, monkeypatch):
     root, data, config, _ = searched
     exported = root / 'exported.json'
-    monkeypatch.setattr('sys.argv', [
-        'export_arch.py', config, str(root / 'perf' / 'epoch_2.pth'),
-        '--out', str(exported)])
+    monkeypatch.setattr(
+        'sys.argv',
+        [
+            'export_arch.py',
+            config,
+            str(root / 'perf' / 'epoch_2.pth'),
+            '--out',
+            str(exported),
+        ],
+    )
     load_tool('search/export_arch.py').main()
     arch = json.loads(exported.read_text())
-    assert arch == json.loads((root / 'perf' / 'arch_frozen.json')
-                              .read_text())
+    assert arch == json.loads((root / 'perf' / 'arch_frozen.json').read_text())
     retrain = tiny_config(
         str(root / 'retrain.py'),
         'cakes-123d-searched_c2fnas_96x96x96_msd-pancreas.py',
         dict(TINY_C2FNAS, op=dict(type='cakes', arch=None)),
-        'train_cfg = dict(max_epochs=1)\n')
+        'train_cfg = dict(max_epochs=1)\n',
+    )
     options = data_options(data) + [f'model.network.op.arch={exported}']
-    log = tool(['train.py', retrain, '--work-dir', 'retrain', *options],
-               root)
+    log = tool(['train.py', retrain, '--work-dir', 'retrain', *options], root)
     assert 'loss_seg' in log
     cfg = Config.fromfile(retrain)
     cfg.merge_from_dict({'model.network.op.arch': str(exported)})
     model = MODELS.build(cfg.model)
-    assert [module.choice for module in model.modules()
-            if isinstance(module, CAKESConv3d)] == arch
+    assert [
+        module.choice
+        for module in model.modules()
+        if isinstance(module, CAKESConv3d)
+    ] == arch
     state = load_local_checkpoint(str(root / 'retrain' / 'epoch_1.pth'))
     model.load_state_dict(state['state_dict'], strict=True)
 
@@ -186,21 +252,37 @@ default_hooks = dict(checkpoint=dict(interval=2), logger=dict(interval=1))
 """
 
 
-def test_em_affinities_train_and_test_by_variation_of_information(
-        tmp_path):
+def test_em_affinities_train_and_test_by_variation_of_information(tmp_path):
     data = tmp_path / 'em'
     write_em_dataset(str(data))
-    config = tiny_config(str(tmp_path / 'em.py'),
-                         'p2sc2_unet3d_64x64x64_fibsem-affinities.py',
-                         TINY_UNET, EM_SCHEDULE)
-    log = tool(['train.py', config, '--work-dir', 'work',
-                *data_options(data)], tmp_path)
+    config = tiny_config(
+        str(tmp_path / 'em.py'),
+        'p2sc2_unet3d_64x64x64_fibsem-affinities.py',
+        TINY_UNET,
+        EM_SCHEDULE,
+    )
+    log = tool(
+        ['train.py', config, '--work-dir', 'work', *data_options(data)],
+        tmp_path,
+    )
     assert 'loss_affinity' in log
-    log = tool(['test.py', config, 'work/iter_2.pth', '--work-dir', 'test',
-                '--dump', 'em.pkl', *data_options(data)], tmp_path)
+    log = tool(
+        [
+            'test.py',
+            config,
+            'work/iter_2.pth',
+            '--work-dir',
+            'test',
+            '--dump',
+            'em.pkl',
+            *data_options(data),
+        ],
+        tmp_path,
+    )
     assert 'vi/split' in log and 'vi/merge' in log and 'vi/total' in log
     with open(tmp_path / 'em.pkl', 'rb') as file:
         result = pickle.load(file)[0]
-    assert result['pred_seg'].shape == result['gt_seg'].shape == \
-        (1, 32, 32, 32)
+    assert (
+        result['pred_seg'].shape == result['gt_seg'].shape == (1, 32, 32, 32)
+    )
     assert result['gt_seg'].max() > 1  # instance ids, not classes

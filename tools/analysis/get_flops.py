@@ -5,6 +5,7 @@
 A recognizer is counted on one test view, a volumetric segmentor on one
 sliding window (``model.test_cfg.roi_size``, the network's in_channels).
 """
+
 import argparse
 
 import cakes_mm  # noqa: F401  (registers the models, patches mmaction2)
@@ -15,18 +16,24 @@ CONVENTIONS = (
     'Conventions: FLOPs are multiply-adds (1 MAC = 1 FLOP, as in the CAKES '
     'paper) of all convolutions and linear layers for one view (video) or '
     'one sliding window (volume); norms, activations, pooling, upsampling '
-    'and additions are not counted. Params include the classifier head.')
+    'and additions are not counted. Params include the classifier head.'
+)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Params and GFLOPs (multiply-adds) of a model config')
+        description='Params and GFLOPs (multiply-adds) of a model config'
+    )
     parser.add_argument('config', help='config file')
     parser.add_argument(
-        '--shape', type=int, nargs=5, metavar=('N', 'C', 'T', 'H', 'W'),
+        '--shape',
+        type=int,
+        nargs=5,
+        metavar=('N', 'C', 'T', 'H', 'W'),
         help='input shape; defaults to the test pipeline of the config '
         '(clip_len frames at the CenterCrop size), or for a segmentor '
-        '(N, C, D, H, W) of its sliding window')
+        '(N, C, D, H, W) of its sliding window',
+    )
     return parser.parse_args()
 
 

@@ -7,6 +7,7 @@ it prints are the README's model zoo tables. Table 1's auto rows use an
 arch of ours: the paper's were never released, and our own search found
 these.
 """
+
 from mmengine.logging import MMLogger
 
 import cakes_mm  # noqa: F401  (registers the models)
@@ -21,34 +22,46 @@ def gap(ours: float, paper: float) -> str:
 
 def print_table3() -> None:
     """Table 3: ResNet-50 on sthv1."""
-    print('| model | config | params (M) ours / paper | GFLOPs ours / paper '
-          '| FLOPs gap | paper top-1 (sthv1) | note |')
+    print(
+        '| model | config | params (M) ours / paper | GFLOPs ours / paper '
+        '| FLOPs gap | paper top-1 (sthv1) | note |'
+    )
     print('|---|---|---|---|---|---|---|')
     for entry in table3_rows():
         row = entry['row']
-        print(f"| {row.model} | `{row.config}` | {entry['params_m']:.2f} / "
-              f"{row.params_m} | {entry['gflops']:.2f} / {row.gflops} | "
-              f"{gap(entry['gflops'], row.gflops)} | {row.top1} | "
-              f'{row.note} |')
-    print('\nSthv1, 8 frames of 224², 174 classes, one view. FLOPs are '
-          'multiply-adds of convs and linear layers; params include the '
-          'head.')
+        print(
+            f'| {row.model} | `{row.config}` | {entry["params_m"]:.2f} / '
+            f'{row.params_m} | {entry["gflops"]:.2f} / {row.gflops} | '
+            f'{gap(entry["gflops"], row.gflops)} | {row.top1} | '
+            f'{row.note} |'
+        )
+    print(
+        '\nSthv1, 8 frames of 224², 174 classes, one view. FLOPs are '
+        'multiply-adds of convs and linear layers; params include the '
+        'head.'
+    )
 
 
 def print_table1() -> None:
     """Table 1: C2FNAS on MSD pancreas."""
-    print('| model | config | params (M) ours / paper | GFLOPs ours / paper '
-          '| FLOPs gap | paper mean Dice (pancreas, tumour) |')
+    print(
+        '| model | config | params (M) ours / paper | GFLOPs ours / paper '
+        '| FLOPs gap | paper mean Dice (pancreas, tumour) |'
+    )
     print('|---|---|---|---|---|---|')
     for entry in table1_rows():
         row = entry['row']
         dice = f'{row.mean_dsc} ({row.pancreas_dsc}, {row.tumour_dsc})'
-        print(f"| {row.model} | `{row.config}` | {entry['params_m']:.2f} / "
-              f"{row.params_m} | {entry['gflops']:.2f} / {row.gflops} | "
-              f"{gap(entry['gflops'], row.gflops)} | {dice} |")
-    print('\nMSD pancreas, one 96³ window, 3 classes. The paper\'s auto '
-          'archs were never released: ours are what our own search found '
-          '(configs/volumetric/archs/).')
+        print(
+            f'| {row.model} | `{row.config}` | {entry["params_m"]:.2f} / '
+            f'{row.params_m} | {entry["gflops"]:.2f} / {row.gflops} | '
+            f'{gap(entry["gflops"], row.gflops)} | {dice} |'
+        )
+    print(
+        "\nMSD pancreas, one 96³ window, 3 classes. The paper's auto "
+        'archs were never released: ours are what our own search found '
+        '(configs/volumetric/archs/).'
+    )
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ print as their numbers. Bad input (a missing, undecodable or unknown file, a
 checkpoint that does not fit the config's model, a config without a test
 pipeline) ends with one line saying what is wrong, and exit status 1.
 """
+
 import argparse
 import contextlib
 import logging
@@ -26,21 +27,30 @@ import sys
 import tempfile
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
-import cakes_mm  # noqa: F401,I100  (first: mmaction2 shims, registries)
 import torch
-from cakes_mm.apis import (UnsupportedConfigError, inference_recognizer,
-                           init_recognizer)
+from mmengine.config import DictAction
+from mmengine.logging import MMLogger
+
+import cakes_mm  # noqa: F401,I100  (first: mmaction2 shims, registries)
+from cakes_mm.apis import (
+    UnsupportedConfigError,
+    inference_recognizer,
+    init_recognizer,
+)
 from cakes_mm.checkpoint.fit_check import CheckpointMismatchError
 from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError
 from cakes_mm.datasets import BadInputError
 from cakes_mm.environment import silence_irrelevant_warnings
-from mmengine.config import DictAction
-from mmengine.logging import MMLogger
 
 TOP_K = 5
 #: Errors whose message names the file at fault and says what to do.
-INPUT_ERRORS = (BadInputError, CheckpointMismatchError, FileNotFoundError,
-                UnsafeCheckpointError, UnsupportedConfigError)
+INPUT_ERRORS = (
+    BadInputError,
+    CheckpointMismatchError,
+    FileNotFoundError,
+    UnsafeCheckpointError,
+    UnsupportedConfigError,
+)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -49,16 +59,24 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument('video', help='a video file or a folder of frames')
     parser.add_argument('config', help='the model config')
     parser.add_argument('checkpoint', help='the trained weights')
-    parser.add_argument('--label-map',
-                        help='class names, one per line in label order')
-    parser.add_argument('--device', default='cpu',
-                        help='torch device (default: cpu)')
-    parser.add_argument('--filename-tmpl',
-                        help="frame file names of a folder, e.g. "
-                        "'img_{:05}.jpg' (default: detected)")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. '
-                        'model.backbone.arch=arch_final.json')
+    parser.add_argument(
+        '--label-map', help='class names, one per line in label order'
+    )
+    parser.add_argument(
+        '--device', default='cpu', help='torch device (default: cpu)'
+    )
+    parser.add_argument(
+        '--filename-tmpl',
+        help='frame file names of a folder, e.g. '
+        "'img_{:05}.jpg' (default: detected)",
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. '
+        'model.backbone.arch=arch_final.json',
+    )
     return parser.parse_args(argv)
 
 
@@ -70,9 +88,14 @@ def read_label_map(path: str) -> List[str]:
         return [line.strip() for line in f if line.strip()]
 
 
-def recognize(video: str, config: str, checkpoint: str, device: str = 'cpu',
-              cfg_options: Optional[dict] = None,
-              filename_tmpl: Optional[str] = None) -> torch.Tensor:
+def recognize(
+    video: str,
+    config: str,
+    checkpoint: str,
+    device: str = 'cpu',
+    cfg_options: Optional[dict] = None,
+    filename_tmpl: Optional[str] = None,
+) -> torch.Tensor:
     """Class scores of one video file or frame folder.
 
     Args:
@@ -121,12 +144,14 @@ def held_stderr() -> Iterator[Callable[[], None]]:
                 sys.stderr.flush()
 
 
-def top_labels(scores: torch.Tensor,
-               names: Sequence[str]) -> List[Tuple[str, float]]:
+def top_labels(
+    scores: torch.Tensor, names: Sequence[str]
+) -> List[Tuple[str, float]]:
     """The ``TOP_K`` best (name, score) pairs, best first."""
     values, labels = scores.topk(min(TOP_K, len(scores)))
-    return [(names[label], float(value))
-            for value, label in zip(values, labels)]
+    return [
+        (names[label], float(value)) for value, label in zip(values, labels)
+    ]
 
 
 def main(argv: Sequence[str]) -> None:
@@ -140,9 +165,14 @@ def main(argv: Sequence[str]) -> None:
     try:
         with held_stderr() as drop_held:
             try:
-                scores = recognize(args.video, args.config, args.checkpoint,
-                                   args.device, args.cfg_options,
-                                   args.filename_tmpl)
+                scores = recognize(
+                    args.video,
+                    args.config,
+                    args.checkpoint,
+                    args.device,
+                    args.cfg_options,
+                    args.filename_tmpl,
+                )
             except INPUT_ERRORS as error:
                 drop_held()  # decord's and FFmpeg's logs of the same fault
                 message = error.args[0] if error.args else str(error)
@@ -152,8 +182,10 @@ def main(argv: Sequence[str]) -> None:
     if names is None:
         names = [str(label) for label in range(len(scores))]
     elif len(names) < len(scores):
-        raise SystemExit(f'error: {args.label_map} names {len(names)} '
-                         f'classes but the model has {len(scores)}')
+        raise SystemExit(
+            f'error: {args.label_map} names {len(names)} '
+            f'classes but the model has {len(scores)}'
+        )
     for rank, (name, score) in enumerate(top_labels(scores, names), 1):
         print(f'{rank}. {name}  {score:.3f}')
 

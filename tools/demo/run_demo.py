@@ -14,6 +14,7 @@ It takes about 5 minutes on 2 CPU cores (the budget is 12): one torch thread
 trains while one data loader worker decodes. ``--quick`` is a smoke run (a
 few clips, one epoch) for the tests.
 """
+
 import argparse
 import os
 import os.path as osp
@@ -31,13 +32,24 @@ CONFIGS = osp.join(REPO, 'configs', 'demo')
 # -> retrain.
 DEMO_MODELS = (
     ('c2d', 'C2D', 'c2d_r50-w16_8x1x1_synthetic-motion.py', None),
-    ('cakes12d', 'CAKES 1,2D manual',
-     'cakes-12d-manual_r50-w16_8x1x1_synthetic-motion.py', None),
-    ('cakes12d_search', 'CAKES 1,2D search',
-     'cakes-12d-perf-search_r50-w16_8x1x1_synthetic-motion.py', None),
-    ('cakes12d_searched', 'CAKES 1,2D searched',
-     'cakes-12d-manual_r50-w16_8x1x1_synthetic-motion.py',
-     'cakes12d_search'),
+    (
+        'cakes12d',
+        'CAKES 1,2D manual',
+        'cakes-12d-manual_r50-w16_8x1x1_synthetic-motion.py',
+        None,
+    ),
+    (
+        'cakes12d_search',
+        'CAKES 1,2D search',
+        'cakes-12d-perf-search_r50-w16_8x1x1_synthetic-motion.py',
+        None,
+    ),
+    (
+        'cakes12d_searched',
+        'CAKES 1,2D searched',
+        'cakes-12d-manual_r50-w16_8x1x1_synthetic-motion.py',
+        'cakes12d_search',
+    ),
 )
 CLIPS_PER_CLASS = dict(train=200, val=10, test=25)
 QUICK_CLIPS_PER_CLASS = dict(train=4, val=2, test=2)
@@ -60,32 +72,54 @@ class Result(NamedTuple):
 def parse_args(argv: List[str]) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo'),
-                        help='where data, logs and checkpoints go '
-                        '(default: work_dirs/demo)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of the dataset and of training '
-                        '(default: 0)')
-    parser.add_argument('--threads', type=int, default=1,
-                        help='torch CPU threads (default: 1; the data '
-                        'loader worker takes the second core)')
-    parser.add_argument('--quick', action='store_true',
-                        help='smoke run: a few clips per class, one epoch')
-    parser.add_argument('--verbose', action='store_true',
-                        help="show mmengine's full INFO log on the console")
+    parser.add_argument(
+        '--work-dir',
+        default=osp.join('work_dirs', 'demo'),
+        help='where data, logs and checkpoints go (default: work_dirs/demo)',
+    )
+    parser.add_argument(
+        '--seed',
+        type=int,
+        default=0,
+        help='seed of the dataset and of training (default: 0)',
+    )
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=1,
+        help='torch CPU threads (default: 1; the data '
+        'loader worker takes the second core)',
+    )
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help='smoke run: a few clips per class, one epoch',
+    )
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help="show mmengine's full INFO log on the console",
+    )
     return parser.parse_args(argv)
 
 
-def demo_config(config: str, work_dir: str, data_root: str,
-                args: argparse.Namespace, arch_from: Optional[str] = None):
+def demo_config(
+    config: str,
+    work_dir: str,
+    data_root: str,
+    args: argparse.Namespace,
+    arch_from: Optional[str] = None,
+):
     """Load a demo config and point it at this run's data and work dir, and
     at the architecture exported by the search in ``arch_from``."""
     from mmengine.config import Config
+
     cfg = Config.fromfile(osp.join(CONFIGS, config))
     cfg.work_dir = work_dir
     if arch_from:
-        cfg.model.backbone.arch = osp.join(args.work_dir, arch_from,
-                                           'arch_final.json')
+        cfg.model.backbone.arch = osp.join(
+            args.work_dir, arch_from, 'arch_final.json'
+        )
     cfg.randomness = dict(seed=args.seed)
     cfg.log_level = 'INFO' if args.verbose else 'WARNING'
     for split in ('train', 'val', 'test'):
@@ -104,20 +138,29 @@ def demo_config(config: str, work_dir: str, data_root: str,
     return cfg
 
 
-def train_and_test(key: str, name: str, config: str, data_root: str,
-                   args: argparse.Namespace,
-                   arch_from: Optional[str] = None) -> Result:
+def train_and_test(
+    key: str,
+    name: str,
+    config: str,
+    data_root: str,
+    args: argparse.Namespace,
+    arch_from: Optional[str] = None,
+) -> Result:
     """Train one demo model, test it with several clips, measure it."""
     from mmengine.runner import Runner
 
     from cakes_mm.analysis import model_complexity
     from cakes_mm.demo.progress import DemoProgressHook, echo
     from cakes_mm.models.search import search_layers, subnet_complexity
+
     started = time.monotonic()
-    cfg = demo_config(config, osp.join(args.work_dir, key), data_root, args,
-                      arch_from)
-    echo(f'[{name}] training {cfg.train_cfg.max_epochs} epochs from '
-         f'configs/demo/{config}')
+    cfg = demo_config(
+        config, osp.join(args.work_dir, key), data_root, args, arch_from
+    )
+    echo(
+        f'[{name}] training {cfg.train_cfg.max_epochs} epochs from '
+        f'configs/demo/{config}'
+    )
     runner = Runner.from_cfg(cfg)
     runner.register_hook(DemoProgressHook(name, echo))
     runner.train()
@@ -127,31 +170,47 @@ def train_and_test(key: str, name: str, config: str, data_root: str,
     else:
         complexity = model_complexity(runner.model, INPUT_SHAPE)
     minutes = (time.monotonic() - started) / 60
-    echo(f'[{name}] test top-1 {100 * metrics["acc/top1"]:.1f}% '
-         f'({minutes:.1f} min in all)')
-    return Result(name, complexity.params_m, complexity.gflops,
-                  100 * metrics['acc/top1'], minutes, views_per_video(cfg),
-                  osp.join(CONFIGS, config),
-                  osp.join(cfg.work_dir, f'epoch_{runner.epoch}.pth'))
+    echo(
+        f'[{name}] test top-1 {100 * metrics["acc/top1"]:.1f}% '
+        f'({minutes:.1f} min in all)'
+    )
+    return Result(
+        name,
+        complexity.params_m,
+        complexity.gflops,
+        100 * metrics['acc/top1'],
+        minutes,
+        views_per_video(cfg),
+        osp.join(CONFIGS, config),
+        osp.join(cfg.work_dir, f'epoch_{runner.epoch}.pth'),
+    )
 
 
 def views_per_video(cfg) -> int:
     """Clips per video in the config's test pipeline."""
-    return max(transform.get('num_clips', 1)
-               for transform in cfg.test_dataloader.dataset.pipeline)
+    return max(
+        transform.get('num_clips', 1)
+        for transform in cfg.test_dataloader.dataset.pipeline
+    )
 
 
 def format_table(results: List[Result], num_test: int) -> str:
     """The demo's closing table, as text."""
-    lines = [f'{"model":<20}{"params (M)":>12}{"GFLOPs":>10}'
-             f'{"top-1 (%)":>11}{"minutes":>9}']
+    lines = [
+        f'{"model":<20}{"params (M)":>12}{"GFLOPs":>10}'
+        f'{"top-1 (%)":>11}{"minutes":>9}'
+    ]
     for row in results:
-        lines.append(f'{row.name:<20}{row.params_m:>12.3f}{row.gflops:>10.4f}'
-                     f'{row.top1:>11.1f}{row.minutes:>9.1f}')
-    lines.append(f'GFLOPs: multiply-adds of one {INPUT_SHAPE[2]}x'
-                 f'{INPUT_SHAPE[3]}x{INPUT_SHAPE[4]} clip; top-1 on '
-                 f'{num_test} test videos, {results[0].views} clips each. A '
-                 f'frame-by-frame model cannot beat 50%.')
+        lines.append(
+            f'{row.name:<20}{row.params_m:>12.3f}{row.gflops:>10.4f}'
+            f'{row.top1:>11.1f}{row.minutes:>9.1f}'
+        )
+    lines.append(
+        f'GFLOPs: multiply-adds of one {INPUT_SHAPE[2]}x'
+        f'{INPUT_SHAPE[3]}x{INPUT_SHAPE[4]} clip; top-1 on '
+        f'{num_test} test videos, {results[0].views} clips each. A '
+        f'frame-by-frame model cannot beat 50%.'
+    )
     return '\n'.join(lines)
 
 
@@ -163,37 +222,53 @@ def main(argv: List[str]) -> Dict[str, Result]:
     # machine; sleeping ones do not.
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     import torch
+
     torch.set_num_threads(args.threads)
     import cakes_mm  # noqa: F401  (patches mmaction2, registers the models)
     from cakes_mm.demo.progress import echo
     from cakes_mm.environment import silence_irrelevant_warnings
+
     if not args.verbose:
         silence_irrelevant_warnings()
     from cakes_mm.demo.synthetic import DEMO_CLASS_NAMES, generate_dataset
+
     started = time.monotonic()
     clips = QUICK_CLIPS_PER_CLASS if args.quick else CLIPS_PER_CLASS
     data_root = osp.join(args.work_dir, 'data')
-    echo(f'[data] writing {len(DEMO_CLASS_NAMES)} classes x {clips} clips to '
-         f'{data_root}')
+    echo(
+        f'[data] writing {len(DEMO_CLASS_NAMES)} classes x {clips} clips to '
+        f'{data_root}'
+    )
     generate_dataset(data_root, clips, seed=args.seed)
     echo(f'[data] done in {time.monotonic() - started:.0f}s')
-    results = {key: train_and_test(key, name, config, data_root, args,
-                                   arch_from)
-               for key, name, config, arch_from in DEMO_MODELS}
+    results = {
+        key: train_and_test(key, name, config, data_root, args, arch_from)
+        for key, name, config, arch_from in DEMO_MODELS
+    }
     echo('')
-    echo(format_table(list(results.values()),
-                      clips['test'] * len(DEMO_CLASS_NAMES)))
+    echo(
+        format_table(
+            list(results.values()), clips['test'] * len(DEMO_CLASS_NAMES)
+        )
+    )
     echo(f'total time {(time.monotonic() - started) / 60:.1f} min')
     last = list(results.values())[-1]
     arch_from = DEMO_MODELS[-1][3]  # the retrained search result's arch
-    command = ['python', osp.relpath(osp.join(REPO, 'tools', 'demo',
-                                              'recognize.py')),
-               osp.join(data_root, 'videos', 'test', '1_0000.mp4'),
-               osp.relpath(last.config), last.checkpoint, '--label-map',
-               osp.join(data_root, 'label_map.txt')]
+    command = [
+        'python',
+        osp.relpath(osp.join(REPO, 'tools', 'demo', 'recognize.py')),
+        osp.join(data_root, 'videos', 'test', '1_0000.mp4'),
+        osp.relpath(last.config),
+        last.checkpoint,
+        '--label-map',
+        osp.join(data_root, 'label_map.txt'),
+    ]
     if arch_from:
-        command += ['--cfg-options', 'model.backbone.arch=' + osp.join(
-            args.work_dir, arch_from, 'arch_final.json')]
+        command += [
+            '--cfg-options',
+            'model.backbone.arch='
+            + osp.join(args.work_dir, arch_from, 'arch_final.json'),
+        ]
     echo(f'\nTry one video:\n  {shlex.join(command)}')
     return results
 

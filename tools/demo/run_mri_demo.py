@@ -20,6 +20,7 @@ It takes about 11 minutes on 2 CPU cores: one torch thread trains while one
 data loader worker crops. ``--quick`` is a smoke run (two iterations per
 model) for the tests. The logic lives in :mod:`cakes_mm.demo.mri_demo`.
 """
+
 import argparse
 import os
 import os.path as osp
@@ -33,22 +34,37 @@ CONFIGS = osp.join(REPO, 'configs', 'demo')
 def parse_args(argv: List[str]) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--work-dir', default=osp.join('work_dirs',
-                                                       'mri_demo'),
-                        help='where data, logs, checkpoints and the PNG go '
-                        '(default: work_dirs/mri_demo)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of training (default: 0)')
-    parser.add_argument('--png', default=None,
-                        help='the slices PNG (default: '
-                        'WORK_DIR/mri_demo.png)')
-    parser.add_argument('--threads', type=int, default=1,
-                        help='torch CPU threads (default: 1; the data '
-                        'loader worker takes the second core)')
-    parser.add_argument('--quick', action='store_true',
-                        help='smoke run: two iterations per model')
-    parser.add_argument('--verbose', action='store_true',
-                        help="show mmengine's full INFO log on the console")
+    parser.add_argument(
+        '--work-dir',
+        default=osp.join('work_dirs', 'mri_demo'),
+        help='where data, logs, checkpoints and the PNG go '
+        '(default: work_dirs/mri_demo)',
+    )
+    parser.add_argument(
+        '--seed', type=int, default=0, help='seed of training (default: 0)'
+    )
+    parser.add_argument(
+        '--png',
+        default=None,
+        help='the slices PNG (default: WORK_DIR/mri_demo.png)',
+    )
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=1,
+        help='torch CPU threads (default: 1; the data '
+        'loader worker takes the second core)',
+    )
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help='smoke run: two iterations per model',
+    )
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help="show mmengine's full INFO log on the console",
+    )
     return parser.parse_args(argv)
 
 
@@ -59,11 +75,13 @@ def main(argv: List[str]):
     # run_demo.py); set before torch loads its OpenMP runtime.
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     import torch
+
     torch.set_num_threads(args.threads)
     import cakes_mm  # noqa: F401  (patches mmaction2, registers the models)
     from cakes_mm.demo.mri_demo import run_mri_demo
     from cakes_mm.demo.progress import echo
     from cakes_mm.environment import silence_irrelevant_warnings
+
     if not args.verbose:
         silence_irrelevant_warnings()
     return run_mri_demo(args, CONFIGS, echo)

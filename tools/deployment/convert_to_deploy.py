@@ -8,6 +8,7 @@ The backbone becomes its deploy form (BN-folded 2D convs over frames, see
 adding ``--cfg-options model.backbone.deploy=True``. Bad input ends with one
 line and exit status 1.
 """
+
 import argparse
 import sys
 from typing import Sequence
@@ -27,8 +28,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument('config', help='the config it was trained with')
     parser.add_argument('checkpoint', help='the trained weights')
     parser.add_argument('out', help='the deploy checkpoint to write')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries',
+    )
     return parser.parse_args(argv)
 
 
@@ -36,13 +41,21 @@ def main(argv: Sequence[str]) -> None:
     """Convert and say what was written."""
     args = parse_args(argv)
     try:
-        name = write_deploy_checkpoint(args.config, args.checkpoint,
-                                       args.out, args.cfg_options)
-    except (BadInputError, CheckpointMismatchError, FileNotFoundError,
-            UnsafeCheckpointError, ValueError) as error:
+        name = write_deploy_checkpoint(
+            args.config, args.checkpoint, args.out, args.cfg_options
+        )
+    except (
+        BadInputError,
+        CheckpointMismatchError,
+        FileNotFoundError,
+        UnsafeCheckpointError,
+        ValueError,
+    ) as error:
         raise SystemExit(f'error: {error}') from None
-    print(f'wrote {args.out}: {name} in deploy form; test it with '
-          f'--cfg-options model.backbone.deploy=True')
+    print(
+        f'wrote {args.out}: {name} in deploy form; test it with '
+        f'--cfg-options model.backbone.deploy=True'
+    )
 
 
 if __name__ == '__main__':

@@ -13,9 +13,12 @@ onnxruntime at two batch sizes and must match PyTorch within 1e-4
 (relative). Bad input ends with one line and exit status 1. See
 docs/onnx.md.
 """
+
 import argparse
 import sys
 from typing import Sequence
+
+from mmengine.config import DictAction
 
 import cakes_mm  # noqa: F401,I100  (first: mmaction2 shims, registries)
 from cakes_mm.apis import init_recognizer
@@ -24,11 +27,15 @@ from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError
 from cakes_mm.datasets import BadInputError
 from cakes_mm.deployment import ExportError, export_recognizer
 from cakes_mm.environment import silence_irrelevant_warnings
-from mmengine.config import DictAction
 
 #: Errors whose message names what is wrong and what to do.
-INPUT_ERRORS = (BadInputError, CheckpointMismatchError, ExportError,
-                FileNotFoundError, UnsafeCheckpointError)
+INPUT_ERRORS = (
+    BadInputError,
+    CheckpointMismatchError,
+    ExportError,
+    FileNotFoundError,
+    UnsafeCheckpointError,
+)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -37,17 +44,27 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument('config', help='the model config')
     parser.add_argument('checkpoint', help='the trained weights')
     parser.add_argument('--out', required=True, help='the ONNX file to write')
-    parser.add_argument('--shape', type=int, nargs=5,
-                        default=[1, 3, 8, 224, 224],
-                        metavar=('N', 'C', 'T', 'H', 'W'),
-                        help='input shape to trace and check; N is dynamic '
-                        'in the file (default: 1 3 8 224 224)')
-    parser.add_argument('--no-deploy', action='store_true',
-                        help='export the backbone as trained (eval mode), '
-                        'not in deploy form')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. '
-                        'model.backbone.arch=arch_final.json')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=5,
+        default=[1, 3, 8, 224, 224],
+        metavar=('N', 'C', 'T', 'H', 'W'),
+        help='input shape to trace and check; N is dynamic '
+        'in the file (default: 1 3 8 224 224)',
+    )
+    parser.add_argument(
+        '--no-deploy',
+        action='store_true',
+        help='export the backbone as trained (eval mode), not in deploy form',
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. '
+        'model.backbone.arch=arch_final.json',
+    )
     return parser.parse_args(argv)
 
 
@@ -55,21 +72,25 @@ def main(argv: Sequence[str]) -> None:
     """Export, check, and say what was written."""
     args = parse_args(argv)
     try:
-        model = init_recognizer(args.config, args.checkpoint, 'cpu',
-                                args.cfg_options)
-        report = export_recognizer(model, args.out, args.shape,
-                                   deploy=not args.no_deploy)
+        model = init_recognizer(
+            args.config, args.checkpoint, 'cpu', args.cfg_options
+        )
+        report = export_recognizer(
+            model, args.out, args.shape, deploy=not args.no_deploy
+        )
     except INPUT_ERRORS as error:
         message = error.args[0] if error.args else str(error)
         raise SystemExit(f'error: {message}') from None
     form = 'deploy form' if report.deploy else 'eval mode'
     _, channels, frames, height, width = report.input_shape
-    print(f'wrote {report.path} ({type(model.backbone).__name__} in {form}):'
-          f' input (batch, {channels}, {frames}, {height}, {width}) -> '
-          f'output (batch, {report.num_classes}); onnxruntime matches '
-          f'PyTorch at batch '
-          f'{" and ".join(map(str, report.batch_sizes))} (max relative '
-          f'difference {report.difference:.1e})')
+    print(
+        f'wrote {report.path} ({type(model.backbone).__name__} in {form}):'
+        f' input (batch, {channels}, {frames}, {height}, {width}) -> '
+        f'output (batch, {report.num_classes}); onnxruntime matches '
+        f'PyTorch at batch '
+        f'{" and ".join(map(str, report.batch_sizes))} (max relative '
+        f'difference {report.difference:.1e})'
+    )
 
 
 if __name__ == '__main__':

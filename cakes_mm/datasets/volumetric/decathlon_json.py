@@ -14,6 +14,7 @@ The file is a JSON object with
 Every problem raises :class:`BadAnnotationError` naming the file and the
 entry, e.g. ``data/dataset.json: training[3]: "label" is missing``.
 """
+
 import json
 import os.path as osp
 from dataclasses import dataclass
@@ -60,8 +61,10 @@ def load_decathlon_json(path: str) -> dict:
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise BadAnnotationError(f'{path}: not valid JSON ({error})') from None
     if not isinstance(index, dict):
-        raise BadAnnotationError(f'{path}: the top level must be a JSON '
-                                 f'object, got {type(index).__name__}')
+        raise BadAnnotationError(
+            f'{path}: the top level must be a JSON '
+            f'object, got {type(index).__name__}'
+        )
     class_names(index, path)
     return index
 
@@ -77,20 +80,25 @@ def class_names(index: dict, path: str) -> List[str]:
         list[str]: ``names[k]`` is the name of label value ``k``.
     """
     labels = index.get('labels')
-    expected = ('"labels" must map "0".."K-1" to class names, e.g. '
-                '{"0": "background", "1": "pancreas"}')
+    expected = (
+        '"labels" must map "0".."K-1" to class names, e.g. '
+        '{"0": "background", "1": "pancreas"}'
+    )
     if not isinstance(labels, dict) or len(labels) < 2:
         raise BadAnnotationError(f'{path}: {expected}; got {labels!r}')
     wanted = [str(value) for value in range(len(labels))]
     if sorted(labels, key=str) != sorted(wanted) or not all(
-            isinstance(name, str) for name in labels.values()):
-        raise BadAnnotationError(f'{path}: {expected}; got keys '
-                                 f'{sorted(labels)}')
+        isinstance(name, str) for name in labels.values()
+    ):
+        raise BadAnnotationError(
+            f'{path}: {expected}; got keys {sorted(labels)}'
+        )
     return [labels[key] for key in wanted]
 
 
-def read_cases(index: dict, path: str, list_name: str,
-               data_root: str = '') -> List[VolumeCase]:
+def read_cases(
+    index: dict, path: str, list_name: str, data_root: str = ''
+) -> List[VolumeCase]:
     """The image/label pairs of one list of a ``dataset.json``.
 
     Args:
@@ -108,7 +116,8 @@ def read_cases(index: dict, path: str, list_name: str,
         found = 'no' if entries is None else f'a non-list {list_name!r}'
         raise BadAnnotationError(
             f'{path}: has {found} "{list_name}" list of '
-            '{"image": ..., "label": ...} pairs')
+            '{"image": ..., "label": ...} pairs'
+        )
     root = data_root or osp.dirname(path)
     cases = []
     for number, entry in enumerate(entries):
@@ -122,22 +131,26 @@ def _read_entry(entry: object, where: str, root: str) -> VolumeCase:
     """Check one ``{"image", "label"[, "fold"]}`` entry."""
     if not isinstance(entry, dict):
         raise BadAnnotationError(
-            f'{where}: must be {{"image": ..., "label": ...}}, got '
-            f'{entry!r}')
+            f'{where}: must be {{"image": ..., "label": ...}}, got {entry!r}'
+        )
     for key in ('image', 'label'):
         if not isinstance(entry.get(key), str) or not entry[key]:
             raise BadAnnotationError(
-                f'{where}: "{key}" must be a file path, got '
-                f'{entry.get(key)!r}')
+                f'{where}: "{key}" must be a file path, got {entry.get(key)!r}'
+            )
     fold = entry.get('fold')
-    if fold is not None and (not isinstance(fold, int)
-                             or isinstance(fold, bool) or fold < 0):
+    if fold is not None and (
+        not isinstance(fold, int) or isinstance(fold, bool) or fold < 0
+    ):
         raise BadAnnotationError(
-            f'{where}: "fold" must be an integer >= 0, got {fold!r}')
+            f'{where}: "fold" must be an integer >= 0, got {fold!r}'
+        )
     return VolumeCase(
         image=osp.normpath(osp.join(root, entry['image'])),
-        label=osp.normpath(osp.join(root, entry['label'])), entry=where,
-        fold=fold)
+        label=osp.normpath(osp.join(root, entry['label'])),
+        entry=where,
+        fold=fold,
+    )
 
 
 def _check_unique(cases: Sequence[VolumeCase]) -> None:
@@ -147,7 +160,8 @@ def _check_unique(cases: Sequence[VolumeCase]) -> None:
         if case.image in first:
             raise BadAnnotationError(
                 f'{case.entry}: image {case.image} is already listed at '
-                f'{first[case.image]}')
+                f'{first[case.image]}'
+            )
         first[case.image] = case.entry
 
 
@@ -168,8 +182,7 @@ def fold_of_position(position: int, num_cases: int, num_folds: int) -> int:
     return position * num_folds // num_cases
 
 
-def assign_folds(cases: Sequence[VolumeCase],
-                 num_folds: int) -> List[int]:
+def assign_folds(cases: Sequence[VolumeCase], num_folds: int) -> List[int]:
     """The cross-validation fold of every case.
 
     If every entry has a ``fold`` key, those are the folds. If none has,
@@ -193,12 +206,14 @@ def assign_folds(cases: Sequence[VolumeCase],
         missing = next(case for case in cases if case.fold is None)
         raise BadAnnotationError(
             f'{missing.entry}: has no "fold" while other entries have one; '
-            'give every entry a fold or none')
+            'give every entry a fold or none'
+        )
     for case in with_fold:
         if case.fold >= num_folds:
             raise BadAnnotationError(
                 f'{case.entry}: fold {case.fold} is not below num_folds='
-                f'{num_folds}')
+                f'{num_folds}'
+            )
     if with_fold:
         return [case.fold for case in cases]
     order = sorted(range(len(cases)), key=lambda i: cases[i].image)
@@ -208,9 +223,14 @@ def assign_folds(cases: Sequence[VolumeCase],
     return folds
 
 
-def select_cases(index: dict, path: str, split: str,
-                 fold: Optional[int] = None, num_folds: int = 5,
-                 data_root: str = '') -> List[VolumeCase]:
+def select_cases(
+    index: dict,
+    path: str,
+    split: str,
+    fold: Optional[int] = None,
+    num_folds: int = 5,
+    data_root: str = '',
+) -> List[VolumeCase]:
     """The cases of one split of a ``dataset.json``.
 
     Without ``fold``, ``split`` names a list: ``'train'`` is
@@ -231,17 +251,22 @@ def select_cases(index: dict, path: str, split: str,
         list[VolumeCase]: The split's cases.
     """
     if split not in SPLIT_LISTS:
-        raise ValueError(f'split must be one of {sorted(SPLIT_LISTS)}, got '
-                         f'{split!r}')
+        raise ValueError(
+            f'split must be one of {sorted(SPLIT_LISTS)}, got {split!r}'
+        )
     if fold is None:
         return read_cases(index, path, SPLIT_LISTS[split], data_root)
     if split == 'test':
-        raise ValueError("split='test' reads the json's test list; it "
-                         'takes no fold')
+        raise ValueError(
+            "split='test' reads the json's test list; it takes no fold"
+        )
     if not 0 <= fold < num_folds:
         raise ValueError(f'fold must be in 0..{num_folds - 1}, got {fold}')
     cases = read_cases(index, path, 'training', data_root)
     folds = assign_folds(cases, num_folds)
     held_out = split == 'val'
-    return [case for case, case_fold in zip(cases, folds)
-            if (case_fold == fold) == held_out]
+    return [
+        case
+        for case, case_fold in zip(cases, folds)
+        if (case_fold == fold) == held_out
+    ]

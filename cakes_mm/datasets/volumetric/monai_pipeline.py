@@ -18,6 +18,7 @@ under a seed and a run resumed with ``num_workers=0`` draws what the
 uninterrupted run drew. A pipeline without random transforms draws nothing
 from the global generator.
 """
+
 from typing import Callable, Sequence, Union
 
 import numpy as np
@@ -40,8 +41,10 @@ def build_transform(config: TransformConfig) -> Callable:
     """
     if not isinstance(config, dict):
         if not callable(config):
-            raise TypeError(f'pipeline: {config!r} is neither a config dict '
-                            'nor a transform')
+            raise TypeError(
+                f'pipeline: {config!r} is neither a config dict '
+                'nor a transform'
+            )
         return config
     kwargs = dict(config)
     kind = kwargs.pop('type', None)
@@ -50,8 +53,10 @@ def build_transform(config: TransformConfig) -> Callable:
             raise ValueError(f'pipeline: monai.transforms has no {kind!r}')
         kind = getattr(transforms, kind)
     if not callable(kind):
-        raise ValueError(f'pipeline: {config!r} needs a "type" naming a '
-                         'monai.transforms class')
+        raise ValueError(
+            f'pipeline: {config!r} needs a "type" naming a '
+            'monai.transforms class'
+        )
     return kind(**kwargs)
 
 
@@ -78,8 +83,10 @@ def is_random(pipeline: transforms.Compose) -> bool:
     Returns:
         bool: True if one of them is ``Randomizable``.
     """
-    return any(isinstance(transform, transforms.Randomizable)
-               for transform in pipeline.transforms)
+    return any(
+        isinstance(transform, transforms.Randomizable)
+        for transform in pipeline.transforms
+    )
 
 
 def reseed(pipeline: transforms.Compose) -> None:
@@ -89,5 +96,6 @@ def reseed(pipeline: transforms.Compose) -> None:
         pipeline (monai.transforms.Compose): The transforms; each random one
             gets its own seed derived from the one number drawn.
     """
-    pipeline.set_random_state(seed=int(np.random.randint(MAX_SEED,
-                                                         dtype=np.int64)))
+    pipeline.set_random_state(
+        seed=int(np.random.randint(MAX_SEED, dtype=np.int64))
+    )

@@ -1,17 +1,23 @@
 """NIfTI image/label pairs in the Medical Segmentation Decathlon layout."""
+
 from typing import Callable, List, Optional, Sequence, Union
 
 import torch
+from mmaction.registry import DATASETS
 from mmengine.dataset import BaseDataset
 from monai.transforms import Compose, LoadImaged
 
-from mmaction.registry import DATASETS
 from ..errors import BadSampleError
 from ..sample_checks import SampleChecksMixin
 from .decathlon_json import class_names, load_decathlon_json, select_cases
 from .monai_pipeline import build_pipeline, is_random, reseed
-from .nifti_checks import (check_instance_ids, check_label_values,
-                           check_same_grid, first_unreadable, read_grid)
+from .nifti_checks import (
+    check_instance_ids,
+    check_label_values,
+    check_same_grid,
+    first_unreadable,
+    read_grid,
+)
 from .volume_packing import pack_volume
 
 
@@ -29,8 +35,10 @@ def load_step_end(pipeline: Compose) -> int:
             if not {'image', 'label'} <= set(transform.keys):
                 break
             return position + 1
-    raise ValueError("MSDDataset: the pipeline must load the pair with "
-                     "dict(type='LoadImaged', keys=['image', 'label'])")
+    raise ValueError(
+        'MSDDataset: the pipeline must load the pair with '
+        "dict(type='LoadImaged', keys=['image', 'label'])"
+    )
 
 
 @DATASETS.register_module()
@@ -93,12 +101,19 @@ class MSDDataset(SampleChecksMixin, BaseDataset):
             ``serialize_data``, ``lazy_init``, ...).
     """
 
-    def __init__(self, ann_file: str = 'dataset.json',
-                 pipeline: Sequence[Union[dict, Callable]] = (),
-                 data_root: str = '', split: str = 'train',
-                 fold: Optional[int] = None, num_folds: int = 5,
-                 test_mode: bool = False, skip_bad_samples: bool = False,
-                 instance_labels: bool = False, **kwargs) -> None:
+    def __init__(
+        self,
+        ann_file: str = 'dataset.json',
+        pipeline: Sequence[Union[dict, Callable]] = (),
+        data_root: str = '',
+        split: str = 'train',
+        fold: Optional[int] = None,
+        num_folds: int = 5,
+        test_mode: bool = False,
+        skip_bad_samples: bool = False,
+        instance_labels: bool = False,
+        **kwargs,
+    ) -> None:
         self.split = split
         self.instance_labels = instance_labels
         self.fold = fold
@@ -106,18 +121,31 @@ class MSDDataset(SampleChecksMixin, BaseDataset):
         self.transforms = build_pipeline(pipeline)
         self.load_end = load_step_end(self.transforms)
         self.random = is_random(self.transforms)
-        super().__init__(ann_file=ann_file, data_root=data_root,
-                         pipeline=[], test_mode=test_mode,
-                         skip_bad_samples=skip_bad_samples, **kwargs)
+        super().__init__(
+            ann_file=ann_file,
+            data_root=data_root,
+            pipeline=[],
+            test_mode=test_mode,
+            skip_bad_samples=skip_bad_samples,
+            **kwargs,
+        )
 
     def load_data_list(self) -> List[dict]:
         """Read the split's pairs; set ``metainfo['classes']``."""
         index = load_decathlon_json(self.ann_file)
         self._metainfo['classes'] = tuple(class_names(index, self.ann_file))
-        cases = select_cases(index, self.ann_file, self.split, self.fold,
-                             self.num_folds, self.data_root)
-        return [dict(image=case.image, label=case.label, ann_line=case.entry)
-                for case in cases]
+        cases = select_cases(
+            index,
+            self.ann_file,
+            self.split,
+            self.fold,
+            self.num_folds,
+            self.data_root,
+        )
+        return [
+            dict(image=case.image, label=case.label, ann_line=case.entry)
+            for case in cases
+        ]
 
     def check_sample(self, data_info: dict) -> None:
         """Check that both files exist, have readable headers and share
@@ -128,8 +156,9 @@ class MSDDataset(SampleChecksMixin, BaseDataset):
             label = read_grid(data_info['label'])
         except BadSampleError as error:
             raise BadSampleError(f'{error} ({where})') from None
-        check_same_grid(data_info['image'], image, data_info['label'],
-                        label, where)
+        check_same_grid(
+            data_info['image'], image, data_info['label'], label, where
+        )
         data_info['grid'] = image
 
     def run_pipeline(self, data_info: dict) -> dict:
@@ -156,10 +185,15 @@ class MSDDataset(SampleChecksMixin, BaseDataset):
             ) from None
         values = torch.unique(data['label']).tolist()
         if self.instance_labels:
-            check_instance_ids(values, data_info['label'],
-                               data_info['ann_line'])
+            check_instance_ids(
+                values, data_info['label'], data_info['ann_line']
+            )
         else:
-            check_label_values(values, len(self.metainfo['classes']),
-                               data_info['label'], data_info['ann_line'])
+            check_label_values(
+                values,
+                len(self.metainfo['classes']),
+                data_info['label'],
+                data_info['ann_line'],
+            )
         data = self.transforms(data, start=self.load_end)
         return pack_volume(data, data_info, data_info['grid'])

@@ -7,14 +7,20 @@ with an output folder, resamples it (image trilinear, label nearest) and
 writes it there atomically. The output's ``dataset.json`` is written last,
 and only if every pair passed, so a dataset with one is complete.
 """
+
 import json
 import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence
 
 from cakes_mm.fileio import atomic_write
+
 from ..errors import BadInputError, BadSampleError
-from .decathlon_json import (VolumeCase, class_names, load_decathlon_json,
-                             read_cases)
+from .decathlon_json import (
+    VolumeCase,
+    class_names,
+    load_decathlon_json,
+    read_cases,
+)
 from .nifti_checks import check_pair
 from .nifti_io import resample_pair, save_nifti
 
@@ -39,8 +45,11 @@ def labelled_lists(index: dict) -> List[str]:
     names = ['training']
     for name in LABELLED_LISTS[1:]:
         entries = index.get(name)
-        if isinstance(entries, list) and entries and all(
-                isinstance(entry, dict) for entry in entries):
+        if (
+            isinstance(entries, list)
+            and entries
+            and all(isinstance(entry, dict) for entry in entries)
+        ):
             names.append(name)
     return names
 
@@ -65,13 +74,19 @@ def output_name(path: str, root: str, folder: str) -> str:
 
 def describe(shape: Sequence[int], spacing: Sequence[float]) -> str:
     """``'512x512x110 @ 0.70x0.70x2.50 mm'``."""
-    return (f'{"x".join(map(str, shape))} @ '
-            f'{"x".join(f"{size:.2f}" for size in spacing)} mm')
+    return (
+        f'{"x".join(map(str, shape))} @ '
+        f'{"x".join(f"{size:.2f}" for size in spacing)} mm'
+    )
 
 
-def process_case(case: VolumeCase, num_classes: int, root: str,
-                 out_dir: Optional[str],
-                 spacing: Sequence[float]) -> Dict[str, str]:
+def process_case(
+    case: VolumeCase,
+    num_classes: int,
+    root: str,
+    out_dir: Optional[str],
+    spacing: Sequence[float],
+) -> Dict[str, str]:
     """Check one pair and, with ``out_dir``, write it resampled.
 
     Args:
@@ -85,10 +100,13 @@ def process_case(case: VolumeCase, num_classes: int, root: str,
         dict[str, str]: ``image`` and ``label`` (output paths, relative)
         and ``log`` (what was done, for the progress line).
     """
-    image, label, grid = check_pair(case.image, case.label, num_classes,
-                                    case.entry)
-    names = dict(image=output_name(case.image, root, 'imagesTr'),
-                 label=output_name(case.label, root, 'labelsTr'))
+    image, label, grid = check_pair(
+        case.image, case.label, num_classes, case.entry
+    )
+    names = dict(
+        image=output_name(case.image, root, 'imagesTr'),
+        label=output_name(case.label, root, 'labelsTr'),
+    )
     log = describe(grid.shape, grid.spacing)
     if out_dir is None:
         return dict(names, log=f'{log}: ok')
@@ -98,10 +116,13 @@ def process_case(case: VolumeCase, num_classes: int, root: str,
     return dict(names, log=f'{log} -> {describe(label.shape, spacing)}')
 
 
-def prepare_task(task_dir: str, out_dir: Optional[str] = None,
-                 spacing: Sequence[float] = PAPER_SPACING,
-                 json_name: str = 'dataset.json',
-                 echo: Callable[[str], None] = print) -> List[str]:
+def prepare_task(
+    task_dir: str,
+    out_dir: Optional[str] = None,
+    spacing: Sequence[float] = PAPER_SPACING,
+    json_name: str = 'dataset.json',
+    echo: Callable[[str], None] = print,
+) -> List[str]:
     """Check a Decathlon task folder; resample it into ``out_dir``.
 
     Args:
@@ -123,8 +144,10 @@ def prepare_task(task_dir: str, out_dir: Optional[str] = None,
     json_path = osp.join(task_dir, json_name)
     try:
         index = load_decathlon_json(json_path)
-        lists = {name: read_cases(index, json_path, name)
-                 for name in labelled_lists(index)}
+        lists = {
+            name: read_cases(index, json_path, name)
+            for name in labelled_lists(index)
+        }
     except BadInputError as error:
         return [str(error)]
     num_classes = len(class_names(index, json_path))
@@ -135,25 +158,34 @@ def prepare_task(task_dir: str, out_dir: Optional[str] = None,
         for case in cases:
             done += 1
             try:
-                result = process_case(case, num_classes, task_dir, out_dir,
-                                      spacing)
+                result = process_case(
+                    case, num_classes, task_dir, out_dir, spacing
+                )
             except BadSampleError as error:
                 problems.append(str(error))
                 echo(f'[{done}/{total}] {osp.basename(case.image)}: bad')
                 continue
-            echo(f'[{done}/{total}] {osp.basename(case.image)}: '
-                 f'{result["log"]}')
+            echo(
+                f'[{done}/{total}] {osp.basename(case.image)}: {result["log"]}'
+            )
             written[name].append(
-                {'image': './' + result['image'],
-                 'label': './' + result['label'],
-                 **({} if case.fold is None else {'fold': case.fold})})
+                {
+                    'image': './' + result['image'],
+                    'label': './' + result['label'],
+                    **({} if case.fold is None else {'fold': case.fold}),
+                }
+            )
     if out_dir is not None and not problems:
         write_index(index, written, osp.join(out_dir, json_name), spacing)
     return problems
 
 
-def write_index(index: dict, lists: Dict[str, List[dict]], path: str,
-                spacing: Sequence[float]) -> None:
+def write_index(
+    index: dict,
+    lists: Dict[str, List[dict]],
+    path: str,
+    spacing: Sequence[float],
+) -> None:
     """Write the output ``dataset.json``: the input's keys, the new lists.
 
     Args:
@@ -163,8 +195,14 @@ def write_index(index: dict, lists: Dict[str, List[dict]], path: str,
         spacing (Sequence[float]): The new voxel sizes, recorded under
             ``spacing``.
     """
-    output = {key: value for key, value in index.items()
-              if key not in ('test', 'numTest')}
-    output.update(lists, numTraining=len(lists['training']),
-                  spacing=[float(size) for size in spacing])
+    output = {
+        key: value
+        for key, value in index.items()
+        if key not in ('test', 'numTest')
+    }
+    output.update(
+        lists,
+        numTraining=len(lists['training']),
+        spacing=[float(size) for size in spacing],
+    )
     atomic_write(path, json.dumps(output, indent=4) + '\n')

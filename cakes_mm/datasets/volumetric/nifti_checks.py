@@ -3,6 +3,7 @@
 Used by ``MSDDataset`` (headers before loading, label values after) and by
 the data tools (everything, reading each volume once).
 """
+
 import os.path as osp
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence, Tuple
@@ -49,8 +50,9 @@ def open_nifti(path: str) -> nib.Nifti1Image:
     try:
         return nib.load(path)
     except Exception as error:  # nibabel raises many error types
-        raise BadSampleError(f'{path}: not a readable NIfTI file '
-                             f'({error_reason(error)})') from None
+        raise BadSampleError(
+            f'{path}: not a readable NIfTI file ({error_reason(error)})'
+        ) from None
 
 
 def read_grid(path: str) -> VolumeGrid:
@@ -65,12 +67,17 @@ def read_grid(path: str) -> VolumeGrid:
     image = open_nifti(path)
     shape = tuple(int(size) for size in image.shape)
     if len(shape) not in (3, 4):
-        raise BadSampleError(f'{path}: has shape {list(shape)}; a volume '
-                             'needs 3 axes (or 4, channels last)')
+        raise BadSampleError(
+            f'{path}: has shape {list(shape)}; a volume '
+            'needs 3 axes (or 4, channels last)'
+        )
     spacing = tuple(float(size) for size in image.header.get_zooms()[:3])
-    return VolumeGrid(shape=shape[:3], affine=np.asarray(image.affine),
-                      spacing=spacing,
-                      num_channels=shape[3] if len(shape) == 4 else 1)
+    return VolumeGrid(
+        shape=shape[:3],
+        affine=np.asarray(image.affine),
+        spacing=spacing,
+        num_channels=shape[3] if len(shape) == 4 else 1,
+    )
 
 
 def read_volume(path: str) -> Tuple[np.ndarray, VolumeGrid]:
@@ -87,13 +94,19 @@ def read_volume(path: str) -> Tuple[np.ndarray, VolumeGrid]:
     try:
         voxels = np.asanyarray(nib.load(path).dataobj)
     except Exception as error:  # zlib, EOFError, OSError, ...
-        raise BadSampleError(f'{path}: cannot read its voxels '
-                             f'({error_reason(error)})') from None
+        raise BadSampleError(
+            f'{path}: cannot read its voxels ({error_reason(error)})'
+        ) from None
     return voxels, grid
 
 
-def check_same_grid(image_path: str, image: VolumeGrid, label_path: str,
-                    label: VolumeGrid, entry: str) -> None:
+def check_same_grid(
+    image_path: str,
+    image: VolumeGrid,
+    label_path: str,
+    label: VolumeGrid,
+    entry: str,
+) -> None:
     """Refuse a label whose grid is not its image's.
 
     Args:
@@ -104,21 +117,26 @@ def check_same_grid(image_path: str, image: VolumeGrid, label_path: str,
         entry (str): Where the pair is listed.
     """
     if label.num_channels != 1:
-        raise BadSampleError(f'{label_path}: a label must be 3D, it has '
-                             f'{label.num_channels} channels ({entry})')
+        raise BadSampleError(
+            f'{label_path}: a label must be 3D, it has '
+            f'{label.num_channels} channels ({entry})'
+        )
     if label.shape != image.shape:
         raise BadSampleError(
             f'{label_path}: shape {list(label.shape)} differs from the '
-            f'image {image_path}, {list(image.shape)} ({entry})')
+            f'image {image_path}, {list(image.shape)} ({entry})'
+        )
     gap = float(np.abs(label.affine - image.affine).max())
     if gap > AFFINE_TOLERANCE:
         raise BadSampleError(
-            f'{label_path}: affine differs from the image {image_path}\'s '
-            f'by up to {gap:.4g} mm ({entry})')
+            f"{label_path}: affine differs from the image {image_path}'s "
+            f'by up to {gap:.4g} mm ({entry})'
+        )
 
 
-def check_label_values(values: Iterable[float], num_classes: int,
-                       label_path: str, entry: str) -> None:
+def check_label_values(
+    values: Iterable[float], num_classes: int, label_path: str, entry: str
+) -> None:
     """Refuse label values outside ``0 .. num_classes - 1``.
 
     Args:
@@ -134,11 +152,13 @@ def check_label_values(values: Iterable[float], num_classes: int,
         more = f' and {len(bad) - 5} more' if len(bad) > 5 else ''
         raise BadSampleError(
             f'{label_path}: label values {shown}{more} are not among the '
-            f'declared labels 0..{num_classes - 1} ({entry})')
+            f'declared labels 0..{num_classes - 1} ({entry})'
+        )
 
 
-def check_instance_ids(values: Iterable[float], label_path: str,
-                       entry: str) -> None:
+def check_instance_ids(
+    values: Iterable[float], label_path: str, entry: str
+) -> None:
     """Refuse instance ids that are negative or not whole numbers.
 
     Args:
@@ -146,17 +166,24 @@ def check_instance_ids(values: Iterable[float], label_path: str,
         label_path (str): The label file.
         entry (str): Where the pair is listed.
     """
-    bad = sorted({float(value) for value in values
-                  if value < 0 or float(value) != int(value)})
+    bad = sorted(
+        {
+            float(value)
+            for value in values
+            if value < 0 or float(value) != int(value)
+        }
+    )
     if bad:
         shown = ', '.join(f'{value:g}' for value in bad[:5])
         raise BadSampleError(
             f'{label_path}: label values {shown} are not instance ids '
-            f'(whole numbers >= 0) ({entry})')
+            f'(whole numbers >= 0) ({entry})'
+        )
 
 
-def check_pair(image_path: str, label_path: str, num_classes: int,
-               entry: str) -> Tuple[np.ndarray, np.ndarray, VolumeGrid]:
+def check_pair(
+    image_path: str, label_path: str, num_classes: int, entry: str
+) -> Tuple[np.ndarray, np.ndarray, VolumeGrid]:
     """Read and check a pair completely, as the data tools do.
 
     Args:

@@ -1,4 +1,5 @@
 """Write NIfTI volumes atomically, and resample pairs with MONAI."""
+
 import gzip
 from typing import Sequence, Tuple
 
@@ -11,8 +12,9 @@ from monai.transforms import Spacingd
 from cakes_mm.fileio import atomic_write
 
 
-def nifti_bytes(voxels: np.ndarray, affine: np.ndarray,
-                compress: bool = True) -> bytes:
+def nifti_bytes(
+    voxels: np.ndarray, affine: np.ndarray, compress: bool = True
+) -> bytes:
     """Encode a volume as a NIfTI-1 file (gzip level 1, no timestamp).
 
     Args:
@@ -40,8 +42,9 @@ def save_nifti(path: str, voxels: np.ndarray, affine: np.ndarray) -> None:
         voxels (np.ndarray): The voxels.
         affine (np.ndarray): The 4x4 voxel-to-world matrix (mm).
     """
-    atomic_write(path, nifti_bytes(voxels, affine,
-                                   compress=path.endswith('.gz')))
+    atomic_write(
+        path, nifti_bytes(voxels, affine, compress=path.endswith('.gz'))
+    )
 
 
 def as_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -62,9 +65,12 @@ def as_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.clip(np.rint(values), info.min, info.max).astype(dtype)
 
 
-def resample_pair(image: np.ndarray, label: np.ndarray, affine: np.ndarray,
-                  spacing: Sequence[float]
-                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def resample_pair(
+    image: np.ndarray,
+    label: np.ndarray,
+    affine: np.ndarray,
+    spacing: Sequence[float],
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Resample an image (trilinear) and its label (nearest) to a spacing.
 
     MONAI's ``Spacingd`` keeps the orientation and the first voxel's
@@ -83,15 +89,25 @@ def resample_pair(image: np.ndarray, label: np.ndarray, affine: np.ndarray,
     channels = np.moveaxis(image, -1, 0) if image.ndim == 4 else image[None]
     world = torch.as_tensor(affine, dtype=torch.float64)
     data = dict(
-        image=MetaTensor(torch.as_tensor(channels.astype(np.float32)),
-                         affine=world),
-        label=MetaTensor(torch.as_tensor(label[None].astype(np.float32)),
-                         affine=world))
-    data = Spacingd(keys=['image', 'label'], pixdim=list(spacing),
-                    mode=('bilinear', 'nearest'), dtype=np.float32)(data)
+        image=MetaTensor(
+            torch.as_tensor(channels.astype(np.float32)), affine=world
+        ),
+        label=MetaTensor(
+            torch.as_tensor(label[None].astype(np.float32)), affine=world
+        ),
+    )
+    data = Spacingd(
+        keys=['image', 'label'],
+        pixdim=list(spacing),
+        mode=('bilinear', 'nearest'),
+        dtype=np.float32,
+    )(data)
     new_image = data['image'].numpy()
-    new_image = (np.moveaxis(new_image, 0, -1) if image.ndim == 4 else
-                 new_image[0])
-    return (as_dtype(new_image, image.dtype),
-            as_dtype(data['label'].numpy()[0], label.dtype),
-            np.asarray(data['image'].affine, dtype=np.float64))
+    new_image = (
+        np.moveaxis(new_image, 0, -1) if image.ndim == 4 else new_image[0]
+    )
+    return (
+        as_dtype(new_image, image.dtype),
+        as_dtype(data['label'].numpy()[0], label.dtype),
+        np.asarray(data['image'].affine, dtype=np.float64),
+    )

@@ -19,6 +19,7 @@ cross-validation: the patients sorted by number and cut into 4 contiguous
 blocks of near-equal size (82 patients: 21, 20, 21, 20). ``MSDDataset``
 with ``fold=f, num_folds=4`` trains on three folds and validates on fold f.
 """
+
 import glob
 import gzip
 import json
@@ -28,6 +29,7 @@ import re
 from typing import Callable, Dict, List, Optional, Tuple
 
 from cakes_mm.fileio import atomic_write
+
 from ..errors import BadSampleError
 from .decathlon_json import fold_of_position
 from .nifti_checks import check_pair
@@ -69,18 +71,22 @@ def patient_image(path: str) -> str:
     if osp.isfile(path):
         return path
     files = sorted(
-        found for pattern in ('*.nii', '*.nii.gz')
-        for found in glob.glob(osp.join(glob.escape(path), '**', pattern),
-                               recursive=True))
+        found
+        for pattern in ('*.nii', '*.nii.gz')
+        for found in glob.glob(
+            osp.join(glob.escape(path), '**', pattern), recursive=True
+        )
+    )
     if len(files) == 1:
         return files[0]
     if files:
-        raise BadSampleError(f'{path}: holds {len(files)} NIfTI files; '
-                             'keep only the CT image')
+        raise BadSampleError(
+            f'{path}: holds {len(files)} NIfTI files; keep only the CT image'
+        )
     raise BadSampleError(
         f'{path}: no NIfTI image inside (DICOM series are not read); '
-        'convert the series first, e.g. dcm2niix -z y -o ' + path + ' '
-        + path)
+        'convert the series first, e.g. dcm2niix -z y -o ' + path + ' ' + path
+    )
 
 
 def find_images(images_dir: str) -> Dict[str, str]:
@@ -114,8 +120,9 @@ def copy_as_nii_gz(source: str, target: str) -> None:
     atomic_write(target, data)
 
 
-def match_pairs(images_dir: str, labels_dir: str
-                ) -> Tuple[Dict[str, Tuple[str, str]], List[str]]:
+def match_pairs(
+    images_dir: str, labels_dir: str
+) -> Tuple[Dict[str, Tuple[str, str]], List[str]]:
     """Pair the patients' images with their labels.
 
     Args:
@@ -126,25 +133,36 @@ def match_pairs(images_dir: str, labels_dir: str
         tuple[dict, list[str]]: ``{number: (image entry, label file)}``
         and one line per unpaired file.
     """
-    problems = [f'{folder}: folder not found'
-                for folder in (images_dir, labels_dir)
-                if not osp.isdir(folder)]
+    problems = [
+        f'{folder}: folder not found'
+        for folder in (images_dir, labels_dir)
+        if not osp.isdir(folder)
+    ]
     if problems:
         return {}, problems
     images, labels = find_images(images_dir), find_labels(labels_dir)
-    problems = [f'{images[n]}: no label{n}.nii.gz in {labels_dir}'
-                for n in sorted(set(images) - set(labels))]
-    problems += [f'{labels[n]}: no PANCREAS_{n} in {images_dir}'
-                 for n in sorted(set(labels) - set(images))]
-    pairs = {n: (images[n], labels[n])
-             for n in sorted(set(images) & set(labels))}
+    problems = [
+        f'{images[n]}: no label{n}.nii.gz in {labels_dir}'
+        for n in sorted(set(images) - set(labels))
+    ]
+    problems += [
+        f'{labels[n]}: no PANCREAS_{n} in {images_dir}'
+        for n in sorted(set(labels) - set(images))
+    ]
+    pairs = {
+        n: (images[n], labels[n]) for n in sorted(set(images) & set(labels))
+    }
     if not pairs and not problems:
         problems.append(f'{images_dir}: no PANCREAS_<NNNN> entries')
     return pairs, problems
 
 
-def convert_nih(images_dir: str, labels_dir: str, out_dir: str,
-                echo: Callable[[str], None] = print) -> List[str]:
+def convert_nih(
+    images_dir: str,
+    labels_dir: str,
+    out_dir: str,
+    echo: Callable[[str], None] = print,
+) -> List[str]:
     """Check every pair and write the Decathlon-layout dataset.
 
     Args:
@@ -164,18 +182,22 @@ def convert_nih(images_dir: str, labels_dir: str, out_dir: str,
         name = f'pancreas_{number}.nii.gz'
         try:
             image = patient_image(entry)
-            _, _, grid = check_pair(image, label, len(LABELS),
-                                    f'patient {number}')
+            _, _, grid = check_pair(
+                image, label, len(LABELS), f'patient {number}'
+            )
         except BadSampleError as error:
             problems.append(str(error))
             echo(f'[{done}/{len(pairs)}] PANCREAS_{number}: bad')
             continue
         copy_as_nii_gz(image, osp.join(out_dir, 'imagesTr', name))
         copy_as_nii_gz(label, osp.join(out_dir, 'labelsTr', name))
-        echo(f'[{done}/{len(pairs)}] PANCREAS_{number}: '
-             f'{"x".join(map(str, grid.shape))}')
-        written.append(dict(image=f'./imagesTr/{name}',
-                            label=f'./labelsTr/{name}'))
+        echo(
+            f'[{done}/{len(pairs)}] PANCREAS_{number}: '
+            f'{"x".join(map(str, grid.shape))}'
+        )
+        written.append(
+            dict(image=f'./imagesTr/{name}', label=f'./labelsTr/{name}')
+        )
     if not problems:
         write_nih_index(written, osp.join(out_dir, 'dataset.json'))
     return problems
@@ -190,13 +212,21 @@ def write_nih_index(entries: List[dict], path: str) -> None:
     """
     training = [
         dict(entry, fold=fold_of_position(i, len(entries), NUM_FOLDS))
-        for i, entry in enumerate(entries)]
+        for i, entry in enumerate(entries)
+    ]
     index = dict(
         name='NIH Pancreas-CT',
-        description=('82 contrast-enhanced abdominal CTs (TCIA). "fold": '
-                     'the 4-fold cross-validation, patients in number '
-                     'order cut into 4 contiguous blocks.'),
+        description=(
+            '82 contrast-enhanced abdominal CTs (TCIA). "fold": '
+            'the 4-fold cross-validation, patients in number '
+            'order cut into 4 contiguous blocks.'
+        ),
         reference='https://doi.org/10.7937/K9/TCIA.2016.tNB1kqBU',
-        tensorImageSize='3D', modality={'0': 'CT'}, labels=LABELS,
-        numTraining=len(training), numFolds=NUM_FOLDS, training=training)
+        tensorImageSize='3D',
+        modality={'0': 'CT'},
+        labels=LABELS,
+        numTraining=len(training),
+        numFolds=NUM_FOLDS,
+        training=training,
+    )
     atomic_write(path, json.dumps(index, indent=4) + '\n')

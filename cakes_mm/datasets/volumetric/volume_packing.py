@@ -1,4 +1,5 @@
 """Turn a MONAI pipeline's output into what an mmengine model consumes."""
+
 from typing import List, Union
 
 import numpy as np
@@ -6,6 +7,7 @@ import torch
 from monai.data import MetaTensor
 
 from cakes_mm.structures import VolumeSegDataSample
+
 from .nifti_checks import VolumeGrid
 
 
@@ -40,12 +42,14 @@ def single_sample(data: Union[dict, List[dict]], where: str) -> dict:
         raise ValueError(
             f'{where}: the pipeline made {len(data)} samples from one '
             'volume; the dataset yields one per volume, so set '
-            'num_samples=1 and raise the batch size instead')
+            'num_samples=1 and raise the batch size instead'
+        )
     return data[0]
 
 
-def pack_volume(data: Union[dict, List[dict]], data_info: dict,
-                grid: VolumeGrid) -> dict:
+def pack_volume(
+    data: Union[dict, List[dict]], data_info: dict, grid: VolumeGrid
+) -> dict:
     """Pack a transformed image/label pair for the model.
 
     Args:
@@ -68,18 +72,26 @@ def pack_volume(data: Union[dict, List[dict]], data_info: dict,
         raise ValueError(
             f'{where}: the pipeline gave image {list(inputs.shape)} and '
             f'label {list(gt_seg.shape)}; it must give [C, D, H, W] and '
-            '[1, D, H, W] (add EnsureChannelFirstd)')
-    if gt_seg.is_floating_point() and not torch.equal(gt_seg,
-                                                      gt_seg.round()):
-        raise ValueError(f'{where}: the pipeline made fractional label '
-                         "values; resample labels with mode='nearest'")
+            '[1, D, H, W] (add EnsureChannelFirstd)'
+        )
+    if gt_seg.is_floating_point() and not torch.equal(gt_seg, gt_seg.round()):
+        raise ValueError(
+            f'{where}: the pipeline made fractional label '
+            "values; resample labels with mode='nearest'"
+        )
     affine = image.affine if isinstance(image, MetaTensor) else grid.affine
-    sample = VolumeSegDataSample(metainfo=dict(
-        image_path=data_info['image'], label_path=data_info['label'],
-        sample_idx=data_info['sample_idx'], ann_entry=data_info['ann_line'],
-        original_shape=grid.shape, original_spacing=grid.spacing,
-        original_affine=grid.affine,
-        affine=np.asarray(affine, dtype=np.float64),
-        shape=tuple(inputs.shape[1:])))
+    sample = VolumeSegDataSample(
+        metainfo=dict(
+            image_path=data_info['image'],
+            label_path=data_info['label'],
+            sample_idx=data_info['sample_idx'],
+            ann_entry=data_info['ann_line'],
+            original_shape=grid.shape,
+            original_spacing=grid.spacing,
+            original_affine=grid.affine,
+            affine=np.asarray(affine, dtype=np.float64),
+            shape=tuple(inputs.shape[1:]),
+        )
+    )
     sample.set_gt_seg(gt_seg.long())
     return dict(inputs=inputs, data_samples=sample)

@@ -1,10 +1,11 @@
 """mmengine's checkpoint hook, with writes that a kill cannot tear."""
+
 from unittest import mock
 
+from mmaction.registry import HOOKS
 from mmengine.hooks import CheckpointHook
 from mmengine.hooks import checkpoint_hook as checkpoint_hook_module
 
-from mmaction.registry import HOOKS
 from ...fileio import open_replacing_on_close
 
 
@@ -31,13 +32,20 @@ class AtomicCheckpointHook(CheckpointHook):
     """
 
     def __init__(self, *args, backend_args=None, **kwargs) -> None:
-        super().__init__(*args, backend_args=backend_args or dict(
-            backend='atomic_local'), **kwargs)
+        super().__init__(
+            *args,
+            backend_args=backend_args or dict(backend='atomic_local'),
+            **kwargs,
+        )
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         """Save as mmengine does, with ``last_checkpoint`` written through
         :func:`~cakes_mm.fileio.open_replacing_on_close` (for this call
         only; mmengine's module is left as it was)."""
-        with mock.patch.object(checkpoint_hook_module, 'open',
-                               open_replacing_on_close, create=True):
+        with mock.patch.object(
+            checkpoint_hook_module,
+            'open',
+            open_replacing_on_close,
+            create=True,
+        ):
             super()._save_checkpoint_with_step(runner, step, meta)

@@ -1,20 +1,27 @@
 """The hook that runs a CAKES search inside mmengine's training loop, for
 any model that contains searched layers."""
+
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+from mmaction.registry import HOOKS
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mmaction.registry import HOOKS
 from ...analysis import default_input_shape
 from ...models.arch import Arch, save_arch
 from ...models.layers import spanned_axes
-from ...models.search import (CAKESSearchConv3d, dump_chosen, fix_chosen,
-                              is_frozen, search_layers, share_path_generator,
-                              subnet_complexity)
+from ...models.search import (
+    CAKESSearchConv3d,
+    dump_chosen,
+    fix_chosen,
+    is_frozen,
+    search_layers,
+    share_path_generator,
+    subnet_complexity,
+)
 
 
 def axis_counts(arch: Arch) -> Tuple[int, int, int]:
@@ -75,19 +82,24 @@ class CAKESSearchHook(Hook):
 
     priority = 'NORMAL'
 
-    def __init__(self,
-                 interval: int = 1,
-                 by_epoch: bool = True,
-                 freeze_at: Optional[int] = None,
-                 out_dir: Optional[str] = None,
-                 input_shape: Optional[Sequence[int]] = None) -> None:
+    def __init__(
+        self,
+        interval: int = 1,
+        by_epoch: bool = True,
+        freeze_at: Optional[int] = None,
+        out_dir: Optional[str] = None,
+        input_shape: Optional[Sequence[int]] = None,
+    ) -> None:
         if interval < 1:
             raise ValueError(f'interval must be >= 1, got {interval}')
-        if freeze_at is not None and (isinstance(freeze_at, bool) or
-                                      not isinstance(freeze_at, int) or
-                                      freeze_at < 1):
-            raise ValueError(f'freeze_at must be an epoch >= 1 or None, got '
-                             f'{freeze_at!r}')
+        if freeze_at is not None and (
+            isinstance(freeze_at, bool)
+            or not isinstance(freeze_at, int)
+            or freeze_at < 1
+        ):
+            raise ValueError(
+                f'freeze_at must be an epoch >= 1 or None, got {freeze_at!r}'
+            )
         self.interval = interval
         self.by_epoch = by_epoch
         self.freeze_at = freeze_at
@@ -105,7 +117,8 @@ class CAKESSearchHook(Hook):
                 f'CAKESSearchHook: the model ({type(runner.model).__name__})'
                 f' has no searchable layer (CAKESSearchConv3d); use a '
                 f'supernet such as CAKESResNetSupernet, or convert a network '
-                f"with CAKESConverted(search='performance' or 'cost')")
+                f"with CAKESConverted(search='performance' or 'cost')"
+            )
         return layers
 
     def before_run(self, runner) -> None:
@@ -115,7 +128,8 @@ class CAKESSearchHook(Hook):
             raise ValueError(
                 f'CAKESSearchHook: freeze_at={self.freeze_at} is beyond '
                 f'max_epochs={runner.max_epochs}; the choice would never '
-                f'be frozen')
+                f'be frozen'
+            )
         self.out_dir = self.out_dir or runner.work_dir
         seed = runner.seed if runner.seed is not None else 0
         self.path_generator = share_path_generator(runner.model, seed)
@@ -126,11 +140,13 @@ class CAKESSearchHook(Hook):
             runner.logger.info('CAKES search: resumed on a frozen choice')
             self._pin_unchosen(runner)
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
-                         outputs=None) -> None:
+    def after_train_iter(
+        self, runner, batch_idx: int, data_batch=None, outputs=None
+    ) -> None:
         """Report every ``interval`` iterations when not by epoch."""
         if not self.by_epoch and self.every_n_train_iters(
-                runner, self.interval):
+            runner, self.interval
+        ):
             self._report(runner, f'arch_iter_{runner.iter + 1}.json')
 
     def after_train_epoch(self, runner) -> None:
@@ -148,20 +164,24 @@ class CAKESSearchHook(Hook):
             runner.logger.info(
                 f'CAKES search: froze the architecture after epoch {epoch}; '
                 f'training continues on the fixed subnet '
-                f'({osp.join(self.out_dir, "arch_frozen.json")})')
+                f'({osp.join(self.out_dir, "arch_frozen.json")})'
+            )
 
     def after_train(self, runner) -> None:
         """Write the final architecture."""
         arch = self._derive(runner)
         if arch is not None:
             self._write(arch, 'arch_final.json')
-            runner.logger.info('CAKES search: final architecture written to '
-                               f'{osp.join(self.out_dir, "arch_final.json")}')
+            runner.logger.info(
+                'CAKES search: final architecture written to '
+                f'{osp.join(self.out_dir, "arch_final.json")}'
+            )
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Save the path generator's state with the checkpoint."""
         checkpoint['cakes_search'] = dict(
-            path_generator=self.path_generator.get_state())
+            path_generator=self.path_generator.get_state()
+        )
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Restore the path generator's state from a checkpoint."""
@@ -174,8 +194,10 @@ class CAKESSearchHook(Hook):
         try:
             return dump_chosen(runner.model)
         except ValueError as error:
-            runner.logger.error(f'CAKES search: no architecture exported at '
-                                f'iteration {runner.iter}: {error}')
+            runner.logger.error(
+                f'CAKES search: no architecture exported at '
+                f'iteration {runner.iter}: {error}'
+            )
             return None
 
     def _write(self, arch: Arch, name: str) -> None:
@@ -191,35 +213,50 @@ class CAKESSearchHook(Hook):
             return
         scalars = self._scalars(layers, arch)
         params_m, gflops = self._subnet_complexity(runner)
-        scalars.update({'search/subnet_params_m': params_m,
-                        'search/subnet_gflops': gflops})
-        lines = [f'CAKES search at epoch {runner.epoch + 1}, iteration '
-                 f'{runner.iter + 1}: subnet {params_m:.2f} M params, '
-                 f'{gflops:.2f} GFLOPs']
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        scalars.update(
+            {
+                'search/subnet_params_m': params_m,
+                'search/subnet_gflops': gflops,
+            }
+        )
+        lines = [
+            f'CAKES search at epoch {runner.epoch + 1}, iteration '
+            f'{runner.iter + 1}: subnet {params_m:.2f} M params, '
+            f'{gflops:.2f} GFLOPs'
+        ]
+        model = (
+            runner.model.module
+            if is_model_wrapper(runner.model)
+            else runner.model
+        )
         axes = getattr(model, 'axis_names', None)
         if axes:
             counts = dict(zip(axes, axis_counts(arch)))
-            scalars.update({f'search/axis_{axis}': n
-                            for axis, n in counts.items()})
+            scalars.update(
+                {f'search/axis_{axis}': n for axis, n in counts.items()}
+            )
             lines[0] += '; op channels spanning ' + ', '.join(
-                f'{axis} {n}' for axis, n in counts.items())
+                f'{axis} {n}' for axis, n in counts.items()
+            )
         for (layer_name, layer), choice in zip(layers, arch):
             width = sum(choice.values())
-            shares = ' '.join(f'{op} {n / width:.2f}'
-                              for op, n in choice.items())
+            shares = ' '.join(
+                f'{op} {n / width:.2f}' for op, n in choice.items()
+            )
             alpha = layer.alpha
-            lines.append(f'  {layer_name}: {shares} | alpha mean '
-                         f'{alpha.mean():.3f} max {alpha.max():.3f}')
+            lines.append(
+                f'  {layer_name}: {shares} | alpha mean '
+                f'{alpha.mean():.3f} max {alpha.max():.3f}'
+            )
         runner.logger.info('\n'.join(lines))
         runner.visualizer.add_scalars(scalars, step=runner.iter + 1)
         self._write(arch, name)
         self._write(arch, 'arch_latest.json')
 
     @staticmethod
-    def _scalars(layers: List[Tuple[str, CAKESSearchConv3d]],
-                 arch: Arch) -> Dict[str, float]:
+    def _scalars(
+        layers: List[Tuple[str, CAKESSearchConv3d]], arch: Arch
+    ) -> Dict[str, float]:
         """Per-layer op shares and α means, plus overall op shares."""
         scalars, totals = {}, {}
         for (name, layer), choice in zip(layers, arch):
@@ -228,19 +265,24 @@ class CAKESSearchHook(Hook):
             for o, (op, count) in enumerate(choice.items()):
                 scalars[f'search/{name}/share_{op}'] = count / width
                 scalars[f'search/{name}/alpha_mean_{op}'] = float(
-                    alpha[o].mean())
+                    alpha[o].mean()
+                )
                 totals[op] = totals.get(op, 0) + count
         channels = sum(totals.values())
-        scalars.update({f'search/share_{op}': n / channels
-                        for op, n in totals.items()})
+        scalars.update(
+            {f'search/share_{op}': n / channels for op, n in totals.items()}
+        )
         return scalars
 
     def _subnet_complexity(self, runner) -> Tuple[float, float]:
         """Params (M) and GFLOPs of the fixed network the model stands
         for."""
         shape = self.input_shape or default_input_shape(runner.cfg)
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = (
+            runner.model.module
+            if is_model_wrapper(runner.model)
+            else runner.model
+        )
         complexity = subnet_complexity(model, shape)
         return complexity.params_m, complexity.gflops
 
@@ -253,8 +295,11 @@ class CAKESSearchHook(Hook):
         """
         for handle in self._pin_handles:
             handle.remove()
-        rows = [row for _, layer in self.layers(runner)
-                for row in layer.unchosen_rows()]
+        rows = [
+            row
+            for _, layer in self.layers(runner)
+            for row in layer.unchosen_rows()
+        ]
         optimizer = runner.optim_wrapper.optimizer
         saved = []
 
@@ -269,5 +314,7 @@ class CAKESSearchHook(Hook):
                         if torch.is_tensor(state) and state.shape == p.shape:
                             state[idx] = 0
 
-        self._pin_handles = [optimizer.register_step_pre_hook(keep),
-                             optimizer.register_step_post_hook(restore)]
+        self._pin_handles = [
+            optimizer.register_step_pre_hook(keep),
+            optimizer.register_step_post_hook(restore),
+        ]

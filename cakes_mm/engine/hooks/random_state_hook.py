@@ -1,13 +1,13 @@
 """Save the random number generators with each checkpoint; restore them on
 resume."""
+
 import random
 from typing import Optional
 
 import numpy as np
 import torch
-from mmengine.hooks import Hook
-
 from mmaction.registry import HOOKS
+from mmengine.hooks import Hook
 
 #: The checkpoint key that holds the generator states.
 CHECKPOINT_KEY = 'random_state'
@@ -22,9 +22,11 @@ def get_random_state() -> dict:
         loads with ``weights_only=True``.
     """
     version, internal, gauss = random.getstate()
-    state = dict(python=[version, list(internal), gauss],
-                 numpy=np.random.get_state(legacy=False),
-                 torch=torch.get_rng_state())
+    state = dict(
+        python=[version, list(internal), gauss],
+        numpy=np.random.get_state(legacy=False),
+        torch=torch.get_rng_state(),
+    )
     if torch.cuda.is_available():
         state['cuda'] = torch.cuda.get_rng_state_all()
     return state
@@ -42,8 +44,11 @@ def set_random_state(state: dict) -> None:
     np.random.set_state(state['numpy'])
     torch.set_rng_state(state['torch'])
     cuda = state.get('cuda')
-    if (cuda is not None and torch.cuda.is_available()
-            and len(cuda) == torch.cuda.device_count()):
+    if (
+        cuda is not None
+        and torch.cuda.is_available()
+        and len(cuda) == torch.cuda.device_count()
+    ):
         torch.cuda.set_rng_state_all(cuda)
 
 
@@ -82,6 +87,8 @@ class RandomStateHook(Hook):
         """Restore the states if this run resumed from a checkpoint."""
         if self._loaded is not None and runner.iter > 0:
             set_random_state(self._loaded)
-            runner.logger.info('Random generators restored from the '
-                               f'checkpoint of iteration {runner.iter}')
+            runner.logger.info(
+                'Random generators restored from the '
+                f'checkpoint of iteration {runner.iter}'
+            )
         self._loaded = None

@@ -1,6 +1,7 @@
 """What the plugin's 3D ResNets share: options, the stage loop,
 initialisation, ``pretrained``, ``frozen_stages`` and ``norm_eval``, as in
 mmaction2's ResNet3d."""
+
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -21,10 +22,16 @@ class ResNet3dBase(BaseModule):
     :meth:`residual_norms` and :meth:`inflate_weights`.
     """
 
-    def set_common_options(self, depth: int, out_indices: Sequence[int],
-                           pretrained: Optional[str], pretrained2d: bool,
-                           frozen_stages: int, norm_eval: bool,
-                           zero_init_residual: bool) -> None:
+    def set_common_options(
+        self,
+        depth: int,
+        out_indices: Sequence[int],
+        pretrained: Optional[str],
+        pretrained2d: bool,
+        frozen_stages: int,
+        norm_eval: bool,
+        zero_init_residual: bool,
+    ) -> None:
         """Check and store the options every 3D ResNet here shares.
 
         Args:
@@ -45,10 +52,14 @@ class ResNet3dBase(BaseModule):
         """
         name = type(self).__name__
         if depth not in self.arch_settings:
-            raise KeyError(f'invalid depth {depth} for {name}; choose '
-                           f'from {sorted(self.arch_settings)}')
-        if not out_indices or not 0 <= min(out_indices) <= max(
-                out_indices) < 4:
+            raise KeyError(
+                f'invalid depth {depth} for {name}; choose '
+                f'from {sorted(self.arch_settings)}'
+            )
+        if (
+            not out_indices
+            or not 0 <= min(out_indices) <= max(out_indices) < 4
+        ):
             raise ValueError(f'out_indices {out_indices} must lie in 0..3')
         self.depth = depth
         self.block, self.stage_blocks = self.arch_settings[depth]
@@ -59,8 +70,9 @@ class ResNet3dBase(BaseModule):
         self.norm_eval = norm_eval
         self.zero_init_residual = zero_init_residual
 
-    def forward_stages(self, x: torch.Tensor
-                       ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
+    def forward_stages(
+        self, x: torch.Tensor
+    ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
         """Run the stages on the stem's output.
 
         Args:
@@ -104,8 +116,9 @@ class ResNet3dBase(BaseModule):
             if self.pretrained2d:
                 self.inflate_weights(logger)
             else:
-                load_checkpoint(self, self.pretrained, strict=False,
-                                logger=logger)
+                load_checkpoint(
+                    self, self.pretrained, strict=False, logger=logger
+                )
 
     def frozen_modules(self) -> List[nn.Module]:
         """The stem and the first ``frozen_stages`` stages."""
@@ -113,7 +126,8 @@ class ResNet3dBase(BaseModule):
             return []
         return [self.conv1, self.bn1] + [
             getattr(self, name)
-            for name in self.res_layers[:self.frozen_stages]]
+            for name in self.res_layers[: self.frozen_stages]
+        ]
 
     def train(self, mode: bool = True) -> 'ResNet3dBase':
         """Set train mode, then apply ``frozen_stages`` and ``norm_eval``."""

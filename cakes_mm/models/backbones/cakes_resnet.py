@@ -7,22 +7,28 @@ The same code builds the layer-wise baselines of the paper's Table 3: C2D
 then a 1D conv). The one-shot search supernet over it is
 :class:`~cakes_mm.models.backbones.CAKESResNetSupernet`.
 """
+
 from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import torch
 import torch.nn as nn
+from mmaction.registry import MODELS
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.logging import MMLogger
 
-from mmaction.registry import MODELS
 from ..arch import ArchSpec, resolve_arch
-from .cakes_resnet_deploy import DeployResNet
 from ..layers import CAKESConv3d, P3DConv3d
 from ..layers.kernel_shrinking import check_inflate_mode
 from ..layers.sub_kernels import SUB_KERNEL_NAMES
 from .base import ResNet3dBase
-from .resnet2d_inflation import (StateDict, copy_into, inflate_like,
-                                 load_2d_resnet, resnet_layout)
+from .cakes_resnet_deploy import DeployResNet
+from .resnet2d_inflation import (
+    StateDict,
+    copy_into,
+    inflate_like,
+    load_2d_resnet,
+    resnet_layout,
+)
 
 LAYERWISE_OP_SETS = {'c2d': ['1xkxk'], 'c3d': ['kxkxk']}
 
@@ -48,30 +54,40 @@ class CAKESBottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(self,
-                 inplanes: int,
-                 planes: int,
-                 mid_conv: nn.Module,
-                 stride: int = 1,
-                 norm_cfg: Dict = dict(type='BN3d'),
-                 act_cfg: Dict = dict(type='ReLU')) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        mid_conv: nn.Module,
+        stride: int = 1,
+        norm_cfg: Dict = dict(type='BN3d'),
+        act_cfg: Dict = dict(type='ReLU'),
+    ) -> None:
         super().__init__()
         outplanes = planes * self.expansion
         self.conv1 = nn.Conv3d(inplanes, planes, 1, bias=False)
         self.bn1 = build_norm_layer(norm_cfg, planes)[1]
         self.conv2 = mid_conv
-        self.bn2 = (nn.Identity() if getattr(mid_conv, 'includes_norm', False)
-                    else build_norm_layer(norm_cfg, planes)[1])
-        self.conv3 = nn.Conv3d(mid_conv.out_channels, outplanes, 1,
-                               bias=False)
+        self.bn2 = (
+            nn.Identity()
+            if getattr(mid_conv, 'includes_norm', False)
+            else build_norm_layer(norm_cfg, planes)[1]
+        )
+        self.conv3 = nn.Conv3d(mid_conv.out_channels, outplanes, 1, bias=False)
         self.bn3 = build_norm_layer(norm_cfg, outplanes)[1]
         self.relu = build_activation_layer(act_cfg)
         self.downsample = None
         if stride != 1 or inplanes != outplanes:
             self.downsample = nn.Sequential(
-                nn.Conv3d(inplanes, outplanes, 1, stride=(1, stride, stride),
-                          bias=False),
-                build_norm_layer(norm_cfg, outplanes)[1])
+                nn.Conv3d(
+                    inplanes,
+                    outplanes,
+                    1,
+                    stride=(1, stride, stride),
+                    bias=False,
+                ),
+                build_norm_layer(norm_cfg, outplanes)[1],
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Residual bottleneck."""
@@ -101,8 +117,12 @@ def filter_sources(choice: Dict[str, int]) -> torch.Tensor:
     for name in sorted(choice, key=SUB_KERNEL_NAMES.index):
         starts[name] = start
         start += choice[name]
-    return torch.cat([torch.arange(starts[name], starts[name] + count)
-                      for name, count in choice.items()])
+    return torch.cat(
+        [
+            torch.arange(starts[name], starts[name] + count)
+            for name, count in choice.items()
+        ]
+    )
 
 
 @MODELS.register_module()
@@ -166,28 +186,37 @@ class CAKESResNet(ResNet3dBase):
         152: (CAKESBottleneck, (3, 8, 36, 3)),
     }
 
-    def __init__(self,
-                 depth: int = 50,
-                 arch: ArchSpec = 'CAKES123D_P',
-                 op_set: Optional[Sequence[str]] = None,
-                 in_channels: int = 3,
-                 base_channels: int = 64,
-                 out_indices: Sequence[int] = (3, ),
-                 spatial_strides: Sequence[int] = (1, 2, 2, 2),
-                 kernel: int = 3,
-                 pretrained: Optional[str] = None,
-                 pretrained2d: bool = True,
-                 inflate_1d: str = 'sum',
-                 frozen_stages: int = -1,
-                 norm_eval: bool = False,
-                 norm_cfg: Dict = dict(type='BN3d', requires_grad=True),
-                 act_cfg: Dict = dict(type='ReLU'),
-                 zero_init_residual: bool = True,
-                 deploy: bool = False,
-                 init_cfg: Optional[Dict] = None) -> None:
+    def __init__(
+        self,
+        depth: int = 50,
+        arch: ArchSpec = 'CAKES123D_P',
+        op_set: Optional[Sequence[str]] = None,
+        in_channels: int = 3,
+        base_channels: int = 64,
+        out_indices: Sequence[int] = (3,),
+        spatial_strides: Sequence[int] = (1, 2, 2, 2),
+        kernel: int = 3,
+        pretrained: Optional[str] = None,
+        pretrained2d: bool = True,
+        inflate_1d: str = 'sum',
+        frozen_stages: int = -1,
+        norm_eval: bool = False,
+        norm_cfg: Dict = dict(type='BN3d', requires_grad=True),
+        act_cfg: Dict = dict(type='ReLU'),
+        zero_init_residual: bool = True,
+        deploy: bool = False,
+        init_cfg: Optional[Dict] = None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.set_common_options(depth, out_indices, pretrained, pretrained2d,
-                                frozen_stages, norm_eval, zero_init_residual)
+        self.set_common_options(
+            depth,
+            out_indices,
+            pretrained,
+            pretrained2d,
+            frozen_stages,
+            norm_eval,
+            zero_init_residual,
+        )
         self.spatial_strides = tuple(spatial_strides)
         self.kernel = kernel
         self.inflate_1d = check_inflate_mode(inflate_1d)
@@ -195,22 +224,32 @@ class CAKESResNet(ResNet3dBase):
         self.deploy = deploy
         self.deploy_net = None
 
-        self.block_names = [f'layer{i + 1}.{j}'
-                            for i, n in enumerate(self.stage_blocks)
-                            for j in range(n)]
-        self.block_widths = [base_channels * 2**i
-                             for i, n in enumerate(self.stage_blocks)
-                             for _ in range(n)]
+        self.block_names = [
+            f'layer{i + 1}.{j}'
+            for i, n in enumerate(self.stage_blocks)
+            for j in range(n)
+        ]
+        self.block_widths = [
+            base_channels * 2**i
+            for i, n in enumerate(self.stage_blocks)
+            for _ in range(n)
+        ]
         self.layerwise = arch if arch in ('c2d', 'c3d', 'p3d') else None
         self.arch = self._resolve(arch, op_set)
 
-        self.conv1 = nn.Conv3d(in_channels, base_channels, (1, 7, 7),
-                               stride=(1, 2, 2), padding=(0, 3, 3),
-                               bias=False)
+        self.conv1 = nn.Conv3d(
+            in_channels,
+            base_channels,
+            (1, 7, 7),
+            stride=(1, 2, 2),
+            padding=(0, 3, 3),
+            bias=False,
+        )
         self.bn1 = build_norm_layer(norm_cfg, base_channels)[1]
         self.relu = build_activation_layer(act_cfg)
-        self.maxpool = nn.MaxPool3d((1, 3, 3), stride=(1, 2, 2),
-                                    padding=(0, 1, 1))
+        self.maxpool = nn.MaxPool3d(
+            (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1)
+        )
         inplanes = base_channels
         choices = iter(self.arch or [None] * len(self.block_names))
         self.res_layers = []
@@ -219,10 +258,12 @@ class CAKESResNet(ResNet3dBase):
             blocks = []
             for j in range(num_blocks):
                 stride = self.spatial_strides[i] if j == 0 else 1
-                mid = self.mid_conv(planes, (1, stride, stride),
-                                    next(choices))
-                blocks.append(self.block(inplanes, planes, mid, stride,
-                                         norm_cfg, act_cfg))
+                mid = self.mid_conv(planes, (1, stride, stride), next(choices))
+                blocks.append(
+                    self.block(
+                        inplanes, planes, mid, stride, norm_cfg, act_cfg
+                    )
+                )
                 inplanes = planes * self.block.expansion
             name = f'layer{i + 1}'
             self.add_module(name, nn.Sequential(*blocks))
@@ -231,8 +272,9 @@ class CAKESResNet(ResNet3dBase):
         if deploy:
             self.switch_to_deploy()
 
-    def _resolve(self, arch: ArchSpec, op_set: Optional[Sequence[str]]
-                 ) -> Optional[List[Dict[str, int]]]:
+    def _resolve(
+        self, arch: ArchSpec, op_set: Optional[Sequence[str]]
+    ) -> Optional[List[Dict[str, int]]]:
         """The validated arch list, or None for the P3D baseline."""
         if self.layerwise == 'p3d':
             return None
@@ -240,8 +282,12 @@ class CAKESResNet(ResNet3dBase):
             arch, op_set = 'uniform', LAYERWISE_OP_SETS[self.layerwise]
         return resolve_arch(arch, self.block_widths, self.block_names, op_set)
 
-    def mid_conv(self, planes: int, stride: Tuple[int, int, int],
-                 choice: Optional[Dict[str, int]]) -> nn.Module:
+    def mid_conv(
+        self,
+        planes: int,
+        stride: Tuple[int, int, int],
+        choice: Optional[Dict[str, int]],
+    ) -> nn.Module:
         """The middle conv of one block.
 
         Args:
@@ -257,8 +303,9 @@ class CAKESResNet(ResNet3dBase):
             return P3DConv3d(planes, planes, stride, self.kernel)
         return CAKESConv3d(planes, choice, stride, self.kernel)
 
-    def forward(self, x: torch.Tensor) -> Union[torch.Tensor,
-                                                Tuple[torch.Tensor, ...]]:
+    def forward(
+        self, x: torch.Tensor
+    ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
         """Backbone forward.
 
         Args:
@@ -287,7 +334,8 @@ class CAKESResNet(ResNet3dBase):
             raise ValueError(
                 'deploy mode covers CAKES convs (fixed archs, C2D, C3D); '
                 f'this backbone has {type(self.mid_convs()[0]).__name__} '
-                f'middle convs')
+                f'middle convs'
+            )
         self.eval()
         # Outside inference mode, so that a switch at the first forward
         # under ``torch.inference_mode`` still gives ordinary parameters
@@ -306,8 +354,9 @@ class CAKESResNet(ResNet3dBase):
 
     def blocks(self) -> List[CAKESBottleneck]:
         """Every bottleneck, in block order."""
-        return [block for name in self.res_layers
-                for block in getattr(self, name)]
+        return [
+            block for name in self.res_layers for block in getattr(self, name)
+        ]
 
     def mid_convs(self) -> List[nn.Module]:
         """The middle conv of every block, in block order."""
@@ -329,21 +378,28 @@ class CAKESResNet(ResNet3dBase):
                 f'{stage_blocks} ({"bottleneck" if bottleneck else "basic"} '
                 f'blocks) cannot inflate a {type(self).__name__}-'
                 f'{self.depth} with stage blocks {self.stage_blocks} '
-                f'(bottleneck blocks)')
+                f'(bottleneck blocks)'
+            )
         own = self.state_dict()
         used = set()
         try:
             for block, mid in zip(self.block_names, self.mid_convs()):
                 key2d = f'{block}.conv2.weight'
-                expected = (getattr(mid, 'channels', mid.out_channels),
-                            mid.in_channels, self.kernel, self.kernel)
+                expected = (
+                    getattr(mid, 'channels', mid.out_channels),
+                    mid.in_channels,
+                    self.kernel,
+                    self.kernel,
+                )
                 if tuple(state2d[key2d].shape) != expected:
                     raise ValueError(
                         f'{key2d}: the checkpoint gives shape '
                         f'{tuple(state2d[key2d].shape)}, the model expects '
-                        f'{expected}')
-                used |= {key2d} | self.inflate_mid_conv(block, mid, state2d,
-                                                       own)
+                        f'{expected}'
+                    )
+                used |= {key2d} | self.inflate_mid_conv(
+                    block, mid, state2d, own
+                )
             for key, value in own.items():
                 if key in used or '.conv2.' in key or key not in state2d:
                     continue
@@ -356,16 +412,23 @@ class CAKESResNet(ResNet3dBase):
             raise ValueError(f'{self.pretrained}: {error}') from None
         unused = sorted(set(state2d) - used)
         uninitialised = sorted(
-            key for key in own
-            if key not in used and '.conv2.' not in key
-            and not key.endswith(('num_batches_tracked', '.frozen',
-                                  '.fixed_mask')))
-        logger.info(f'inflated {self.pretrained}: unused 2D keys: '
-                    f'{unused or "none"}; 3D entries left at their '
-                    f'initialisation: {uninitialised or "none"}')
+            key
+            for key in own
+            if key not in used
+            and '.conv2.' not in key
+            and not key.endswith(
+                ('num_batches_tracked', '.frozen', '.fixed_mask')
+            )
+        )
+        logger.info(
+            f'inflated {self.pretrained}: unused 2D keys: '
+            f'{unused or "none"}; 3D entries left at their '
+            f'initialisation: {uninitialised or "none"}'
+        )
 
-    def inflate_mid_conv(self, block: str, mid: nn.Module,
-                         state2d: StateDict, own: StateDict) -> Set[str]:
+    def inflate_mid_conv(
+        self, block: str, mid: nn.Module, state2d: StateDict, own: StateDict
+    ) -> Set[str]:
         """Inflate one block's middle conv from the 2D ``conv2``.
 
         A CAKES conv whose groups are not in the vocabulary's order gets its
@@ -392,13 +455,18 @@ class CAKESResNet(ResNet3dBase):
             return set()
         used = set()
         for key in ('weight', 'bias', 'running_mean', 'running_var'):
-            copy_into(own, f'{block}.bn2.{key}',
-                      state2d[f'{block}.bn2.{key}'][sources])
+            copy_into(
+                own,
+                f'{block}.bn2.{key}',
+                state2d[f'{block}.bn2.{key}'][sources],
+            )
             used.add(f'{block}.bn2.{key}')
         conv3 = state2d[f'{block}.conv3.weight'][:, sources]
-        copy_into(own, f'{block}.conv3.weight',
-                  inflate_like(conv3, tuple(own[f'{block}.conv3.weight']
-                                            .shape)))
+        copy_into(
+            own,
+            f'{block}.conv3.weight',
+            inflate_like(conv3, tuple(own[f'{block}.conv3.weight'].shape)),
+        )
         return used | {f'{block}.conv3.weight'}
 
     def residual_norms(self) -> List[nn.Module]:
@@ -416,6 +484,8 @@ class CAKESResNet(ResNet3dBase):
             RuntimeError: When asked to train in deploy mode.
         """
         if self.deploy_net is not None and mode:
-            raise RuntimeError('a CAKESResNet in deploy mode is for '
-                               'inference only and cannot train')
+            raise RuntimeError(
+                'a CAKESResNet in deploy mode is for '
+                'inference only and cannot train'
+            )
         return super().train(mode)

@@ -23,6 +23,7 @@ In deploy mode the clip (N, C, T, H, W) runs as a batch of N·T frames,
 The result equals the eval-mode network (up to float rounding). It is for
 inference only.
 """
+
 from typing import Dict, List, Sequence, Tuple
 
 import torch
@@ -30,8 +31,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def fold_bn(weight: torch.Tensor, bn: nn.modules.batchnorm._BatchNorm
-            ) -> Tuple[torch.Tensor, torch.Tensor]:
+def fold_bn(
+    weight: torch.Tensor, bn: nn.modules.batchnorm._BatchNorm
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """Fold an eval-mode BN that follows a bias-free conv into the conv.
 
     Args:
@@ -42,18 +44,26 @@ def fold_bn(weight: torch.Tensor, bn: nn.modules.batchnorm._BatchNorm
         tuple[torch.Tensor, torch.Tensor]: The scaled weight and the bias.
     """
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    shape = (-1, ) + (1, ) * (weight.dim() - 1)
+    shape = (-1,) + (1,) * (weight.dim() - 1)
     return weight * scale.view(shape), bn.bias - bn.running_mean * scale
 
 
-def frame_conv(weight: torch.Tensor, bias: torch.Tensor,
-               stride: int = 1) -> nn.Conv2d:
+def frame_conv(
+    weight: torch.Tensor, bias: torch.Tensor, stride: int = 1
+) -> nn.Conv2d:
     """A 2D conv with the given weight and bias and 'same' padding, on the
     weight's device."""
     out_channels, in_channels, kh, kw = weight.shape
-    conv = nn.Conv2d(in_channels, out_channels, (kh, kw), stride=stride,
-                     padding=(kh // 2, kw // 2), bias=True,
-                     device=weight.device, dtype=weight.dtype)
+    conv = nn.Conv2d(
+        in_channels,
+        out_channels,
+        (kh, kw),
+        stride=stride,
+        padding=(kh // 2, kw // 2),
+        bias=True,
+        device=weight.device,
+        dtype=weight.dtype,
+    )
     conv.weight.data.copy_(weight)
     conv.bias.data.copy_(bias)
     return conv
@@ -78,8 +88,9 @@ class ShapeGroup(nn.Module):
         stride (int): Spatial stride.
     """
 
-    def __init__(self, parts: List[Tuple[torch.Tensor, torch.Tensor]],
-                 stride: int) -> None:
+    def __init__(
+        self, parts: List[Tuple[torch.Tensor, torch.Tensor]], stride: int
+    ) -> None:
         super().__init__()
         temporal = [w for w, _ in parts if w.shape[2] > 1]
         self.temporal_width = sum(w.shape[0] for w in temporal)
@@ -89,11 +100,15 @@ class ShapeGroup(nn.Module):
             raise ValueError('ops of one shape group must share kT')
         self.offsets = [d for d in range(-(kt // 2), kt // 2 + 1) if d != 0]
         centre = [w[:, :, w.shape[2] // 2] for w, _ in parts]
-        extra = [torch.cat([w[:, :, d + kt // 2] for w in temporal])
-                 for d in self.offsets]
+        extra = [
+            torch.cat([w[:, :, d + kt // 2] for w in temporal])
+            for d in self.offsets
+        ]
         weight = torch.cat(centre + extra)
-        bias = torch.cat([b for _, b in parts] +
-                         [weight.new_zeros(self.temporal_width)] * len(extra))
+        bias = torch.cat(
+            [b for _, b in parts]
+            + [weight.new_zeros(self.temporal_width)] * len(extra)
+        )
         self.conv = frame_conv(weight, bias, stride)
 
     def forward(self, x: torch.Tensor, frames: int) -> torch.Tensor:
@@ -103,14 +118,14 @@ class ShapeGroup(nn.Module):
             return z
         nt, _, h, w = z.shape
         z = z.view(nt // frames, frames, -1, h, w)
-        out = z[:, :, :self.width]
+        out = z[:, :, : self.width]
         for i, d in enumerate(self.offsets):
             start = self.width + i * self.temporal_width
-            shifted = z[:, :, start:start + self.temporal_width]
+            shifted = z[:, :, start : start + self.temporal_width]
             if d < 0:
-                out[:, -d:, :self.temporal_width] += shifted[:, :d]
+                out[:, -d:, : self.temporal_width] += shifted[:, :d]
             else:
-                out[:, :-d, :self.temporal_width] += shifted[:, d:]
+                out[:, :-d, : self.temporal_width] += shifted[:, d:]
         return out.reshape(nt, self.width, h, w)
 
 
@@ -127,23 +142,29 @@ class DeployMidConv(nn.Module):
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         shift = bn.bias - bn.running_mean * scale
         by_shape: Dict[Tuple[int, int], list] = {}
-        positions = (torch.arange(mid.out_channels, device=scale.device)
-                     if mid.channel_order is None else mid.channel_order)
+        positions = (
+            torch.arange(mid.out_channels, device=scale.device)
+            if mid.channel_order is None
+            else mid.channel_order
+        )
         start = 0
         for name, count in mid.choice.items():
             if count == 0:
                 continue
-            channels = positions[start:start + count]
+            channels = positions[start : start + count]
             start += count
             weight = mid.convs[name].weight * scale[channels].view(
-                -1, 1, 1, 1, 1)
+                -1, 1, 1, 1, 1
+            )
             by_shape.setdefault(tuple(weight.shape[3:]), []).append(
-                (weight, shift[channels], channels))
+                (weight, shift[channels], channels)
+            )
         groups, order = [], []
         for parts in by_shape.values():
             parts.sort(key=lambda p: p[0].shape[2] == 1)  # temporal first
-            groups.append(ShapeGroup([(w, b) for w, b, _ in parts],
-                                     mid.stride[1]))
+            groups.append(
+                ShapeGroup([(w, b) for w, b, _ in parts], mid.stride[1])
+            )
             order += [c for _, _, c in parts]
         self.groups = nn.ModuleList(groups)
         self.register_buffer('order', torch.cat(order))
@@ -166,8 +187,11 @@ class DeployBottleneck(nn.Module):
         self.conv2 = DeployMidConv(block.conv2, block.bn2)
         weight, bias = fold_bn(block.conv3.weight[:, :, 0], block.bn3)
         self.conv3 = frame_conv(weight[:, self.conv2.order], bias)
-        self.downsample = (None if block.downsample is None else pointwise(
-            block.downsample[0], block.downsample[1]))
+        self.downsample = (
+            None
+            if block.downsample is None
+            else pointwise(block.downsample[0], block.downsample[1])
+        )
 
     def forward(self, x: torch.Tensor, frames: int) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -191,16 +215,21 @@ class DeployResNet(nn.Module):
         super().__init__()
         self.stem = pointwise(backbone.conv1, backbone.bn1)
         self.stages = nn.ModuleList(
-            nn.ModuleList(DeployBottleneck(block)
-                          for block in getattr(backbone, name))
-            for name in backbone.res_layers)
+            nn.ModuleList(
+                DeployBottleneck(block) for block in getattr(backbone, name)
+            )
+            for name in backbone.res_layers
+        )
         self.out_indices = tuple(out_indices)
         self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor):
         n, c, t, h, w = x.shape
-        x = x.transpose(1, 2).reshape(n * t, c, h, w).contiguous(
-            memory_format=torch.channels_last)
+        x = (
+            x.transpose(1, 2)
+            .reshape(n * t, c, h, w)
+            .contiguous(memory_format=torch.channels_last)
+        )
         x = F.max_pool2d(F.relu(self.stem(x), inplace=True), 3, 2, 1)
         outs = []
         for i, stage in enumerate(self.stages):

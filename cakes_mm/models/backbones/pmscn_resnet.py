@@ -2,18 +2,24 @@
 PmSCn units (Gonda et al., "Parallel Separable 3D Convolution for Video and
 Volumetric Data Understanding"), and the plain 3D ResNet it is compared with.
 """
+
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+from mmaction.registry import MODELS
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.logging import MMLogger
 
-from mmaction.registry import MODELS
 from ..layers.pmscn import PmSCn, check_streams
 from .base import ResNet3dBase
-from .resnet2d_inflation import (StateDict, copy_into, inflate_like,
-                                 load_2d_resnet, resnet_layout)
+from .resnet2d_inflation import (
+    StateDict,
+    copy_into,
+    inflate_like,
+    load_2d_resnet,
+    resnet_layout,
+)
 
 Stride3 = Tuple[int, int, int]
 
@@ -30,8 +36,10 @@ def check_pmscn(pmscn: Optional[Dict]) -> Optional[Dict]:
     if pmscn is None:
         return None
     if not isinstance(pmscn, dict) or set(pmscn) != {'m', 'n'}:
-        raise ValueError(f'PmSCnResNet: pmscn must be None or dict(m=..., '
-                         f'n=...), got {pmscn!r}')
+        raise ValueError(
+            f'PmSCnResNet: pmscn must be None or dict(m=..., '
+            f'n=...), got {pmscn!r}'
+        )
     check_streams(pmscn['m'], pmscn['n'])
     return dict(m=pmscn['m'], n=pmscn['n'])
 
@@ -65,41 +73,73 @@ class PmSCnBasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(self,
-                 inplanes: int,
-                 planes: int,
-                 stride: Stride3 = (1, 1, 1),
-                 pmscn: Optional[Dict] = None,
-                 kernel_size: int = 3,
-                 norm_cfg: Dict = dict(type='BN3d'),
-                 act_cfg: Dict = dict(type='ReLU')) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: Stride3 = (1, 1, 1),
+        pmscn: Optional[Dict] = None,
+        kernel_size: int = 3,
+        norm_cfg: Dict = dict(type='BN3d'),
+        act_cfg: Dict = dict(type='ReLU'),
+    ) -> None:
         super().__init__()
-        self.convs = nn.ModuleList(self._make_convs(
-            inplanes, planes, tuple(stride), pmscn, kernel_size, norm_cfg,
-            act_cfg))
+        self.convs = nn.ModuleList(
+            self._make_convs(
+                inplanes,
+                planes,
+                tuple(stride),
+                pmscn,
+                kernel_size,
+                norm_cfg,
+                act_cfg,
+            )
+        )
         self.norms = nn.ModuleList(
-            build_norm_layer(norm_cfg, planes)[1] for _ in self.convs)
+            build_norm_layer(norm_cfg, planes)[1] for _ in self.convs
+        )
         self.relu = build_activation_layer(act_cfg)
         self.downsample = None
         if tuple(stride) != (1, 1, 1) or inplanes != planes:
             self.downsample = nn.Sequential(
                 nn.Conv3d(inplanes, planes, 1, stride=stride, bias=False),
-                build_norm_layer(norm_cfg, planes)[1])
+                build_norm_layer(norm_cfg, planes)[1],
+            )
 
     @staticmethod
-    def _make_convs(inplanes: int, planes: int, stride: Stride3,
-                    pmscn: Optional[Dict], kernel_size: int, norm_cfg: Dict,
-                    act_cfg: Dict) -> List[nn.Module]:
+    def _make_convs(
+        inplanes: int,
+        planes: int,
+        stride: Stride3,
+        pmscn: Optional[Dict],
+        kernel_size: int,
+        norm_cfg: Dict,
+        act_cfg: Dict,
+    ) -> List[nn.Module]:
         """The block's convs, in order (see the class docstring)."""
         if pmscn is None:
-            return [nn.Conv3d(c_in, planes, kernel_size, stride=s,
-                              padding=kernel_size // 2, bias=False)
-                    for c_in, s in ((inplanes, stride), (planes, 1))]
-        unit = dict(kernel_size=kernel_size, norm_cfg=norm_cfg,
-                    act_cfg=act_cfg, **pmscn)
+            return [
+                nn.Conv3d(
+                    c_in,
+                    planes,
+                    kernel_size,
+                    stride=s,
+                    padding=kernel_size // 2,
+                    bias=False,
+                )
+                for c_in, s in ((inplanes, stride), (planes, 1))
+            ]
+        unit = dict(
+            kernel_size=kernel_size,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            **pmscn,
+        )
         if pmscn['n'] == 1:
-            return [PmSCn(inplanes, planes, stride, **unit),
-                    PmSCn(planes, planes, 1, **unit)]
+            return [
+                PmSCn(inplanes, planes, stride, **unit),
+                PmSCn(planes, planes, 1, **unit),
+            ]
         return [PmSCn(inplanes, planes, stride, replaces=2, **unit)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -173,63 +213,91 @@ class PmSCnResNet(ResNet3dBase):
         34: (PmSCnBasicBlock, (3, 4, 6, 3)),
     }
 
-    def __init__(self,
-                 depth: int = 34,
-                 pmscn: Optional[Dict] = None,
-                 in_channels: int = 3,
-                 base_channels: int = 64,
-                 out_indices: Sequence[int] = (3, ),
-                 conv1_kernel: Sequence[int] = (3, 7, 7),
-                 conv1_stride: Sequence[int] = (1, 2, 2),
-                 with_pool1: bool = True,
-                 spatial_strides: Sequence[int] = (1, 2, 2, 2),
-                 temporal_strides: Sequence[int] = (1, 2, 2, 2),
-                 kernel_size: int = 3,
-                 pretrained: Optional[str] = None,
-                 pretrained2d: bool = True,
-                 frozen_stages: int = -1,
-                 norm_eval: bool = False,
-                 norm_cfg: Dict = dict(type='BN3d', requires_grad=True),
-                 act_cfg: Dict = dict(type='ReLU'),
-                 zero_init_residual: bool = True,
-                 init_cfg: Optional[Dict] = None) -> None:
+    def __init__(
+        self,
+        depth: int = 34,
+        pmscn: Optional[Dict] = None,
+        in_channels: int = 3,
+        base_channels: int = 64,
+        out_indices: Sequence[int] = (3,),
+        conv1_kernel: Sequence[int] = (3, 7, 7),
+        conv1_stride: Sequence[int] = (1, 2, 2),
+        with_pool1: bool = True,
+        spatial_strides: Sequence[int] = (1, 2, 2, 2),
+        temporal_strides: Sequence[int] = (1, 2, 2, 2),
+        kernel_size: int = 3,
+        pretrained: Optional[str] = None,
+        pretrained2d: bool = True,
+        frozen_stages: int = -1,
+        norm_eval: bool = False,
+        norm_cfg: Dict = dict(type='BN3d', requires_grad=True),
+        act_cfg: Dict = dict(type='ReLU'),
+        zero_init_residual: bool = True,
+        init_cfg: Optional[Dict] = None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.set_common_options(depth, out_indices, pretrained, pretrained2d,
-                                frozen_stages, norm_eval, zero_init_residual)
+        self.set_common_options(
+            depth,
+            out_indices,
+            pretrained,
+            pretrained2d,
+            frozen_stages,
+            norm_eval,
+            zero_init_residual,
+        )
         if len(spatial_strides) != 4 or len(temporal_strides) != 4:
-            raise ValueError('spatial_strides and temporal_strides need one '
-                             'stride per stage (4), got '
-                             f'{spatial_strides} and {temporal_strides}')
+            raise ValueError(
+                'spatial_strides and temporal_strides need one '
+                'stride per stage (4), got '
+                f'{spatial_strides} and {temporal_strides}'
+            )
         self.pmscn = check_pmscn(pmscn)
         self.with_pool1 = with_pool1
 
         self.conv1 = nn.Conv3d(
-            in_channels, base_channels, tuple(conv1_kernel),
+            in_channels,
+            base_channels,
+            tuple(conv1_kernel),
             stride=tuple(conv1_stride),
-            padding=tuple(k // 2 for k in conv1_kernel), bias=False)
+            padding=tuple(k // 2 for k in conv1_kernel),
+            bias=False,
+        )
         self.bn1 = build_norm_layer(norm_cfg, base_channels)[1]
         self.relu = build_activation_layer(act_cfg)
-        self.maxpool = nn.MaxPool3d((1, 3, 3), stride=(1, 2, 2),
-                                    padding=(0, 1, 1))
+        self.maxpool = nn.MaxPool3d(
+            (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1)
+        )
         inplanes = base_channels
         self.res_layers = []
         for i, num_blocks in enumerate(self.stage_blocks):
             planes = base_channels * 2**i
-            first_stride = (temporal_strides[i], spatial_strides[i],
-                            spatial_strides[i])
+            first_stride = (
+                temporal_strides[i],
+                spatial_strides[i],
+                spatial_strides[i],
+            )
             blocks = []
             for j in range(num_blocks):
-                blocks.append(self.block(
-                    inplanes, planes, first_stride if j == 0 else (1, 1, 1),
-                    self.pmscn, kernel_size, norm_cfg, act_cfg))
+                blocks.append(
+                    self.block(
+                        inplanes,
+                        planes,
+                        first_stride if j == 0 else (1, 1, 1),
+                        self.pmscn,
+                        kernel_size,
+                        norm_cfg,
+                        act_cfg,
+                    )
+                )
                 inplanes = planes
             name = f'layer{i + 1}'
             self.add_module(name, nn.Sequential(*blocks))
             self.res_layers.append(name)
         self.feat_dim = inplanes
 
-    def forward(self, x: torch.Tensor) -> Union[torch.Tensor,
-                                                Tuple[torch.Tensor, ...]]:
+    def forward(
+        self, x: torch.Tensor
+    ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
         """Backbone forward.
 
         Args:
@@ -246,8 +314,11 @@ class PmSCnResNet(ResNet3dBase):
 
     def blocks(self) -> Dict[str, PmSCnBasicBlock]:
         """Every basic block by its prefix, e.g. ``'layer1.0'``."""
-        return {f'{name}.{j}': block for name in self.res_layers
-                for j, block in enumerate(getattr(self, name))}
+        return {
+            f'{name}.{j}': block
+            for name in self.res_layers
+            for j, block in enumerate(getattr(self, name))
+        }
 
     def inflation_sources(self) -> Dict[str, str]:
         """Own state keys filled one to one from a torchvision-layout 2D
@@ -258,23 +329,28 @@ class PmSCnResNet(ResNet3dBase):
         unit per block its norm, the block output's, comes from ``bn2``. The
         3x3x3 convs of the 3D baseline come from ``conv1/conv2``.
         """
-        sources = {key: key for key in self.state_dict()
-                   if key.split('.')[0] in ('conv1', 'bn1')
-                   or '.downsample.' in key}
+        sources = {
+            key: key
+            for key in self.state_dict()
+            if key.split('.')[0] in ('conv1', 'bn1') or '.downsample.' in key
+        }
         for prefix, block in self.blocks().items():
             # The last norm is always the block output's, bn2.
             first_bn = 3 - len(block.norms)
             for i, (conv, norm) in enumerate(zip(block.convs, block.norms)):
                 for name in norm.state_dict():
                     sources[f'{prefix}.norms.{i}.{name}'] = (
-                        f'{prefix}.bn{first_bn + i}.{name}')
+                        f'{prefix}.bn{first_bn + i}.{name}'
+                    )
                 if isinstance(conv, nn.Conv3d):
                     sources[f'{prefix}.convs.{i}.weight'] = (
-                        f'{prefix}.conv{i + 1}.weight')
+                        f'{prefix}.conv{i + 1}.weight'
+                    )
         return sources
 
-    def _copy_leading_filters(self, state2d: StateDict
-                              ) -> Dict[str, Tuple[str, int, int]]:
+    def _copy_leading_filters(
+        self, state2d: StateDict
+    ) -> Dict[str, Tuple[str, int, int]]:
         """Initialise the spatial (``1xkxk``) first conv of stream 1 of
         every PmSCn unit from the leading filters of the 2D conv it stands
         for (``conv1`` for a block's first unit, ``conv2`` for its second),
@@ -293,13 +369,18 @@ class PmSCnResNet(ResNet3dBase):
                 key2d = f'{prefix}.conv{i + 1}.weight'
                 source = state2d.get(key2d)
                 if source is None or tuple(source.shape[1:]) != (
-                        weight.shape[1], *weight.shape[3:]):
+                    weight.shape[1],
+                    *weight.shape[3:],
+                ):
                     continue
                 count = min(weight.shape[0], source.shape[0])
                 with torch.no_grad():
                     weight[:count].copy_(source[:count].unsqueeze(2))
                 filled[f'{prefix}.convs.{i}.streams.0.convs2d.0.weight'] = (
-                    key2d, count, weight.shape[0])
+                    key2d,
+                    count,
+                    weight.shape[0],
+                )
         return filled
 
     def residual_norms(self) -> List[nn.Module]:
@@ -323,7 +404,8 @@ class PmSCnResNet(ResNet3dBase):
                 f'{self.pretrained}: a 2D ResNet with stage blocks '
                 f'{stage_blocks} ({"bottleneck" if bottleneck else "basic"} '
                 f'blocks) cannot inflate a PmSCnResNet-{self.depth} with '
-                f'stage blocks {self.stage_blocks} (basic blocks)')
+                f'stage blocks {self.stage_blocks} (basic blocks)'
+            )
         own = self.state_dict()
         filled = {}
         for key, key2d in self.inflation_sources().items():
@@ -335,15 +417,23 @@ class PmSCnResNet(ResNet3dBase):
                 filled[key] = key2d
         leading = self._copy_leading_filters(state2d)
         filled.update((key, key2d) for key, (key2d, _, _) in leading.items())
-        kept = sorted(key for key in own if key not in filled
-                      and not key.endswith('num_batches_tracked'))
-        partial = [f'{key} ({count} of {total} filters)'
-                   for key, (_, count, total) in leading.items()]
+        kept = sorted(
+            key
+            for key in own
+            if key not in filled and not key.endswith('num_batches_tracked')
+        )
+        partial = [
+            f'{key} ({count} of {total} filters)'
+            for key, (_, count, total) in leading.items()
+        ]
         logger.info(
             f'inflated {self.pretrained} into PmSCnResNet-{self.depth}: '
             f'{len(filled) - len(leading)} entries one to one (stem, '
             f'shortcuts, block norms, 3x3x3 convs); leading 2D filters in: '
-            f'{partial or "none"}')
+            f'{partial or "none"}'
+        )
         logger.info(f'entries left at their initialisation: {kept or "none"}')
-        logger.info(f'unused 2D keys: '
-                    f'{sorted(set(state2d) - set(filled.values())) or "none"}')
+        logger.info(
+            f'unused 2D keys: '
+            f'{sorted(set(state2d) - set(filled.values())) or "none"}'
+        )

@@ -15,6 +15,7 @@ module reads a local checkpoint and maps the other layouts onto it:
 Checkpoints are loaded with ``weights_only=True``: a file that carries
 pickled code is refused, never executed.
 """
+
 import os.path as osp
 import pickle
 import re
@@ -47,7 +48,7 @@ def to_torchvision_keys(state: StateDict) -> StateDict:
     for key, value in state.items():
         for prefix in ('module.', 'backbone.'):  # DDP, then OpenMMLab
             if key.startswith(prefix):
-                key = key[len(prefix):]
+                key = key[len(prefix) :]
         for pattern, replacement in _MMACTION_RULES:
             key = pattern.sub(replacement, key)
         mapped[key] = value
@@ -72,17 +73,20 @@ def load_2d_resnet(path: str) -> StateDict:
         raise ValueError(
             f'{path}: refused to load; it holds objects that are not plain '
             f'tensors or allow-listed classes, and untrusted pickles are '
-            f'never executed ({error})') from None
+            f'never executed ({error})'
+        ) from None
     except (RuntimeError, EOFError) as error:
-        raise ValueError(f'{path}: not a readable PyTorch checkpoint '
-                         f'({error})') from None
+        raise ValueError(
+            f'{path}: not a readable PyTorch checkpoint ({error})'
+        ) from None
     if isinstance(checkpoint, dict):
         for wrapper in ('state_dict', 'model'):
             if isinstance(checkpoint.get(wrapper), dict):
                 checkpoint = checkpoint[wrapper]
                 break
     if not isinstance(checkpoint, dict) or not all(
-            isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        isinstance(v, torch.Tensor) for v in checkpoint.values()
+    ):
         raise ValueError(f'{path}: expected a state dict of tensors')
     return to_torchvision_keys(checkpoint)
 
@@ -106,8 +110,9 @@ def resnet_layout(state: StateDict) -> Tuple[Tuple[int, ...], bool]:
     return stage_blocks, 'layer1.0.conv3.weight' in state
 
 
-def inflate_like(weight2d: torch.Tensor,
-                 shape3d: Tuple[int, ...]) -> torch.Tensor:
+def inflate_like(
+    weight2d: torch.Tensor, shape3d: Tuple[int, ...]
+) -> torch.Tensor:
     """Inflate a 2D kernel to a full 3D kernel shape: repeat along T / kT.
 
     Used for the stem, the 1x1 convs and the shortcut, whose spatial size
@@ -123,8 +128,10 @@ def inflate_like(weight2d: torch.Tensor,
     kt = shape3d[2]
     weight = weight2d.unsqueeze(2).repeat(1, 1, kt, 1, 1) / kt
     if tuple(weight.shape) != tuple(shape3d):
-        raise ValueError(f'cannot inflate a 2D kernel of shape '
-                         f'{tuple(weight2d.shape)} to {tuple(shape3d)}')
+        raise ValueError(
+            f'cannot inflate a 2D kernel of shape '
+            f'{tuple(weight2d.shape)} to {tuple(shape3d)}'
+        )
     return weight
 
 
@@ -137,8 +144,10 @@ def copy_into(target: StateDict, key: str, value: torch.Tensor) -> None:
         value (torch.Tensor): The new value.
     """
     if tuple(target[key].shape) != tuple(value.shape):
-        raise ValueError(f'{key}: the checkpoint gives shape '
-                         f'{tuple(value.shape)}, the model expects '
-                         f'{tuple(target[key].shape)}')
+        raise ValueError(
+            f'{key}: the checkpoint gives shape '
+            f'{tuple(value.shape)}, the model expects '
+            f'{tuple(target[key].shape)}'
+        )
     with torch.no_grad():
         target[key].copy_(value)

@@ -22,6 +22,7 @@ module names, among the ``nn.Conv3d`` layers with a cubic kernel of size
 k > 1. Stride, dilation, bias, padding mode and device are kept; a grouped
 or depthwise conv is refused by name.
 """
+
 import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -79,14 +80,18 @@ class ConversionReport:
 
     def __str__(self) -> str:
         width = max([len(row.name) for row in self.layers] + [5])
-        lines = [f'converted {len(self.layers)} layer(s) to {self.target}: '
-                 f'{self.params_before / 1e6:.3f}M -> '
-                 f'{self.params_after / 1e6:.3f}M params',
-                 f'{"layer":<{width}}  {"old params":>10}  '
-                 f'{"new params":>10}  old -> new']
-        lines += [f'{row.name:<{width}}  {row.old_params:>10}  '
-                  f'{row.new_params:>10}  {row.old} -> {row.new}'
-                  for row in self.layers]
+        lines = [
+            f'converted {len(self.layers)} layer(s) to {self.target}: '
+            f'{self.params_before / 1e6:.3f}M -> '
+            f'{self.params_after / 1e6:.3f}M params',
+            f'{"layer":<{width}}  {"old params":>10}  '
+            f'{"new params":>10}  old -> new',
+        ]
+        lines += [
+            f'{row.name:<{width}}  {row.old_params:>10}  '
+            f'{row.new_params:>10}  {row.old} -> {row.new}'
+            for row in self.layers
+        ]
         return '\n'.join(lines)
 
 
@@ -98,8 +103,10 @@ def count_params(module: nn.Module) -> int:
 def describe_conv(conv: nn.Conv3d) -> str:
     """``Conv3d 64->64 3x3x3 s(1, 2, 2)``."""
     k = 'x'.join(map(str, conv.kernel_size))
-    return (f'Conv3d {conv.in_channels}->{conv.out_channels} {k} '
-            f's{tuple(conv.stride)}')
+    return (
+        f'Conv3d {conv.in_channels}->{conv.out_channels} {k} '
+        f's{tuple(conv.stride)}'
+    )
 
 
 def as_patterns(patterns: Patterns) -> List[str]:
@@ -121,18 +128,21 @@ def check_convertible(name: str, conv: nn.Conv3d) -> None:
         raise ValueError(
             f'{name}: a {kind} conv (groups={conv.groups}, '
             f'{conv.in_channels}->{conv.out_channels}) cannot be converted; '
-            f'exclude it')
+            f'exclude it'
+        )
     k = conv.kernel_size[0]
     same = tuple(d * (k // 2) for d in conv.dilation)
     if k % 2 != 1 or tuple(conv.padding) != same:
         raise ValueError(
             f'{name}: only odd kernels with size-keeping padding convert '
             f'(kernel {k}, padding {conv.padding}, expected {same}); '
-            f'exclude it')
+            f'exclude it'
+        )
 
 
-def select_convs(model: nn.Module, include: Patterns = None,
-                 exclude: Patterns = None) -> List[Tuple[str, nn.Conv3d]]:
+def select_convs(
+    model: nn.Module, include: Patterns = None, exclude: Patterns = None
+) -> List[Tuple[str, nn.Conv3d]]:
     """The convs a conversion replaces, in module order.
 
     Args:
@@ -147,19 +157,27 @@ def select_convs(model: nn.Module, include: Patterns = None,
         list[tuple[str, nn.Conv3d]]: ``(name, conv)`` pairs.
     """
     include, exclude = as_patterns(include), as_patterns(exclude)
-    candidates = [(name, m) for name, m in model.named_modules()
-                  if isinstance(m, nn.Conv3d) and min(m.kernel_size) > 1
-                  and len(set(m.kernel_size)) == 1]
-    selected = [(name, m) for name, m in candidates
-                if (not include or any(re.search(p, name) for p in include))
-                and not any(re.search(p, name) for p in exclude)]
+    candidates = [
+        (name, m)
+        for name, m in model.named_modules()
+        if isinstance(m, nn.Conv3d)
+        and min(m.kernel_size) > 1
+        and len(set(m.kernel_size)) == 1
+    ]
+    selected = [
+        (name, m)
+        for name, m in candidates
+        if (not include or any(re.search(p, name) for p in include))
+        and not any(re.search(p, name) for p in exclude)
+    ]
     if not selected:
         names = ', '.join(name for name, _ in candidates[:8]) or 'none'
         raise ValueError(
             f'include={include or None} exclude={exclude or None} select no '
             f'k x k x k Conv3d layer of {type(model).__name__}; its '
             f'candidates are: {names}'
-            f'{" ..." if len(candidates) > 8 else ""}')
+            f'{" ..." if len(candidates) > 8 else ""}'
+        )
     for name, conv in selected:
         check_convertible(name, conv)
     return selected
@@ -167,19 +185,25 @@ def select_convs(model: nn.Module, include: Patterns = None,
 
 def default_input_shape(model: nn.Module) -> Tuple[int, ...]:
     """A tracing input: one 32^3 volume with the first conv's channels."""
-    first = next((m for m in model.modules() if isinstance(m, nn.Conv3d)),
-                 None)
+    first = next(
+        (m for m in model.modules() if isinstance(m, nn.Conv3d)), None
+    )
     if first is None:
-        raise ValueError(f'{type(model).__name__} has no Conv3d; pass '
-                         f'input_shape')
+        raise ValueError(
+            f'{type(model).__name__} has no Conv3d; pass input_shape'
+        )
     return (1, first.in_channels, 32, 32, 32)
 
 
 def norm_cfg_of(norm: nn.Module) -> Dict:
     """An mmcv norm config that rebuilds ``norm``'s kind and settings."""
     kind = 'BN3d' if isinstance(norm, _BatchNorm) else 'IN3d'
-    cfg = dict(type=kind, eps=norm.eps, momentum=norm.momentum,
-               track_running_stats=norm.track_running_stats)
+    cfg = dict(
+        type=kind,
+        eps=norm.eps,
+        momentum=norm.momentum,
+        track_running_stats=norm.track_running_stats,
+    )
     if kind == 'IN3d':
         cfg['affine'] = norm.affine
     return cfg
@@ -192,11 +216,13 @@ def finish(model: nn.Module, report: ConversionReport) -> ConversionReport:
     return report
 
 
-def convert_to_cakes(model: nn.Module,
-                     arch: Optional[ArchSpec] = None,
-                     op_set: Optional[Sequence[str]] = None,
-                     include: Patterns = None,
-                     exclude: Patterns = None) -> ConversionReport:
+def convert_to_cakes(
+    model: nn.Module,
+    arch: Optional[ArchSpec] = None,
+    op_set: Optional[Sequence[str]] = None,
+    include: Patterns = None,
+    exclude: Patterns = None,
+) -> ConversionReport:
     """Replace selected convs by fixed CAKES convs, keeping their weights.
 
     Args:
@@ -216,20 +242,36 @@ def convert_to_cakes(model: nn.Module,
     layers = select_convs(model, include, exclude)
     if arch is None and op_set is None:
         raise ValueError('convert_to_cakes needs an arch or an op_set')
-    choices = resolve_arch('uniform' if arch is None else arch,
-                           [conv.out_channels for _, conv in layers],
-                           [name for name, _ in layers], op_set)
+    choices = resolve_arch(
+        'uniform' if arch is None else arch,
+        [conv.out_channels for _, conv in layers],
+        [name for name, _ in layers],
+        op_set,
+    )
     report = ConversionReport('CAKES', count_params(model))
     for (name, conv), choice in zip(layers, choices):
-        new = CAKESConv3d(conv.in_channels, choice, conv.stride,
-                          conv.kernel_size[0], conv.bias is not None,
-                          conv.dilation, conv.padding_mode,
-                          device=conv.weight.device, dtype=conv.weight.dtype)
+        new = CAKESConv3d(
+            conv.in_channels,
+            choice,
+            conv.stride,
+            conv.kernel_size[0],
+            conv.bias is not None,
+            conv.dilation,
+            conv.padding_mode,
+            device=conv.weight.device,
+            dtype=conv.weight.dtype,
+        )
         new.shrink_from(conv)
         set_module(model, name, new)
-        report.layers.append(ReplacedLayer(
-            name, describe_conv(conv), f'CAKESConv3d {choice}',
-            count_params(conv), count_params(new)))
+        report.layers.append(
+            ReplacedLayer(
+                name,
+                describe_conv(conv),
+                f'CAKESConv3d {choice}',
+                count_params(conv),
+                count_params(new),
+            )
+        )
     return finish(model, report)
 
 
@@ -240,32 +282,43 @@ def following_norm(trace: Trace, name: str, model: nn.Module) -> str:
     call = None if index is None else trace.calls[index]
     found = None if call is None else model.get_submodule(call.name)
     if not isinstance(found, NORMS):
-        what = ('no module (its output goes to a function, to several '
-                'modules, or out of the network)' if call is None else
-                f'{call.name} ({type(found).__name__})')
+        what = (
+            'no module (its output goes to a function, to several '
+            'modules, or out of the network)'
+            if call is None
+            else f'{call.name} ({type(found).__name__})'
+        )
         raise ValueError(
             f'{name}: search needs a batch or instance norm right after '
             f'each searched conv, for its path weights; after this layer '
-            f'comes {what}. Exclude it, or add a norm')
+            f'comes {what}. Exclude it, or add a norm'
+        )
     if trace.times_called[call.name] != 1:
-        raise ValueError(f'{name}: the norm after it, {call.name}, is '
-                         f'called {trace.times_called[call.name]} times; '
-                         f'a shared norm cannot be searched per layer')
-    if isinstance(found, nn.modules.instancenorm._InstanceNorm) and \
-            not found.affine:
-        raise ValueError(f'{name}: the instance norm after it, {call.name},'
-                         f' has no affine scale to give path weights')
+        raise ValueError(
+            f'{name}: the norm after it, {call.name}, is '
+            f'called {trace.times_called[call.name]} times; '
+            f'a shared norm cannot be searched per layer'
+        )
+    if (
+        isinstance(found, nn.modules.instancenorm._InstanceNorm)
+        and not found.affine
+    ):
+        raise ValueError(
+            f'{name}: the instance norm after it, {call.name},'
+            f' has no affine scale to give path weights'
+        )
     return call.name
 
 
-def convert_to_cakes_supernet(model: nn.Module,
-                              op_set: Sequence[str],
-                              mode: str = 'performance',
-                              derive: str = 'argmax',
-                              include: Patterns = None,
-                              exclude: Patterns = None,
-                              input_shape: Optional[Sequence[int]] = None
-                              ) -> ConversionReport:
+def convert_to_cakes_supernet(
+    model: nn.Module,
+    op_set: Sequence[str],
+    mode: str = 'performance',
+    derive: str = 'argmax',
+    include: Patterns = None,
+    exclude: Patterns = None,
+    input_shape: Optional[Sequence[int]] = None,
+) -> ConversionReport:
     """Replace selected convs and their norms by searched layers.
 
     Every op holds all the conv's filters, shrunk from its trained weights;
@@ -292,24 +345,40 @@ def convert_to_cakes_supernet(model: nn.Module,
     layers = select_convs(model, include, exclude)
     trace = trace_model(model, input_shape or default_input_shape(model))
     norms = [following_norm(trace, name, model) for name, _ in layers]
-    report = ConversionReport(f'a CAKES {mode}-priority supernet over '
-                              f'{list(op_set)}', count_params(model))
+    report = ConversionReport(
+        f'a CAKES {mode}-priority supernet over {list(op_set)}',
+        count_params(model),
+    )
     for (name, conv), norm_name in zip(layers, norms):
         norm = model.get_submodule(norm_name)
         new = CAKESSearchConv3d(
-            conv.in_channels, conv.out_channels, op_set, mode, conv.stride,
-            conv.kernel_size[0], derive, conv.dilation, conv.bias is not None,
-            conv.padding_mode, norm_cfg_of(norm),
-            device=conv.weight.device)
+            conv.in_channels,
+            conv.out_channels,
+            op_set,
+            mode,
+            conv.stride,
+            conv.kernel_size[0],
+            derive,
+            conv.dilation,
+            conv.bias is not None,
+            conv.padding_mode,
+            norm_cfg_of(norm),
+            device=conv.weight.device,
+        )
         new.shrink_from(conv, norm)
         new.train(conv.training)
         new.norm_link = link_between(name, norm_name)
         set_module(model, name, new)
         set_module(model, norm_name, nn.Identity())
-        report.layers.append(ReplacedLayer(
-            f'{name} + {norm_name}', describe_conv(conv),
-            f'CAKESSearchConv3d x{len(op_set)} ops',
-            count_params(conv) + count_params(norm), count_params(new)))
+        report.layers.append(
+            ReplacedLayer(
+                f'{name} + {norm_name}',
+                describe_conv(conv),
+                f'CAKESSearchConv3d x{len(op_set)} ops',
+                count_params(conv) + count_params(norm),
+                count_params(new),
+            )
+        )
     return finish(model, report)
 
 
@@ -320,8 +389,9 @@ def pmscn_norm_cfg(model: nn.Module) -> Dict:
     return dict(type='BN3d') if norm is None else norm_cfg_of(norm)
 
 
-def paired_conv(trace: Trace, model: nn.Module, name: str,
-                selected: Dict[str, nn.Conv3d]) -> Tuple[str, List[str]]:
+def paired_conv(
+    trace: Trace, model: nn.Module, name: str, selected: Dict[str, nn.Conv3d]
+) -> Tuple[str, List[str]]:
     """The selected conv that conv ``name`` feeds through norms and
     activations only, and the modules between them.
 
@@ -331,29 +401,36 @@ def paired_conv(trace: Trace, model: nn.Module, name: str,
     chain, index = [], trace.next_call(trace.index_of(name))
     while index is not None and trace.calls[index].name not in selected:
         between = trace.calls[index].name
-        if not isinstance(model.get_submodule(between), ELEMENTWISE) or \
-                trace.times_called[between] != 1:
+        if (
+            not isinstance(model.get_submodule(between), ELEMENTWISE)
+            or trace.times_called[between] != 1
+        ):
             break
         chain.append(between)
         index = trace.next_call(index)
     if index is None or trace.calls[index].name not in selected:
-        what = ('a function, a branch or the network output' if index is None
-                else trace.calls[index].name)
+        what = (
+            'a function, a branch or the network output'
+            if index is None
+            else trace.calls[index].name
+        )
         raise ValueError(
             f'{name}: n >= 2 replaces pairs of consecutive convs, but this '
             f'layer does not reach a second selected conv through norms and '
-            f'activations only (it stops at {what}); exclude it or use n=1')
+            f'activations only (it stops at {what}); exclude it or use n=1'
+        )
     return trace.calls[index].name, chain
 
 
-def convert_to_pmscn(model: nn.Module,
-                     m: int,
-                     n: int,
-                     include: Patterns = None,
-                     exclude: Patterns = None,
-                     input_shape: Optional[Sequence[int]] = None,
-                     replaces: Optional[int] = None
-                     ) -> ConversionReport:
+def convert_to_pmscn(
+    model: nn.Module,
+    m: int,
+    n: int,
+    include: Patterns = None,
+    exclude: Patterns = None,
+    input_shape: Optional[Sequence[int]] = None,
+    replaces: Optional[int] = None,
+) -> ConversionReport:
     """Replace selected convs by PmSCn units (P_m SC_n).
 
     PmSCn factorises the conv, so its weights start fresh (PyTorch's default
@@ -379,8 +456,10 @@ def convert_to_pmscn(model: nn.Module,
     check_streams(m, n)
     replaces = min(n, 2) if replaces is None else replaces
     if replaces not in (1, 2) or replaces > n:
-        raise ValueError(f'PmSCn: replaces must be 1, or 2 with n >= 2; '
-                         f'got replaces={replaces!r} with n={n}')
+        raise ValueError(
+            f'PmSCn: replaces must be 1, or 2 with n >= 2; '
+            f'got replaces={replaces!r} with n={n}'
+        )
     layers = select_convs(model, include, exclude)
     norm_cfg = pmscn_norm_cfg(model)
     report = ConversionReport(f'P{m}SC{n}', count_params(model))
@@ -388,9 +467,15 @@ def convert_to_pmscn(model: nn.Module,
         for name, conv in layers:
             unit = unit_for(conv, conv, m, n, 1, norm_cfg)
             set_module(model, name, unit)
-            report.layers.append(ReplacedLayer(
-                name, describe_conv(conv), f'P{m}SC{n}', count_params(conv),
-                count_params(unit)))
+            report.layers.append(
+                ReplacedLayer(
+                    name,
+                    describe_conv(conv),
+                    f'P{m}SC{n}',
+                    count_params(conv),
+                    count_params(unit),
+                )
+            )
         return finish(model, report)
     trace = trace_model(model, input_shape or default_input_shape(model))
     selected, done = dict(layers), set()
@@ -403,25 +488,49 @@ def convert_to_pmscn(model: nn.Module,
             raise ValueError(
                 f'{name} + {second_name}: a pair must keep its width '
                 f'({first.out_channels} then {second.out_channels} '
-                f'channels); exclude them or use n=1')
+                f'channels); exclude them or use n=1'
+            )
         unit = unit_for(first, second, m, n, 2, norm_cfg)
         removed = [model.get_submodule(c) for c in chain]
-        old = (count_params(first) + count_params(second) +
-               sum(count_params(c) for c in removed))
+        old = (
+            count_params(first)
+            + count_params(second)
+            + sum(count_params(c) for c in removed)
+        )
         set_module(model, name, unit)
         for path in chain + [second_name]:
             set_module(model, path, nn.Identity())
         done |= {name, second_name}
-        report.layers.append(ReplacedLayer(
-            f'{name} + {second_name}',
-            f'{describe_conv(first)} + {describe_conv(second)}',
-            f'P{m}SC{n}', old, count_params(unit)))
+        report.layers.append(
+            ReplacedLayer(
+                f'{name} + {second_name}',
+                f'{describe_conv(first)} + {describe_conv(second)}',
+                f'P{m}SC{n}',
+                old,
+                count_params(unit),
+            )
+        )
     return finish(model, report)
 
 
-def unit_for(first: nn.Conv3d, last: nn.Conv3d, m: int, n: int,
-             replaces: int, norm_cfg: Dict) -> PmSCn:
+def unit_for(
+    first: nn.Conv3d,
+    last: nn.Conv3d,
+    m: int,
+    n: int,
+    replaces: int,
+    norm_cfg: Dict,
+) -> PmSCn:
     """The PmSCn unit standing for convs ``first`` … ``last``."""
-    return PmSCn(first.in_channels, last.out_channels, first.stride, m, n,
-                 first.kernel_size[0], replaces, first.dilation,
-                 last.bias is not None, norm_cfg).to(first.weight.device)
+    return PmSCn(
+        first.in_channels,
+        last.out_channels,
+        first.stride,
+        m,
+        n,
+        first.kernel_size[0],
+        replaces,
+        first.dilation,
+        last.bias is not None,
+        norm_cfg,
+    ).to(first.weight.device)

@@ -8,6 +8,7 @@ are computed, and every leaf module's call is recorded with the tensors it
 took and gave. A module "follows" a conv when it is called on the very
 tensor the conv returned.
 """
+
 import copy
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -20,10 +21,25 @@ from torch.nn.modules.instancenorm import _InstanceNorm
 
 #: Modules that act on each element (or channel) alone: a chain of them may
 #: sit between two convs that PmSCn replaces as one unit.
-ELEMENTWISE = (_BatchNorm, _InstanceNorm, _DropoutNd, nn.Identity,
-               nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU,
-               nn.CELU, nn.GELU, nn.SiLU, nn.Mish, nn.Hardswish,
-               nn.Sigmoid, nn.Tanh)
+ELEMENTWISE = (
+    _BatchNorm,
+    _InstanceNorm,
+    _DropoutNd,
+    nn.Identity,
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.ELU,
+    nn.SELU,
+    nn.CELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Mish,
+    nn.Hardswish,
+    nn.Sigmoid,
+    nn.Tanh,
+)
 NORMS = (_BatchNorm, _InstanceNorm)
 
 
@@ -53,13 +69,15 @@ class Trace:
         self.calls = calls
         self.times_called: Dict[str, int] = {}
         for call in calls:
-            self.times_called[call.name] = self.times_called.get(
-                call.name, 0) + 1
+            self.times_called[call.name] = (
+                self.times_called.get(call.name, 0) + 1
+            )
 
     def index_of(self, name: str) -> Optional[int]:
         """The position of module ``name``'s first call, or None."""
-        return next((i for i, c in enumerate(self.calls) if c.name == name),
-                    None)
+        return next(
+            (i for i, c in enumerate(self.calls) if c.name == name), None
+        )
 
     def next_call(self, index: Optional[int]) -> Optional[int]:
         """The call that takes the output of call ``index`` next.
@@ -78,8 +96,11 @@ class Trace:
         if index is None or not self.calls[index].output:
             return None
         output = self.calls[index].output
-        users = [j for j in range(index + 1, len(self.calls))
-                 if output in self.calls[j].inputs]
+        users = [
+            j
+            for j in range(index + 1, len(self.calls))
+            if output in self.calls[j].inputs
+        ]
         if not users:
             return None
         if self.calls[users[0]].output == output or len(users) == 1:
@@ -108,13 +129,21 @@ def trace_model(model: nn.Module, input_shape: Sequence[int]) -> Trace:
         def hook(module, args, output):
             tensors = [a for a in args if torch.is_tensor(a)]
             keep.extend(tensors + [output])
-            calls.append(Call(name, tuple(id(t) for t in tensors),
-                              id(output) if torch.is_tensor(output) else 0))
+            calls.append(
+                Call(
+                    name,
+                    tuple(id(t) for t in tensors),
+                    id(output) if torch.is_tensor(output) else 0,
+                )
+            )
+
         return hook
 
-    handles = [m.register_forward_hook(record(name))
-               for name, m in meta.named_modules()
-               if name and not list(m.children())]
+    handles = [
+        m.register_forward_hook(record(name))
+        for name, m in meta.named_modules()
+        if name and not list(m.children())
+    ]
     try:
         with torch.no_grad():
             meta(torch.empty(tuple(input_shape), device='meta'))
@@ -122,7 +151,8 @@ def trace_model(model: nn.Module, input_shape: Sequence[int]) -> Trace:
         raise ValueError(
             f'tracing {type(model).__name__} on an input of shape '
             f'{tuple(input_shape)} failed ({type(error).__name__}: {error});'
-            f' pass the input_shape the network takes') from None
+            f' pass the input_shape the network takes'
+        ) from None
     finally:
         for handle in handles:
             handle.remove()

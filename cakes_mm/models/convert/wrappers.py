@@ -18,16 +18,21 @@ which may load or inflate pretrained weights) and then converted, so that
 trained weights carry over; the wrapper's own ``init_weights`` then leaves
 it alone. Its state dict keys are the network's under ``model.``.
 """
+
 import importlib
 from typing import Dict, Optional, Sequence, Union
 
 import torch.nn as nn
+from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 
-from mmaction.registry import MODELS
 from ..arch import ArchSpec
-from .converters import (Patterns, convert_to_cakes,
-                         convert_to_cakes_supernet, convert_to_pmscn)
+from .converters import (
+    Patterns,
+    convert_to_cakes,
+    convert_to_cakes_supernet,
+    convert_to_pmscn,
+)
 
 
 def build_network(model: Union[Dict, nn.Module]) -> nn.Module:
@@ -49,8 +54,10 @@ def build_network(model: Union[Dict, nn.Module]) -> nn.Module:
         try:
             cfg['type'] = getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError) as error:
-            raise ValueError(f'model type {kind!r} is neither registered '
-                             f'nor importable ({error})') from None
+            raise ValueError(
+                f'model type {kind!r} is neither registered '
+                f'nor importable ({error})'
+            ) from None
     return MODELS.build(cfg)
 
 
@@ -63,8 +70,9 @@ class ConvertedNet(BaseModule):
             before the conversion. Defaults to None.
     """
 
-    def __init__(self, model: Union[Dict, nn.Module],
-                 init_cfg: Optional[Dict] = None) -> None:
+    def __init__(
+        self, model: Union[Dict, nn.Module], init_cfg: Optional[Dict] = None
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         self.model = build_network(model)
         if callable(getattr(self.model, 'init_weights', None)):
@@ -109,27 +117,38 @@ class CAKESConverted(ConvertedNet):
         init_cfg (dict, optional): Unused. Defaults to None.
     """
 
-    def __init__(self,
-                 model: Union[Dict, nn.Module],
-                 arch: Optional[ArchSpec] = None,
-                 op_set: Optional[Sequence[str]] = None,
-                 search: Optional[str] = None,
-                 derive: str = 'argmax',
-                 include: Patterns = None,
-                 exclude: Patterns = None,
-                 input_shape: Optional[Sequence[int]] = None,
-                 init_cfg: Optional[Dict] = None) -> None:
+    def __init__(
+        self,
+        model: Union[Dict, nn.Module],
+        arch: Optional[ArchSpec] = None,
+        op_set: Optional[Sequence[str]] = None,
+        search: Optional[str] = None,
+        derive: str = 'argmax',
+        include: Patterns = None,
+        exclude: Patterns = None,
+        input_shape: Optional[Sequence[int]] = None,
+        init_cfg: Optional[Dict] = None,
+    ) -> None:
         super().__init__(model, init_cfg)
         if search is None:
-            self.report = convert_to_cakes(self.model, arch, op_set,
-                                           include, exclude)
+            self.report = convert_to_cakes(
+                self.model, arch, op_set, include, exclude
+            )
         elif arch is not None:
-            raise ValueError('CAKESConverted: give arch (a fixed network) '
-                             'or search (a supernet), not both')
+            raise ValueError(
+                'CAKESConverted: give arch (a fixed network) '
+                'or search (a supernet), not both'
+            )
         else:
             self.report = convert_to_cakes_supernet(
-                self.model, op_set or [], search, derive, include, exclude,
-                input_shape)
+                self.model,
+                op_set or [],
+                search,
+                derive,
+                include,
+                exclude,
+                input_shape,
+            )
 
 
 @MODELS.register_module()
@@ -149,14 +168,17 @@ class PmSCnConverted(ConvertedNet):
         init_cfg (dict, optional): Unused. Defaults to None.
     """
 
-    def __init__(self,
-                 model: Union[Dict, nn.Module],
-                 m: int,
-                 n: int,
-                 include: Patterns = None,
-                 exclude: Patterns = None,
-                 input_shape: Optional[Sequence[int]] = None,
-                 init_cfg: Optional[Dict] = None) -> None:
+    def __init__(
+        self,
+        model: Union[Dict, nn.Module],
+        m: int,
+        n: int,
+        include: Patterns = None,
+        exclude: Patterns = None,
+        input_shape: Optional[Sequence[int]] = None,
+        init_cfg: Optional[Dict] = None,
+    ) -> None:
         super().__init__(model, init_cfg)
-        self.report = convert_to_pmscn(self.model, m, n, include, exclude,
-                                       input_shape)
+        self.report = convert_to_pmscn(
+            self.model, m, n, include, exclude, input_shape
+        )

@@ -10,6 +10,7 @@ The groups' channels come out one after the other. ``channel_order``
 optionally puts them back at given output positions: a network converted
 from a search supernet keeps channel c where the supernet had it.
 """
+
 from typing import Any, Dict, Optional, Sequence
 
 import torch
@@ -17,12 +18,17 @@ import torch.nn as nn
 from torch.nn.modules.utils import _triple
 
 from .kernel_shrinking import inflate_kernel, shrink_kernel, split_filters
-from .sub_kernels import (IntOr3, check_op_set, make_sub_kernel_conv,
-                          uniform_split)
+from .sub_kernels import (
+    IntOr3,
+    check_op_set,
+    make_sub_kernel_conv,
+    uniform_split,
+)
 
 
-def place_channels(y: torch.Tensor, positions: torch.Tensor,
-                   width: int) -> torch.Tensor:
+def place_channels(
+    y: torch.Tensor, positions: torch.Tensor, width: int
+) -> torch.Tensor:
     """Put the channels of ``y`` at ``positions`` of a ``width``-wide output.
 
     One channel per position (a permutation) is an index select; otherwise
@@ -37,8 +43,8 @@ def place_channels(y: torch.Tensor, positions: torch.Tensor,
         torch.Tensor: (N, width, ...).
     """
     if positions.numel() == width and torch.equal(
-            torch.bincount(positions, minlength=width),
-            torch.ones_like(positions)):
+        torch.bincount(positions, minlength=width), torch.ones_like(positions)
+    ):
         return y.index_select(1, torch.argsort(positions))
     out = y.new_zeros((y.shape[0], width) + y.shape[2:])
     return out.index_add(1, positions, y)
@@ -67,17 +73,19 @@ class CAKESConv3d(nn.Module):
         dtype (torch.dtype, optional): Their dtype. Defaults to None.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 choice: Dict[str, int],
-                 stride: IntOr3 = 1,
-                 kernel: int = 3,
-                 bias: bool = False,
-                 dilation: IntOr3 = 1,
-                 padding_mode: str = 'zeros',
-                 channel_order: Optional[Sequence[int]] = None,
-                 device: Optional[torch.device] = None,
-                 dtype: Optional[torch.dtype] = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        choice: Dict[str, int],
+        stride: IntOr3 = 1,
+        kernel: int = 3,
+        bias: bool = False,
+        dilation: IntOr3 = 1,
+        padding_mode: str = 'zeros',
+        channel_order: Optional[Sequence[int]] = None,
+        device: Optional[torch.device] = None,
+        dtype: Optional[torch.dtype] = None,
+    ) -> None:
         super().__init__()
         check_op_set(list(choice))
         if kernel % 2 != 1:
@@ -87,19 +95,36 @@ class CAKESConv3d(nn.Module):
         self.choice = dict(choice)
         self.stride = _triple(stride)
         self.kernel = kernel
-        self.convs = nn.ModuleDict({
-            name: make_sub_kernel_conv(name, in_channels, count, kernel,
-                                       stride, dilation, bias, padding_mode,
-                                       device, dtype)
-            for name, count in self.choice.items() if count > 0
-        })
+        self.convs = nn.ModuleDict(
+            {
+                name: make_sub_kernel_conv(
+                    name,
+                    in_channels,
+                    count,
+                    kernel,
+                    stride,
+                    dilation,
+                    bias,
+                    padding_mode,
+                    device,
+                    dtype,
+                )
+                for name, count in self.choice.items()
+                if count > 0
+            }
+        )
         self.register_buffer('channel_order', None)
         if channel_order is not None:
             self.set_channel_order(channel_order)
 
     @classmethod
-    def uniform(cls, in_channels: int, out_channels: int,
-                op_set: Sequence[str], **kwargs: Any) -> 'CAKESConv3d':
+    def uniform(
+        cls,
+        in_channels: int,
+        out_channels: int,
+        op_set: Sequence[str],
+        **kwargs: Any,
+    ) -> 'CAKESConv3d':
         """Build with the width split evenly over ``op_set``.
 
         Args:
@@ -121,11 +146,14 @@ class CAKESConv3d(nn.Module):
             order (Sequence[int]): A permutation of ``range(out_channels)``.
         """
         order = torch.as_tensor(order, dtype=torch.long).cpu()
-        if not torch.equal(torch.sort(order).values,
-                           torch.arange(self.out_channels)):
-            raise ValueError(f'channel_order must be a permutation of '
-                             f'0..{self.out_channels - 1}, got '
-                             f'{order.tolist()}')
+        if not torch.equal(
+            torch.sort(order).values, torch.arange(self.out_channels)
+        ):
+            raise ValueError(
+                f'channel_order must be a permutation of '
+                f'0..{self.out_channels - 1}, got '
+                f'{order.tolist()}'
+            )
         device = next(iter(self.convs.values())).weight.device
         self.channel_order = order.to(device)
 
@@ -144,8 +172,9 @@ class CAKESConv3d(nn.Module):
             return y
         return y.index_select(1, torch.argsort(self.channel_order))
 
-    def inflate_from_2d(self, weight2d: torch.Tensor,
-                        mode: str = 'sum') -> None:
+    def inflate_from_2d(
+        self, weight2d: torch.Tensor, mode: str = 'sum'
+    ) -> None:
         """Initialise from a 2D kernel, splitting its filters over groups.
 
         Args:
@@ -154,8 +183,9 @@ class CAKESConv3d(nn.Module):
             mode (str): ``'sum'`` or ``'mean'`` for the dropped axes of 1D
                 and volumetric sub-kernels. Defaults to ``'sum'``.
         """
-        self._fill(weight2d, lambda part, name: inflate_kernel(part, name,
-                                                               mode))
+        self._fill(
+            weight2d, lambda part, name: inflate_kernel(part, name, mode)
+        )
 
     def shrink_from(self, conv: nn.Conv3d) -> None:
         """Take a trained k x k x k conv's weights and bias by the shrinking
@@ -183,5 +213,7 @@ class CAKESConv3d(nn.Module):
                     self.convs[name].weight.copy_(make(part, name))
 
     def extra_repr(self) -> str:
-        return (f'{self.in_channels}, {self.choice}, stride={self.stride}, '
-                f'kernel={self.kernel}')
+        return (
+            f'{self.in_channels}, {self.choice}, stride={self.stride}, '
+            f'kernel={self.kernel}'
+        )

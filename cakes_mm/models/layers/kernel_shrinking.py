@@ -14,6 +14,7 @@ With sums, the sub-kernel keeps the source conv's response on any input that
 is constant along the axes it dropped (and, for 2D sources, constant in
 time): that is the property the tests check.
 """
+
 from typing import Iterable, Tuple
 
 import torch
@@ -33,13 +34,15 @@ def check_inflate_mode(mode: str) -> str:
         str: The same mode.
     """
     if mode not in INFLATE_MODES:
-        raise ValueError(f'inflate mode must be one of {INFLATE_MODES}, '
-                         f'got {mode!r}')
+        raise ValueError(
+            f'inflate mode must be one of {INFLATE_MODES}, got {mode!r}'
+        )
     return mode
 
 
-def inflate_kernel(weight2d: torch.Tensor, name: str,
-                   mode: str = 'sum') -> torch.Tensor:
+def inflate_kernel(
+    weight2d: torch.Tensor, name: str, mode: str = 'sum'
+) -> torch.Tensor:
     """Inflate a 2D conv kernel into a 3D sub-kernel.
 
     Args:
@@ -53,8 +56,10 @@ def inflate_kernel(weight2d: torch.Tensor, name: str,
     """
     check_inflate_mode(mode)
     if weight2d.dim() != 4 or weight2d.shape[-1] != weight2d.shape[-2]:
-        raise ValueError(f'expected a square 2D kernel (C_out, C_in, k, k), '
-                         f'got shape {tuple(weight2d.shape)}')
+        raise ValueError(
+            f'expected a square 2D kernel (C_out, C_in, k, k), '
+            f'got shape {tuple(weight2d.shape)}'
+        )
     k = weight2d.shape[-1]
     kt, kh, kw = kernel_size(name, k)
     reduce = torch.sum if mode == 'sum' else torch.mean
@@ -81,15 +86,18 @@ def shrink_kernel(weight3d: torch.Tensor, name: str) -> torch.Tensor:
         lacks, of shape (C_out, C_in, kT, kH, kW).
     """
     if weight3d.dim() != 5 or len(set(weight3d.shape[2:])) != 1:
-        raise ValueError(f'expected a cubic 3D kernel (C_out, C_in, k, k, '
-                         f'k), got shape {tuple(weight3d.shape)}')
+        raise ValueError(
+            f'expected a cubic 3D kernel (C_out, C_in, k, k, '
+            f'k), got shape {tuple(weight3d.shape)}'
+        )
     size = kernel_size(name, weight3d.shape[-1])
     dropped = [2 + axis for axis, s in enumerate(size) if s == 1]
     return weight3d.sum(dim=dropped, keepdim=True) if dropped else weight3d
 
 
-def split_filters(weight: torch.Tensor,
-                  counts: Iterable[int]) -> Tuple[torch.Tensor, ...]:
+def split_filters(
+    weight: torch.Tensor, counts: Iterable[int]
+) -> Tuple[torch.Tensor, ...]:
     """Split filters (output channels first) across op groups in order.
 
     Args:
@@ -102,6 +110,8 @@ def split_filters(weight: torch.Tensor,
     """
     counts = list(counts)
     if sum(counts) != weight.shape[0]:
-        raise ValueError(f'groups of {counts} channels do not cover the '
-                         f'{weight.shape[0]} filters of the kernel')
+        raise ValueError(
+            f'groups of {counts} channels do not cover the '
+            f'{weight.shape[0]} filters of the kernel'
+        )
     return torch.split(weight, counts, dim=0)

@@ -1,4 +1,5 @@
 """The layer-wise P3D baseline: a 2D conv followed by a 1D temporal conv."""
+
 import torch
 import torch.nn as nn
 from torch.nn.modules.utils import _triple
@@ -21,28 +22,39 @@ class P3DConv3d(nn.Module):
         kernel (int): The kernel size k (odd). Defaults to 3.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 stride: IntOr3 = 1,
-                 kernel: int = 3) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: IntOr3 = 1,
+        kernel: int = 3,
+    ) -> None:
         super().__init__()
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.spatial = nn.Conv3d(
-            in_channels, in_channels, (1, kernel, kernel),
-            stride=_triple(stride), padding=(0, kernel // 2, kernel // 2),
-            bias=False)
+            in_channels,
+            in_channels,
+            (1, kernel, kernel),
+            stride=_triple(stride),
+            padding=(0, kernel // 2, kernel // 2),
+            bias=False,
+        )
         self.temporal = nn.Conv3d(
-            in_channels, out_channels, (kernel, 1, 1),
-            padding=(kernel // 2, 0, 0), bias=False)
+            in_channels,
+            out_channels,
+            (kernel, 1, 1),
+            padding=(kernel // 2, 0, 0),
+            bias=False,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Spatial conv, then temporal conv."""
         return self.temporal(self.spatial(x))
 
-    def inflate_from_2d(self, weight2d: torch.Tensor,
-                        mode: str = 'sum') -> None:
+    def inflate_from_2d(
+        self, weight2d: torch.Tensor, mode: str = 'sum'
+    ) -> None:
         """Copy the 2D kernel into the spatial conv; make the temporal conv
         an identity, so the pair starts as the 2D conv on any clip.
 
@@ -53,8 +65,10 @@ class P3DConv3d(nn.Module):
                 signature with :meth:`CAKESConv3d.inflate_from_2d`.
         """
         if self.in_channels != self.out_channels:
-            raise ValueError('P3D inflation needs C_in == C_out, got '
-                             f'{self.in_channels} and {self.out_channels}')
+            raise ValueError(
+                'P3D inflation needs C_in == C_out, got '
+                f'{self.in_channels} and {self.out_channels}'
+            )
         with torch.no_grad():
             self.spatial.weight.copy_(inflate_kernel(weight2d, '1xkxk'))
             identity = torch.zeros_like(self.temporal.weight)

@@ -34,6 +34,7 @@ The unit is meant to be followed by a norm layer, so by default no conv
 has a bias; with ``bias=True`` (a converted conv that had one) each stream's
 1D conv has one.
 """
+
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -45,7 +46,10 @@ from .sub_kernels import IntOr3, make_sub_kernel_conv, uniform_split
 
 # (2D sub-kernel, 1D sub-kernel) of each stream, in stream order.
 STREAM_KERNELS: Tuple[Tuple[str, str], ...] = (
-    ('1xkxk', 'kx1x1'), ('kxkx1', '1x1xk'), ('kx1xk', '1xkx1'))
+    ('1xkxk', 'kx1x1'),
+    ('kxkx1', '1x1xk'),
+    ('kx1xk', '1xkx1'),
+)
 
 
 def check_streams(m: object, n: object) -> None:
@@ -58,10 +62,12 @@ def check_streams(m: object, n: object) -> None:
     if not isinstance(m, int) or not 1 <= m <= len(STREAM_KERNELS):
         raise ValueError(
             f'PmSCn: m (parallel streams) must be an int in 1..'
-            f'{len(STREAM_KERNELS)}, one per orientation, got {m!r}')
+            f'{len(STREAM_KERNELS)}, one per orientation, got {m!r}'
+        )
     if not isinstance(n, int) or n < 1:
         raise ValueError(
-            f'PmSCn: n (2D convs per stream) must be an int >= 1, got {n!r}')
+            f'PmSCn: n (2D convs per stream) must be an int >= 1, got {n!r}'
+        )
 
 
 def eq5_mid_channels(in_channels: int, out_channels: int, d: int = 3) -> int:
@@ -76,11 +82,18 @@ def eq5_mid_channels(in_channels: int, out_channels: int, d: int = 3) -> int:
         int: M; 144 for 64 → 64 with d = 3, as in R(2+1)D.
     """
     return (out_channels * in_channels * d**3) // (
-        in_channels * d**2 + out_channels * d)
+        in_channels * d**2 + out_channels * d
+    )
 
 
-def stream_widths(in_channels: int, out_channels: int, m: int, n: int,
-                  replaces: int, d: int = 3) -> List[int]:
+def stream_widths(
+    in_channels: int,
+    out_channels: int,
+    m: int,
+    n: int,
+    replaces: int,
+    d: int = 3,
+) -> List[int]:
     """Output channels of each of a stream's n 2D convs.
 
     Args:
@@ -95,10 +108,15 @@ def stream_widths(in_channels: int, out_channels: int, m: int, n: int,
     Returns:
         list[int]: n widths, ⌊M·r/(n·m)⌋ each, at least 1.
     """
-    mids = [eq5_mid_channels(in_channels if i == 0 else out_channels,
-                             out_channels, d) for i in range(replaces)]
-    return [max(1, mids[j * replaces // n] * replaces // (n * m))
-            for j in range(n)]
+    mids = [
+        eq5_mid_channels(
+            in_channels if i == 0 else out_channels, out_channels, d
+        )
+        for i in range(replaces)
+    ]
+    return [
+        max(1, mids[j * replaces // n] * replaces // (n * m)) for j in range(n)
+    ]
 
 
 class PmSCnStream(nn.Module):
@@ -119,30 +137,40 @@ class PmSCnStream(nn.Module):
         act_cfg (dict): Activation config. Defaults to ``dict(type='ReLU')``.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 widths: Sequence[int],
-                 out_channels: int,
-                 kernels: Tuple[str, str],
-                 stride: Tuple[int, int, int],
-                 kernel_size: int = 3,
-                 dilation: IntOr3 = 1,
-                 bias: bool = False,
-                 norm_cfg: Dict = dict(type='BN3d'),
-                 act_cfg: Dict = dict(type='ReLU')) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        widths: Sequence[int],
+        out_channels: int,
+        kernels: Tuple[str, str],
+        stride: Tuple[int, int, int],
+        kernel_size: int = 3,
+        dilation: IntOr3 = 1,
+        bias: bool = False,
+        norm_cfg: Dict = dict(type='BN3d'),
+        act_cfg: Dict = dict(type='ReLU'),
+    ) -> None:
         super().__init__()
         self.plane, self.line = kernels
         self.convs2d = nn.ModuleList()
         self.norms = nn.ModuleList()
         channels = in_channels
         for i, width in enumerate(widths):
-            self.convs2d.append(make_sub_kernel_conv(
-                self.plane, channels, width, kernel_size,
-                stride if i == 0 else 1, dilation))
+            self.convs2d.append(
+                make_sub_kernel_conv(
+                    self.plane,
+                    channels,
+                    width,
+                    kernel_size,
+                    stride if i == 0 else 1,
+                    dilation,
+                )
+            )
             self.norms.append(build_norm_layer(norm_cfg, width)[1])
             channels = width
-        self.conv1d = make_sub_kernel_conv(self.line, channels, out_channels,
-                                           kernel_size, 1, dilation, bias)
+        self.conv1d = make_sub_kernel_conv(
+            self.line, channels, out_channels, kernel_size, 1, dilation, bias
+        )
         self.act = build_activation_layer(act_cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -178,45 +206,63 @@ class PmSCn(nn.Module):
             ``dict(type='ReLU')``.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 stride: IntOr3 = 1,
-                 m: int = 1,
-                 n: int = 1,
-                 kernel_size: int = 3,
-                 replaces: Optional[int] = None,
-                 dilation: IntOr3 = 1,
-                 bias: bool = False,
-                 norm_cfg: Dict = dict(type='BN3d'),
-                 act_cfg: Dict = dict(type='ReLU')) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: IntOr3 = 1,
+        m: int = 1,
+        n: int = 1,
+        kernel_size: int = 3,
+        replaces: Optional[int] = None,
+        dilation: IntOr3 = 1,
+        bias: bool = False,
+        norm_cfg: Dict = dict(type='BN3d'),
+        act_cfg: Dict = dict(type='ReLU'),
+    ) -> None:
         super().__init__()
         check_streams(m, n)
         replaces = n if replaces is None else replaces
         if not 1 <= replaces <= n:
-            raise ValueError(f'PmSCn: replaces must lie in 1..n = 1..{n}, '
-                             f'got {replaces}')
+            raise ValueError(
+                f'PmSCn: replaces must lie in 1..n = 1..{n}, got {replaces}'
+            )
         if in_channels < 1 or out_channels < m:
             raise ValueError(
                 f'PmSCn: needs C_in >= 1 and C_out >= m (one channel per '
                 f'stream), got C_in={in_channels}, C_out={out_channels}, '
-                f'm={m}')
+                f'm={m}'
+            )
         if kernel_size < 1 or kernel_size % 2 != 1:
-            raise ValueError(f'PmSCn: kernel_size must be odd and positive, '
-                             f'got {kernel_size}')
+            raise ValueError(
+                f'PmSCn: kernel_size must be odd and positive, '
+                f'got {kernel_size}'
+            )
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.stride = _triple(stride)
         self.m, self.n, self.replaces = m, n, replaces
-        self.widths = stream_widths(in_channels, out_channels, m, n,
-                                    replaces, kernel_size)
-        outs = uniform_split(out_channels, [plane for plane, _ in
-                                            STREAM_KERNELS[:m]])
+        self.widths = stream_widths(
+            in_channels, out_channels, m, n, replaces, kernel_size
+        )
+        outs = uniform_split(
+            out_channels, [plane for plane, _ in STREAM_KERNELS[:m]]
+        )
         self.streams = nn.ModuleList(
-            PmSCnStream(in_channels, self.widths, outs[kernels[0]], kernels,
-                        self.stride, kernel_size, dilation, bias, norm_cfg,
-                        act_cfg)
-            for kernels in STREAM_KERNELS[:m])
+            PmSCnStream(
+                in_channels,
+                self.widths,
+                outs[kernels[0]],
+                kernels,
+                self.stride,
+                kernel_size,
+                dilation,
+                bias,
+                norm_cfg,
+                act_cfg,
+            )
+            for kernels in STREAM_KERNELS[:m]
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run the streams and concatenate them on channels.

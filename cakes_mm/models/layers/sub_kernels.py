@@ -17,6 +17,7 @@ name          size (k=3)   role
 ``1x1xk``     1x1x3        volumetric 1D
 ============  ===========  ===================
 """
+
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -26,7 +27,14 @@ from torch.nn.modules.utils import _triple
 IntOr3 = Union[int, Sequence[int]]
 
 SUB_KERNEL_NAMES: Tuple[str, ...] = (
-    'kxkxk', '1xkxk', 'kx1x1', 'kxkx1', 'kx1xk', '1xkx1', '1x1xk')
+    'kxkxk',
+    '1xkxk',
+    'kx1x1',
+    'kxkx1',
+    'kx1xk',
+    '1xkx1',
+    '1x1xk',
+)
 
 # The paper's cost weights are beta = kernel volume / 39: 3D, 2D and 1D get
 # 27/39 = 9/13, 9/39 = 3/13 and 3/39 = 1/13.
@@ -48,7 +56,8 @@ def check_sub_kernel(name: str) -> str:
     if name not in SUB_KERNEL_NAMES:
         raise ValueError(
             f'unknown sub-kernel name {name!r}; expected one of '
-            f'{", ".join(SUB_KERNEL_NAMES)}')
+            f'{", ".join(SUB_KERNEL_NAMES)}'
+        )
     return name
 
 
@@ -65,13 +74,15 @@ def check_op_set(op_set: Iterable[str], min_ops: int = 1) -> List[str]:
     if isinstance(op_set, str):
         raise ValueError(
             f'op_set must be a list of sub-kernel names, got the string '
-            f'{op_set!r}')
+            f'{op_set!r}'
+        )
     ops = [check_sub_kernel(name) for name in op_set]
     if len(set(ops)) != len(ops):
         raise ValueError(f'op_set {ops} names an op more than once')
     if len(ops) < min_ops:
         raise ValueError(
-            f'op_set {ops} has {len(ops)} op(s); at least {min_ops} needed')
+            f'op_set {ops} has {len(ops)} op(s); at least {min_ops} needed'
+        )
     return ops
 
 
@@ -89,8 +100,9 @@ def kernel_size(name: str, k: int = 3) -> Tuple[int, int, int]:
     return tuple(k if axis == 'k' else 1 for axis in name.split('x'))
 
 
-def same_padding(name: str, k: int = 3,
-                 dilation: IntOr3 = 1) -> Tuple[int, int, int]:
+def same_padding(
+    name: str, k: int = 3, dilation: IntOr3 = 1
+) -> Tuple[int, int, int]:
     """Zero padding that keeps the size of a stride-1 input.
 
     Args:
@@ -102,8 +114,10 @@ def same_padding(name: str, k: int = 3,
     Returns:
         tuple[int, int, int]: Padding along T, H and W.
     """
-    return tuple(d * (size // 2) for size, d in
-                 zip(kernel_size(name, k), _triple(dilation)))
+    return tuple(
+        d * (size // 2)
+        for size, d in zip(kernel_size(name, k), _triple(dilation))
+    )
 
 
 def spanned_axes(name: str) -> Tuple[bool, bool, bool]:
@@ -118,16 +132,18 @@ def spanned_axes(name: str) -> Tuple[bool, bool, bool]:
     return tuple(size > 1 for size in kernel_size(name))
 
 
-def make_sub_kernel_conv(name: str,
-                         in_channels: int,
-                         out_channels: int,
-                         k: int = 3,
-                         stride: IntOr3 = 1,
-                         dilation: IntOr3 = 1,
-                         bias: bool = False,
-                         padding_mode: str = 'zeros',
-                         device: Optional[torch.device] = None,
-                         dtype: Optional[torch.dtype] = None) -> nn.Conv3d:
+def make_sub_kernel_conv(
+    name: str,
+    in_channels: int,
+    out_channels: int,
+    k: int = 3,
+    stride: IntOr3 = 1,
+    dilation: IntOr3 = 1,
+    bias: bool = False,
+    padding_mode: str = 'zeros',
+    device: Optional[torch.device] = None,
+    dtype: Optional[torch.dtype] = None,
+) -> nn.Conv3d:
     """A ``Conv3d`` of one sub-kernel, padded to keep the size.
 
     Args:
@@ -148,12 +164,21 @@ def make_sub_kernel_conv(name: str,
         nn.Conv3d: The conv.
     """
     size = kernel_size(name, k)
-    dilation = tuple(d if s > 1 else 1
-                     for s, d in zip(size, _triple(dilation)))
-    return nn.Conv3d(in_channels, out_channels, size, stride=_triple(stride),
-                     padding=same_padding(name, k, dilation),
-                     dilation=dilation, bias=bias, padding_mode=padding_mode,
-                     device=device, dtype=dtype)
+    dilation = tuple(
+        d if s > 1 else 1 for s, d in zip(size, _triple(dilation))
+    )
+    return nn.Conv3d(
+        in_channels,
+        out_channels,
+        size,
+        stride=_triple(stride),
+        padding=same_padding(name, k, dilation),
+        dilation=dilation,
+        bias=bias,
+        padding_mode=padding_mode,
+        device=device,
+        dtype=dtype,
+    )
 
 
 def kernel_volume(name: str, k: int = 3) -> int:
@@ -181,8 +206,10 @@ def uniform_split(width: int, op_set: Sequence[str]) -> Dict[str, int]:
         dict[str, int]: Channels per op; 64 over three ops gives 22/21/21.
     """
     share, remainder = divmod(width, len(op_set))
-    return {name: share + (remainder if i == 0 else 0)
-            for i, name in enumerate(op_set)}
+    return {
+        name: share + (remainder if i == 0 else 0)
+        for i, name in enumerate(op_set)
+    }
 
 
 def default_cost_weights(op_set: Iterable[str]) -> Dict[str, float]:

@@ -1,8 +1,8 @@
 """A Recognizer3D that adds the model's architecture loss to its losses."""
+
 from typing import Dict, Optional
 
 import torch
-
 from mmaction.models import Recognizer3D
 from mmaction.registry import MODELS
 from mmaction.utils import SampleList
@@ -27,15 +27,18 @@ class CAKESRecognizer3D(Recognizer3D):
         **kwargs: Recognizer3D's keyword arguments.
     """
 
-    def __init__(self, *args,
-                 arch_loss: Optional[Dict] = dict(type='CostLasso'),
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        arch_loss: Optional[Dict] = dict(type='CostLasso'),
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.arch_loss = None if arch_loss is None else MODELS.build(
-            arch_loss)
+        self.arch_loss = None if arch_loss is None else MODELS.build(arch_loss)
 
-    def loss(self, inputs: torch.Tensor, data_samples: SampleList,
-             **kwargs) -> Dict[str, torch.Tensor]:
+    def loss(
+        self, inputs: torch.Tensor, data_samples: SampleList, **kwargs
+    ) -> Dict[str, torch.Tensor]:
         """Classification losses, plus the architecture loss's terms."""
         losses = super().loss(inputs, data_samples, **kwargs)
         if self.arch_loss is not None:

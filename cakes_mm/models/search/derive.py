@@ -1,4 +1,5 @@
 """Deriving an architecture from the path weights α (paper Eq. 12)."""
+
 from typing import Dict, Sequence, Tuple
 
 import torch
@@ -36,11 +37,14 @@ def derive_mask(alpha: torch.Tensor, derive: str = 'argmax') -> torch.Tensor:
     """
     check_choice(derive, DERIVE_MODES, 'derive')
     if not torch.isfinite(alpha).all():
-        raise ValueError('cannot derive an architecture: the path weights '
-                         '(|norm scale|) contain NaN or inf')
+        raise ValueError(
+            'cannot derive an architecture: the path weights '
+            '(|norm scale|) contain NaN or inf'
+        )
     num_ops, channels = alpha.shape
-    mask = torch.zeros(num_ops, channels, dtype=torch.bool,
-                       device=alpha.device)
+    mask = torch.zeros(
+        num_ops, channels, dtype=torch.bool, device=alpha.device
+    )
     if derive == 'argmax':
         mask[alpha.argmax(dim=0), torch.arange(channels)] = True
     else:
@@ -49,8 +53,9 @@ def derive_mask(alpha: torch.Tensor, derive: str = 'argmax') -> torch.Tensor:
     return mask
 
 
-def mask_to_choice(mask: torch.Tensor,
-                   op_set: Sequence[str]) -> Dict[str, int]:
+def mask_to_choice(
+    mask: torch.Tensor, op_set: Sequence[str]
+) -> Dict[str, int]:
     """Channel counts per op of a mask, in op-set order, as plain ints.
 
     Args:

@@ -5,19 +5,22 @@ In cost-priority search every op runs on every channel, and the loss adds
 expensive ops towards zero. β defaults to the op's kernel volume / 39: 3D
 9/13, 2D 3/13 and 1D 1/13, as in the paper.
 """
+
 from typing import Dict, Optional
 
 import torch
 import torch.nn as nn
-
 from mmaction.registry import MODELS
+
 from ..layers.sub_kernels import default_cost_weights
 from .mutator import search_layers
 
 
-def cost_lasso(model: nn.Module, loss_weight: float = 1e-4,
-               beta: Optional[Dict[str, float]] = None
-               ) -> Optional[torch.Tensor]:
+def cost_lasso(
+    model: nn.Module,
+    loss_weight: float = 1e-4,
+    beta: Optional[Dict[str, float]] = None,
+) -> Optional[torch.Tensor]:
     """λ·Σ β_op·Σ_c |γ_op,c| over the model's cost-priority searched layers.
 
     Args:
@@ -30,8 +33,9 @@ def cost_lasso(model: nn.Module, loss_weight: float = 1e-4,
         torch.Tensor | None: A scalar, or None when the model has no
         cost-priority searched layer.
     """
-    layers = [layer for _, layer in search_layers(model)
-              if layer.mode == 'cost']
+    layers = [
+        layer for _, layer in search_layers(model) if layer.mode == 'cost'
+    ]
     if not layers:
         return None
     total = 0
@@ -57,9 +61,12 @@ class CostLasso(nn.Module):
         loss_name (str): The key of the term. Defaults to ``'loss_alpha'``.
     """
 
-    def __init__(self, loss_weight: float = 1e-4,
-                 beta: Optional[Dict[str, float]] = None,
-                 loss_name: str = 'loss_alpha') -> None:
+    def __init__(
+        self,
+        loss_weight: float = 1e-4,
+        beta: Optional[Dict[str, float]] = None,
+        loss_name: str = 'loss_alpha',
+    ) -> None:
         super().__init__()
         self.loss_weight = loss_weight
         self.beta = beta

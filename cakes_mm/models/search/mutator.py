@@ -7,6 +7,7 @@ by a supernet class or by converting a network
 functions find them and act on all of them together; the search hook and the
 tools use nothing else.
 """
+
 from typing import List, Tuple
 
 import torch
@@ -29,8 +30,11 @@ def search_layers(model: nn.Module) -> List[Tuple[str, CAKESSearchConv3d]]:
     """
     if is_model_wrapper(model):
         model = model.module
-    return [(name, module) for name, module in model.named_modules()
-            if isinstance(module, CAKESSearchConv3d)]
+    return [
+        (name, module)
+        for name, module in model.named_modules()
+        if isinstance(module, CAKESSearchConv3d)
+    ]
 
 
 def dump_chosen(model: nn.Module) -> Arch:
@@ -48,8 +52,10 @@ def dump_chosen(model: nn.Module) -> Arch:
     """
     layers = search_layers(model)
     if not layers:
-        raise ValueError(f'{type(model).__name__} has no searched layer '
-                         f'(CAKESSearchConv3d): nothing to dump')
+        raise ValueError(
+            f'{type(model).__name__} has no searched layer '
+            f'(CAKESSearchConv3d): nothing to dump'
+        )
     return [layer.dump_chosen() for _, layer in layers]
 
 

@@ -8,14 +8,18 @@ hook creates it from the run's seed and saves its state in every checkpoint,
 so that a resumed run draws the same paths. A layer without a generator
 draws from torch's global generator.
 """
+
 from typing import Optional
 
 import torch
 
 
-def sample_paths(num_ops: int, channels: int,
-                 generator: Optional[torch.Generator] = None,
-                 device: Optional[torch.device] = None) -> torch.Tensor:
+def sample_paths(
+    num_ops: int,
+    channels: int,
+    generator: Optional[torch.Generator] = None,
+    device: Optional[torch.device] = None,
+) -> torch.Tensor:
     """One op per channel, drawn uniformly, as a bool (num_ops, C) mask.
 
     Args:
@@ -29,7 +33,7 @@ def sample_paths(num_ops: int, channels: int,
     Returns:
         torch.Tensor: The mask, exactly one True per column.
     """
-    drawn = torch.randint(num_ops, (channels, ), generator=generator)
+    drawn = torch.randint(num_ops, (channels,), generator=generator)
     mask = torch.zeros(num_ops, channels, dtype=torch.bool)
     mask[drawn, torch.arange(channels)] = True
     return mask.to(device) if device is not None else mask

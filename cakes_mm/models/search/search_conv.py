@@ -22,6 +22,7 @@ batch norm or an instance norm, as the norm it replaces; its name,
 ``search_bn``, is kept from the first release so that search checkpoints
 still load.
 """
+
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -36,8 +37,7 @@ from ..layers.cakes_conv import place_channels
 from ..layers.kernel_shrinking import inflate_kernel, shrink_kernel
 from ..layers.sub_kernels import IntOr3, check_op_set, make_sub_kernel_conv
 from ..utils import Link
-from .derive import (DERIVE_MODES, check_choice, derive_mask,
-                     mask_to_choice)
+from .derive import DERIVE_MODES, check_choice, derive_mask, mask_to_choice
 from .paths import sample_paths
 
 SEARCH_MODES = ('performance', 'cost')
@@ -45,8 +45,9 @@ COST_OUTPUTS = ('sum', 'concat')
 NORM_STATE = ('weight', 'bias', 'running_mean', 'running_var')
 
 
-def build_affine_norm(norm_cfg: Dict, channels: int,
-                      device: Optional[torch.device] = None) -> nn.Module:
+def build_affine_norm(
+    norm_cfg: Dict, channels: int, device: Optional[torch.device] = None
+) -> nn.Module:
     """A batch norm, or an instance norm made affine, of ``channels``.
 
     Args:
@@ -64,8 +65,10 @@ def build_affine_norm(norm_cfg: Dict, channels: int,
         cfg['affine'] = True
     norm = build_norm_layer(cfg, channels)[1]
     if not isinstance(norm, (_BatchNorm, _InstanceNorm)):
-        raise ValueError(f'a searched layer needs a batch or instance norm '
-                         f'for its path weights, got {cfg["type"]}')
+        raise ValueError(
+            f'a searched layer needs a batch or instance norm '
+            f'for its path weights, got {cfg["type"]}'
+        )
     return norm.to(device) if device is not None else norm
 
 
@@ -97,26 +100,29 @@ class CAKESSearchConv3d(nn.Module):
 
     includes_norm = True
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 op_set: Sequence[str],
-                 mode: str = 'performance',
-                 stride: IntOr3 = 1,
-                 kernel: int = 3,
-                 derive: str = 'argmax',
-                 dilation: IntOr3 = 1,
-                 bias: bool = False,
-                 padding_mode: str = 'zeros',
-                 norm_cfg: Dict = dict(type='BN3d'),
-                 cost_output: str = 'sum',
-                 device: Optional[torch.device] = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        op_set: Sequence[str],
+        mode: str = 'performance',
+        stride: IntOr3 = 1,
+        kernel: int = 3,
+        derive: str = 'argmax',
+        dilation: IntOr3 = 1,
+        bias: bool = False,
+        padding_mode: str = 'zeros',
+        norm_cfg: Dict = dict(type='BN3d'),
+        cost_output: str = 'sum',
+        device: Optional[torch.device] = None,
+    ) -> None:
         super().__init__()
         self.op_set = check_op_set(op_set, min_ops=2)
         self.mode = check_choice(mode, SEARCH_MODES, 'search mode')
         self.derive = check_choice(derive, DERIVE_MODES, 'derive')
-        self.cost_output = check_choice(cost_output, COST_OUTPUTS,
-                                        'cost_output')
+        self.cost_output = check_choice(
+            cost_output, COST_OUTPUTS, 'cost_output'
+        )
         self.in_channels = in_channels
         self.channels = out_channels
         self.kernel = kernel
@@ -127,8 +133,7 @@ class CAKESSearchConv3d(nn.Module):
         self.norm_cfg = dict(norm_cfg)
         num_ops = len(self.op_set)
         concat = mode == 'cost' and cost_output == 'concat'
-        self.out_channels = num_ops * out_channels if concat else \
-            out_channels
+        self.out_channels = num_ops * out_channels if concat else out_channels
         #: Draws performance-priority paths; see ``share_path_generator``.
         self.generator: Optional[torch.Generator] = None
         #: Where the norm this layer replaced sat, from the layer (set by
@@ -137,24 +142,41 @@ class CAKESSearchConv3d(nn.Module):
         #: In ``'concat'`` cost mode, the 1x1x1 conv that reads the n·C_out
         #: outputs; the fixed subnet keeps only its chosen inputs.
         self.consumer_link: Optional[Link] = None
-        self.convs = nn.ModuleDict({
-            name: make_sub_kernel_conv(name, in_channels, out_channels,
-                                       kernel, stride, dilation, bias,
-                                       padding_mode, device)
-            for name in self.op_set
-        })
-        self.search_bn = build_affine_norm(norm_cfg,
-                                           num_ops * out_channels, device)
+        self.convs = nn.ModuleDict(
+            {
+                name: make_sub_kernel_conv(
+                    name,
+                    in_channels,
+                    out_channels,
+                    kernel,
+                    stride,
+                    dilation,
+                    bias,
+                    padding_mode,
+                    device,
+                )
+                for name in self.op_set
+            }
+        )
+        self.search_bn = build_affine_norm(
+            norm_cfg, num_ops * out_channels, device
+        )
         self.register_buffer('frozen', torch.tensor(False, device=device))
         self.register_buffer(
-            'fixed_mask', torch.zeros(num_ops, out_channels,
-                                      dtype=torch.bool, device=device))
+            'fixed_mask',
+            torch.zeros(
+                num_ops, out_channels, dtype=torch.bool, device=device
+            ),
+        )
 
     @property
     def alpha(self) -> torch.Tensor:
         """Path weights α = |γ|, shape (num_ops, C_out)."""
-        return self.search_bn.weight.detach().abs().view(
-            len(self.op_set), self.channels)
+        return (
+            self.search_bn.weight.detach()
+            .abs()
+            .view(len(self.op_set), self.channels)
+        )
 
     def derived_mask(self) -> torch.Tensor:
         """The pairs kept by the current derivation of α."""
@@ -169,8 +191,9 @@ class CAKESSearchConv3d(nn.Module):
         num_ops = len(self.op_set)
         device = self.search_bn.weight.device
         if self.mode == 'cost':
-            return torch.ones(num_ops, self.channels, dtype=torch.bool,
-                              device=device)
+            return torch.ones(
+                num_ops, self.channels, dtype=torch.bool, device=device
+            )
         return sample_paths(num_ops, self.channels, self.generator, device)
 
     def active_mask(self) -> torch.Tensor:
@@ -201,11 +224,14 @@ class CAKESSearchConv3d(nn.Module):
         for o, name in enumerate(self.op_set):
             unused = (~self.fixed_mask[o]).nonzero().squeeze(1)
             conv = self.convs[name]
-            rows += [(p, unused) for p in (conv.weight, conv.bias)
-                     if p is not None]
+            rows += [
+                (p, unused) for p in (conv.weight, conv.bias) if p is not None
+            ]
         unused_pairs = (~self.fixed_mask).flatten().nonzero().squeeze(1)
-        rows += [(self.search_bn.weight, unused_pairs),
-                 (self.search_bn.bias, unused_pairs)]
+        rows += [
+            (self.search_bn.weight, unused_pairs),
+            (self.search_bn.bias, unused_pairs),
+        ]
         return rows
 
     def _normalize(self, y: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -224,11 +250,27 @@ class CAKESSearchConv3d(nn.Module):
         if momentum is None and tracked:  # a cumulative moving average
             momentum = 1.0 / float(norm.num_batches_tracked)
         if isinstance(norm, _BatchNorm):
-            out = F.batch_norm(y, mean, var, weight, bias, use_batch,
-                               momentum or 0.0, norm.eps)
+            out = F.batch_norm(
+                y,
+                mean,
+                var,
+                weight,
+                bias,
+                use_batch,
+                momentum or 0.0,
+                norm.eps,
+            )
         else:
-            out = F.instance_norm(y, mean, var, weight, bias, use_batch,
-                                  momentum or 0.0, norm.eps)
+            out = F.instance_norm(
+                y,
+                mean,
+                var,
+                weight,
+                bias,
+                use_batch,
+                momentum or 0.0,
+                norm.eps,
+            )
         if tracked and norm.training:
             with torch.no_grad():
                 norm.running_mean[index] = mean
@@ -250,13 +292,16 @@ class CAKESSearchConv3d(nn.Module):
             y = conv._conv_forward(x, conv.weight[channels], bias)
             pairs = o * self.channels + channels
             outs.append(self._normalize(y, pairs))
-            positions.append(pairs if self.out_channels > self.channels
-                             else channels)
-        return place_channels(torch.cat(outs, dim=1), torch.cat(positions),
-                              self.out_channels)
+            positions.append(
+                pairs if self.out_channels > self.channels else channels
+            )
+        return place_channels(
+            torch.cat(outs, dim=1), torch.cat(positions), self.out_channels
+        )
 
-    def inflate_from_2d(self, weight2d: torch.Tensor,
-                        mode: str = 'sum') -> None:
+    def inflate_from_2d(
+        self, weight2d: torch.Tensor, mode: str = 'sum'
+    ) -> None:
         """Inflate every op from the full 2D filter set.
 
         Args:
@@ -284,8 +329,13 @@ class CAKESSearchConv3d(nn.Module):
                 op.weight.copy_(shrink_kernel(conv.weight, name))
                 if conv.bias is not None:
                     op.bias.copy_(conv.bias)
-        self.load_norm({key: getattr(norm, key) for key in NORM_STATE
-                        if getattr(norm, key, None) is not None})
+        self.load_norm(
+            {
+                key: getattr(norm, key)
+                for key in NORM_STATE
+                if getattr(norm, key, None) is not None
+            }
+        )
 
     def load_norm(self, state: Dict[str, torch.Tensor]) -> None:
         """Repeat a norm of C_out channels over every op.
@@ -302,5 +352,7 @@ class CAKESSearchConv3d(nn.Module):
                     target.copy_(value.repeat(repeats))
 
     def extra_repr(self) -> str:
-        return (f'{self.in_channels}, {self.channels}, op_set={self.op_set}, '
-                f'mode={self.mode}, derive={self.derive}')
+        return (
+            f'{self.in_channels}, {self.channels}, op_set={self.op_set}, '
+            f'mode={self.mode}, derive={self.derive}'
+        )

@@ -10,6 +10,7 @@ mode: the fixed conv puts each channel back at its supernet position
 (``channel_order``). Its state dict therefore loads into the network that
 conversion builds from the exported arch JSON.
 """
+
 import copy
 from typing import Sequence
 
@@ -24,8 +25,9 @@ from .mutator import search_layers
 from .search_conv import NORM_STATE, CAKESSearchConv3d, build_affine_norm
 
 
-def grouped_pairs(layer: CAKESSearchConv3d, mask: torch.Tensor
-                  ) -> torch.Tensor:
+def grouped_pairs(
+    layer: CAKESSearchConv3d, mask: torch.Tensor
+) -> torch.Tensor:
     """The chosen (op, channel) pairs, op by op in op-set order.
 
     Args:
@@ -35,12 +37,17 @@ def grouped_pairs(layer: CAKESSearchConv3d, mask: torch.Tensor
     Returns:
         torch.Tensor: Pair indices ``op * C_out + channel``.
     """
-    return torch.cat([o * layer.channels + mask[o].nonzero().squeeze(1)
-                      for o in range(len(layer.op_set))])
+    return torch.cat(
+        [
+            o * layer.channels + mask[o].nonzero().squeeze(1)
+            for o in range(len(layer.op_set))
+        ]
+    )
 
 
-def fixed_conv(layer: CAKESSearchConv3d, mask: torch.Tensor,
-               exact: bool) -> CAKESConv3d:
+def fixed_conv(
+    layer: CAKESSearchConv3d, mask: torch.Tensor, exact: bool
+) -> CAKESConv3d:
     """The fixed conv of a chosen mask, with the supernet's filters.
 
     Args:
@@ -56,12 +63,21 @@ def fixed_conv(layer: CAKESSearchConv3d, mask: torch.Tensor,
     channels = pairs % layer.channels
     device = layer.search_bn.weight.device
     conv = CAKESConv3d(
-        layer.in_channels, mask_to_choice(mask, layer.op_set),
-        layer.stride, layer.kernel, layer.bias, layer.dilation,
+        layer.in_channels,
+        mask_to_choice(mask, layer.op_set),
+        layer.stride,
+        layer.kernel,
+        layer.bias,
+        layer.dilation,
         layer.padding_mode,
-        channel_order=channels if exact and not torch.equal(
-            channels, torch.arange(layer.channels, device=channels.device))
-        else None, device=device)
+        channel_order=channels
+        if exact
+        and not torch.equal(
+            channels, torch.arange(layer.channels, device=channels.device)
+        )
+        else None,
+        device=device,
+    )
     with torch.no_grad():
         for o, name in enumerate(layer.op_set):
             if name not in conv.convs:
@@ -74,8 +90,9 @@ def fixed_conv(layer: CAKESSearchConv3d, mask: torch.Tensor,
     return conv
 
 
-def fixed_norm(layer: CAKESSearchConv3d, mask: torch.Tensor,
-               exact: bool) -> nn.Module:
+def fixed_norm(
+    layer: CAKESSearchConv3d, mask: torch.Tensor, exact: bool
+) -> nn.Module:
     """A norm of C_out channels holding each channel's chosen pair.
 
     Args:
@@ -91,8 +108,9 @@ def fixed_norm(layer: CAKESSearchConv3d, mask: torch.Tensor,
     pairs = grouped_pairs(layer, mask)
     if exact:
         pairs = pairs[torch.argsort(pairs % layer.channels)]
-    norm = build_affine_norm(layer.norm_cfg, layer.channels,
-                             layer.search_bn.weight.device)
+    norm = build_affine_norm(
+        layer.norm_cfg, layer.channels, layer.search_bn.weight.device
+    )
     with torch.no_grad():
         for key in NORM_STATE:
             source = getattr(layer.search_bn, key, None)
@@ -102,8 +120,12 @@ def fixed_norm(layer: CAKESSearchConv3d, mask: torch.Tensor,
     return norm
 
 
-def fixed_consumer(layer: CAKESSearchConv3d, consumer: nn.Conv3d,
-                   mask: torch.Tensor, exact: bool) -> nn.Conv3d:
+def fixed_consumer(
+    layer: CAKESSearchConv3d,
+    consumer: nn.Conv3d,
+    mask: torch.Tensor,
+    exact: bool,
+) -> nn.Conv3d:
     """The 1x1x1 conv after a ``'concat'`` layer, reading C_out channels.
 
     Args:
@@ -118,10 +140,16 @@ def fixed_consumer(layer: CAKESSearchConv3d, consumer: nn.Conv3d,
     pairs = grouped_pairs(layer, mask)
     if exact:
         pairs = pairs[torch.argsort(pairs % layer.channels)]
-    new = nn.Conv3d(len(pairs), consumer.out_channels,
-                    consumer.kernel_size, consumer.stride, consumer.padding,
-                    consumer.dilation, bias=consumer.bias is not None,
-                    device=consumer.weight.device)
+    new = nn.Conv3d(
+        len(pairs),
+        consumer.out_channels,
+        consumer.kernel_size,
+        consumer.stride,
+        consumer.padding,
+        consumer.dilation,
+        bias=consumer.bias is not None,
+        device=consumer.weight.device,
+    )
     with torch.no_grad():
         new.weight.copy_(consumer.weight[:, pairs])
         if consumer.bias is not None:
@@ -150,7 +178,8 @@ def fixed_subnet(model: nn.Module, strict: bool = True) -> nn.Module:
             raise ValueError(
                 f'{name}: the chosen paths give some channels no op or '
                 f'several (derive={layer.derive!r}), which a fixed layer '
-                f'cannot compute; derive with argmax')
+                f'cannot compute; derive with argmax'
+            )
         conv = fixed_conv(layer, mask, exact)
         norm = fixed_norm(layer, mask, exact)
         if layer.norm_link is None:
@@ -160,16 +189,20 @@ def fixed_subnet(model: nn.Module, strict: bool = True) -> nn.Module:
             set_module(fixed, follow_link(name, layer.norm_link), norm)
         if layer.out_channels > layer.channels:
             if layer.consumer_link is None:
-                raise ValueError(f'{name}: a concat-output layer needs its '
-                                 f'consumer_link to be exported')
+                raise ValueError(
+                    f'{name}: a concat-output layer needs its '
+                    f'consumer_link to be exported'
+                )
             path = follow_link(name, layer.consumer_link)
-            set_module(fixed, path, fixed_consumer(
-                layer, fixed.get_submodule(path), mask, exact))
+            set_module(
+                fixed,
+                path,
+                fixed_consumer(layer, fixed.get_submodule(path), mask, exact),
+            )
     return fixed
 
 
-def subnet_complexity(model: nn.Module,
-                      shape: Sequence[int]) -> Complexity:
+def subnet_complexity(model: nn.Module, shape: Sequence[int]) -> Complexity:
     """Params and multiply-adds of the fixed network a supernet stands for.
 
     Args:

@@ -7,6 +7,7 @@ both carry the same nonzero label, else 0. Voxels on the first slice along
 ``a`` have no such neighbour; their affinity along ``a`` is undefined and
 masked out.
 """
+
 from typing import Tuple
 
 import numpy as np
@@ -23,8 +24,9 @@ def _pair_slices(axis: int) -> Tuple[tuple, tuple]:
     return (Ellipsis, *here), (Ellipsis, *there)
 
 
-def affinity_targets(labels: torch.Tensor
-                     ) -> Tuple[torch.Tensor, torch.Tensor]:
+def affinity_targets(
+    labels: torch.Tensor,
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """The affinities of an instance label volume, and where they exist.
 
     Args:
@@ -47,8 +49,9 @@ def affinity_targets(labels: torch.Tensor
     return affinities, mask
 
 
-def segment_affinities(affinities: np.ndarray,
-                       threshold: float = 0.5) -> np.ndarray:
+def segment_affinities(
+    affinities: np.ndarray, threshold: float = 0.5
+) -> np.ndarray:
     """Segments as the connected components of thresholded affinities.
 
     Voxels ``v`` and ``v - e_a`` join when ``affinities[a, v] >
@@ -66,13 +69,16 @@ def segment_affinities(affinities: np.ndarray,
     # scipy is part of the optional "volumetric" extra.
     from scipy.sparse import coo_array
     from scipy.sparse.csgraph import connected_components
+
     if affinities.ndim != 4 or affinities.shape[0] != 3:
-        raise ValueError(f'affinities must be [3, D, H, W], got '
-                         f'{list(affinities.shape)}')
+        raise ValueError(
+            f'affinities must be [3, D, H, W], got {list(affinities.shape)}'
+        )
     shape = affinities.shape[1:]
     size = int(np.prod(shape))
-    index = np.arange(size, dtype=np.int32 if size < 2**31 else
-                      np.int64).reshape(shape)
+    index = np.arange(
+        size, dtype=np.int32 if size < 2**31 else np.int64
+    ).reshape(shape)
     linked = np.zeros(shape, dtype=bool)
     sources, targets = [], []
     for axis in range(3):
@@ -83,8 +89,10 @@ def segment_affinities(affinities: np.ndarray,
         linked[here] |= links
         linked[there] |= links
     sources, targets = np.concatenate(sources), np.concatenate(targets)
-    graph = coo_array((np.ones(len(sources), dtype=np.int8),
-                       (sources, targets)), shape=(index.size, index.size))
+    graph = coo_array(
+        (np.ones(len(sources), dtype=np.int8), (sources, targets)),
+        shape=(index.size, index.size),
+    )
     _, components = connected_components(graph, directed=False)
     components = np.where(linked.ravel(), components, -1)
     _, first = np.unique(components, return_index=True)

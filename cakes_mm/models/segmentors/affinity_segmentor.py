@@ -1,11 +1,12 @@
 """Instance segmentation of EM volumes through affinities (PmSCn §4.3,
 after Funke et al.)."""
+
 from typing import Dict, Optional, Union
 
 import torch
 import torch.nn.functional as F
-
 from mmaction.registry import MODELS
+
 from .affinities import affinity_targets, segment_affinities
 from .base import DEFAULT_ARCH_LOSS, BaseVolumeSegmentor
 
@@ -38,17 +39,24 @@ class AffinitySegmentor(BaseVolumeSegmentor):
         init_cfg (dict, optional): Defaults to None.
     """
 
-    def __init__(self, network: Union[dict, torch.nn.Module],
-                 threshold: float = 0.5, pos_weight: float = 1.0,
-                 test_cfg: Optional[dict] = None,
-                 arch_loss: Optional[dict] = DEFAULT_ARCH_LOSS,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(network, test_cfg, arch_loss, data_preprocessor,
-                         init_cfg)
+    def __init__(
+        self,
+        network: Union[dict, torch.nn.Module],
+        threshold: float = 0.5,
+        pos_weight: float = 1.0,
+        test_cfg: Optional[dict] = None,
+        arch_loss: Optional[dict] = DEFAULT_ARCH_LOSS,
+        data_preprocessor: Optional[dict] = None,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
+        super().__init__(
+            network, test_cfg, arch_loss, data_preprocessor, init_cfg
+        )
         if not 0 < threshold < 1:
-            raise ValueError(f'AffinitySegmentor: threshold must be in '
-                             f'(0, 1), got {threshold}')
+            raise ValueError(
+                f'AffinitySegmentor: threshold must be in '
+                f'(0, 1), got {threshold}'
+            )
         self.threshold = threshold
         self.pos_weight = pos_weight
 
@@ -59,16 +67,21 @@ class AffinitySegmentor(BaseVolumeSegmentor):
             raise ValueError(
                 f'AffinitySegmentor: the network gives {outputs.shape[1]} '
                 f'output channels; it must give the 3 affinities (set its '
-                f'out_channels=3)')
+                f'out_channels=3)'
+            )
 
-    def seg_losses(self, outputs: torch.Tensor,
-                   targets: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def seg_losses(
+        self, outputs: torch.Tensor, targets: torch.Tensor
+    ) -> Dict[str, torch.Tensor]:
         """``loss_affinity``: the masked binary cross-entropy."""
         self._check_channels(outputs)
         affinities, mask = affinity_targets(targets[:, 0])
         per_voxel = F.binary_cross_entropy_with_logits(
-            outputs, affinities, reduction='none',
-            pos_weight=outputs.new_tensor(self.pos_weight))
+            outputs,
+            affinities,
+            reduction='none',
+            pos_weight=outputs.new_tensor(self.pos_weight),
+        )
         loss = (per_voxel * mask).sum() / mask.sum().clamp(min=1)
         return {'loss_affinity': loss}
 

@@ -1,14 +1,16 @@
 """What every volumetric segmentor shares: a network in MONAI's
 convention, the batch handling, the architecture loss and whole-volume
 inference."""
+
 from abc import abstractmethod
 from typing import Dict, List, Optional, Union
 
 import torch
+from mmaction.registry import MODELS
 from mmengine.model import BaseModel
 
 from cakes_mm.structures import VolumeSegDataSample
-from mmaction.registry import MODELS
+
 from ..convert import build_network
 from .sliding_window import SlidingWindow
 
@@ -59,23 +61,30 @@ class BaseVolumeSegmentor(BaseModel):
     #: hook counts the chosen ops that span each).
     axis_names = ('D', 'H', 'W')
 
-    def __init__(self, network: Union[dict, torch.nn.Module],
-                 test_cfg: Optional[dict] = None,
-                 arch_loss: Optional[dict] = DEFAULT_ARCH_LOSS,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(data_preprocessor=MODELS.build(
-            data_preprocessor or DEFAULT_PREPROCESSOR), init_cfg=init_cfg)
+    def __init__(
+        self,
+        network: Union[dict, torch.nn.Module],
+        test_cfg: Optional[dict] = None,
+        arch_loss: Optional[dict] = DEFAULT_ARCH_LOSS,
+        data_preprocessor: Optional[dict] = None,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
+        super().__init__(
+            data_preprocessor=MODELS.build(
+                data_preprocessor or DEFAULT_PREPROCESSOR
+            ),
+            init_cfg=init_cfg,
+        )
         self.network = build_network(network)
         self.sliding_window = SlidingWindow(**(test_cfg or {}))
-        self.arch_loss = None if arch_loss is None else MODELS.build(
-            arch_loss)
+        self.arch_loss = None if arch_loss is None else MODELS.build(arch_loss)
 
-    def forward(self, inputs: torch.Tensor,
-                data_samples: Optional[SampleList] = None,
-                mode: str = 'tensor'
-                ) -> Union[Dict[str, torch.Tensor], SampleList,
-                           torch.Tensor]:
+    def forward(
+        self,
+        inputs: torch.Tensor,
+        data_samples: Optional[SampleList] = None,
+        mode: str = 'tensor',
+    ) -> Union[Dict[str, torch.Tensor], SampleList, torch.Tensor]:
         """Losses, predictions or raw outputs (see the class doc).
 
         Args:
@@ -94,11 +103,14 @@ class BaseVolumeSegmentor(BaseModel):
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
             return self.network(inputs)
-        raise ValueError(f"{type(self).__name__}: mode must be 'loss', "
-                         f"'predict' or 'tensor', got {mode!r}")
+        raise ValueError(
+            f"{type(self).__name__}: mode must be 'loss', "
+            f"'predict' or 'tensor', got {mode!r}"
+        )
 
-    def loss(self, inputs: torch.Tensor,
-             data_samples: Optional[SampleList]) -> Dict[str, torch.Tensor]:
+    def loss(
+        self, inputs: torch.Tensor, data_samples: Optional[SampleList]
+    ) -> Dict[str, torch.Tensor]:
         """The segmentation losses and the architecture loss's terms.
 
         Args:
@@ -109,8 +121,10 @@ class BaseVolumeSegmentor(BaseModel):
             dict[str, torch.Tensor]: The loss terms.
         """
         if not data_samples:
-            raise ValueError(f"{type(self).__name__}: mode='loss' needs "
-                             f'data samples with gt_seg')
+            raise ValueError(
+                f"{type(self).__name__}: mode='loss' needs "
+                f'data samples with gt_seg'
+            )
         targets = torch.stack([sample.gt_seg for sample in data_samples])
         losses = self.seg_losses(self.network(inputs), targets)
         if self.arch_loss is not None:
@@ -118,8 +132,9 @@ class BaseVolumeSegmentor(BaseModel):
         return losses
 
     @torch.no_grad()
-    def predict(self, inputs: torch.Tensor,
-                data_samples: Optional[SampleList] = None) -> SampleList:
+    def predict(
+        self, inputs: torch.Tensor, data_samples: Optional[SampleList] = None
+    ) -> SampleList:
         """Predict each volume whole and set its ``pred_seg`` (without
         gradients).
 
@@ -139,8 +154,9 @@ class BaseVolumeSegmentor(BaseModel):
         return data_samples
 
     @abstractmethod
-    def seg_losses(self, outputs: torch.Tensor,
-                   targets: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def seg_losses(
+        self, outputs: torch.Tensor, targets: torch.Tensor
+    ) -> Dict[str, torch.Tensor]:
         """The losses of the network's outputs.
 
         Args:

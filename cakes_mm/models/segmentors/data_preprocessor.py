@@ -1,10 +1,10 @@
 """Batches of volumes for the segmentors: stacked and on the device."""
+
 from typing import List, Sequence, Union
 
 import torch
-from mmengine.model import BaseDataPreprocessor
-
 from mmaction.registry import MODELS
+from mmengine.model import BaseDataPreprocessor
 
 
 def stack_volumes(volumes: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -18,14 +18,17 @@ def stack_volumes(volumes: Sequence[torch.Tensor]) -> torch.Tensor:
     """
     shapes = [tuple(volume.shape) for volume in volumes]
     if any(len(shape) != 4 for shape in shapes):
-        raise ValueError(f'VolumeSegDataPreprocessor: inputs must be '
-                         f'volumes [C, D, H, W], got shapes {shapes}')
+        raise ValueError(
+            f'VolumeSegDataPreprocessor: inputs must be '
+            f'volumes [C, D, H, W], got shapes {shapes}'
+        )
     if len(set(shapes)) > 1:
         raise ValueError(
             f'VolumeSegDataPreprocessor: the batch holds volumes of '
             f'different shapes {sorted(set(shapes))}; crop training '
             f'volumes to one size, and give whole volumes with '
-            f'batch_size=1')
+            f'batch_size=1'
+        )
     return torch.stack(list(volumes))
 
 

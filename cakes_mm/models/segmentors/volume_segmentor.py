@@ -1,16 +1,18 @@
 """Semantic segmentation of volumes: one class per voxel."""
+
 from typing import Dict, Optional, Union
 
 import torch
-
 from mmaction.registry import MODELS
+
 from ..convert import build_network
 from .base import DEFAULT_ARCH_LOSS, BaseVolumeSegmentor
 
 #: The papers' loss: Dice plus cross-entropy, on softmax outputs against
 #: one-hot labels.
-DEFAULT_LOSS = dict(type='monai.losses.DiceCELoss', to_onehot_y=True,
-                    softmax=True)
+DEFAULT_LOSS = dict(
+    type='monai.losses.DiceCELoss', to_onehot_y=True, softmax=True
+)
 
 
 @MODELS.register_module()
@@ -43,18 +45,23 @@ class VolumeSegmentor(BaseVolumeSegmentor):
         init_cfg (dict, optional): Defaults to None.
     """
 
-    def __init__(self, network: Union[dict, torch.nn.Module],
-                 loss: dict = DEFAULT_LOSS,
-                 test_cfg: Optional[dict] = None,
-                 arch_loss: Optional[dict] = DEFAULT_ARCH_LOSS,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(network, test_cfg, arch_loss, data_preprocessor,
-                         init_cfg)
+    def __init__(
+        self,
+        network: Union[dict, torch.nn.Module],
+        loss: dict = DEFAULT_LOSS,
+        test_cfg: Optional[dict] = None,
+        arch_loss: Optional[dict] = DEFAULT_ARCH_LOSS,
+        data_preprocessor: Optional[dict] = None,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
+        super().__init__(
+            network, test_cfg, arch_loss, data_preprocessor, init_cfg
+        )
         self.criterion = build_network(loss)
 
-    def seg_losses(self, outputs: torch.Tensor,
-                   targets: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def seg_losses(
+        self, outputs: torch.Tensor, targets: torch.Tensor
+    ) -> Dict[str, torch.Tensor]:
         """``loss_seg``: the loss of the logits against the labels."""
         return {'loss_seg': self.criterion(outputs, targets)}
 

@@ -1,6 +1,7 @@
 """Volumetric segmentation networks of the CAKES and PmSCn papers, with
 MONAI's calling convention and a selectable op in their replaceable convs.
 """
+
 from .base import VolumetricNet, parse_op
 from .c2fnas import C2FNAS
 from .densenet3d import DenseNet3D

@@ -20,12 +20,17 @@ converted (:mod:`cakes_mm.models.convert`), so trained 3D weights carry
 over. :meth:`VolumetricNet.apply_op` does that on a built ``'3d'`` network,
 e.g. after loading its checkpoint.
 """
+
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import torch.nn as nn
 
-from ..convert import (ConversionReport, convert_to_cakes,
-                       convert_to_cakes_supernet, convert_to_pmscn)
+from ..convert import (
+    ConversionReport,
+    convert_to_cakes,
+    convert_to_cakes_supernet,
+    convert_to_pmscn,
+)
 
 OpSpec = Union[str, Mapping[str, Any]]
 
@@ -35,7 +40,7 @@ BUILT_OPS = ('3d', '2d', 'p3d')
 #: The dict forms: (required keys, optional keys).
 CONVERTED_OPS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
     'cakes': ((), ('arch', 'op_set')),
-    'cakes_search': (('op_set', ), ('mode', 'derive')),
+    'cakes_search': (('op_set',), ('mode', 'derive')),
     'pmscn': (('m', 'n'), ()),
 }
 
@@ -46,13 +51,15 @@ def describe_types(types: Tuple[str, ...]) -> str:
     dicts = [f"'{t}'" for t in types if t in CONVERTED_OPS]
     forms = ', '.join(names)
     if dicts:
-        forms += f"{' or ' if names else ''}dict(type={' | '.join(dicts)}"\
-                 f', ...)'
+        forms += (
+            f'{" or " if names else ""}dict(type={" | ".join(dicts)}, ...)'
+        )
     return forms
 
 
-def parse_op(op: OpSpec, network: str,
-             types: Tuple[str, ...]) -> Dict[str, Any]:
+def parse_op(
+    op: OpSpec, network: str, types: Tuple[str, ...]
+) -> Dict[str, Any]:
     """Check the form of an ``op`` argument; values are checked later.
 
     Args:
@@ -75,21 +82,27 @@ def parse_op(op: OpSpec, network: str,
         raise ValueError(f'{where} must be {describe_types(types)}')
     kind = spec.get('type')
     if kind not in types:
-        raise ValueError(f'{where}: unknown op; {network} takes '
-                         f'{describe_types(types)}')
+        raise ValueError(
+            f'{where}: unknown op; {network} takes {describe_types(types)}'
+        )
     required, optional = CONVERTED_OPS.get(kind, ((), ()))
     keys = set(spec) - {'type'}
     missing = [key for key in required if key not in keys]
     unknown = sorted(keys - set(required) - set(optional))
     problems = ([f'missing {", ".join(missing)}'] if missing else []) + (
-        [f'unknown key(s) {", ".join(unknown)}'] if unknown else [])
+        [f'unknown key(s) {", ".join(unknown)}'] if unknown else []
+    )
     if problems:
-        raise ValueError(f'{where}: {"; ".join(problems)}; type={kind!r} '
-                         f'takes {", ".join(required + optional)}')
+        raise ValueError(
+            f'{where}: {"; ".join(problems)}; type={kind!r} '
+            f'takes {", ".join(required + optional)}'
+        )
     if kind == 'cakes' and not keys:
-        raise ValueError(f"{where}: type='cakes' needs arch=[...] (a list, "
-                         f'a JSON file or a released name) or '
-                         f'op_set=[...] (a uniform split)')
+        raise ValueError(
+            f"{where}: type='cakes' needs arch=[...] (a list, "
+            f'a JSON file or a released name) or '
+            f'op_set=[...] (a uniform split)'
+        )
     return spec
 
 
@@ -101,8 +114,10 @@ def check_spatial_dims(spatial_dims: int, network: str) -> None:
         network (str): The network's name, for the message.
     """
     if spatial_dims != 3:
-        raise ValueError(f'{network}: spatial_dims={spatial_dims!r}; only '
-                         f'3D volumes (spatial_dims=3) are supported')
+        raise ValueError(
+            f'{network}: spatial_dims={spatial_dims!r}; only '
+            f'3D volumes (spatial_dims=3) are supported'
+        )
 
 
 class VolumetricNet(nn.Module):
@@ -124,12 +139,17 @@ class VolumetricNet(nn.Module):
         op (str | dict): See the module docstring.
     """
 
-    OP_TYPES: Tuple[str, ...] = ('3d', )
+    OP_TYPES: Tuple[str, ...] = ('3d',)
     OP_CONVS: str = ''
     PAIRED_CONVS: bool = True
 
-    def __init__(self, spatial_dims: int, in_channels: int,
-                 out_channels: int, op: OpSpec) -> None:
+    def __init__(
+        self,
+        spatial_dims: int,
+        in_channels: int,
+        out_channels: int,
+        op: OpSpec,
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         check_spatial_dims(spatial_dims, name)
@@ -169,11 +189,15 @@ class VolumetricNet(nn.Module):
         name = type(self).__name__
         spec = parse_op(op, name, self.OP_TYPES)
         if spec['type'] in BUILT_OPS:
-            raise ValueError(f"{name}: op={op!r} is built, not converted; "
-                             f'pass it to the constructor')
+            raise ValueError(
+                f'{name}: op={op!r} is built, not converted; '
+                f'pass it to the constructor'
+            )
         if self.op['type'] != '3d':
-            raise ValueError(f"{name}: apply_op converts a network built "
-                             f"with op='3d'; this one has op={self.op!r}")
+            raise ValueError(
+                f'{name}: apply_op converts a network built '
+                f"with op='3d'; this one has op={self.op!r}"
+            )
         try:
             self.report = self.convert(spec)
         except (ValueError, FileNotFoundError) as error:
@@ -182,20 +206,26 @@ class VolumetricNet(nn.Module):
         return self.report
 
     def convert(self, spec: Dict[str, Any]) -> ConversionReport:
-        """Run the conversion of a parsed dict op on the replaceable convs.
-        """
+        """Run the conversion of a parsed dict op on the replaceable convs."""
         kind, include = spec['type'], self.OP_CONVS
         # A tracing input of at least 32³; on the meta device it is free.
         size = -(-32 // self.min_size) * self.min_size
-        shape = (1, self.in_channels) + (size, ) * 3
+        shape = (1, self.in_channels) + (size,) * 3
         if kind == 'cakes':
-            return convert_to_cakes(self, spec.get('arch'),
-                                    spec.get('op_set'), include)
+            return convert_to_cakes(
+                self, spec.get('arch'), spec.get('op_set'), include
+            )
         if kind == 'cakes_search':
             return convert_to_cakes_supernet(
-                self, spec['op_set'], spec.get('mode', 'performance'),
-                spec.get('derive', 'argmax'), include, input_shape=shape)
+                self,
+                spec['op_set'],
+                spec.get('mode', 'performance'),
+                spec.get('derive', 'argmax'),
+                include,
+                input_shape=shape,
+            )
         m, n = spec['m'], spec['n']
         paired = self.PAIRED_CONVS and isinstance(n, int) and n >= 2
-        return convert_to_pmscn(self, m, n, include, input_shape=shape,
-                                replaces=2 if paired else 1)
+        return convert_to_pmscn(
+            self, m, n, include, input_shape=shape, replaces=2 if paired else 1
+        )

@@ -27,30 +27,31 @@ op convs are named ``cells.<cell>.op.conv`` (merge cells: ``op_a`` for the
 first input, ``op_b`` for the second); an arch lists them in that module
 order, cell by cell, E1 to D6.
 """
+
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+from mmaction.registry import MODELS
 from mmcv.cnn import build_norm_layer
 
-from mmaction.registry import MODELS
 from ..layers.sub_kernels import make_sub_kernel_conv
 from .base import OpSpec, VolumetricNet
 
 #: (name, kind, inputs, level): a cell at level l works at 1/2^(l+1) of the
 #: input size with width 2^(l+1)·f; ``'stem'`` is the first stem's output.
 CELLS: Tuple[Tuple[str, str, Tuple[str, ...], int], ...] = (
-    ('E1', 'single', ('stem', ), 0),
+    ('E1', 'single', ('stem',), 0),
     ('E2', 'merge', ('E1', 'stem'), 0),
-    ('E3', 'down', ('E2', ), 1),
-    ('E4', 'single', ('E3', ), 1),
-    ('E5', 'down', ('E4', ), 2),
-    ('E6', 'down', ('E5', ), 3),
+    ('E3', 'down', ('E2',), 1),
+    ('E4', 'single', ('E3',), 1),
+    ('E5', 'down', ('E4',), 2),
+    ('E6', 'down', ('E5',), 3),
     ('D1', 'merge_up', ('E6', 'E5'), 2),
-    ('D2', 'single', ('D1', ), 2),
+    ('D2', 'single', ('D1',), 2),
     ('D3', 'merge_up', ('D2', 'E4'), 1),
     ('D4', 'merge_up', ('D3', 'E2'), 0),
-    ('D5', 'single', ('D4', ), 0),
+    ('D5', 'single', ('D4',), 0),
     ('D6', 'merge', ('D5', 'D4'), 0),
 )
 
@@ -58,10 +59,14 @@ CELLS: Tuple[Tuple[str, str, Tuple[str, ...], int], ...] = (
 def upsampler(mode: str) -> nn.Upsample:
     """x2 upsampling by interpolation (``'trilinear'`` or ``'nearest'``)."""
     if mode not in ('trilinear', 'nearest'):
-        raise ValueError(f"upsample_mode must be 'trilinear' or 'nearest', "
-                         f'got {mode!r}')
-    return nn.Upsample(scale_factor=2, mode=mode,
-                       align_corners=False if mode == 'trilinear' else None)
+        raise ValueError(
+            f"upsample_mode must be 'trilinear' or 'nearest', got {mode!r}"
+        )
+    return nn.Upsample(
+        scale_factor=2,
+        mode=mode,
+        align_corners=False if mode == 'trilinear' else None,
+    )
 
 
 def op_conv(op: str, channels: int) -> nn.Module:
@@ -79,8 +84,10 @@ def op_conv(op: str, channels: int) -> nn.Module:
         return make_sub_kernel_conv('kxkxk', channels, channels)
     if op == '2d':
         return make_sub_kernel_conv('kxkx1', channels, channels)
-    return nn.Sequential(make_sub_kernel_conv('kxkx1', channels, channels),
-                         make_sub_kernel_conv('1x1xk', channels, channels))
+    return nn.Sequential(
+        make_sub_kernel_conv('kxkx1', channels, channels),
+        make_sub_kernel_conv('1x1xk', channels, channels),
+    )
 
 
 class PreActConv(nn.Module):
@@ -93,8 +100,13 @@ class PreActConv(nn.Module):
         activate (bool): Whether a ReLU comes first. Defaults to True.
     """
 
-    def __init__(self, conv: nn.Module, channels: int, norm_cfg: Dict,
-                 activate: bool = True) -> None:
+    def __init__(
+        self,
+        conv: nn.Module,
+        channels: int,
+        norm_cfg: Dict,
+        activate: bool = True,
+    ) -> None:
         super().__init__()
         self.act = nn.ReLU() if activate else nn.Identity()
         self.conv = conv
@@ -105,19 +117,31 @@ class PreActConv(nn.Module):
         return self.norm(self.conv(self.act(x)))
 
 
-def pointwise(in_channels: int, out_channels: int,
-              norm_cfg: Dict) -> PreActConv:
+def pointwise(
+    in_channels: int, out_channels: int, norm_cfg: Dict
+) -> PreActConv:
     """A pre-activation 1x1x1 block."""
-    return PreActConv(nn.Conv3d(in_channels, out_channels, 1, bias=False),
-                      out_channels, norm_cfg)
+    return PreActConv(
+        nn.Conv3d(in_channels, out_channels, 1, bias=False),
+        out_channels,
+        norm_cfg,
+    )
 
 
-def cubic(in_channels: int, out_channels: int, norm_cfg: Dict,
-          stride: int = 1, activate: bool = True) -> PreActConv:
+def cubic(
+    in_channels: int,
+    out_channels: int,
+    norm_cfg: Dict,
+    stride: int = 1,
+    activate: bool = True,
+) -> PreActConv:
     """A pre-activation 3x3x3 block (a stem conv or a down cell's prep)."""
-    return PreActConv(nn.Conv3d(in_channels, out_channels, 3, stride, 1,
-                                bias=False), out_channels, norm_cfg,
-                      activate)
+    return PreActConv(
+        nn.Conv3d(in_channels, out_channels, 3, stride, 1, bias=False),
+        out_channels,
+        norm_cfg,
+        activate,
+    )
 
 
 class SingleCell(nn.Module):
@@ -132,11 +156,20 @@ class SingleCell(nn.Module):
             Defaults to False.
     """
 
-    def __init__(self, in_channels: int, channels: int, op: str,
-                 norm_cfg: Dict, down: bool = False) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        channels: int,
+        op: str,
+        norm_cfg: Dict,
+        down: bool = False,
+    ) -> None:
         super().__init__()
-        self.prep = cubic(in_channels, channels, norm_cfg, stride=2) \
-            if down else pointwise(in_channels, channels, norm_cfg)
+        self.prep = (
+            cubic(in_channels, channels, norm_cfg, stride=2)
+            if down
+            else pointwise(in_channels, channels, norm_cfg)
+        )
         self.op = PreActConv(op_conv(op, channels), channels, norm_cfg)
         self.post = pointwise(channels, channels, norm_cfg)
 
@@ -158,9 +191,14 @@ class MergeCell(nn.Module):
             before its prep. Defaults to None (same size).
     """
 
-    def __init__(self, in_channels: Sequence[int], channels: int, op: str,
-                 norm_cfg: Dict, upsample: Optional[nn.Module] = None
-                 ) -> None:
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        channels: int,
+        op: str,
+        norm_cfg: Dict,
+        upsample: Optional[nn.Module] = None,
+    ) -> None:
         super().__init__()
         self.up = upsample or nn.Identity()
         self.prep_a = pointwise(in_channels[0], channels, norm_cfg)
@@ -171,8 +209,9 @@ class MergeCell(nn.Module):
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """Both branches, summed, then the post."""
-        return self.post(self.op_a(self.prep_a(self.up(a))) +
-                         self.op_b(self.prep_b(b)))
+        return self.post(
+            self.op_a(self.prep_a(self.up(a))) + self.op_b(self.prep_b(b))
+        )
 
 
 @MODELS.register_module()
@@ -202,38 +241,53 @@ class C2FNAS(VolumetricNet):
     OP_CONVS = r'^cells\.\w+\.op(_[ab])?\.conv$'
     PAIRED_CONVS = False
 
-    def __init__(self,
-                 spatial_dims: int = 3,
-                 in_channels: int = 1,
-                 out_channels: int = 3,
-                 op: OpSpec = '3d',
-                 base_channels: int = 32,
-                 norm_cfg: Dict = dict(type='IN3d', affine=True),
-                 upsample_mode: str = 'trilinear') -> None:
+    def __init__(
+        self,
+        spatial_dims: int = 3,
+        in_channels: int = 1,
+        out_channels: int = 3,
+        op: OpSpec = '3d',
+        base_channels: int = 32,
+        norm_cfg: Dict = dict(type='IN3d', affine=True),
+        upsample_mode: str = 'trilinear',
+    ) -> None:
         super().__init__(spatial_dims, in_channels, out_channels, op)
         self.min_size = 16
         f = base_channels
         self.stem = nn.Sequential(
             cubic(in_channels, f, norm_cfg, activate=False),
-            cubic(f, 2 * f, norm_cfg, stride=2))
+            cubic(f, 2 * f, norm_cfg, stride=2),
+        )
         widths = {'stem': 2 * f}
         self.cells = nn.ModuleDict()
         for name, kind, inputs, level in CELLS:
-            width = 2**(level + 1) * f
+            width = 2 ** (level + 1) * f
             sources = [widths[source] for source in inputs]
             if kind in ('single', 'down'):
-                cell = SingleCell(sources[0], width, self.built_op, norm_cfg,
-                                  down=kind == 'down')
+                cell = SingleCell(
+                    sources[0],
+                    width,
+                    self.built_op,
+                    norm_cfg,
+                    down=kind == 'down',
+                )
             else:
-                cell = MergeCell(sources, width, self.built_op, norm_cfg,
-                                 upsampler(upsample_mode)
-                                 if kind == 'merge_up' else None)
+                cell = MergeCell(
+                    sources,
+                    width,
+                    self.built_op,
+                    norm_cfg,
+                    upsampler(upsample_mode) if kind == 'merge_up' else None,
+                )
             self.cells[name] = cell
             widths[name] = width
-        self.end = nn.Sequential(cubic(2 * f, f, norm_cfg),
-                                 upsampler(upsample_mode),
-                                 cubic(f, f, norm_cfg), nn.ReLU(),
-                                 nn.Conv3d(f, out_channels, 1))
+        self.end = nn.Sequential(
+            cubic(2 * f, f, norm_cfg),
+            upsampler(upsample_mode),
+            cubic(f, f, norm_cfg),
+            nn.ReLU(),
+            nn.Conv3d(f, out_channels, 1),
+        )
         self.finish_op()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -249,5 +303,6 @@ class C2FNAS(VolumetricNet):
         features = {'stem': self.stem(x)}
         for name, _, inputs, _ in CELLS:
             features[name] = self.cells[name](
-                *[features[source] for source in inputs])
+                *[features[source] for source in inputs]
+            )
         return self.end(features[CELLS[-1][0]])

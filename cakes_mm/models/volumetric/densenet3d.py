@@ -24,18 +24,24 @@ The defaults (``stem_channels=32``, ``growth_rate=28``, ``side_channels=16``)
 give a 3D network of about the paper's size (5.2M for its 3D reproduction).
 The replaceable convs are the stem and every dense layer's conv.
 """
+
 from typing import Dict, Sequence
 
 import torch
 import torch.nn as nn
+from mmaction.registry import MODELS
 from mmcv.cnn import build_norm_layer
 
-from mmaction.registry import MODELS
 from .base import OpSpec, VolumetricNet
 
 
-def norm_act_conv(in_channels: int, out_channels: int, kernel_size: int,
-                  norm_cfg: Dict, bias: bool = False) -> nn.Sequential:
+def norm_act_conv(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int,
+    norm_cfg: Dict,
+    bias: bool = False,
+) -> nn.Sequential:
     """norm → ReLU → conv (size-keeping).
 
     Args:
@@ -51,10 +57,16 @@ def norm_act_conv(in_channels: int, out_channels: int, kernel_size: int,
     layer = nn.Sequential()
     layer.add_module('norm', build_norm_layer(norm_cfg, in_channels)[1])
     layer.add_module('act', nn.ReLU())
-    layer.add_module('conv', nn.Conv3d(in_channels, out_channels,
-                                       kernel_size,
-                                       padding=kernel_size // 2,
-                                       bias=bias))
+    layer.add_module(
+        'conv',
+        nn.Conv3d(
+            in_channels,
+            out_channels,
+            kernel_size,
+            padding=kernel_size // 2,
+            bias=bias,
+        ),
+    )
     return layer
 
 
@@ -67,8 +79,9 @@ class DenseLayer(nn.Module):
         norm_cfg (dict): The norm.
     """
 
-    def __init__(self, in_channels: int, growth_rate: int,
-                 norm_cfg: Dict) -> None:
+    def __init__(
+        self, in_channels: int, growth_rate: int, norm_cfg: Dict
+    ) -> None:
         super().__init__()
         self.layer = norm_act_conv(in_channels, growth_rate, 3, norm_cfg)
 
@@ -81,8 +94,11 @@ def upsample(factor: int, mode: str) -> nn.Module:
     """Interpolation by ``factor`` (an identity for 1)."""
     if factor == 1:
         return nn.Identity()
-    return nn.Upsample(scale_factor=factor, mode=mode,
-                       align_corners=False if mode == 'trilinear' else None)
+    return nn.Upsample(
+        scale_factor=factor,
+        mode=mode,
+        align_corners=False if mode == 'trilinear' else None,
+    )
 
 
 @MODELS.register_module()
@@ -115,24 +131,29 @@ class DenseNet3D(VolumetricNet):
     OP_CONVS = r'^(stem|blocks\.\d+\.\d+\.layer\.conv)$'
     PAIRED_CONVS = False
 
-    def __init__(self,
-                 spatial_dims: int = 3,
-                 in_channels: int = 1,
-                 out_channels: int = 4,
-                 op: OpSpec = '3d',
-                 layers_per_block: Sequence[int] = (4, 4, 4, 4, 4),
-                 stem_channels: int = 32,
-                 growth_rate: int = 28,
-                 side_channels: int = 16,
-                 norm_cfg: Dict = dict(type='BN3d'),
-                 upsample_mode: str = 'trilinear') -> None:
+    def __init__(
+        self,
+        spatial_dims: int = 3,
+        in_channels: int = 1,
+        out_channels: int = 4,
+        op: OpSpec = '3d',
+        layers_per_block: Sequence[int] = (4, 4, 4, 4, 4),
+        stem_channels: int = 32,
+        growth_rate: int = 28,
+        side_channels: int = 16,
+        norm_cfg: Dict = dict(type='BN3d'),
+        upsample_mode: str = 'trilinear',
+    ) -> None:
         super().__init__(spatial_dims, in_channels, out_channels, op)
         if upsample_mode not in ('trilinear', 'nearest'):
-            raise ValueError(f"DenseNet3D: upsample_mode={upsample_mode!r};"
-                             f" expected 'trilinear' or 'nearest'")
-        self.min_size = 2**(len(layers_per_block) - 1)
-        self.stem = nn.Conv3d(in_channels, stem_channels, 3, padding=1,
-                              bias=False)
+            raise ValueError(
+                f'DenseNet3D: upsample_mode={upsample_mode!r};'
+                f" expected 'trilinear' or 'nearest'"
+            )
+        self.min_size = 2 ** (len(layers_per_block) - 1)
+        self.stem = nn.Conv3d(
+            in_channels, stem_channels, 3, padding=1, bias=False
+        )
         self.blocks = nn.ModuleList()
         self.sides = nn.ModuleList()
         self.transitions = nn.ModuleList()
@@ -140,8 +161,10 @@ class DenseNet3D(VolumetricNet):
         for index, layers in enumerate(layers_per_block):
             block = nn.Sequential()
             for i in range(layers):
-                block.add_module(str(i), DenseLayer(width + i * growth_rate,
-                                                    growth_rate, norm_cfg))
+                block.add_module(
+                    str(i),
+                    DenseLayer(width + i * growth_rate, growth_rate, norm_cfg),
+                )
             self.blocks.append(block)
             width += layers * growth_rate
             side = norm_act_conv(width, side_channels, 1, norm_cfg)
@@ -151,8 +174,13 @@ class DenseNet3D(VolumetricNet):
                 transition = norm_act_conv(width, width, 1, norm_cfg)
                 transition.add_module('pool', nn.AvgPool3d(2))
                 self.transitions.append(transition)
-        self.head = norm_act_conv(len(layers_per_block) * side_channels,
-                                  out_channels, 1, norm_cfg, bias=True)
+        self.head = norm_act_conv(
+            len(layers_per_block) * side_channels,
+            out_channels,
+            1,
+            norm_cfg,
+            bias=True,
+        )
         self.finish_op()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -17,13 +17,14 @@ a level (``encoder.<i>.conv1``/``conv2``,
 ``decoder.<i>.convs.conv1``/``conv2``) are the pair that PmSCn with n >= 2
 replaces together.
 """
+
 from typing import Dict, Sequence
 
 import torch
 import torch.nn as nn
+from mmaction.registry import MODELS
 from mmcv.cnn import build_norm_layer
 
-from mmaction.registry import MODELS
 from .base import OpSpec, VolumetricNet
 
 UPSAMPLE_MODES = ('deconv', 'trilinear', 'nearest')
@@ -38,11 +39,11 @@ class DoubleConv(nn.Module):
         norm_cfg (dict): The norm, an mmcv config.
     """
 
-    def __init__(self, in_channels: int, channels: int,
-                 norm_cfg: Dict) -> None:
+    def __init__(
+        self, in_channels: int, channels: int, norm_cfg: Dict
+    ) -> None:
         super().__init__()
-        self.conv1 = nn.Conv3d(in_channels, channels, 3, padding=1,
-                               bias=False)
+        self.conv1 = nn.Conv3d(in_channels, channels, 3, padding=1, bias=False)
         self.norm1 = build_norm_layer(norm_cfg, channels)[1]
         self.act1 = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv3d(channels, channels, 3, padding=1, bias=False)
@@ -71,9 +72,13 @@ def up_layer(mode: str, in_channels: int, out_channels: int) -> nn.Module:
     if mode == 'deconv':
         return nn.ConvTranspose3d(in_channels, out_channels, 2, stride=2)
     return nn.Sequential(
-        nn.Upsample(scale_factor=2, mode=mode,
-                    align_corners=False if mode == 'trilinear' else None),
-        nn.Conv3d(in_channels, out_channels, 1))
+        nn.Upsample(
+            scale_factor=2,
+            mode=mode,
+            align_corners=False if mode == 'trilinear' else None,
+        ),
+        nn.Conv3d(in_channels, out_channels, 1),
+    )
 
 
 class DecoderLevel(nn.Module):
@@ -86,8 +91,9 @@ class DecoderLevel(nn.Module):
         upsample (str): See :func:`up_layer`.
     """
 
-    def __init__(self, in_channels: int, channels: int, norm_cfg: Dict,
-                 upsample: str) -> None:
+    def __init__(
+        self, in_channels: int, channels: int, norm_cfg: Dict, upsample: str
+    ) -> None:
         super().__init__()
         self.up = up_layer(upsample, in_channels, channels)
         self.convs = DoubleConv(2 * channels, channels, norm_cfg)
@@ -123,30 +129,37 @@ class UNet3D(VolumetricNet):
     OP_CONVS = r'^(encoder|decoder)\.\d+\.(convs\.)?conv[12]$'
     PAIRED_CONVS = True
 
-    def __init__(self,
-                 spatial_dims: int = 3,
-                 in_channels: int = 1,
-                 out_channels: int = 2,
-                 op: OpSpec = '3d',
-                 features: Sequence[int] = (32, 64, 128, 256),
-                 norm_cfg: Dict = dict(type='BN3d'),
-                 upsample: str = 'deconv') -> None:
+    def __init__(
+        self,
+        spatial_dims: int = 3,
+        in_channels: int = 1,
+        out_channels: int = 2,
+        op: OpSpec = '3d',
+        features: Sequence[int] = (32, 64, 128, 256),
+        norm_cfg: Dict = dict(type='BN3d'),
+        upsample: str = 'deconv',
+    ) -> None:
         super().__init__(spatial_dims, in_channels, out_channels, op)
         if len(features) < 2:
-            raise ValueError(f'UNet3D: features={features!r} needs at least '
-                             f'two levels')
+            raise ValueError(
+                f'UNet3D: features={features!r} needs at least two levels'
+            )
         if upsample not in UPSAMPLE_MODES:
-            raise ValueError(f'UNet3D: upsample={upsample!r}; expected one '
-                             f'of {", ".join(UPSAMPLE_MODES)}')
-        self.min_size = 2**(len(features) - 1)
+            raise ValueError(
+                f'UNet3D: upsample={upsample!r}; expected one '
+                f'of {", ".join(UPSAMPLE_MODES)}'
+            )
+        self.min_size = 2 ** (len(features) - 1)
         widths = [in_channels] + list(features)
         self.encoder = nn.ModuleList(
             DoubleConv(widths[i], widths[i + 1], norm_cfg)
-            for i in range(len(features)))
+            for i in range(len(features))
+        )
         self.pool = nn.MaxPool3d(2)
         self.decoder = nn.ModuleList(
             DecoderLevel(features[i + 1], features[i], norm_cfg, upsample)
-            for i in range(len(features) - 1))
+            for i in range(len(features) - 1)
+        )
         self.head = nn.Conv3d(features[0], out_channels, 1)
         self.finish_op()
 

@@ -20,8 +20,9 @@ load_pipeline = [
 train_pipeline = [
     *load_pipeline,
     dict(type='SpatialPadd', keys=keys, spatial_size=patch),
-    dict(type='RandSpatialCropd', keys=keys, roi_size=patch,
-         random_size=False),
+    dict(
+        type='RandSpatialCropd', keys=keys, roi_size=patch, random_size=False
+    ),
     dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(0, 1)),
     dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(1, 2)),
     dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(0, 2)),
@@ -44,7 +45,9 @@ train_dataloader = dict(
         ann_file=ann_file,
         split='train',
         instance_labels=True,
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=1,
     num_workers=1,
@@ -57,8 +60,10 @@ val_dataloader = dict(
         split='test',
         instance_labels=True,
         pipeline=test_pipeline,
-        test_mode=True))
+        test_mode=True,
+    ),
+)
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='VariationOfInformation', ignore_labels=(0, ))
+val_evaluator = dict(type='VariationOfInformation', ignore_labels=(0,))
 test_evaluator = val_evaluator

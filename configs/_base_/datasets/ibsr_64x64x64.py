@@ -20,8 +20,9 @@ load_pipeline = [
 train_pipeline = [
     *load_pipeline,
     dict(type='SpatialPadd', keys=keys, spatial_size=patch),
-    dict(type='RandSpatialCropd', keys=keys, roi_size=patch,
-         random_size=False),
+    dict(
+        type='RandSpatialCropd', keys=keys, roi_size=patch, random_size=False
+    ),
     dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(0, 1)),
     dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(1, 2)),
     dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(0, 2)),
@@ -41,7 +42,9 @@ train_dataloader = dict(
         data_root=data_root,
         ann_file=ann_file,
         split='train',
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,
@@ -53,7 +56,9 @@ val_dataloader = dict(
         ann_file=ann_file,
         split='val',
         pipeline=test_pipeline,
-        test_mode=True))
+        test_mode=True,
+    ),
+)
 test_dataloader = dict(
     batch_size=1,
     num_workers=2,
@@ -65,7 +70,9 @@ test_dataloader = dict(
         ann_file=ann_file,
         split='test',
         pipeline=test_pipeline,
-        test_mode=True))
+        test_mode=True,
+    ),
+)
 
 val_evaluator = dict(type='VolumeDiceMetric')
 test_evaluator = val_evaluator

@@ -18,14 +18,28 @@ load_pipeline = [
     dict(type='LoadImaged', keys=keys),
     dict(type='EnsureChannelFirstd', keys=keys),
     dict(type='Orientationd', keys=keys, axcodes='RAS', labels=None),
-    dict(type='ScaleIntensityRanged', keys=['image'], a_min=-100.0,
-         a_max=240.0, b_min=0.0, b_max=1.0, clip=True),
+    dict(
+        type='ScaleIntensityRanged',
+        keys=['image'],
+        a_min=-100.0,
+        a_max=240.0,
+        b_min=0.0,
+        b_max=1.0,
+        clip=True,
+    ),
 ]
 train_pipeline = [
     *load_pipeline,
     dict(type='SpatialPadd', keys=keys, spatial_size=patch),
-    dict(type='RandCropByPosNegLabeld', keys=keys, label_key='label',
-         spatial_size=patch, pos=1, neg=1, num_samples=1),
+    dict(
+        type='RandCropByPosNegLabeld',
+        keys=keys,
+        label_key='label',
+        spatial_size=patch,
+        pos=1,
+        neg=1,
+        num_samples=1,
+    ),
     dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(0, 1)),
     dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(1, 2)),
     dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(0, 2)),
@@ -48,7 +62,9 @@ train_dataloader = dict(
         split='train',
         fold=fold,
         num_folds=num_folds,
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,
@@ -62,7 +78,9 @@ val_dataloader = dict(
         fold=fold,
         num_folds=num_folds,
         pipeline=test_pipeline,
-        test_mode=True))
+        test_mode=True,
+    ),
+)
 test_dataloader = val_dataloader
 
 val_evaluator = dict(type='VolumeDiceMetric')

@@ -16,11 +16,25 @@ train_pipeline = [
     dict(type='LoadImaged', keys=keys),
     dict(type='EnsureChannelFirstd', keys=keys),
     dict(type='Orientationd', keys=keys, axcodes='RAS', labels=None),
-    dict(type='ScaleIntensityRanged', keys=['image'], a_min=-100.0,
-         a_max=240.0, b_min=0.0, b_max=1.0, clip=True),
+    dict(
+        type='ScaleIntensityRanged',
+        keys=['image'],
+        a_min=-100.0,
+        a_max=240.0,
+        b_min=0.0,
+        b_max=1.0,
+        clip=True,
+    ),
     dict(type='SpatialPadd', keys=keys, spatial_size=patch),
-    dict(type='RandCropByPosNegLabeld', keys=keys, label_key='label',
-         spatial_size=patch, pos=1, neg=1, num_samples=1),
+    dict(
+        type='RandCropByPosNegLabeld',
+        keys=keys,
+        label_key='label',
+        spatial_size=patch,
+        pos=1,
+        neg=1,
+        num_samples=1,
+    ),
     dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(0, 1)),
     dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=0),
     dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=1),
@@ -28,8 +42,14 @@ train_pipeline = [
 ]
 
 train_dataloader = dict(
-    dataset=dict(data_root=data_root, fold=fold, num_folds=num_folds,
-                 pipeline=train_pipeline))
+    dataset=dict(
+        data_root=data_root,
+        fold=fold,
+        num_folds=num_folds,
+        pipeline=train_pipeline,
+    )
+)
 val_dataloader = dict(
-    dataset=dict(data_root=data_root, fold=fold, num_folds=num_folds))
+    dataset=dict(data_root=data_root, fold=fold, num_folds=num_folds)
+)
 test_dataloader = val_dataloader

@@ -17,11 +17,14 @@ authors_test_sampler = dict(
             clip_len=1,
             frame_interval=1,
             num_clips=8,
-            test_mode=True)
+            test_mode=True,
+        )
     ],
     mapping=dict(
         frame_inds='frame_inds',
         frame_interval='frame_interval',
         clip_len='num_clips',
-        num_clips='clip_len'),
-    allow_nonexist_keys=True)
+        num_clips='clip_len',
+    ),
+    allow_nonexist_keys=True,
+)

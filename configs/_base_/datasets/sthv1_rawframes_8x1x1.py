@@ -24,11 +24,12 @@ train_pipeline = [
         scales=(1, 0.875, 0.75, 0.66),
         random_crop=False,
         max_wh_scale_gap=1,
-        num_fixed_crops=13),
+        num_fixed_crops=13,
+    ),
     dict(type='Resize', scale=(224, 224), keep_ratio=False),
     dict(type='Flip', flip_ratio=0.5, flip_label_map=sthv1_flip_label_map),
     dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
+    dict(type='PackActionInputs'),
 ]
 val_pipeline = [
     dict(type='UniformSample', clip_len=8, num_clips=1, test_mode=True),
@@ -36,7 +37,7 @@ val_pipeline = [
     dict(type='Resize', scale=(-1, 256)),
     dict(type='CenterCrop', crop_size=224),
     dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
+    dict(type='PackActionInputs'),
 ]
 test_pipeline = val_pipeline
 
@@ -52,7 +53,9 @@ train_dataloader = dict(
         filename_tmpl=filename_tmpl,
         start_index=start_index,
         num_classes=num_classes,
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=12,
     num_workers=8,
@@ -66,7 +69,9 @@ val_dataloader = dict(
         start_index=start_index,
         num_classes=num_classes,
         pipeline=val_pipeline,
-        test_mode=True))
+        test_mode=True,
+    ),
+)
 test_dataloader = dict(
     batch_size=1,
     num_workers=8,
@@ -80,7 +85,9 @@ test_dataloader = dict(
         start_index=start_index,
         num_classes=num_classes,
         pipeline=test_pipeline,
-        test_mode=True))
+        test_mode=True,
+    ),
+)
 
 val_evaluator = dict(type='AccMetric')
 test_evaluator = val_evaluator

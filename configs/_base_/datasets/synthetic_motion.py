@@ -20,7 +20,7 @@ train_pipeline = [
     dict(type='Resize', scale=(-1, 32)),
     dict(type='Flip', flip_ratio=0.5, flip_label_map=synthetic_flip_label_map),
     dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
+    dict(type='PackActionInputs'),
 ]
 val_pipeline = [
     dict(type='DecordInit'),
@@ -29,7 +29,7 @@ val_pipeline = [
     dict(type='Resize', scale=(-1, 32)),
     dict(type='CenterCrop', crop_size=32),
     dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
+    dict(type='PackActionInputs'),
 ]
 test_pipeline = [
     dict(type='DecordInit'),
@@ -38,32 +38,43 @@ test_pipeline = [
     dict(type='Resize', scale=(-1, 32)),
     dict(type='CenterCrop', crop_size=32),
     dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
+    dict(type='PackActionInputs'),
 ]
 
 # Shared by the three loaders below.
 synthetic_dataset = dict(
-    type=dataset_type, data_prefix=dict(video=data_root),
-    num_classes=num_classes)
+    type=dataset_type,
+    data_prefix=dict(video=data_root),
+    num_classes=num_classes,
+)
 synthetic_loader = dict(batch_size=16, num_workers=1, persistent_workers=True)
 train_dataloader = dict(
     **synthetic_loader,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        **synthetic_dataset, ann_file=ann_file_train,
-        pipeline=train_pipeline))
+        **synthetic_dataset, ann_file=ann_file_train, pipeline=train_pipeline
+    ),
+)
 val_dataloader = dict(
     **synthetic_loader,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        **synthetic_dataset, ann_file=ann_file_val, pipeline=val_pipeline,
-        test_mode=True))
+        **synthetic_dataset,
+        ann_file=ann_file_val,
+        pipeline=val_pipeline,
+        test_mode=True,
+    ),
+)
 test_dataloader = dict(
     **synthetic_loader,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        **synthetic_dataset, ann_file=ann_file_test, pipeline=test_pipeline,
-        test_mode=True))
+        **synthetic_dataset,
+        ann_file=ann_file_test,
+        pipeline=test_pipeline,
+        test_mode=True,
+    ),
+)
 
 val_evaluator = dict(type='AccMetric')
 test_evaluator = val_evaluator

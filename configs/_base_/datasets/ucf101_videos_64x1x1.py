@@ -15,34 +15,45 @@ test_clips = 20
 
 train_pipeline = [
     dict(type='DecordInit'),
-    dict(type='SampleFrames', clip_len=clip_len, frame_interval=1,
-         num_clips=1),
+    dict(
+        type='SampleFrames', clip_len=clip_len, frame_interval=1, num_clips=1
+    ),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 72)),
     dict(type='RandomCrop', size=64),
     dict(type='Flip', flip_ratio=0.5),
     dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
+    dict(type='PackActionInputs'),
 ]
 val_pipeline = [
     dict(type='DecordInit'),
-    dict(type='SampleFrames', clip_len=clip_len, frame_interval=1,
-         num_clips=1, test_mode=True),
+    dict(
+        type='SampleFrames',
+        clip_len=clip_len,
+        frame_interval=1,
+        num_clips=1,
+        test_mode=True,
+    ),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 72)),
     dict(type='CenterCrop', crop_size=64),
     dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
+    dict(type='PackActionInputs'),
 ]
 test_pipeline = [
     dict(type='DecordInit'),
-    dict(type='SampleFrames', clip_len=clip_len, frame_interval=1,
-         num_clips=test_clips, test_mode=True),
+    dict(
+        type='SampleFrames',
+        clip_len=clip_len,
+        frame_interval=1,
+        num_clips=test_clips,
+        test_mode=True,
+    ),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 72)),
     dict(type='CenterCrop', crop_size=64),
     dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
+    dict(type='PackActionInputs'),
 ]
 
 train_dataloader = dict(
@@ -54,7 +65,9 @@ train_dataloader = dict(
         type=dataset_type,
         ann_file=ann_file_train,
         data_prefix=dict(video=data_root),
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=8,
     num_workers=8,
@@ -65,7 +78,9 @@ val_dataloader = dict(
         ann_file=ann_file_val,
         data_prefix=dict(video=data_root),
         pipeline=val_pipeline,
-        test_mode=True))
+        test_mode=True,
+    ),
+)
 test_dataloader = dict(
     batch_size=1,
     num_workers=8,
@@ -76,7 +91,9 @@ test_dataloader = dict(
         ann_file=ann_file_test,
         data_prefix=dict(video=data_root),
         pipeline=test_pipeline,
-        test_mode=True))
+        test_mode=True,
+    ),
+)
 
 val_evaluator = dict(type='AccMetric')
 test_evaluator = val_evaluator

@@ -10,12 +10,18 @@ custom_imports = dict(imports=['cakes_mm'], allow_failed_imports=False)
 model = dict(
     type='VolumeSegmentor',
     network=dict(
-        type='C2FNAS', spatial_dims=3, in_channels=1, out_channels=3,
-        op='3d'),
+        type='C2FNAS', spatial_dims=3, in_channels=1, out_channels=3, op='3d'
+    ),
     loss=dict(
-        type='monai.losses.DiceCELoss', to_onehot_y=True, softmax=True,
-        lambda_dice=1.0, lambda_ce=1.0),
+        type='monai.losses.DiceCELoss',
+        to_onehot_y=True,
+        softmax=True,
+        lambda_dice=1.0,
+        lambda_ce=1.0,
+    ),
     test_cfg=dict(
-        roi_size=(96, 96, 96), stride=32, sw_batch_size=2, mode='constant'),
+        roi_size=(96, 96, 96), stride=32, sw_batch_size=2, mode='constant'
+    ),
     arch_loss=dict(type='CostLasso', loss_weight=1e-4),
-    data_preprocessor=dict(type='VolumeSegDataPreprocessor'))
+    data_preprocessor=dict(type='VolumeSegDataPreprocessor'),
+)

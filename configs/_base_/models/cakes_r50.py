@@ -10,7 +10,8 @@ model = dict(
         arch='CAKES123D_P',
         pretrained=None,
         pretrained2d=True,
-        norm_eval=False),
+        norm_eval=False,
+    ),
     cls_head=dict(
         type='I3DHead',
         num_classes=174,
@@ -18,9 +19,12 @@ model = dict(
         spatial_type='avg',
         dropout_ratio=0.3,
         init_std=0.01,
-        average_clips='prob'),
+        average_clips='prob',
+    ),
     data_preprocessor=dict(
         type='ActionDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
-        format_shape='NCTHW'))
+        format_shape='NCTHW',
+    ),
+)

@@ -9,10 +9,15 @@ custom_imports = dict(imports=['cakes_mm'], allow_failed_imports=False)
 model = dict(
     type='VolumeSegmentor',
     network=dict(
-        type='DenseNet3D', spatial_dims=3, in_channels=1, out_channels=4,
-        op='3d'),
-    loss=dict(
-        type='monai.losses.DiceCELoss', to_onehot_y=True, softmax=True),
+        type='DenseNet3D',
+        spatial_dims=3,
+        in_channels=1,
+        out_channels=4,
+        op='3d',
+    ),
+    loss=dict(type='monai.losses.DiceCELoss', to_onehot_y=True, softmax=True),
     test_cfg=dict(
-        roi_size=(64, 64, 64), stride=32, sw_batch_size=2, mode='constant'),
-    data_preprocessor=dict(type='VolumeSegDataPreprocessor'))
+        roi_size=(64, 64, 64), stride=32, sw_batch_size=2, mode='constant'
+    ),
+    data_preprocessor=dict(type='VolumeSegDataPreprocessor'),
+)

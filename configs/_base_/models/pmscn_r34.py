@@ -18,7 +18,8 @@ model = dict(
         spatial_strides=(1, 2, 2, 2),
         temporal_strides=(1, 2, 2, 2),
         pretrained=None,
-        norm_eval=False),
+        norm_eval=False,
+    ),
     cls_head=dict(
         type='I3DHead',
         num_classes=101,
@@ -26,9 +27,12 @@ model = dict(
         spatial_type='avg',
         dropout_ratio=0.5,
         init_std=0.01,
-        average_clips='prob'),
+        average_clips='prob',
+    ),
     data_preprocessor=dict(
         type='ActionDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
-        format_shape='NCTHW'))
+        format_shape='NCTHW',
+    ),
+)

@@ -10,9 +10,11 @@ custom_imports = dict(imports=['cakes_mm'], allow_failed_imports=False)
 model = dict(
     type='AffinitySegmentor',
     network=dict(
-        type='UNet3D', spatial_dims=3, in_channels=1, out_channels=3,
-        op='3d'),
+        type='UNet3D', spatial_dims=3, in_channels=1, out_channels=3, op='3d'
+    ),
     threshold=0.5,
     test_cfg=dict(
-        roi_size=(64, 64, 64), stride=32, sw_batch_size=2, mode='constant'),
-    data_preprocessor=dict(type='VolumeSegDataPreprocessor'))
+        roi_size=(64, 64, 64), stride=32, sw_batch_size=2, mode='constant'
+    ),
+    data_preprocessor=dict(type='VolumeSegDataPreprocessor'),
+)

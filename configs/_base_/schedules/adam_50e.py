@@ -5,7 +5,8 @@
 # 1e-5, none on BN and bias; gradient clipping at 40. The paper's Fig. 4a
 # follows training for 50 epochs.
 train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=50, val_begin=1, val_interval=5)
+    type='EpochBasedTrainLoop', max_epochs=50, val_begin=1, val_interval=5
+)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
@@ -16,7 +17,8 @@ param_scheduler = [
         by_epoch=True,
         begin=0,
         end=1,
-        convert_to_iter_based=True),
+        convert_to_iter_based=True,
+    ),
     dict(
         type='CosineAnnealingLR',
         T_max=49,
@@ -24,14 +26,17 @@ param_scheduler = [
         by_epoch=True,
         begin=1,
         end=50,
-        convert_to_iter_based=True)
+        convert_to_iter_based=True,
+    ),
 ]
 
 optim_wrapper = dict(
-    optimizer=dict(type='Adam', lr=1e-3, betas=(0.9, 0.999),
-                   weight_decay=1e-5),
+    optimizer=dict(
+        type='Adam', lr=1e-3, betas=(0.9, 0.999), weight_decay=1e-5
+    ),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0),
-    clip_grad=dict(max_norm=40, norm_type=2))
+    clip_grad=dict(max_norm=40, norm_type=2),
+)
 
 # The learning rate above is for a total batch of 64; --auto-scale-lr
 # scales it linearly to the actual one.

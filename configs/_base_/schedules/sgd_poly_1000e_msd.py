@@ -4,8 +4,11 @@
 # iterations), and the validation every 100 epochs are our choice: the
 # paper does not give them.
 train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=1000, val_begin=100,
-    val_interval=100)
+    type='EpochBasedTrainLoop',
+    max_epochs=1000,
+    val_begin=100,
+    val_interval=100,
+)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
@@ -17,11 +20,13 @@ param_scheduler = [
         by_epoch=True,
         begin=0,
         end=1000,
-        convert_to_iter_based=True)
+        convert_to_iter_based=True,
+    )
 ]
 
 optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=4e-5))
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=4e-5)
+)
 
 # The learning rate above is for a total batch of 8; --auto-scale-lr scales
 # it linearly to the actual one.

@@ -7,6 +7,7 @@ order), a cost-priority and a frozen performance-priority search supernet
 (then ``CAKESResNet(search_mode=...)``) and a PmSCn ResNet-34, each at base
 width 2, with the backbone's output on one recorded input clip.
 """
+
 import os.path as osp
 
 import pytest
@@ -16,32 +17,39 @@ from cakes_mm.checkpoint.safe_load import load_local_checkpoint
 from cakes_mm.models import CAKESResNet, CAKESResNetSupernet, PmSCnResNet
 from cakes_mm.models.search import is_frozen
 
-LEGACY = osp.join(osp.dirname(osp.dirname(osp.dirname(__file__))), 'data',
-                  'legacy')
+LEGACY = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(__file__))), 'data', 'legacy'
+)
 MODELS = {
     'cakes_resnet_123d': lambda: CAKESResNet(
-        arch='uniform', op_set=['1xkxk', 'kxkxk', 'kx1x1'], base_channels=2),
+        arch='uniform', op_set=['1xkxk', 'kxkxk', 'kx1x1'], base_channels=2
+    ),
     'cakes_supernet_cost': lambda: CAKESResNetSupernet(
-        op_set=['kxkxk', '1xkxk', 'kx1x1'], mode='cost', base_channels=2),
+        op_set=['kxkxk', '1xkxk', 'kx1x1'], mode='cost', base_channels=2
+    ),
     'cakes_supernet_performance_frozen': lambda: CAKESResNetSupernet(
-        op_set=['1xkxk', 'kx1x1'], mode='performance', base_channels=2),
+        op_set=['1xkxk', 'kx1x1'], mode='performance', base_channels=2
+    ),
     'pmscn_resnet_p2sc2': lambda: PmSCnResNet(
-        depth=34, pmscn=dict(m=2, n=2), base_channels=2, with_pool1=False),
+        depth=34, pmscn=dict(m=2, n=2), base_channels=2, with_pool1=False
+    ),
 }
 
 
 @pytest.mark.parametrize('name', MODELS)
 def test_a_checkpoint_in_the_old_layout_loads_and_computes_the_same(name):
     checkpoint = load_local_checkpoint(osp.join(LEGACY, f'{name}.pth'))
-    state = {key[len('backbone.'):]: value
-             for key, value in checkpoint['state_dict'].items()}
+    state = {
+        key[len('backbone.') :]: value
+        for key, value in checkpoint['state_dict'].items()
+    }
     model = MODELS[name]()
     model.load_state_dict(state, strict=True)
     model.eval()
     clip = torch.load(osp.join(LEGACY, 'input.pth'), weights_only=True)
-    expected = torch.load(osp.join(LEGACY, f'{name}_output.pth'),
-                          weights_only=True)
+    expected = torch.load(
+        osp.join(LEGACY, f'{name}_output.pth'), weights_only=True
+    )
     with torch.no_grad():
-        torch.testing.assert_close(model(clip), expected, rtol=1e-5,
-                                   atol=1e-6)
+        torch.testing.assert_close(model(clip), expected, rtol=1e-5, atol=1e-6)
     assert is_frozen(model) == name.endswith('frozen')

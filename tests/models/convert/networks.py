@@ -1,6 +1,7 @@
 """The networks conversion must work on, small: mmaction2's I3D ResNet3d
 (3x3x3 inflation), MONAI's BasicUNet and our C3D baseline, with random
 "trained" weights and norm statistics."""
+
 import torch
 from mmaction.registry import MODELS
 from model_helpers import randomise_norms
@@ -10,11 +11,20 @@ from cakes_mm.models import CAKESResNet
 
 #: mmaction2's I3D ResNet-50 (inflated blocks as in its I3D config), at
 #: width 8, keeping every frame (no temporal striding or pooling).
-I3D = dict(type='ResNet3d', depth=50, base_channels=8, pretrained=None,
-           pretrained2d=False, conv1_kernel=(5, 7, 7), conv1_stride_t=1,
-           pool1_stride_t=1, with_pool2=False, inflate_style='3x3x3',
-           inflate=((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0)),
-           zero_init_residual=False)
+I3D = dict(
+    type='ResNet3d',
+    depth=50,
+    base_channels=8,
+    pretrained=None,
+    pretrained2d=False,
+    conv1_kernel=(5, 7, 7),
+    conv1_stride_t=1,
+    pool1_stride_t=1,
+    with_pool2=False,
+    inflate_style='3x3x3',
+    inflate=((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0)),
+    zero_init_residual=False,
+)
 
 
 def trained(model):
@@ -35,8 +45,9 @@ def i3d():
 def basic_unet(**kwargs):
     """A "trained" 3D BasicUNet with instance norms and conv biases."""
     kwargs.setdefault('features', (4, 4, 8, 8, 8, 4))
-    return trained(BasicUNet(spatial_dims=3, in_channels=1, out_channels=2,
-                             **kwargs))
+    return trained(
+        BasicUNet(spatial_dims=3, in_channels=1, out_channels=2, **kwargs)
+    )
 
 
 def c3d():

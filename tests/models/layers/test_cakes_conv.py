@@ -8,16 +8,21 @@ from cakes_mm.models.layers.sub_kernels import SUB_KERNEL_NAMES
 
 @pytest.mark.parametrize('name', SUB_KERNEL_NAMES)
 def test_every_sub_kernel_keeps_the_size_and_strides_in_space(name):
-    conv = CAKESConv3d(4, {name: 3, 'kxkxk': 2} if name != 'kxkxk'
-                       else {name: 5}, stride=(1, 2, 2))
+    conv = CAKESConv3d(
+        4,
+        {name: 3, 'kxkxk': 2} if name != 'kxkxk' else {name: 5},
+        stride=(1, 2, 2),
+    )
     x = torch.randn(2, 4, 5, 8, 8, requires_grad=True)
     out = conv(x)
     assert out.shape == (2, 5, 5, 4, 4)
     # An int stride strides every axis, as nn.Conv3d's does.
     assert CAKESConv3d(4, conv.choice, stride=2)(x).shape == (2, 5, 3, 4, 4)
     out.sum().backward()
-    assert all(p.grad is not None and p.grad.abs().sum() > 0
-               for p in conv.parameters())
+    assert all(
+        p.grad is not None and p.grad.abs().sum() > 0
+        for p in conv.parameters()
+    )
 
 
 def test_channels_come_out_in_choice_order():
@@ -49,8 +54,13 @@ def test_p3d_inflation_starts_as_the_2d_conv_on_any_clip():
     conv.inflate_from_2d(weight2d)
     x = torch.randn(1, 5, 4, 6, 6)
     frames = torch.nn.functional.conv2d(
-        x.transpose(1, 2).reshape(4, 5, 6, 6), weight2d, padding=1)
-    torch.testing.assert_close(conv(x), frames.reshape(1, 4, 5, 6, 6)
-                               .transpose(1, 2), rtol=1e-4, atol=1e-5)
+        x.transpose(1, 2).reshape(4, 5, 6, 6), weight2d, padding=1
+    )
+    torch.testing.assert_close(
+        conv(x),
+        frames.reshape(1, 4, 5, 6, 6).transpose(1, 2),
+        rtol=1e-4,
+        atol=1e-5,
+    )
     with pytest.raises(ValueError, match='C_in == C_out'):
         P3DConv3d(5, 6).inflate_from_2d(torch.randn(6, 5, 3, 3))

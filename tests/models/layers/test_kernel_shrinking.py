@@ -46,19 +46,26 @@ def test_groups_take_the_2d_filters_in_arch_order():
     ours = conv(x)[:, :, 1:-1, 1:-1, 1:-1]
     reference = conv2d_per_frame(x, weight2d)[:, :, 1:-1, 1:-1, 1:-1]
     torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(conv.convs['kxkxk'].weight[:, :, 0] * 3,
-                               weight2d[2:6])
+    torch.testing.assert_close(
+        conv.convs['kxkxk'].weight[:, :, 0] * 3, weight2d[2:6]
+    )
 
 
 def test_mean_mode_divides_by_the_reduced_taps():
     weight2d = torch.randn(3, 2, 3, 3)
-    assert torch.allclose(inflate_kernel(weight2d, 'kx1x1', 'mean') * 9,
-                          inflate_kernel(weight2d, 'kx1x1', 'sum'))
-    assert torch.allclose(inflate_kernel(weight2d, '1xkx1', 'mean') * 3,
-                          inflate_kernel(weight2d, '1xkx1', 'sum'))
+    assert torch.allclose(
+        inflate_kernel(weight2d, 'kx1x1', 'mean') * 9,
+        inflate_kernel(weight2d, 'kx1x1', 'sum'),
+    )
+    assert torch.allclose(
+        inflate_kernel(weight2d, '1xkx1', 'mean') * 3,
+        inflate_kernel(weight2d, '1xkx1', 'sum'),
+    )
     # 2D and 3D sub-kernels drop no spatial axis: the mode does not matter.
-    assert torch.equal(inflate_kernel(weight2d, 'kxkxk', 'mean'),
-                       inflate_kernel(weight2d, 'kxkxk', 'sum'))
+    assert torch.equal(
+        inflate_kernel(weight2d, 'kxkxk', 'mean'),
+        inflate_kernel(weight2d, 'kxkxk', 'sum'),
+    )
 
 
 def test_kernel_rules_and_shapes():
@@ -70,10 +77,15 @@ def test_kernel_rules_and_shapes():
     assert one_d.shape == (3, 2, 3, 1, 1)
     assert torch.allclose(one_d[:, :, 1, 0, 0], spatial_sum / 3)
     assert inflate_like(torch.randn(4, 3, 7, 7), (4, 3, 1, 7, 7)).shape == (
-        4, 3, 1, 7, 7)
+        4,
+        3,
+        1,
+        7,
+        7,
+    )
     with pytest.raises(ValueError, match='cannot inflate'):
         inflate_like(torch.randn(4, 3, 7, 7), (4, 3, 1, 5, 5))
-    with pytest.raises(ValueError, match="inflate mode must be one of"):
+    with pytest.raises(ValueError, match='inflate mode must be one of'):
         inflate_kernel(weight2d, 'kx1x1', 'median')
     with pytest.raises(ValueError, match='do not cover the 3 filters'):
         CAKESConv3d(2, {'kx1x1': 2}).inflate_from_2d(weight2d)

@@ -8,8 +8,11 @@ from cakes_mm.models import PmSCn
 from cakes_mm.models.layers.pmscn import eq5_mid_channels, stream_widths
 
 # (2D kernel, 1D kernel) of streams 1, 2 and 3 for k = 3, as (T, H, W).
-ORIENTATIONS = [((1, 3, 3), (3, 1, 1)), ((3, 3, 1), (1, 1, 3)),
-                ((3, 1, 3), (1, 3, 1))]
+ORIENTATIONS = [
+    ((1, 3, 3), (3, 1, 1)),
+    ((3, 3, 1), (1, 1, 3)),
+    ((3, 1, 3), (1, 3, 1)),
+]
 
 
 def test_eq5_gives_r2plus1d_width():
@@ -21,8 +24,7 @@ def test_eq5_gives_r2plus1d_width():
 
 
 def test_m1_n1_is_an_r2plus1d_unit():
-    r2plus1d = Conv2plus1d(16, 32, 3, stride=(1, 2, 2), padding=1,
-                           bias=False)
+    r2plus1d = Conv2plus1d(16, 32, 3, stride=(1, 2, 2), padding=1, bias=False)
     unit = PmSCn(16, 32, stride=(1, 2, 2))
     stream = unit.streams[0]
     assert len(unit.streams) == 1 and len(stream.convs2d) == 1
@@ -39,8 +41,9 @@ def test_m1_n1_is_an_r2plus1d_unit():
 
 def test_m1_n1_has_the_params_of_a_3d_conv():
     unit = PmSCn(64, 64)
-    convs = sum(m.weight.numel() for m in unit.modules()
-                if isinstance(m, nn.Conv3d))
+    convs = sum(
+        m.weight.numel() for m in unit.modules() if isinstance(m, nn.Conv3d)
+    )
     assert convs == nn.Conv3d(64, 64, 3, bias=False).weight.numel()
 
 
@@ -58,10 +61,13 @@ def test_stream_orientations(m):
 
 def test_orientations_follow_the_kernel_size():
     unit = PmSCn(4, 6, m=3, kernel_size=5)
-    assert [(s.convs2d[0].kernel_size, s.conv1d.kernel_size)
-            for s in unit.streams] == [
-        ((1, 5, 5), (5, 1, 1)), ((5, 5, 1), (1, 1, 5)),
-        ((5, 1, 5), (1, 5, 1))]
+    assert [
+        (s.convs2d[0].kernel_size, s.conv1d.kernel_size) for s in unit.streams
+    ] == [
+        ((1, 5, 5), (5, 1, 1)),
+        ((5, 5, 1), (1, 1, 5)),
+        ((5, 1, 5), (1, 5, 1)),
+    ]
     assert unit(torch.randn(1, 4, 5, 7, 7)).shape == (1, 6, 5, 7, 7)
 
 
@@ -112,8 +118,9 @@ def test_every_stream_has_at_least_one_channel():
     assert PmSCn(1, 3, m=3, n=3, replaces=1).widths == [1, 1, 1]
 
 
-@pytest.mark.parametrize('m, n', [(1, 1), (2, 1), (3, 1), (2, 2), (2, 3),
-                                  (3, 2)])
+@pytest.mark.parametrize(
+    'm, n', [(1, 1), (2, 1), (3, 1), (2, 2), (2, 3), (3, 2)]
+)
 def test_forward_backward_every_parameter_gets_a_gradient(m, n):
     unit = PmSCn(4, 7, stride=(1, 2, 2), m=m, n=n)
     out = unit(torch.randn(2, 4, 4, 8, 8))
@@ -123,14 +130,17 @@ def test_forward_backward_every_parameter_gets_a_gradient(m, n):
         assert param.grad is not None and param.grad.abs().sum() > 0, name
 
 
-@pytest.mark.parametrize('kwargs, message', [
-    (dict(m=0), 'm \\(parallel streams\\) must be an int in 1..3'),
-    (dict(m=4), 'm \\(parallel streams\\) must be an int in 1..3'),
-    (dict(m=2.0), 'm \\(parallel streams\\) must be an int'),
-    (dict(n=0), 'n \\(2D convs per stream\\) must be an int >= 1'),
-    (dict(n=1, replaces=2), 'replaces must lie in 1..n'),
-    (dict(kernel_size=2), 'kernel_size must be odd'),
-])
+@pytest.mark.parametrize(
+    'kwargs, message',
+    [
+        (dict(m=0), 'm \\(parallel streams\\) must be an int in 1..3'),
+        (dict(m=4), 'm \\(parallel streams\\) must be an int in 1..3'),
+        (dict(m=2.0), 'm \\(parallel streams\\) must be an int'),
+        (dict(n=0), 'n \\(2D convs per stream\\) must be an int >= 1'),
+        (dict(n=1, replaces=2), 'replaces must lie in 1..n'),
+        (dict(kernel_size=2), 'kernel_size must be odd'),
+    ],
+)
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         PmSCn(4, 8, **kwargs)

@@ -12,9 +12,13 @@ from cakes_mm.models.layers.sub_kernels import (
 
 def test_every_name_spells_its_size():
     expected = {
-        'kxkxk': (3, 3, 3), '1xkxk': (1, 3, 3), 'kx1x1': (3, 1, 1),
-        'kxkx1': (3, 3, 1), 'kx1xk': (3, 1, 3), '1xkx1': (1, 3, 1),
-        '1x1xk': (1, 1, 3)
+        'kxkxk': (3, 3, 3),
+        '1xkxk': (1, 3, 3),
+        'kx1x1': (3, 1, 1),
+        'kxkx1': (3, 3, 1),
+        'kx1xk': (3, 1, 3),
+        '1xkx1': (1, 3, 1),
+        '1x1xk': (1, 1, 3),
     }
     assert set(SUB_KERNEL_NAMES) == set(expected)
     for name, size in expected.items():
@@ -25,8 +29,9 @@ def test_every_name_spells_its_size():
 
 def test_cost_weights_are_the_papers():
     beta = default_cost_weights(['kxkxk', '1xkxk', 'kx1x1'])
-    assert beta == pytest.approx({'kxkxk': 9 / 13, '1xkxk': 3 / 13,
-                                  'kx1x1': 1 / 13})
+    assert beta == pytest.approx(
+        {'kxkxk': 9 / 13, '1xkxk': 3 / 13, 'kx1x1': 1 / 13}
+    )
     assert kernel_volume('1x1xk') == 3
 
 

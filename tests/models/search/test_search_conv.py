@@ -26,9 +26,18 @@ def reference_outputs(conv, x):
     for o, name in enumerate(conv.op_set):
         pairs = slice(o * conv.channels, (o + 1) * conv.channels)
         y = conv.convs[name](x)
-        outs.append(F.batch_norm(y, bn.running_mean[pairs],
-                                 bn.running_var[pairs], bn.weight[pairs],
-                                 bn.bias[pairs], False, 0.0, bn.eps))
+        outs.append(
+            F.batch_norm(
+                y,
+                bn.running_mean[pairs],
+                bn.running_var[pairs],
+                bn.weight[pairs],
+                bn.bias[pairs],
+                False,
+                0.0,
+                bn.eps,
+            )
+        )
     return torch.stack(outs)
 
 
@@ -71,14 +80,18 @@ def test_only_drawn_filters_get_gradients():
     conv(torch.randn(2, 3, 4, 5, 5)).square().sum().backward()
     for o, name in enumerate(OPS):
         grad = conv.convs[name].weight.grad
-        has_grad = grad.flatten(1).abs().sum(dim=1) > 0 if grad is not None \
+        has_grad = (
+            grad.flatten(1).abs().sum(dim=1) > 0
+            if grad is not None
             else torch.zeros(8, dtype=torch.bool)
+        )
         assert torch.equal(has_grad, mask[o])
 
 
 def test_cost_mode_runs_every_pair_and_concatenates():
-    conv = randomised(CAKESSearchConv3d(4, 6, OPS, 'cost',
-                                        cost_output='concat'))
+    conv = randomised(
+        CAKESSearchConv3d(4, 6, OPS, 'cost', cost_output='concat')
+    )
     conv.train()
     conv.search_bn.eval()
     x = torch.randn(2, 4, 5, 6, 6)
@@ -90,21 +103,24 @@ def test_cost_mode_runs_every_pair_and_concatenates():
     derived = conv.derived_mask().flatten()
     evaluated = conv(x)
     assert torch.all(evaluated[:, ~derived] == 0)
-    torch.testing.assert_close(evaluated[:, derived],
-                               torch.cat(list(full), dim=1)[:, derived])
+    torch.testing.assert_close(
+        evaluated[:, derived], torch.cat(list(full), dim=1)[:, derived]
+    )
 
 
 def test_argmax_and_topk_on_a_hand_computed_example():
-    alpha = torch.tensor([[0.9, 0.8, 0.7, 0.1],
-                          [0.2, 0.3, 0.4, 0.05]])
+    alpha = torch.tensor([[0.9, 0.8, 0.7, 0.1], [0.2, 0.3, 0.4, 0.05]])
     argmax = derive_mask(alpha, 'argmax')
-    assert argmax.tolist() == [[True, True, True, True],
-                               [False, False, False, False]]
+    assert argmax.tolist() == [
+        [True, True, True, True],
+        [False, False, False, False],
+    ]
     topk = derive_mask(alpha, 'topk')
-    assert topk.tolist() == [[True, True, True, False],
-                             [False, False, True, False]]
-    assert mask_to_choice(topk, ['a', 'b']) == {
-        'a': 3, 'b': 1}
+    assert topk.tolist() == [
+        [True, True, True, False],
+        [False, False, True, False],
+    ]
+    assert mask_to_choice(topk, ['a', 'b']) == {'a': 3, 'b': 1}
     with pytest.raises(ValueError, match='NaN or inf'):
         derive_mask(torch.tensor([[float('nan'), 1.0]]), 'argmax')
 
@@ -112,8 +128,9 @@ def test_argmax_and_topk_on_a_hand_computed_example():
 @pytest.mark.parametrize('derive', ['argmax', 'topk'])
 @pytest.mark.parametrize('mode', ['performance', 'cost'])
 def test_derived_arch_sums_to_every_width(mode, derive):
-    backbone = CAKESResNetSupernet(mode=mode, op_set=OPS, derive=derive,
-                                   base_channels=8)
+    backbone = CAKESResNetSupernet(
+        mode=mode, op_set=OPS, derive=derive, base_channels=8
+    )
     for _, conv in search_layers(backbone):
         randomised(conv)
     arch = dump_chosen(backbone)
@@ -123,8 +140,9 @@ def test_derived_arch_sums_to_every_width(mode, derive):
 
 @pytest.mark.parametrize('mode', ['performance', 'cost'])
 def test_frozen_supernet_is_deterministic_in_train_mode(mode):
-    backbone = CAKESResNetSupernet(mode=mode, op_set=OPS, base_channels=8,
-                                   zero_init_residual=False)
+    backbone = CAKESResNetSupernet(
+        mode=mode, op_set=OPS, base_channels=8, zero_init_residual=False
+    )
     backbone.init_weights()
     for _, conv in search_layers(backbone):
         randomised(conv)
@@ -140,17 +158,19 @@ def test_frozen_supernet_is_deterministic_in_train_mode(mode):
 
 def test_supernet_forward_backward_reaches_every_parameter():
     for mode in ('performance', 'cost'):
-        backbone = CAKESResNetSupernet(mode=mode, op_set=OPS,
-                                       base_channels=8,
-                                       zero_init_residual=False)
+        backbone = CAKESResNetSupernet(
+            mode=mode, op_set=OPS, base_channels=8, zero_init_residual=False
+        )
         backbone.init_weights()
         out = backbone(torch.randn(2, 3, 4, 32, 32))
         assert out.shape == (2, 256, 4, 1, 1)
         out.sum().backward()
-        missing = [n for n, p in backbone.named_parameters()
-                   if p.grad is None]
-        assert not missing if mode == 'cost' else all(
-            '.convs.' in n for n in missing)
+        missing = [n for n, p in backbone.named_parameters() if p.grad is None]
+        assert (
+            not missing
+            if mode == 'cost'
+            else all('.convs.' in n for n in missing)
+        )
 
 
 def test_cost_lasso_is_lambda_beta_gamma():
@@ -160,16 +180,20 @@ def test_cost_lasso_is_lambda_beta_gamma():
     beta = {'kxkxk': 9 / 13, '1xkxk': 3 / 13, 'kx1x1': 1 / 13}
     expected = 0.5 * sum(
         beta[op] * conv.search_bn.weight.view(3, -1)[o].abs().sum()
-        for _, conv in search_layers(backbone) for o, op in enumerate(OPS))
+        for _, conv in search_layers(backbone)
+        for o, op in enumerate(OPS)
+    )
     torch.testing.assert_close(cost_lasso(backbone, 0.5), expected)
     doubled = 0.5 * sum(
-        (2 if op == 'kx1x1' else beta[op]) *
-        conv.search_bn.weight.view(3, -1)[o].abs().sum()
-        for _, conv in search_layers(backbone) for o, op in enumerate(OPS))
+        (2 if op == 'kx1x1' else beta[op])
+        * conv.search_bn.weight.view(3, -1)[o].abs().sum()
+        for _, conv in search_layers(backbone)
+        for o, op in enumerate(OPS)
+    )
     torch.testing.assert_close(
-        cost_lasso(backbone, 0.5, beta={'kx1x1': 2}), doubled)
-    perf = CAKESResNetSupernet(mode='performance', op_set=OPS,
-                               base_channels=8)
+        cost_lasso(backbone, 0.5, beta={'kx1x1': 2}), doubled
+    )
+    perf = CAKESResNetSupernet(mode='performance', op_set=OPS, base_channels=8)
     assert cost_lasso(perf) is None
 
 
@@ -177,19 +201,23 @@ def test_supernet_inflation_repeats_filters_bn_and_conv3(tmp_path):
     state = torchvision_layout(random_resnet2d().state_dict())
     path = tmp_path / 'r50.pth'
     torch.save(state, path)
-    backbone = CAKESResNetSupernet(mode='cost', op_set=OPS,
-                                   pretrained=str(path))
+    backbone = CAKESResNetSupernet(
+        mode='cost', op_set=OPS, pretrained=str(path)
+    )
     backbone.init_weights()
     block = backbone.layer2[0]
     for name in OPS:
         torch.testing.assert_close(
             block.conv2.convs[name].weight,
-            inflate_kernel(state['layer2.0.conv2.weight'], name))
-    torch.testing.assert_close(block.conv2.search_bn.weight,
-                               state['layer2.0.bn2.weight'].repeat(3))
+            inflate_kernel(state['layer2.0.conv2.weight'], name),
+        )
+    torch.testing.assert_close(
+        block.conv2.search_bn.weight, state['layer2.0.bn2.weight'].repeat(3)
+    )
     torch.testing.assert_close(
         block.conv3.weight[:, :, 0, 0, 0],
-        state['layer2.0.conv3.weight'][:, :, 0, 0].repeat(1, 3))
+        state['layer2.0.conv3.weight'][:, :, 0, 0].repeat(1, 3),
+    )
 
 
 def test_bad_op_sets_and_modes():

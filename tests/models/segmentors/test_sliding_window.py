@@ -1,5 +1,6 @@
 """The sliding window: a stride in voxels is MONAI's step exactly, and
 blending windows of a per-voxel network changes nothing."""
+
 import pytest
 import torch
 import torch.nn as nn
@@ -20,9 +21,19 @@ class CountingNet(nn.Module):
         return self.conv(x)
 
 
-@pytest.mark.parametrize('roi,stride', [
-    (96, 32), (96, 20), (64, 20), (32, 16), (17, 5), (7, 3), (96, 1),
-    (10, 10)])
+@pytest.mark.parametrize(
+    'roi,stride',
+    [
+        (96, 32),
+        (96, 20),
+        (64, 20),
+        (32, 16),
+        (17, 5),
+        (7, 3),
+        (96, 1),
+        (10, 10),
+    ],
+)
 def test_stride_is_monai_step_exactly(roi, stride):
     # MONAI steps by int(roi * (1 - overlap)); check it for every axis.
     overlap = stride_to_overlap((roi, roi, roi), stride)
@@ -45,8 +56,9 @@ def test_blended_windows_of_a_per_voxel_net_equal_one_pass():
     volume = torch.randn(1, 1, 40, 36, 33)
     whole = net(volume)
     for mode in ('constant', 'gaussian'):
-        window = SlidingWindow(roi_size=16, stride=8, sw_batch_size=3,
-                               mode=mode)
+        window = SlidingWindow(
+            roi_size=16, stride=8, sw_batch_size=3, mode=mode
+        )
         torch.testing.assert_close(window(net, volume), whole)
 
 
@@ -66,13 +78,19 @@ def test_overlap_is_passed_through():
 def test_bad_settings_are_named():
     with pytest.raises(ValueError, match='give overlap or stride, not both'):
         SlidingWindow(roi_size=8, overlap=0.5, stride=4)
-    with pytest.raises(ValueError, match=r'stride \(9, 9, 9\) exceeds '
-                       r'roi_size \(8, 8, 8\)'):
+    with pytest.raises(
+        ValueError,
+        match=r'stride \(9, 9, 9\) exceeds '
+        r'roi_size \(8, 8, 8\)',
+    ):
         SlidingWindow(roi_size=8, stride=9)
     with pytest.raises(ValueError, match='overlap and stride need roi_size'):
         SlidingWindow(stride=4)
-    with pytest.raises(ValueError, match=r'test_cfg.roi_size must be a '
-                       r'positive int or three of them, got \(8, 8\)'):
+    with pytest.raises(
+        ValueError,
+        match=r'test_cfg.roi_size must be a '
+        r'positive int or three of them, got \(8, 8\)',
+    ):
         SlidingWindow(roi_size=(8, 8))
     with pytest.raises(ValueError, match='sw_batch_size must be >= 1'):
         SlidingWindow(roi_size=8, sw_batch_size=0)

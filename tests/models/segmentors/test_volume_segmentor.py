@@ -1,29 +1,41 @@
 """VolumeSegmentor: losses (Dice + CE and the cost lasso), whole-volume
 prediction, raw outputs, and its batch handling."""
+
 import pytest
 import torch
+from mmaction.registry import MODELS
 from monai.losses import DiceCELoss
 
 from cakes_mm.models.search import cost_lasso
 from cakes_mm.structures import VolumeSegDataSample
-from mmaction.registry import MODELS
 
-UNET = dict(type='monai.networks.nets.BasicUNet', spatial_dims=3,
-            in_channels=1, out_channels=3, features=(4, 4, 4, 4, 8, 4))
+UNET = dict(
+    type='monai.networks.nets.BasicUNet',
+    spatial_dims=3,
+    in_channels=1,
+    out_channels=3,
+    features=(4, 4, 4, 4, 8, 4),
+)
 
 
 def segmentor(network=UNET, **kwargs):
-    return MODELS.build(dict(type='VolumeSegmentor', network=network,
-                             **kwargs))
+    return MODELS.build(
+        dict(type='VolumeSegmentor', network=network, **kwargs)
+    )
 
 
 def batch(num=2, size=32, classes=3):
     """Raw data as MSDDataset and pseudo_collate give it."""
-    samples = [VolumeSegDataSample().set_gt_seg(
-        torch.randint(0, classes, (1, size, size, size)))
-        for _ in range(num)]
-    return dict(inputs=[torch.randn(1, size, size, size)
-                        for _ in range(num)], data_samples=samples)
+    samples = [
+        VolumeSegDataSample().set_gt_seg(
+            torch.randint(0, classes, (1, size, size, size))
+        )
+        for _ in range(num)
+    ]
+    return dict(
+        inputs=[torch.randn(1, size, size, size) for _ in range(num)],
+        data_samples=samples,
+    )
 
 
 def test_loss_is_monai_dice_ce_of_the_network():
@@ -33,28 +45,41 @@ def test_loss_is_monai_dice_ce_of_the_network():
     assert list(losses) == ['loss_seg']
     targets = torch.stack([s.gt_seg for s in data['data_samples']])
     expected = DiceCELoss(to_onehot_y=True, softmax=True)(
-        model.network(data['inputs']), targets)
+        model.network(data['inputs']), targets
+    )
     torch.testing.assert_close(losses['loss_seg'], expected)
     losses['loss_seg'].backward()
     assert all(p.grad is not None for p in model.network.parameters())
 
 
 def test_loss_arguments_reach_the_loss():
-    model = segmentor(loss=dict(type='monai.losses.DiceCELoss',
-                                to_onehot_y=True, softmax=True,
-                                lambda_dice=0.0, lambda_ce=1.0))
+    model = segmentor(
+        loss=dict(
+            type='monai.losses.DiceCELoss',
+            to_onehot_y=True,
+            softmax=True,
+            lambda_dice=0.0,
+            lambda_ce=1.0,
+        )
+    )
     data = model.data_preprocessor(batch(), training=True)
     targets = torch.stack([s.gt_seg for s in data['data_samples']])
-    ce = torch.nn.functional.cross_entropy(model.network(data['inputs']),
-                                           targets[:, 0])
+    ce = torch.nn.functional.cross_entropy(
+        model.network(data['inputs']), targets[:, 0]
+    )
     torch.testing.assert_close(model(**data, mode='loss')['loss_seg'], ce)
 
 
 @pytest.mark.parametrize('mode', ['cost', 'performance'])
 def test_the_lasso_joins_the_losses_in_a_cost_search(mode):
-    model = segmentor(network=dict(
-        type='CAKESConverted', model=UNET, op_set=['kxkxk', '1xkxk'],
-        search=mode))
+    model = segmentor(
+        network=dict(
+            type='CAKESConverted',
+            model=UNET,
+            op_set=['kxkxk', '1xkxk'],
+            search=mode,
+        )
+    )
     data = model.data_preprocessor(batch(), training=True)
     losses = model(**data, mode='loss')
     if mode == 'cost':
@@ -74,11 +99,13 @@ def test_predict_is_the_argmax_of_the_whole_volume():
 
 
 def test_predict_slides_a_window_over_each_volume():
-    model = segmentor(test_cfg=dict(roi_size=32, stride=16,
-                                    sw_batch_size=2)).eval()
+    model = segmentor(
+        test_cfg=dict(roi_size=32, stride=16, sw_batch_size=2)
+    ).eval()
     calls = []
     model.network.register_forward_hook(
-        lambda module, args, out: calls.append(tuple(args[0].shape)))
+        lambda module, args, out: calls.append(tuple(args[0].shape))
+    )
     samples = model.predict(torch.randn(2, 1, 48, 32, 40))
     assert [s.pred_seg.shape for s in samples] == [(1, 48, 32, 40)] * 2
     # 2 x 1 x 2 windows per volume, two at a time.
@@ -89,8 +116,10 @@ def test_tensor_mode_gives_the_logits():
     model = segmentor().eval()
     volume = torch.randn(1, 1, 32, 32, 32)
     assert torch.equal(model(volume), model.network(volume))
-    with pytest.raises(ValueError, match="mode must be 'loss', 'predict' "
-                       "or 'tensor', got 'logits'"):
+    with pytest.raises(
+        ValueError,
+        match="mode must be 'loss', 'predict' or 'tensor', got 'logits'",
+    ):
         model(volume, mode='logits')
 
 
@@ -100,11 +129,17 @@ def test_preprocessor_stacks_equal_crops_and_refuses_mixed_sizes():
     assert data['inputs'].shape == (3, 1, 32, 32, 32)
     mixed = batch(num=2)
     mixed['inputs'][1] = torch.randn(1, 32, 32, 40)
-    with pytest.raises(ValueError, match=r'different shapes \[\(1, 32, 32, '
-                       r'32\), \(1, 32, 32, 40\)\].*batch_size=1'):
+    with pytest.raises(
+        ValueError,
+        match=r'different shapes \[\(1, 32, 32, '
+        r'32\), \(1, 32, 32, 40\)\].*batch_size=1',
+    ):
         model.data_preprocessor(mixed)
-    with pytest.raises(ValueError, match=r'inputs must be volumes \[C, D, '
-                       r'H, W\]'):
+    with pytest.raises(
+        ValueError,
+        match=r'inputs must be volumes \[C, D, '
+        r'H, W\]',
+    ):
         model.data_preprocessor(dict(inputs=[torch.randn(32, 32, 32)]))
 
 

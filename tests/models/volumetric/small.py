@@ -1,4 +1,5 @@
 """Small versions of the volumetric networks, for fast tests."""
+
 from cakes_mm.models import C2FNAS, DenseNet3D, UNet3D
 
 ONE_D = ['kx1x1', '1xkx1', '1x1xk']

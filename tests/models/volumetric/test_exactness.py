@@ -3,6 +3,7 @@ UNet converted to one sub-kernel keeps its response on input constant
 along the dropped axes; a C2FNAS search's fixed subnet loads into the
 network built from its exported arch; DenseNet3D's PmSCn forms for brain
 MRI convert with the counts the paper's Eq. 5 gives."""
+
 import json
 import re
 
@@ -13,11 +14,15 @@ import torch.nn as nn
 from cakes_mm.analysis import model_complexity
 from cakes_mm.models import C2FNAS, DenseNet3D, UNet3D
 from cakes_mm.models.layers import SUB_KERNEL_NAMES, PmSCn, kernel_size
-from cakes_mm.models.search import (dump_chosen, fixed_subnet,
-                                    search_layers)
+from cakes_mm.models.search import dump_chosen, fixed_subnet, search_layers
+
 from ..convert.networks import trained
-from ..convert.test_converters import (assert_close, away_from,
-                                       constant_along, pmscn_unit_params)
+from ..convert.test_converters import (
+    assert_close,
+    away_from,
+    constant_along,
+    pmscn_unit_params,
+)
 from .small import ALL_OPS, small
 
 
@@ -29,16 +34,22 @@ def outputs(model, x):
 
 def test_c2fnas_2d_is_cakes_with_only_3x3x1(tmp_path):
     planar = trained(small(C2FNAS, '2d'))
-    widths = [m.out_channels for name, m in planar.named_modules()
-              if re.search(C2FNAS.OP_CONVS, name)]
+    widths = [
+        m.out_channels
+        for name, m in planar.named_modules()
+        if re.search(C2FNAS.OP_CONVS, name)
+    ]
     arch = tmp_path / 'arch.json'
     arch.write_text(json.dumps([{'kxkx1': width} for width in widths]))
     cakes = small(C2FNAS, dict(type='cakes', arch=str(arch)))
     # Only the op convs' keys differ: '<op>.conv.weight' there is
     # '<op>.conv.convs.kxkx1.weight' here.
-    state = {re.sub(r'(\.op(_[ab])?\.conv)\.weight$',
-                    r'\1.convs.kxkx1.weight', key): value
-             for key, value in planar.state_dict().items()}
+    state = {
+        re.sub(
+            r'(\.op(_[ab])?\.conv)\.weight$', r'\1.convs.kxkx1.weight', key
+        ): value
+        for key, value in planar.state_dict().items()
+    }
     assert sum(key.endswith('convs.kxkx1.weight') for key in state) == 17
     cakes.load_state_dict(state, strict=True)
     x = torch.randn(2, 1, 32, 32, 32)
@@ -71,8 +82,10 @@ def test_converted_unet_keeps_its_response(op):
     for axis in dropped(op):
         shape[2 + axis] = 96
     x = constant_along(tuple(shape), dropped(op))
-    assert_close(away_from(outputs(converted, x), dropped(op), 32),
-                 away_from(outputs(original, x), dropped(op), 32))
+    assert_close(
+        away_from(outputs(converted, x), dropped(op), 32),
+        away_from(outputs(original, x), dropped(op), 32),
+    )
 
 
 def test_c2fnas_search_exports_an_arch_that_rebuilds_it():
@@ -83,8 +96,7 @@ def test_c2fnas_search_exports_an_arch_that_rebuilds_it():
             layer.search_bn.bias.normal_(0, 0.1)
     x = torch.randn(2, 1, 32, 32, 32)
     rebuilt = small(C2FNAS, dict(type='cakes', arch=dump_chosen(supernet)))
-    rebuilt.load_state_dict(fixed_subnet(supernet).state_dict(),
-                            strict=True)
+    rebuilt.load_state_dict(fixed_subnet(supernet).state_dict(), strict=True)
     torch.testing.assert_close(outputs(rebuilt, x), outputs(supernet, x))
 
 
@@ -105,20 +117,24 @@ def test_densenet_pmscn_forms_for_brain_mri(m, n):
     with torch.device('meta'):
         plain = DenseNet3D(3, 1, 4)
         model = DenseNet3D(3, 1, 4, op=dict(type='pmscn', m=m, n=n))
-    units = [module for module in model.modules()
-             if isinstance(module, PmSCn)]
-    assert [(u.in_channels, u.out_channels) for u in units] == \
-        dense_convs()
+    units = [module for module in model.modules() if isinstance(module, PmSCn)]
+    assert [(u.in_channels, u.out_channels) for u in units] == dense_convs()
     assert {(u.m, u.n, u.replaces) for u in units} == {(m, n, 1)}
     params = sum(p.numel() for p in plain.parameters())
-    expected = params - sum(27 * i * o for i, o in dense_convs()) + \
-        sum(pmscn_unit_params(i, o, m, n, 1, False)
-            for i, o in dense_convs())
+    expected = (
+        params
+        - sum(27 * i * o for i, o in dense_convs())
+        + sum(
+            pmscn_unit_params(i, o, m, n, 1, False) for i, o in dense_convs()
+        )
+    )
     assert sum(p.numel() for p in model.parameters()) == expected
     shape = (1, 1, 64, 64, 64)
     assert model_complexity(model, shape).params == expected
     with torch.no_grad():
         out = model(torch.empty(shape, device='meta'))
     assert out.shape == (1, 4, 64, 64, 64)
-    assert not any(isinstance(m, nn.Conv3d) and m.kernel_size == (3, 3, 3)
-                   for m in model.modules())
+    assert not any(
+        isinstance(m, nn.Conv3d) and m.kernel_size == (3, 3, 3)
+        for m in model.modules()
+    )

@@ -1,11 +1,13 @@
 """Every op form of every volumetric network: shapes, gradients, what the
 op changes, the registry, use from plain MONAI/PyTorch, and bad ``op``."""
+
 import re
 
 import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+from mmaction.registry import MODELS
 from monai.data import create_test_image_3d
 from monai.inferers import sliding_window_inference
 from monai.losses import DiceCELoss
@@ -14,12 +16,13 @@ from cakes_mm.models import C2FNAS, DenseNet3D, UNet3D
 from cakes_mm.models.convert import convert_to_pmscn
 from cakes_mm.models.layers import CAKESConv3d, PmSCn
 from cakes_mm.models.search import CAKESSearchConv3d, search_layers
-from mmaction.registry import MODELS
+
 from .small import ALL_OPS, SMALL, small
 
 CAKES = dict(type='cakes', op_set=ALL_OPS)
-COST_SEARCH = dict(type='cakes_search', op_set=['kxkxk', 'kxkx1', '1x1xk'],
-                   mode='cost')
+COST_SEARCH = dict(
+    type='cakes_search', op_set=['kxkxk', 'kxkx1', '1x1xk'], mode='cost'
+)
 
 
 def pmscn(m, n):
@@ -27,21 +30,51 @@ def pmscn(m, n):
 
 
 #: (network, op) for every op form each network takes.
-FORMS = [(C2FNAS, op) for op in ['3d', '2d', 'p3d', CAKES, COST_SEARCH,
-                                 pmscn(2, 1), pmscn(2, 2)]] + \
-    [(UNet3D, op) for op in ['3d', CAKES, COST_SEARCH, pmscn(1, 1),
-                             pmscn(2, 1), pmscn(2, 2), pmscn(2, 3)]] + \
-    [(DenseNet3D, op) for op in ['3d', CAKES, pmscn(1, 1), pmscn(2, 2),
-                                 pmscn(2, 3)]]
+FORMS = (
+    [
+        (C2FNAS, op)
+        for op in [
+            '3d',
+            '2d',
+            'p3d',
+            CAKES,
+            COST_SEARCH,
+            pmscn(2, 1),
+            pmscn(2, 2),
+        ]
+    ]
+    + [
+        (UNet3D, op)
+        for op in [
+            '3d',
+            CAKES,
+            COST_SEARCH,
+            pmscn(1, 1),
+            pmscn(2, 1),
+            pmscn(2, 2),
+            pmscn(2, 3),
+        ]
+    ]
+    + [
+        (DenseNet3D, op)
+        for op in ['3d', CAKES, pmscn(1, 1), pmscn(2, 2), pmscn(2, 3)]
+    ]
+)
 #: Small inputs; C2FNAS's instance norms need two voxels at 1/16 size.
-INPUTS = {C2FNAS: (2, 1, 32, 16, 16), UNet3D: (2, 1, 16, 16, 16),
-          DenseNet3D: (2, 1, 16, 16, 16)}
+INPUTS = {
+    C2FNAS: (2, 1, 32, 16, 16),
+    UNet3D: (2, 1, 16, 16, 16),
+    DenseNet3D: (2, 1, 16, 16, 16),
+}
 
 
 def form_id(form):
     network, op = form
-    kind = op if isinstance(op, str) else '-'.join(
-        str(v) for k, v in op.items() if k != 'op_set')
+    kind = (
+        op
+        if isinstance(op, str)
+        else '-'.join(str(v) for k, v in op.items() if k != 'op_set')
+    )
     return f'{network.__name__}-{kind}'
 
 
@@ -53,56 +86,84 @@ def test_every_form_runs_and_every_parameter_learns(form):
     out = model(torch.randn(shape))
     assert out.shape == (2, 3) + shape[2:]
     out.square().mean().backward()
-    silent = [name for name, p in model.named_parameters()
-              if p.grad is None or not p.grad.abs().sum()]
+    silent = [
+        name
+        for name, p in model.named_parameters()
+        if p.grad is None or not p.grad.abs().sum()
+    ]
     assert not silent
 
 
 def op_convs(model):
-    return [(name, m) for name, m in model.named_modules()
-            if re.search(model.OP_CONVS, name)]
+    return [
+        (name, m)
+        for name, m in model.named_modules()
+        if re.search(model.OP_CONVS, name)
+    ]
 
 
-@pytest.mark.parametrize('op, kind', [
-    ('2d', nn.Conv3d), ('p3d', nn.Sequential), (CAKES, CAKESConv3d),
-    (dict(COST_SEARCH, mode='performance'), CAKESSearchConv3d),
-    (pmscn(2, 2), PmSCn)])
+@pytest.mark.parametrize(
+    'op, kind',
+    [
+        ('2d', nn.Conv3d),
+        ('p3d', nn.Sequential),
+        (CAKES, CAKESConv3d),
+        (dict(COST_SEARCH, mode='performance'), CAKESSearchConv3d),
+        (pmscn(2, 2), PmSCn),
+    ],
+)
 def test_c2fnas_op_changes_the_17_op_convs_only(op, kind):
     reference = small(C2FNAS)
     model = small(C2FNAS, op)
-    assert [n for n, _ in op_convs(model)] == [n for n, _ in
-                                               op_convs(reference)]
+    assert [n for n, _ in op_convs(model)] == [
+        n for n, _ in op_convs(reference)
+    ]
     assert len(op_convs(model)) == 17
     assert all(isinstance(m, kind) for _, m in op_convs(model))
     # The stems (the first two and the last two 3x3x3 convs) and the
     # 3x3x3 preps of the down cells stay as they are.
     inside = tuple(f'{name}.' for name, _ in op_convs(model))
-    cubic = [name for name, m in model.named_modules()
-             if isinstance(m, nn.Conv3d) and m.kernel_size == (3, 3, 3)
-             and not name.startswith(inside)]
-    assert cubic == ['stem.0.conv', 'stem.1.conv', 'cells.E3.prep.conv',
-                     'cells.E5.prep.conv', 'cells.E6.prep.conv',
-                     'end.0.conv', 'end.2.conv']
+    cubic = [
+        name
+        for name, m in model.named_modules()
+        if isinstance(m, nn.Conv3d)
+        and m.kernel_size == (3, 3, 3)
+        and not name.startswith(inside)
+    ]
+    assert cubic == [
+        'stem.0.conv',
+        'stem.1.conv',
+        'cells.E3.prep.conv',
+        'cells.E5.prep.conv',
+        'cells.E6.prep.conv',
+        'end.0.conv',
+        'end.2.conv',
+    ]
     if model.report is not None:
-        assert [row.name.split(' + ')[0] for row in model.report.layers] \
-            == [n for n, _ in op_convs(reference)]
+        assert [row.name.split(' + ')[0] for row in model.report.layers] == [
+            n for n, _ in op_convs(reference)
+        ]
 
 
 def test_2d_and_p3d_op_convs():
     planar = small(C2FNAS, '2d')
     assert {m.kernel_size for _, m in op_convs(planar)} == {(3, 3, 1)}
     serial = small(C2FNAS, 'p3d')
-    assert {(m[0].kernel_size, m[1].kernel_size, m[0].out_channels)
-            for _, m in op_convs(serial)} == {
-        ((3, 3, 1), (1, 1, 3), c) for c in (8, 16, 32, 64)}
+    assert {
+        (m[0].kernel_size, m[1].kernel_size, m[0].out_channels)
+        for _, m in op_convs(serial)
+    } == {((3, 3, 1), (1, 1, 3), c) for c in (8, 16, 32, 64)}
 
 
 def test_performance_search_on_c2fnas_trains_its_sampled_paths():
     model = small(C2FNAS, dict(COST_SEARCH, mode='performance')).train()
     assert len(search_layers(model)) == 17
     model(torch.randn(INPUTS[C2FNAS])).square().mean().backward()
-    searched = {f'{name}.{p}' for name, layer in search_layers(model)
-                for p, _ in layer.named_parameters()}
+    searched = {
+        f'{name}.{p}'
+        for name, layer in search_layers(model)
+        for p, _ in layer.named_parameters()
+    }
     for name, p in model.named_parameters():
         if name not in searched:
             assert p.grad is not None and p.grad.abs().sum() > 0, name
@@ -117,33 +178,48 @@ def test_pmscn_pairs_unet_levels_and_replaces_densenet_convs_alone():
         'encoder.1.conv1 + encoder.1.conv2',
         'encoder.2.conv1 + encoder.2.conv2',
         'decoder.0.convs.conv1 + decoder.0.convs.conv2',
-        'decoder.1.convs.conv1 + decoder.1.convs.conv2']
-    assert {unit.replaces for _, unit in op_convs(unet)
-            if isinstance(unit, PmSCn)} == {2}
+        'decoder.1.convs.conv1 + decoder.1.convs.conv2',
+    ]
+    assert {
+        unit.replaces for _, unit in op_convs(unet) if isinstance(unit, PmSCn)
+    } == {2}
     dense = small(DenseNet3D, pmscn(2, 3))
     assert len(dense.report.layers) == 1 + 20
-    assert {(unit.n, unit.replaces) for _, unit in op_convs(dense)} == {
-        (3, 1)}
+    assert {(unit.n, unit.replaces) for _, unit in op_convs(dense)} == {(3, 1)}
 
 
 def test_registry_builds_each_network():
     for network in (C2FNAS, UNet3D, DenseNet3D):
-        model = MODELS.build(dict(type=network.__name__, spatial_dims=3,
-                                  in_channels=2, out_channels=5, op=CAKES,
-                                  **SMALL[network]))
+        model = MODELS.build(
+            dict(
+                type=network.__name__,
+                spatial_dims=3,
+                in_channels=2,
+                out_channels=5,
+                op=CAKES,
+                **SMALL[network],
+            )
+        )
         assert isinstance(model, network)
-        assert model(torch.randn(1, 2, 32, 32, 32)).shape == (
-            1, 5, 32, 32, 32)
+        assert model(torch.randn(1, 2, 32, 32, 32)).shape == (1, 5, 32, 32, 32)
 
 
 def synthetic_volume(size, seed):
     """An image (1, 1, D, H, W) with spheres and their labels 0..2."""
     image, label = create_test_image_3d(
-        *size, num_objs=4, rad_max=8, rad_min=4, noise_max=0.1,
-        num_seg_classes=2, channel_dim=0,
-        random_state=np.random.RandomState(seed))
-    return (torch.from_numpy(image)[None],
-            torch.from_numpy(label).long()[None])
+        *size,
+        num_objs=4,
+        rad_max=8,
+        rad_min=4,
+        noise_max=0.1,
+        num_seg_classes=2,
+        channel_dim=0,
+        random_state=np.random.RandomState(seed),
+    )
+    return (
+        torch.from_numpy(image)[None],
+        torch.from_numpy(label).long()[None],
+    )
 
 
 def test_plain_monai_training_and_sliding_window_inference():
@@ -151,8 +227,9 @@ def test_plain_monai_training_and_sliding_window_inference():
     # MONAI's sliding-window inferer on the network alone.
     model = small(UNet3D, CAKES)
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9,
-                                weight_decay=4e-5)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=0.01, momentum=0.9, weight_decay=4e-5
+    )
     image, label = synthetic_volume((32, 32, 32), seed=0)
     model.train()
     losses = []
@@ -168,44 +245,97 @@ def test_plain_monai_training_and_sliding_window_inference():
         # One window covering the volume is the network itself.
         torch.testing.assert_close(
             sliding_window_inference(image, (32, 32, 32), 1, model),
-            model(image))
+            model(image),
+        )
         volume, _ = synthetic_volume((48, 40, 36), seed=1)
-        logits = sliding_window_inference(volume, (32, 32, 32), 2, model,
-                                          overlap=0.25)
+        logits = sliding_window_inference(
+            volume, (32, 32, 32), 2, model, overlap=0.25
+        )
     assert logits.shape == (1, 3, 48, 40, 36)
     assert torch.isfinite(logits).all()
 
 
-@pytest.mark.parametrize('network, op, error, message', [
-    (C2FNAS, 'foo', ValueError,
-     r"^C2FNAS: op='foo': unknown op; C2FNAS takes '3d', '2d', 'p3d' or "
-     r"dict\(type='cakes' \| 'cakes_search' \| 'pmscn', \.\.\.\)$"),
-    (C2FNAS, 3, ValueError, r'^C2FNAS: op=3 must be '),
-    (C2FNAS, dict(type='cakes'), ValueError,
-     r"^C2FNAS: op=\{'type': 'cakes'\}: type='cakes' needs arch="),
-    (C2FNAS, dict(type='pmscn', m=2), ValueError,
-     r"^C2FNAS: op=.*: missing n; type='pmscn' takes m, n$"),
-    (C2FNAS, dict(CAKES, bogus=1), ValueError,
-     r'^C2FNAS: op=.*: unknown key\(s\) bogus; '),
-    (C2FNAS, dict(type='cakes', op_set=['3x3x3']), ValueError,
-     r"^C2FNAS: op=.*: unknown sub-kernel name '3x3x3'"),
-    (C2FNAS, dict(type='cakes', arch=[{'kxkxk': 8}] * 2), ValueError,
-     r'^C2FNAS: op=.*: arch: the arch has 2 blocks, but this backbone has '
-     r'17 \(cells.E1.op.conv, '),
-    (C2FNAS, dict(type='cakes', arch='no_such_arch.json'),
-     FileNotFoundError, r'^C2FNAS: op=.*: arch file not found'),
-    (C2FNAS, dict(type='cakes_search', op_set=['kxkxk']), ValueError,
-     r'^C2FNAS: op=.*: op_set .* at least 2 needed'),
-    (C2FNAS, dict(COST_SEARCH, mode='fast'), ValueError,
-     r"^C2FNAS: op=.*: search mode must be one of .* got 'fast'"),
-    (C2FNAS, pmscn(4, 1), ValueError,
-     r'^C2FNAS: op=.*: PmSCn: m \(parallel streams\) must be'),
-    (UNet3D, '2d', ValueError,
-     r"^UNet3D: op='2d': unknown op; UNet3D takes '3d' or dict"),
-    (DenseNet3D, COST_SEARCH, ValueError,
-     r"^DenseNet3D: op=.*: unknown op; DenseNet3D takes '3d' or "
-     r"dict\(type='cakes' \| 'pmscn', \.\.\.\)$"),
-])
+@pytest.mark.parametrize(
+    'network, op, error, message',
+    [
+        (
+            C2FNAS,
+            'foo',
+            ValueError,
+            r"^C2FNAS: op='foo': unknown op; C2FNAS takes '3d', '2d', 'p3d' or "
+            r"dict\(type='cakes' \| 'cakes_search' \| 'pmscn', \.\.\.\)$",
+        ),
+        (C2FNAS, 3, ValueError, r'^C2FNAS: op=3 must be '),
+        (
+            C2FNAS,
+            dict(type='cakes'),
+            ValueError,
+            r"^C2FNAS: op=\{'type': 'cakes'\}: type='cakes' needs arch=",
+        ),
+        (
+            C2FNAS,
+            dict(type='pmscn', m=2),
+            ValueError,
+            r"^C2FNAS: op=.*: missing n; type='pmscn' takes m, n$",
+        ),
+        (
+            C2FNAS,
+            dict(CAKES, bogus=1),
+            ValueError,
+            r'^C2FNAS: op=.*: unknown key\(s\) bogus; ',
+        ),
+        (
+            C2FNAS,
+            dict(type='cakes', op_set=['3x3x3']),
+            ValueError,
+            r"^C2FNAS: op=.*: unknown sub-kernel name '3x3x3'",
+        ),
+        (
+            C2FNAS,
+            dict(type='cakes', arch=[{'kxkxk': 8}] * 2),
+            ValueError,
+            r'^C2FNAS: op=.*: arch: the arch has 2 blocks, but this backbone has '
+            r'17 \(cells.E1.op.conv, ',
+        ),
+        (
+            C2FNAS,
+            dict(type='cakes', arch='no_such_arch.json'),
+            FileNotFoundError,
+            r'^C2FNAS: op=.*: arch file not found',
+        ),
+        (
+            C2FNAS,
+            dict(type='cakes_search', op_set=['kxkxk']),
+            ValueError,
+            r'^C2FNAS: op=.*: op_set .* at least 2 needed',
+        ),
+        (
+            C2FNAS,
+            dict(COST_SEARCH, mode='fast'),
+            ValueError,
+            r"^C2FNAS: op=.*: search mode must be one of .* got 'fast'",
+        ),
+        (
+            C2FNAS,
+            pmscn(4, 1),
+            ValueError,
+            r'^C2FNAS: op=.*: PmSCn: m \(parallel streams\) must be',
+        ),
+        (
+            UNet3D,
+            '2d',
+            ValueError,
+            r"^UNet3D: op='2d': unknown op; UNet3D takes '3d' or dict",
+        ),
+        (
+            DenseNet3D,
+            COST_SEARCH,
+            ValueError,
+            r"^DenseNet3D: op=.*: unknown op; DenseNet3D takes '3d' or "
+            r"dict\(type='cakes' \| 'pmscn', \.\.\.\)$",
+        ),
+    ],
+)
 def test_bad_op_gives_one_line_naming_it(network, op, error, message):
     with pytest.raises(error, match=message) as caught:
         small(network, op)
@@ -217,15 +347,24 @@ def test_bad_arguments_name_themselves():
         UNet3D(2, 1, 2)
     with pytest.raises(ValueError, match=r"^UNet3D: upsample='bilinear'"):
         small(UNet3D, upsample='bilinear')
-    with pytest.raises(ValueError, match=r"upsample_mode must be "):
+    with pytest.raises(ValueError, match=r'upsample_mode must be '):
         small(C2FNAS, upsample_mode='area')
     model = small(C2FNAS, CAKES)
-    with pytest.raises(ValueError, match=r"^C2FNAS: apply_op converts a "
-                       r"network built with op='3d'; this one has op="):
+    with pytest.raises(
+        ValueError,
+        match=r'^C2FNAS: apply_op converts a '
+        r"network built with op='3d'; this one has op=",
+    ):
         model.apply_op(CAKES)
-    with pytest.raises(ValueError, match=r"^C2FNAS: op='p3d' is built, "
-                       r'not converted; pass it to the constructor'):
+    with pytest.raises(
+        ValueError,
+        match=r"^C2FNAS: op='p3d' is built, "
+        r'not converted; pass it to the constructor',
+    ):
         small(C2FNAS).apply_op('p3d')
-    with pytest.raises(ValueError, match=r'^PmSCn: replaces must be 1, or '
-                       r'2 with n >= 2; got replaces=2 with n=1$'):
+    with pytest.raises(
+        ValueError,
+        match=r'^PmSCn: replaces must be 1, or '
+        r'2 with n >= 2; got replaces=2 with n=1$',
+    ):
         convert_to_pmscn(small(UNet3D), 2, 1, replaces=2)

@@ -1,18 +1,25 @@
 """Table 1 of the CAKES paper: params and multiply-adds of C2FNAS and its
 CAKES forms on a 96³ patch, from the networks and through configs."""
+
 import json
 from dataclasses import astuple
 
 import pytest
 import torch
+from mmaction.registry import MODELS
 from mmengine.config import Config
+from tool_helpers import REPO
 
-from cakes_mm.analysis import (TABLE1, default_input_shape, model_complexity,
-                               network_of, table1_rows)
+from cakes_mm.analysis import (
+    TABLE1,
+    default_input_shape,
+    model_complexity,
+    network_of,
+    table1_rows,
+)
 from cakes_mm.models import C2FNAS
 from cakes_mm.models.layers import kernel_volume
-from mmaction.registry import MODELS
-from tool_helpers import REPO
+
 from .hand_count import count, uniform_weights
 
 ONE_D = ['kx1x1', '1xkx1', '1x1xk']
@@ -24,12 +31,18 @@ ROWS = {
     'C2FNAS 2D': ('2d', lambda c: 9 * c * c),
     'C2FNAS 3D': ('3d', lambda c: 27 * c * c),
     'C2FNAS P3D': ('p3d', lambda c: (9 + 3) * c * c),
-    'CAKES 1D manual': (dict(type='cakes', op_set=ONE_D),
-                        uniform_weights([3, 3, 3])),
-    'CAKES 2D manual': (dict(type='cakes', op_set=TWO_D),
-                        uniform_weights([9, 9, 9])),
-    'CAKES 1,2,3D manual': (dict(type='cakes', op_set=ALL),
-                            uniform_weights([27, 9, 9, 9, 3, 3, 3])),
+    'CAKES 1D manual': (
+        dict(type='cakes', op_set=ONE_D),
+        uniform_weights([3, 3, 3]),
+    ),
+    'CAKES 2D manual': (
+        dict(type='cakes', op_set=TWO_D),
+        uniform_weights([9, 9, 9]),
+    ),
+    'CAKES 1,2,3D manual': (
+        dict(type='cakes', op_set=ALL),
+        uniform_weights([27, 9, 9, 9, 3, 3, 3]),
+    ),
 }
 PAPER = {row.model: row for row in TABLE1}
 PATCH = (1, 1, 96, 96, 96)
@@ -54,10 +67,12 @@ def test_table1_row_from_the_network(name):
 
 #: The auto rows: our search's arch file, and the manual row whose op
 #: volumes (hence params and FLOPs) it shares, if any.
-AUTO = {'CAKES 1D auto': ('c2fnas-1d-perf', 'CAKES 1D manual'),
-        'CAKES 2D auto': ('c2fnas-2d-perf', 'CAKES 2D manual'),
-        'CAKES 1,2,3D auto': ('c2fnas-123d-perf', None),
-        'CAKES 1,2,3D †': ('c2fnas-123d-cost', None)}
+AUTO = {
+    'CAKES 1D auto': ('c2fnas-1d-perf', 'CAKES 1D manual'),
+    'CAKES 2D auto': ('c2fnas-2d-perf', 'CAKES 2D manual'),
+    'CAKES 1,2,3D auto': ('c2fnas-123d-perf', None),
+    'CAKES 1,2,3D †': ('c2fnas-123d-cost', None),
+}
 
 
 @pytest.mark.parametrize('name', AUTO)
@@ -68,15 +83,16 @@ def test_auto_rows_count_the_arch_our_search_found(name):
     assert arch_file.endswith(f'archs/{arch_name}_mni-brain.json')
     arch = json.loads(open(arch_file).read())
     assert len(arch) == 17 and 'our own short search' in PAPER[name].note
-    ours = model_complexity(meta_c2fnas(dict(type='cakes', arch=arch)),
-                            PATCH)
+    ours = model_complexity(meta_c2fnas(dict(type='cakes', arch=arch)), PATCH)
     # By hand: the 3D network, each op conv's 27·c² weights replaced by
     # its channels' sub-kernels (C2FNAS's op convs map c to c channels).
     full = model_complexity(meta_c2fnas('3d'), PATCH)
     widths = [sum(entry.values()) for entry in arch]
-    assert ours.params == full.params - sum(27 * c * c for c in widths) + \
-        sum(n * c * kernel_volume(op) for entry, c in zip(arch, widths)
-            for op, n in entry.items())
+    assert ours.params == full.params - sum(27 * c * c for c in widths) + sum(
+        n * c * kernel_volume(op)
+        for entry, c in zip(arch, widths)
+        for op, n in entry.items()
+    )
     if manual is not None:  # every op of the set has the same volume
         same = model_complexity(meta_c2fnas(ROWS[manual][0]), PATCH)
         assert (ours.params, ours.flops) == (same.params, same.flops)
@@ -102,14 +118,26 @@ def test_table1_rows_from_configs(tmp_path):
     # Half the configs are a segmentor holding the network, half the
     # network itself; both count as the network on the roi (or 96³).
     ops = {name: op for name, (op, _) in ROWS.items()}
-    ops.update({name: dict(type='cakes', arch=auto_arch(name))
-                for name in AUTO})
+    ops.update(
+        {name: dict(type='cakes', arch=auto_arch(name)) for name in AUTO}
+    )
     for index, row in enumerate(TABLE1):
-        network = dict(type='C2FNAS', spatial_dims=3, in_channels=1,
-                       out_channels=3, op=ops[row.model])
-        model = network if index % 2 else dict(
-            type='Table1TestSegmentor', network=network,
-            test_cfg=dict(roi_size=[96, 96, 96]))
+        network = dict(
+            type='C2FNAS',
+            spatial_dims=3,
+            in_channels=1,
+            out_channels=3,
+            op=ops[row.model],
+        )
+        model = (
+            network
+            if index % 2
+            else dict(
+                type='Table1TestSegmentor',
+                network=network,
+                test_cfg=dict(roi_size=[96, 96, 96]),
+            )
+        )
         path = tmp_path / row.config
         path.parent.mkdir(exist_ok=True)
         path.write_text(f'model = {model!r}\n')
@@ -117,8 +145,11 @@ def test_table1_rows_from_configs(tmp_path):
     assert [entry['row'] for entry in rows] == list(TABLE1)
     for entry in rows:
         name = entry['row'].model
-        expected = count(ROWS[name][1]) if name in ROWS else astuple(
-            model_complexity(meta_c2fnas(ops[name]), PATCH))
+        expected = (
+            count(ROWS[name][1])
+            if name in ROWS
+            else astuple(model_complexity(meta_c2fnas(ops[name]), PATCH))
+        )
         assert entry['params_m'] == expected[0] / 1e6
         assert entry['gflops'] == expected[1] / 1e9
 
@@ -132,10 +163,15 @@ def test_network_of_finds_the_segmentors_network():
 
 
 def test_default_input_shape_of_volumetric_configs():
-    segmentor = Config(dict(model=dict(
-        type='VolumeSegmentor', network=dict(type='DenseNet3D',
-                                             in_channels=2),
-        test_cfg=dict(roi_size=64))))
+    segmentor = Config(
+        dict(
+            model=dict(
+                type='VolumeSegmentor',
+                network=dict(type='DenseNet3D', in_channels=2),
+                test_cfg=dict(roi_size=64),
+            )
+        )
+    )
     assert default_input_shape(segmentor) == (1, 2, 64, 64, 64)
     network = Config(dict(model=dict(type='C2FNAS', spatial_dims=3)))
     assert default_input_shape(network) == (1, 1, 96, 96, 96)
