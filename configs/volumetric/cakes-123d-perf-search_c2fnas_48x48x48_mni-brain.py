@@ -6,7 +6,9 @@
 # first:
 #   python -c "from cakes_mm.demo.mni_brain import write_mni_dataset; \
 #       write_mni_dataset('data/mni_brain')"
-# The other rows change the op set or the mode, e.g.
+# Other data: train_dataloader.dataset.dataset.data_root=... (the training
+# set is repeated) and val_dataloader.dataset.data_root=... The other rows
+# change the op set or the mode, e.g.
 #   --cfg-options model.network.op.op_set=[kx1x1,1xkx1,1x1xk]
 #   --cfg-options model.network.op.mode=cost
 _base_ = ['./cakes-123d-perf-search_c2fnas_96x96x96_msd-pancreas.py']

@@ -104,4 +104,7 @@ def test_the_tools_print_params_and_flops():
         text=True,
         check=True,
     ).stdout
-    assert sum(line.startswith('| CAKES') for line in table.splitlines()) == 8
+    video, volume = table.split('CAKES Table 1 (volumetric)')
+    assert sum(line.startswith('| CAKES') for line in video.splitlines()) == 8
+    rows = [line for line in volume.splitlines() if line.startswith('| C')]
+    assert len(rows) == 10 and rows[0].startswith('| C2FNAS 2D |')

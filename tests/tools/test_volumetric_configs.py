@@ -41,6 +41,8 @@ def test_every_config_keeps_the_contract(path):
     assert op in OPS if isinstance(op, str) else op.type in OP_TYPES
     for loader in LOADERS:
         dataset = cfg[loader].dataset
+        if dataset.type == 'RepeatDataset':  # one volume, many crops
+            dataset = dataset.dataset
         assert dataset.data_root and dataset.ann_file == 'dataset.json'
     assert cfg.default_hooks.finite_loss.type == 'FiniteLossHook'
     assert cfg.default_hooks.random_state.type == 'RandomStateHook'
