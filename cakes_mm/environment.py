@@ -23,11 +23,15 @@ hooks stay its own. Atomic checkpoint writes are chosen in configs
 Two warnings of the pinned stack say nothing to a user of ours
 (:data:`IRRELEVANT_WARNINGS`). ``import cakes_mm`` hides them while it
 imports that stack only (the filters are restored after), and the tools hide
-them for their whole run (:func:`silence_irrelevant_warnings`).
+them for their whole run (:func:`silence_irrelevant_warnings`). Two log
+lines of mmaction2's video loaders are as irrelevant
+(:data:`IRRELEVANT_LOG_MESSAGES`); the runners our tools and demos build drop
+them (:func:`hide_irrelevant_log_messages`).
 """
 
 import contextlib
 import importlib.util
+import logging
 import os
 import sys
 import types
@@ -50,6 +54,35 @@ def silence_irrelevant_warnings() -> None:
     tools call it first)."""
     for message in IRRELEVANT_WARNINGS:
         warnings.filterwarnings('ignore', message=message)
+
+
+#: Log lines that are irrelevant here: mmaction2 1.2's ``DecordInit`` and
+#: ``OpenCVInit`` still build mmengine's deprecated ``FileClient``, which logs
+#: its own deprecation and that of its ``'disk'`` alias at WARNING.
+IRRELEVANT_LOG_MESSAGES = (
+    '"FileClient" will be deprecated in future',
+    '"HardDiskBackend" is the alias of "LocalBackend"',
+)
+
+
+class IrrelevantLogFilter(logging.Filter):
+    """Drop the records whose message holds one of
+    :data:`IRRELEVANT_LOG_MESSAGES`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(text in message for text in IRRELEVANT_LOG_MESSAGES)
+
+
+def hide_irrelevant_log_messages(logger: logging.Logger) -> None:
+    """Drop :data:`IRRELEVANT_LOG_MESSAGES` from ``logger`` (idempotent).
+
+    Args:
+        logger (logging.Logger): A runner's logger, before it builds its
+            datasets.
+    """
+    if not any(isinstance(f, IrrelevantLogFilter) for f in logger.filters):
+        logger.addFilter(IrrelevantLogFilter())
 
 
 @contextlib.contextmanager

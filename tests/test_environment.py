@@ -1,3 +1,4 @@
+import logging
 import subprocess
 import sys
 
@@ -6,8 +7,10 @@ from tool_helpers import REPO, run_tool
 
 from cakes_mm.environment import (
     DRN_PACKAGE,
+    IRRELEVANT_LOG_MESSAGES,
     MissingDRN,
     drn_on_disk,
+    hide_irrelevant_log_messages,
     patch_missing_drn,
 )
 
@@ -62,3 +65,29 @@ def test_a_tool_starts_with_its_own_first_line(args, first):
     assert output.startswith(first), output[:500]
     assert 'MultiScaleDeformableAttention' not in output
     assert 'pkg_resources' not in output
+
+
+class CollectedRecords(logging.Handler):
+    """Keep the messages that reach it."""
+
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_a_runner_logger_drops_only_the_irrelevant_lines():
+    from mmengine.logging import MMLogger, print_log
+
+    logger = MMLogger.get_instance('test_irrelevant_lines')
+    collected = CollectedRecords()
+    logger.addHandler(collected)
+    hide_irrelevant_log_messages(logger)
+    hide_irrelevant_log_messages(logger)  # idempotent
+    assert len(logger.filters) == 1
+    kept = 'epoch_2.pth could not be written'
+    for message in (*IRRELEVANT_LOG_MESSAGES, kept):
+        print_log(f'"{message}" ...', logger=logger, level=logging.WARNING)
+    assert collected.messages == [f'"{kept}" ...']

@@ -27,6 +27,7 @@ from ..checkpoint.safe_load import (
     use_safe_checkpoint_loader,
 )
 from ..datasets import BadInputError, short_message
+from ..environment import hide_irrelevant_log_messages
 
 #: Datasets that check labels against ``num_classes``.
 CHECKED_DATASETS = ('CheckedRawframeDataset', 'CheckedVideoDataset')
@@ -172,7 +173,8 @@ def setup_cpu_distributed(cfg: Config) -> None:
 
 
 def build_runner(cfg: Config) -> Runner:
-    """Build the runner the config asks for (``runner_type``, else Runner).
+    """Build the runner the config asks for (``runner_type``, else Runner),
+    with a logger that drops the stack's irrelevant lines.
 
     Args:
         cfg (Config): The config.
@@ -183,8 +185,11 @@ def build_runner(cfg: Config) -> Runner:
     setup_cpu_distributed(cfg)
     use_safe_checkpoint_loader()
     if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    hide_irrelevant_log_messages(runner.logger)
+    return runner
 
 
 def run_reporting_bad_input(main: Callable[[], object]) -> None:

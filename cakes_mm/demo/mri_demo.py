@@ -196,11 +196,9 @@ def train_and_test(name: str, cfg, echo: Echo) -> Result:
     Returns:
         Result: The model's row.
     """
-    from mmengine.runner import Runner
-
     from cakes_mm.analysis import default_input_shape, model_complexity
 
-    from .progress import DemoProgressHook
+    from .progress import build_demo_runner
 
     started = time.monotonic()
     train = cfg.train_dataloader
@@ -209,8 +207,7 @@ def train_and_test(name: str, cfg, echo: Echo) -> Result:
         f'[{name}] training {cfg.train_cfg.max_epochs} epochs of {iters} '
         f'iterations (batch {train.batch_size})'
     )
-    runner = Runner.from_cfg(cfg)
-    runner.register_hook(DemoProgressHook(name, echo))
+    runner = build_demo_runner(cfg, name, echo)
     predictions = TestPredictions()
     runner.register_hook(predictions)
     runner.train()

@@ -79,3 +79,26 @@ class DemoProgressHook(Hook):
                 self.echo(
                     f'[{self.name}] val {label} {100 * metrics[key]:.1f}%'
                 )
+
+
+def build_demo_runner(cfg, name: str, echo: Callable[[str], None] = echo):
+    """Build the runner of one demo model, with a progress line per epoch
+    and without the stack's irrelevant log lines.
+
+    Args:
+        cfg (Config): The model's config.
+        name (str): The model's name in the progress lines.
+        echo (Callable[[str], None]): Where lines go. Defaults to
+            :func:`echo`.
+
+    Returns:
+        Runner: The runner.
+    """
+    from mmengine.runner import Runner
+
+    from cakes_mm.environment import hide_irrelevant_log_messages
+
+    runner = Runner.from_cfg(cfg)
+    hide_irrelevant_log_messages(runner.logger)
+    runner.register_hook(DemoProgressHook(name, echo))
+    return runner

@@ -147,10 +147,8 @@ def train_and_test(
     arch_from: Optional[str] = None,
 ) -> Result:
     """Train one demo model, test it with several clips, measure it."""
-    from mmengine.runner import Runner
-
     from cakes_mm.analysis import model_complexity
-    from cakes_mm.demo.progress import DemoProgressHook, echo
+    from cakes_mm.demo.progress import build_demo_runner, echo
     from cakes_mm.models.search import search_layers, subnet_complexity
 
     started = time.monotonic()
@@ -161,8 +159,7 @@ def train_and_test(
         f'[{name}] training {cfg.train_cfg.max_epochs} epochs from '
         f'configs/demo/{config}'
     )
-    runner = Runner.from_cfg(cfg)
-    runner.register_hook(DemoProgressHook(name, echo))
+    runner = build_demo_runner(cfg, name, echo)
     runner.train()
     metrics = runner.test()
     if search_layers(runner.model):  # count the frozen subnet
