@@ -20,7 +20,10 @@ from cakes_mm.datasets import (
 NUM_CLASSES = 5
 SECONDS_PER_CASE = 10
 CASES = dict(random=0, random_parsed=0, well_formed=0)
-FOLDER = tempfile.mkdtemp(prefix='annotation_fuzz_')
+# Removed when the test process exits (hypothesis's examples cannot take
+# pytest's function-scoped tmp_path).
+FUZZ_DIR = tempfile.TemporaryDirectory(prefix='annotation_fuzz_')
+FOLDER = FUZZ_DIR.name
 
 # Each dataset layout: (dataset class, constructor arguments).
 LAYOUTS = {
