@@ -6,10 +6,9 @@
 # random 64^3 crops (our choice), rot90 in the three planes and flips along
 # the three axes (the data is isotropic); intensities scaled to 0..1. No
 # reorientation: the EM voxel axes are kept as they are.
-dataset_type = 'MSDDataset'
+_base_ = ['./ibsr_64x64x64.py']
+
 data_root = 'data/fibsem'
-ann_file = 'dataset.json'
-patch = (64, 64, 64)
 keys = ['image', 'label']
 
 load_pipeline = [
@@ -19,16 +18,8 @@ load_pipeline = [
 ]
 train_pipeline = [
     *load_pipeline,
-    dict(type='SpatialPadd', keys=keys, spatial_size=patch),
-    dict(
-        type='RandSpatialCropd', keys=keys, roi_size=patch, random_size=False
-    ),
-    dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(0, 1)),
-    dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(1, 2)),
-    dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(0, 2)),
-    dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=0),
-    dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=1),
-    dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=2),
+    *_base_.random_crop,
+    *_base_.rot90_and_flips,
 ]
 test_pipeline = load_pipeline
 
@@ -36,31 +27,18 @@ test_pipeline = load_pipeline
 # the infinite sampler draws a new crop every iteration.
 train_dataloader = dict(
     batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=ann_file,
-        split='train',
-        instance_labels=True,
-        pipeline=train_pipeline,
+        data_root=data_root, instance_labels=True, pipeline=train_pipeline
     ),
 )
 val_dataloader = dict(
-    batch_size=1,
     num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
         data_root=data_root,
-        ann_file=ann_file,
         split='test',
         instance_labels=True,
         pipeline=test_pipeline,
-        test_mode=True,
     ),
 )
 test_dataloader = val_dataloader

@@ -6,9 +6,9 @@
 # volumes, whole, one per batch. The CT window -100..240 HU is our choice.
 # Switch data with --cfg-options train_dataloader.dataset.data_root=... (and
 # val_dataloader / test_dataloader likewise).
-dataset_type = 'MSDDataset'
+_base_ = ['./msd_layout.py']
+
 data_root = 'data/Task07_Pancreas_1mm'
-ann_file = 'dataset.json'
 fold = 1
 num_folds = 5
 patch = (96, 96, 96)
@@ -40,48 +40,26 @@ train_pipeline = [
         neg=1,
         num_samples=1,
     ),
-    dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(0, 1)),
-    dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(1, 2)),
-    dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(0, 2)),
-    dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=0),
-    dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=1),
-    dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=2),
+    *_base_.rot90_and_flips,
 ]
 test_pipeline = load_pipeline
 
 # 2 crops per GPU on 4 GPUs: the paper's batch of 8.
 train_dataloader = dict(
     batch_size=2,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        type=dataset_type,
         data_root=data_root,
-        ann_file=ann_file,
-        split='train',
         fold=fold,
         num_folds=num_folds,
         pipeline=train_pipeline,
     ),
 )
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
         data_root=data_root,
-        ann_file=ann_file,
-        split='val',
         fold=fold,
         num_folds=num_folds,
         pipeline=test_pipeline,
-        test_mode=True,
-    ),
+    )
 )
 test_dataloader = val_dataloader
-
-val_evaluator = dict(type='VolumeDiceMetric')
-test_evaluator = val_evaluator

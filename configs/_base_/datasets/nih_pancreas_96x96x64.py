@@ -13,18 +13,7 @@ patch = (96, 96, 64)
 keys = ['image', 'label']
 
 train_pipeline = [
-    dict(type='LoadImaged', keys=keys),
-    dict(type='EnsureChannelFirstd', keys=keys),
-    dict(type='Orientationd', keys=keys, axcodes='RAS', labels=None),
-    dict(
-        type='ScaleIntensityRanged',
-        keys=['image'],
-        a_min=-100.0,
-        a_max=240.0,
-        b_min=0.0,
-        b_max=1.0,
-        clip=True,
-    ),
+    *_base_.load_pipeline,
     dict(type='SpatialPadd', keys=keys, spatial_size=patch),
     dict(
         type='RandCropByPosNegLabeld',
@@ -36,9 +25,7 @@ train_pipeline = [
         num_samples=1,
     ),
     dict(type='RandRotate90d', keys=keys, prob=0.5, spatial_axes=(0, 1)),
-    dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=0),
-    dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=1),
-    dict(type='RandFlipd', keys=keys, prob=0.5, spatial_axis=2),
+    *_base_.rot90_and_flips[3:],  # the flips
 ]
 
 train_dataloader = dict(
