@@ -33,6 +33,7 @@ from mmengine.runner import Runner
 from cakes_mm.apis.runner import (
     add_common_args,
     build_runner,
+    leave_process_group,
     load_config,
     run_reporting_bad_input,
 )
@@ -219,6 +220,7 @@ def main(argv=None) -> None:
     if args.deploy:
         switch_to_deploy(runner)
     runner.test()
+    leave_process_group()
 
 
 if __name__ == '__main__':

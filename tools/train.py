@@ -24,6 +24,7 @@ from mmengine.config import Config
 from cakes_mm.apis.runner import (
     add_common_args,
     build_runner,
+    leave_process_group,
     load_config,
     run_reporting_bad_input,
     use_run_guarantees,
@@ -91,6 +92,7 @@ def main(argv=None) -> None:
     use_run_guarantees(cfg)
     check_checkpoints_fit(() if cfg.get('resume') else ('cls_head.',))
     build_runner(cfg).train()
+    leave_process_group()
 
 
 if __name__ == '__main__':

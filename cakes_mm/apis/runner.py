@@ -192,6 +192,20 @@ def build_runner(cfg: Config) -> Runner:
     return runner
 
 
+def leave_process_group() -> None:
+    """Leave the process group, if any, once every rank has got here.
+
+    mmengine leaves the group to interpreter exit. A gloo group torn down
+    that way while the other rank is still closing its connections can abort
+    that rank (``terminate called without an active exception``), failing a
+    run that trained and saved correctly. The tools call this after a run
+    that ended without error.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def run_reporting_bad_input(main: Callable[[], object]) -> None:
     """Run ``main``; report bad input as one line and exit with status 1.
 

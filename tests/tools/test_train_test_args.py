@@ -173,3 +173,18 @@ def test_cpu_distributed_setup_refuses_slurm():
     cfg = config(launcher='slurm')
     with pytest.raises(SystemExit, match='--launcher slurm needs CUDA'):
         runner.setup_cpu_distributed(cfg)
+
+
+def test_leave_process_group_tears_the_group_down(tmp_path):
+    import torch.distributed as dist
+
+    runner.leave_process_group()  # no group: nothing to do
+    dist.init_process_group(
+        backend='gloo',
+        init_method=f'file://{tmp_path / "store"}',
+        rank=0,
+        world_size=1,
+    )
+    assert dist.is_initialized()
+    runner.leave_process_group()
+    assert not dist.is_initialized()
