@@ -20,7 +20,6 @@ pipeline) ends with one line saying what is wrong, and exit status 1.
 
 import argparse
 import contextlib
-import logging
 import os
 import os.path as osp
 import sys
@@ -40,7 +39,10 @@ from cakes_mm.apis import (
 from cakes_mm.checkpoint.fit_check import CheckpointMismatchError
 from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError
 from cakes_mm.datasets import BadInputError
-from cakes_mm.environment import silence_irrelevant_warnings
+from cakes_mm.environment import (
+    hide_irrelevant_log_messages,
+    silence_irrelevant_warnings,
+)
 
 TOP_K = 5
 #: Errors whose message names the file at fault and says what to do.
@@ -158,27 +160,23 @@ def main(argv: Sequence[str]) -> None:
     """Print the top-5 labels of the video."""
     args = parse_args(argv)
     names = read_label_map(args.label_map) if args.label_map else None
-    # mmaction2's deprecation warnings would go to stdout, among the labels.
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with held_stderr() as drop_held:
-            try:
-                scores = recognize(
-                    args.video,
-                    args.config,
-                    args.checkpoint,
-                    args.device,
-                    args.cfg_options,
-                    args.filename_tmpl,
-                )
-            except INPUT_ERRORS as error:
-                drop_held()  # decord's and FFmpeg's logs of the same fault
-                message = error.args[0] if error.args else str(error)
-                raise SystemExit(f'error: {message}') from None
-    finally:
-        logger.setLevel(level)
+    # mmaction2's loaders log deprecations that would go to stdout, among
+    # the labels.
+    hide_irrelevant_log_messages(MMLogger.get_current_instance())
+    with held_stderr() as drop_held:
+        try:
+            scores = recognize(
+                args.video,
+                args.config,
+                args.checkpoint,
+                args.device,
+                args.cfg_options,
+                args.filename_tmpl,
+            )
+        except INPUT_ERRORS as error:
+            drop_held()  # decord's and FFmpeg's logs of the same fault
+            message = error.args[0] if error.args else str(error)
+            raise SystemExit(f'error: {message}') from None
     if names is None:
         names = [str(label) for label in range(len(scores))]
     elif len(names) < len(scores):
