@@ -9,6 +9,7 @@ import pytest
 import torch
 from mmaction.registry import MODELS
 from mmengine.config import Config
+from models.convert.networks import I3D
 from tool_helpers import run_tool, write_rawframe_dataset, write_tiny_config
 
 from cakes_mm.checkpoint.safe_load import load_local_checkpoint
@@ -16,20 +17,6 @@ from cakes_mm.models.search import fixed_subnet, search_layers
 
 pytestmark = pytest.mark.slow  # each test runs a tool in a subprocess
 
-I3D = dict(
-    type='ResNet3d',
-    depth=50,
-    base_channels=8,
-    pretrained=None,
-    pretrained2d=False,
-    conv1_kernel=(5, 7, 7),
-    conv1_stride_t=1,
-    pool1_stride_t=1,
-    with_pool2=False,
-    inflate_style='3x3x3',
-    inflate=((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0)),
-    zero_init_residual=False,
-)
 SEARCH = """
 model = dict(
     type='CAKESRecognizer3D',
