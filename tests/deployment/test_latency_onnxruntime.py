@@ -2,8 +2,7 @@
 deploy-mode nets, timed in the same run, on a tiny clip."""
 
 import pytest
-from benchmarks.test_latency import ROWS, table_rows
-from tool_helpers import run_tool
+from benchmarks.test_latency import ROWS, run_on_a_tiny_clip, table_rows
 
 pytestmark = pytest.mark.slow  # each test runs a tool in a subprocess
 
@@ -13,30 +12,9 @@ EXPORTED = ['TSN R50 (mmaction2)'] + [
 
 
 def test_latency_benchmark_adds_onnxruntime_rows(tmp_path):
-    out = tmp_path / 'latency.md'
-    result = run_tool(
-        [
-            '../benchmarks/latency.py',
-            '--frames',
-            '2',
-            '--size',
-            '32',
-            '--repeat',
-            '1',
-            '--threads',
-            '1',
-            '--no-train',
-            '--no-pmscn',
-            '--onnxruntime',
-            '--out',
-            str(out),
-        ],
-        cwd=str(tmp_path),
-        timeout=600,
+    written = run_on_a_tiny_clip(
+        tmp_path, '--threads', '1', '--no-train', '--onnxruntime'
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    written = out.read_text()
-    assert written.strip() in result.stdout
     rows = table_rows(written)
     assert list(rows) == ROWS + [f'{name}, onnxruntime' for name in EXPORTED]
     assert len(EXPORTED) == 9  # TSN, C2D, C3D and the six released archs
