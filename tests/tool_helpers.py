@@ -8,6 +8,7 @@ base width 8 and a uniform 1D/2D split, on 4 frames of 32x32.
 """
 
 import importlib.util
+import json
 import os
 import os.path as osp
 import subprocess
@@ -214,6 +215,35 @@ def write_tiny_config(
     with open(path, 'w') as file:
         file.write(text)
     return path
+
+
+#: The arch files a two-epoch search run that freezes after epoch 1 leaves.
+SEARCH_ARCH_FILES = (
+    'arch_epoch_1.json',
+    'arch_epoch_2.json',
+    'arch_frozen.json',
+    'arch_final.json',
+)
+
+
+def read_arch_files(
+    work_dir, names: Sequence[str] = SEARCH_ARCH_FILES
+) -> Dict[str, list]:
+    """The arch files a search run wrote.
+
+    Args:
+        work_dir (str | Path): The run's work dir.
+        names (Sequence[str]): The files. Defaults to
+            :data:`SEARCH_ARCH_FILES`.
+
+    Returns:
+        dict: {file name: arch list}.
+    """
+    with_names = {}
+    for name in names:
+        with open(osp.join(work_dir, name)) as file:
+            with_names[name] = json.load(file)
+    return with_names
 
 
 def run_tool(

@@ -10,7 +10,12 @@ import torch
 from mmaction.registry import MODELS
 from mmengine.config import Config
 from models.convert.networks import I3D
-from tool_helpers import run_tool, write_rawframe_dataset, write_tiny_config
+from tool_helpers import (
+    read_arch_files,
+    run_tool,
+    write_rawframe_dataset,
+    write_tiny_config,
+)
 
 from cakes_mm.checkpoint.safe_load import load_local_checkpoint
 from cakes_mm.models.search import fixed_subnet, search_layers
@@ -52,15 +57,7 @@ def searched(request, tmp_path_factory):
 def test_search_on_a_converted_i3d_writes_the_arch_files(searched):
     mode, root, _, log = searched
     work = root / 'work'
-    arch = {
-        name: json.loads((work / name).read_text())
-        for name in (
-            'arch_epoch_1.json',
-            'arch_epoch_2.json',
-            'arch_frozen.json',
-            'arch_final.json',
-        )
-    }
+    arch = read_arch_files(work)
     # One entry per inflated (3x3x3) conv of the I3D, in module order.
     assert [sum(entry.values()) for entry in arch['arch_final.json']] == [
         8

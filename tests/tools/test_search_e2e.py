@@ -5,7 +5,13 @@ import json
 import os.path as osp
 
 import pytest
-from tool_helpers import run_tool, write_rawframe_dataset, write_tiny_config
+from tool_helpers import (
+    SEARCH_ARCH_FILES,
+    read_arch_files,
+    run_tool,
+    write_rawframe_dataset,
+    write_tiny_config,
+)
 
 pytestmark = pytest.mark.slow  # each test runs a tool in a subprocess
 
@@ -43,19 +49,12 @@ def searched(tmp_path_factory):
 def test_search_writes_the_arch_files_and_logs(searched):
     root, _, _, result = searched
     work = root / 'work'
-    for name in (
-        'arch_epoch_1.json',
-        'arch_epoch_2.json',
-        'arch_frozen.json',
-        'arch_final.json',
-        'arch_latest.json',
-    ):
-        arch = json.loads((work / name).read_text())
+    archs = read_arch_files(work, (*SEARCH_ARCH_FILES, 'arch_latest.json'))
+    for arch in archs.values():
         assert [sum(b.values()) for b in arch] == [8] * 3 + [16] * 4 + [
             32
         ] * 6 + [64] * 3
-    frozen = json.loads((work / 'arch_frozen.json').read_text())
-    assert json.loads((work / 'arch_final.json').read_text()) == frozen
+    assert archs['arch_final.json'] == archs['arch_frozen.json']
     log = result.stdout + result.stderr
     assert 'loss_alpha' in log
     assert 'backbone.layer1.0.conv2: kxkxk' in log and 'alpha mean' in log

@@ -13,7 +13,7 @@ import pytest
 import torch
 from mmaction.registry import MODELS
 from mmengine.config import Config
-from tool_helpers import load_tool, run_tool
+from tool_helpers import load_tool, read_arch_files, run_tool
 from volumetric_helpers import write_msd_dataset
 
 from cakes_mm.checkpoint.safe_load import load_local_checkpoint
@@ -162,15 +162,7 @@ def searched(ct):
 def test_performance_search_writes_archs_and_counts_axes(searched):
     root, _, _, log = searched
     work = root / 'perf'
-    archs = {
-        name: json.loads((work / name).read_text())
-        for name in (
-            'arch_epoch_1.json',
-            'arch_epoch_2.json',
-            'arch_frozen.json',
-            'arch_final.json',
-        )
-    }
+    archs = read_arch_files(work)
     assert len(archs['arch_final.json']) == NUM_C2FNAS_OP_CONVS
     assert (
         archs['arch_final.json']
@@ -201,11 +193,12 @@ def test_cost_search_adds_the_lasso(ct):
         ['train.py', config, '--work-dir', 'cost', *data_options(data)], root
     )
     assert 'loss_alpha' in log
-    for name in ('arch_epoch_1.json', 'arch_frozen.json', 'arch_final.json'):
-        assert (
-            len(json.loads((root / 'cost' / name).read_text()))
-            == NUM_C2FNAS_OP_CONVS
-        )
+    archs = read_arch_files(
+        root / 'cost',
+        ('arch_epoch_1.json', 'arch_frozen.json', 'arch_final.json'),
+    )
+    for arch in archs.values():
+        assert len(arch) == NUM_C2FNAS_OP_CONVS
 
 
 def test_exported_arch_is_retrained_from_scratch(searched, monkeypatch):
