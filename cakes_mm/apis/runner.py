@@ -147,7 +147,10 @@ def setup_cpu_distributed(cfg: Config) -> None:
     ``torch.cuda.set_device`` and gives DDP a device id; none of that works
     on CPU. This joins the process group with gloo before the runner does
     (it then skips its own start-up) and wraps the model in DDP without
-    device ids. With CUDA, the config is left as it is (nccl by default).
+    device ids: a config's own ``model_wrapper_cfg`` (a search config's
+    ``find_unused_parameters=True``, say) is kept, with ``device_ids=None``
+    and, unless it says otherwise, ``broadcast_buffers=False``. With CUDA,
+    the config is left as it is (nccl by default).
 
     Args:
         cfg (Config): The config, changed in place.
@@ -159,15 +162,16 @@ def setup_cpu_distributed(cfg: Config) -> None:
             f'error: --launcher {cfg.launcher} needs CUDA; on '
             'CPU use --launcher pytorch (tools/dist_*.sh)'
         )
-    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
-    cfg.env_cfg.dist_cfg.backend = 'gloo'
-    if cfg.get('model_wrapper_cfg') is None:
-        cfg.model_wrapper_cfg = dict(
+    cfg.merge_from_dict({'env_cfg.dist_cfg.backend': 'gloo'})
+    wrapper = cfg.get('model_wrapper_cfg')
+    if wrapper is None:
+        wrapper = dict(
             type='MMDistributedDataParallel',
-            device_ids=None,
-            broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False),
         )
+    wrapper.setdefault('broadcast_buffers', False)
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
 

@@ -175,6 +175,32 @@ def test_cpu_distributed_setup_refuses_slurm():
         runner.setup_cpu_distributed(cfg)
 
 
+def test_cpu_distributed_setup_keeps_a_configs_wrapper(tmp_path):
+    import torch.distributed as dist
+
+    dist.init_process_group(
+        backend='gloo',
+        init_method=f'file://{tmp_path / "store"}',
+        rank=0,
+        world_size=1,
+    )
+    try:
+        cfg = config(launcher='pytorch')
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel', find_unused_parameters=True
+        )
+        runner.setup_cpu_distributed(cfg)
+        assert cfg.model_wrapper_cfg == dict(
+            type='MMDistributedDataParallel',
+            find_unused_parameters=True,
+            broadcast_buffers=False,
+            device_ids=None,
+        )
+        assert cfg.env_cfg.dist_cfg.backend == 'gloo'
+    finally:
+        dist.destroy_process_group()
+
+
 def test_leave_process_group_tears_the_group_down(tmp_path):
     import torch.distributed as dist
 

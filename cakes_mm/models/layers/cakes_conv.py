@@ -9,21 +9,39 @@ size. It knows nothing of any network.
 The groups' channels come out one after the other. ``channel_order``
 optionally puts them back at given output positions: a network converted
 from a search supernet keeps channel c where the supernet had it.
+
+The forward pass computes the groups in *blocks*, each one conv over the
+zero-padded kernels of several groups, chosen per layer and device by the
+rule of :mod:`~cakes_mm.models.layers.conv_plan`; ``plan='split'`` keeps one
+conv per group. Both give the same output and gradients.
 """
 
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch.nn.modules.utils import _triple
 
+from .conv_plan import (
+    Block,
+    block_width,
+    box_size,
+    pad_to_box,
+    plan_blocks,
+)
 from .kernel_shrinking import inflate_kernel, shrink_kernel, split_filters
 from .sub_kernels import (
     IntOr3,
     check_op_set,
     make_sub_kernel_conv,
+    same_padding,
     uniform_split,
 )
+
+PLANS = ('auto', 'split')
+#: The device types a plan is made for; any other uses ``'other'``'s.
+PLANNED_DEVICES = ('cpu', 'other')
 
 
 def place_channels(
@@ -68,6 +86,10 @@ class CAKESConv3d(nn.Module):
         channel_order (Sequence[int], optional): The output position of each
             grouped channel, a permutation of ``range(out_channels)``; None
             keeps the groups in order. Defaults to None.
+        plan (str): ``'auto'`` computes the groups in the blocks that
+            :func:`~cakes_mm.models.layers.conv_plan.plan_blocks` picks for
+            the input's device; ``'split'`` runs one conv per group.
+            Defaults to ``'auto'``.
         device (torch.device, optional): Where to build the convs. Defaults
             to None.
         dtype (torch.dtype, optional): Their dtype. Defaults to None.
@@ -83,6 +105,7 @@ class CAKESConv3d(nn.Module):
         dilation: IntOr3 = 1,
         padding_mode: str = 'zeros',
         channel_order: Optional[Sequence[int]] = None,
+        plan: str = 'auto',
         device: Optional[torch.device] = None,
         dtype: Optional[torch.dtype] = None,
     ) -> None:
@@ -90,11 +113,16 @@ class CAKESConv3d(nn.Module):
         check_op_set(list(choice))
         if kernel % 2 != 1:
             raise ValueError(f'kernel must be odd, got {kernel}')
+        if plan not in PLANS:
+            raise ValueError(f'plan must be one of {PLANS}, got {plan!r}')
         self.in_channels = in_channels
         self.out_channels = sum(choice.values())
         self.choice = dict(choice)
         self.stride = _triple(stride)
         self.kernel = kernel
+        self.dilation = _triple(dilation)
+        self.padding_mode = padding_mode
+        self.plan = plan
         self.convs = nn.ModuleDict(
             {
                 name: make_sub_kernel_conv(
@@ -114,8 +142,14 @@ class CAKESConv3d(nn.Module):
             }
         )
         self.register_buffer('channel_order', None)
+        #: The blocks of each planned device type (see ``PLANNED_DEVICES``).
+        self.blocks: Dict[str, Tuple[Block, ...]] = {}
+        for kind in PLANNED_DEVICES:
+            self.register_buffer(f'gather_{kind}', None, persistent=False)
         if channel_order is not None:
             self.set_channel_order(channel_order)
+        else:
+            self._make_plans()
 
     @classmethod
     def uniform(
@@ -156,6 +190,49 @@ class CAKESConv3d(nn.Module):
             )
         device = next(iter(self.convs.values())).weight.device
         self.channel_order = order.to(device)
+        self._make_plans()
+
+    def _make_plans(self) -> None:
+        """Choose the blocks for each planned device type, and the gather
+        that puts their channels where ``channel_order`` says."""
+        groups = [name for name, count in self.choice.items() if count > 0]
+        weight = next(iter(self.convs.values())).weight
+        for kind in PLANNED_DEVICES:
+            if self.plan == 'split':
+                blocks = tuple((name,) for name in groups)
+            else:
+                device = torch.device('cpu' if kind == 'cpu' else 'meta')
+                blocks = plan_blocks(self.choice, block_width(device))
+            self.blocks[kind] = blocks
+            setattr(self, f'gather_{kind}', self._gather(blocks, weight))
+
+    def _gather(
+        self, blocks: Tuple[Block, ...], like: torch.Tensor
+    ) -> Optional[torch.Tensor]:
+        """The output index of each channel of the blocks' concatenation,
+        or None when they are already in place."""
+        starts, offset = {}, 0
+        for name, count in self.choice.items():
+            starts[name] = offset
+            offset += count
+        # Group-order channel of each concatenated channel, then its inverse.
+        # On the CPU whatever the default device (a meta build, say).
+        cpu = torch.device('cpu')
+        source = torch.cat(
+            [
+                torch.arange(
+                    starts[name], starts[name] + self.choice[name], device=cpu
+                )
+                for block in blocks
+                for name in block
+            ]
+        )
+        position = torch.argsort(source)
+        if self.channel_order is not None:
+            position = position[torch.argsort(self.channel_order.cpu())]
+        if torch.equal(position, torch.arange(self.out_channels, device=cpu)):
+            return None
+        return position.to(like.device)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         """Take ``channel_order`` from a checkpoint that has one."""
@@ -165,12 +242,34 @@ class CAKESConv3d(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Run every group; concatenate them, placed by ``channel_order``."""
-        outs = [conv(x) for conv in self.convs.values()]
+        """Run every block; concatenate them, placed by ``channel_order``."""
+        kind = 'cpu' if x.device.type == 'cpu' else 'other'
+        outs = [self._run_block(x, block) for block in self.blocks[kind]]
         y = outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
-        if self.channel_order is None:
-            return y
-        return y.index_select(1, torch.argsort(self.channel_order))
+        gather = getattr(self, f'gather_{kind}')
+        return y if gather is None else y.index_select(1, gather)
+
+    def _run_block(self, x: torch.Tensor, block: Block) -> torch.Tensor:
+        """One conv computing the groups of ``block``, in block order."""
+        if len(block) == 1:
+            return self.convs[block[0]](x)
+        convs = [self.convs[name] for name in block]
+        box = box_size(block, self.kernel)
+        weight = torch.cat([pad_to_box(conv.weight, box) for conv in convs])
+        bias = None
+        if convs[0].bias is not None:
+            bias = torch.cat([conv.bias for conv in convs])
+        # The box spans every axis one of its sub-kernels spans.
+        name = 'x'.join('k' if size > 1 else '1' for size in box)
+        padding = same_padding(name, self.kernel, self.dilation)
+        dilation = tuple(
+            d if size > 1 else 1 for size, d in zip(box, self.dilation)
+        )
+        if self.padding_mode != 'zeros':
+            pads = [p for p in reversed(padding) for _ in range(2)]
+            x = F.pad(x, pads, mode=self.padding_mode)
+            padding = 0
+        return F.conv3d(x, weight, bias, self.stride, padding, dilation)
 
     def inflate_from_2d(
         self, weight2d: torch.Tensor, mode: str = 'sum'
@@ -215,5 +314,5 @@ class CAKESConv3d(nn.Module):
     def extra_repr(self) -> str:
         return (
             f'{self.in_channels}, {self.choice}, stride={self.stride}, '
-            f'kernel={self.kernel}'
+            f'kernel={self.kernel}, blocks={self.blocks["cpu"]}'
         )

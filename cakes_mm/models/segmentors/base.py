@@ -76,6 +76,11 @@ class BaseVolumeSegmentor(BaseModel):
             init_cfg=init_cfg,
         )
         self.network = build_network(network)
+        if getattr(self.data_preprocessor, 'channels_last', False):
+            # Weights channels_last_3d too: a conv runs channels-last when
+            # its input or its weight is, so even a one-channel input
+            # (whose layout is ambiguous) starts the network in it.
+            self.network.to(memory_format=torch.channels_last_3d)
         self.sliding_window = SlidingWindow(**(test_cfg or {}))
         self.arch_loss = None if arch_loss is None else MODELS.build(arch_loss)
 
@@ -149,9 +154,22 @@ class BaseVolumeSegmentor(BaseModel):
         if data_samples is None:
             data_samples = [VolumeSegDataSample() for _ in inputs]
         for volume, sample in zip(inputs, data_samples):
-            outputs = self.sliding_window(self.network, volume[None])
+            outputs = self.sliding_window(self.run_window, volume[None])
             sample.set_pred_seg(self.decode(outputs))
         return data_samples
+
+    def run_window(self, windows: torch.Tensor) -> torch.Tensor:
+        """The network's outputs on a batch of sliding windows, laid out as
+        the data preprocessor lays out training batches.
+
+        Args:
+            windows (torch.Tensor): ``[N, C, D, H, W]``.
+
+        Returns:
+            torch.Tensor: ``[N, K, D, H, W]``.
+        """
+        lay_out = getattr(self.data_preprocessor, 'lay_out', None)
+        return self.network(windows if lay_out is None else lay_out(windows))
 
     @abstractmethod
     def seg_losses(

@@ -51,5 +51,7 @@ def test_a_checkpoint_in_the_old_layout_loads_and_computes_the_same(name):
         osp.join(LEGACY, f'{name}_output.pth'), weights_only=True
     )
     with torch.no_grad():
-        torch.testing.assert_close(model(clip), expected, rtol=1e-5, atol=1e-6)
+        # 1e-4: a CAKES conv now sums its narrow groups' taps in one fused
+        # conv (conv_plan), in another order than when these were recorded.
+        torch.testing.assert_close(model(clip), expected, rtol=1e-4, atol=1e-5)
     assert is_frozen(model) == name.endswith('frozen')

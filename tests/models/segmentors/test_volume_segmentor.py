@@ -147,3 +147,48 @@ def test_loss_needs_ground_truth():
     model = segmentor()
     with pytest.raises(ValueError, match="mode='loss' needs data samples"):
         model(torch.randn(1, 1, 32, 32, 32), mode='loss')
+
+
+def is_channels_last(x):
+    """Strides of channels_last_3d, with more than one channel."""
+    return (
+        x.stride()
+        == x.contiguous(memory_format=torch.channels_last_3d).stride()
+        and x.stride() != x.contiguous().stride()
+    )
+
+
+def test_networks_run_channels_last_with_the_same_outputs():
+    torch.manual_seed(0)
+    window = dict(roi_size=32, stride=16, sw_batch_size=2)
+    model = segmentor(test_cfg=window).eval()
+    assert all(
+        p.is_contiguous(memory_format=torch.channels_last_3d)
+        for p in model.parameters()
+        if p.dim() == 5
+    )
+    layouts = []
+    model.network.register_forward_hook(
+        lambda module, args, out: layouts.append(is_channels_last(out))
+    )
+    volume = torch.randn(1, 1, 48, 32, 32)
+    predicted = model.predict(volume)[0].pred_seg
+    # Two windows, run together (a batch of one single-channel window
+    # would be contiguous in both layouts, and convs would take it so).
+    assert layouts == [True]
+    plain = segmentor(
+        test_cfg=window,
+        data_preprocessor=dict(
+            type='VolumeSegDataPreprocessor', channels_last=False
+        ),
+    ).eval()
+    plain.load_state_dict(model.state_dict())
+    windows = torch.cat([volume[..., :32, :, :], volume[..., 16:, :, :]])
+    assert not is_channels_last(plain.run_window(windows))
+    torch.testing.assert_close(
+        model.run_window(windows),
+        plain.run_window(windows),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+    assert torch.equal(predicted, plain.predict(volume)[0].pred_seg)

@@ -1,0 +1,174 @@
+"""How a CAKES conv computes its sub-kernel groups: the plan.
+
+A CAKES conv is, mathematically, one conv per sub-kernel group. Computed
+that way it is slow wherever the groups are narrow: a conv kernel (oneDNN on
+the CPU, cuDNN on the GPU) works on output channels in blocks of a fixed
+width (16 floats with AVX-512, 8 with AVX2), so a group of 2 channels costs
+as much as one of 16, and every extra conv adds one more pass over the
+input in the backward pass.
+
+A *plan* partitions the groups into *blocks*. Each block is one conv whose
+kernel is the smallest box holding all its groups' sub-kernels (their
+per-axis maximum), and whose weight is theirs, zero-padded to the box. The
+result is exact (the padded taps add zeros) and the gradients reach each
+group's own weight unchanged, so checkpoints are untouched.
+
+The rule (:func:`plan_blocks`) minimises a cost in padded multiply-adds per
+output voxel and input block of channels::
+
+    cost(block) = taps(box) * ceil(channels / width) + CONV_OVERHEAD
+
+summed over the blocks, plus ``PERMUTE_COST`` per block of output channels
+when the blocks change the channel order (one gather to restore it). Ties go
+to fewer real multiply-adds. ``CONV_OVERHEAD`` stands for the passes over
+memory that a conv costs beyond its multiply-adds (its output, and in
+training the input gradient), in the same unit as one tap of a
+full-width block. Every partition of up to 7 groups (877 of them) is
+scored, once per layer and width.
+"""
+
+import math
+from functools import lru_cache
+from typing import Dict, List, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from .sub_kernels import kernel_size
+
+#: Output channels a conv computes together, by CPU capability.
+CPU_BLOCK_WIDTHS = {'AVX512': 16, 'AVX512_BF16': 16, 'AMX': 16, 'AVX2': 8}
+#: The width assumed where none is known (other CPUs, GPUs).
+DEFAULT_BLOCK_WIDTH = 8
+#: A conv's cost beyond its multiply-adds, in taps of one channel block.
+CONV_OVERHEAD = 2.0
+#: The cost of one gather that restores the channel order, per block.
+PERMUTE_COST = 1.0
+
+Block = Tuple[str, ...]
+
+
+def block_width(device: torch.device) -> int:
+    """Output channels a conv on ``device`` computes together.
+
+    Args:
+        device (torch.device): Where the conv runs.
+
+    Returns:
+        int: 16 on AVX-512 CPUs, 8 on AVX2 CPUs and elsewhere.
+    """
+    if device.type == 'cpu':
+        capability = torch.backends.cpu.get_cpu_capability()
+        return CPU_BLOCK_WIDTHS.get(capability, DEFAULT_BLOCK_WIDTH)
+    return DEFAULT_BLOCK_WIDTH
+
+
+def box_size(names: Sequence[str], k: int = 3) -> Tuple[int, int, int]:
+    """The smallest (T, H, W) kernel holding every named sub-kernel.
+
+    Args:
+        names (Sequence[str]): Sub-kernel names.
+        k (int): The full kernel size. Defaults to 3.
+
+    Returns:
+        tuple[int, int, int]: The per-axis maximum of their sizes.
+    """
+    sizes = [kernel_size(name, k) for name in names]
+    return tuple(max(axis) for axis in zip(*sizes))
+
+
+def set_partitions(items: Sequence[str]) -> List[List[Block]]:
+    """Every partition of ``items`` into blocks, each block in item order.
+
+    Args:
+        items (Sequence[str]): Distinct items.
+
+    Returns:
+        list[list[tuple[str, ...]]]: The partitions, blocks ordered by
+        their first item.
+    """
+    if not items:
+        return [[]]
+    first, rest = items[0], items[1:]
+    partitions = []
+    for partition in set_partitions(rest):
+        partitions.append([(first,)] + partition)
+        for i, block in enumerate(partition):
+            joined = (first,) + block
+            partitions.append(partition[:i] + [joined] + partition[i + 1 :])
+    return partitions
+
+
+def plan_cost(
+    blocks: Sequence[Block], choice: Dict[str, int], width: int
+) -> Tuple[float, int]:
+    """(cost, real multiply-adds) of computing ``choice`` as ``blocks``.
+
+    Args:
+        blocks (Sequence[tuple[str, ...]]): The partition.
+        choice (dict[str, int]): Channels per sub-kernel, in group order.
+        width (int): The conv's channel block width.
+
+    Returns:
+        tuple[float, int]: The cost of the module docstring, and the
+        multiply-adds per output voxel and input channel, padded taps
+        included.
+    """
+    cost, macs = 0.0, 0
+    for block in blocks:
+        channels = sum(choice[name] for name in block)
+        taps = math.prod(box_size(block))
+        cost += taps * math.ceil(channels / width) + CONV_OVERHEAD
+        macs += taps * channels
+    order = [name for block in blocks for name in block]
+    if order != list(choice):
+        cost += PERMUTE_COST * math.ceil(sum(choice.values()) / width)
+    return cost, macs
+
+
+@lru_cache(maxsize=None)
+def _best_blocks(
+    choice: Tuple[Tuple[str, int], ...], width: int
+) -> Tuple[Block, ...]:
+    """The cached search of :func:`plan_blocks`."""
+    groups = dict(choice)
+    names = [name for name, count in choice if count > 0]
+    best = min(
+        set_partitions(names), key=lambda p: plan_cost(p, groups, width)
+    )
+    return tuple(best)
+
+
+def plan_blocks(choice: Dict[str, int], width: int) -> Tuple[Block, ...]:
+    """The cheapest partition of a CAKES conv's groups into blocks.
+
+    Args:
+        choice (dict[str, int]): Channels per sub-kernel, in group order;
+            groups of zero channels are left out.
+        width (int): The conv's channel block width (:func:`block_width`).
+
+    Returns:
+        tuple[tuple[str, ...], ...]: The blocks, each a tuple of sub-kernel
+        names, in the order their outputs are concatenated.
+    """
+    return _best_blocks(tuple(choice.items()), width)
+
+
+def pad_to_box(
+    weight: torch.Tensor, box: Tuple[int, int, int]
+) -> torch.Tensor:
+    """Zero-pad a (C_out, C_in, t, h, w) kernel, centred, to ``box``.
+
+    Args:
+        weight (torch.Tensor): The kernel; each size odd, at most the
+            box's.
+        box (tuple[int, int, int]): The (T, H, W) size to pad to.
+
+    Returns:
+        torch.Tensor: The kernel, of size ``box``.
+    """
+    pads = []
+    for size, target in zip(reversed(weight.shape[2:]), reversed(box)):
+        side = (target - size) // 2
+        pads += [side, side]
+    return F.pad(weight, pads) if any(pads) else weight
