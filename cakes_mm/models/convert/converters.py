@@ -621,11 +621,14 @@ def paired_conv(
         index = trace.next_call(index)
     if index is not None and trace.calls[index].name in selected:
         return trace.calls[index].name, chain, ''
-    what = (
-        'a branch or the network output'
-        if index is None
-        else trace.calls[index].name
-    )
+    what = 'a branch or the network output'
+    if index is not None:
+        call = trace.calls[index]
+        times = trace.times_called[call.name]
+        shared = ''
+        if call.is_module and times > 1:
+            shared = f', a module called {times} times'
+        what = f'{call.name}{shared}'
     reason = (
         f'no selected conv follows it through norms and activations alone '
         f'(it stops at {what})'
@@ -771,9 +774,9 @@ def convert_to_pmscn(
             (for networks whose convs stand alone, e.g. a DenseNet).
             Defaults to None: 1 for n = 1, else 2.
         strict (bool): Raise, naming the layer, for a selected conv that
-            cannot be converted or (when pairing) has no partner; else skip
-            the first and give the second a unit of its own. Defaults to
-            False.
+            cannot be converted (or has fewer than m output channels) or,
+            when pairing, has no partner; else skip the first and give the
+            second a unit of its own. Defaults to False.
 
     Returns:
         ConversionReport: What was replaced, and what was skipped.
@@ -786,7 +789,18 @@ def convert_to_pmscn(
             f'got replaces={replaces!r} with n={n}'
         )
     report = ConversionReport(f'P{m}SC{n}', count_params(model))
-    layers = convertible_convs(model, include, exclude, report, strict)
+    layers = []
+    for name, conv in convertible_convs(
+        model, include, exclude, report, strict
+    ):
+        if conv.out_channels < m:
+            reason = (
+                f'its {conv.out_channels} output channel(s) cannot feed '
+                f'{m} streams of a unit; exclude it or use a smaller m'
+            )
+            report.refuse(name, reason, strict)
+        else:
+            layers.append((name, conv))
     check_left(layers, report)
     norm_cfg = network_norm_cfg(model)
     if replaces == 1:

@@ -20,11 +20,13 @@ from torch.nn.modules.dropout import _DropoutNd
 from torch.nn.modules.instancenorm import _InstanceNorm
 from torch.overrides import TorchFunctionMode
 
-#: Modules that act on each element (or channel) alone: a chain of them may
-#: sit between two convs that PmSCn replaces as one unit.
+#: Modules that act on each element, channel (or, for a group norm, group
+#: of channels) alone: a chain of them may sit between two convs that PmSCn
+#: replaces as one unit.
 ELEMENTWISE = (
     _BatchNorm,
     _InstanceNorm,
+    nn.GroupNorm,
     _DropoutNd,
     nn.Identity,
     nn.ReLU,
