@@ -23,6 +23,7 @@ from volumetric_helpers import (
 
 from cakes_mm.datasets import BadAnnotationError, BadSampleError, short_message
 from cakes_mm.datasets.volumetric import MSDDataset
+from cakes_mm.datasets.volumetric.nifti_checks import check_pair
 from cakes_mm.engine.hooks.random_state_hook import (
     get_random_state,
     set_random_state,
@@ -344,6 +345,43 @@ def test_label_value_outside_labels_is_named(tiny):
         'label values 3 are not among the declared labels 0..2',
         f'{path}: training[0]',
     )
+
+
+@pytest.mark.parametrize(
+    'value, counts',
+    [(np.nan, '1 NaN and 0 infinite'), (-np.inf, '0 NaN and 1 infinite')],
+    ids=['nan', 'inf'],
+)
+@pytest.mark.parametrize('test_mode', [False, True], ids=['train', 'test'])
+def test_a_non_finite_image_voxel_is_named(tiny, value, counts, test_mode):
+    root = osp.dirname(tiny)
+    image = file_voxels(osp.join(root, 'imagesTr/case_0.nii.gz'))
+    image = image.astype(np.float32)
+    image[3, 4, 5] = value
+    write_nifti(osp.join(root, 'imagesTr/bad.nii.gz'), image)
+    path, dataset = bad_dataset(
+        root, 'imagesTr/bad.nii.gz', 'labelsTr/case_0.nii.gz', test_mode
+    )
+    with pytest.raises(BadSampleError) as info:
+        dataset[0]
+    check_one_line(
+        info.value,
+        osp.join(root, 'imagesTr/bad.nii.gz'),
+        f'{counts} voxel(s) of {image.size}; a volume must be finite',
+        f'{path}: training[0]',
+    )
+
+
+def test_the_data_tools_refuse_a_non_finite_image(tiny):
+    root = osp.dirname(tiny)
+    good = osp.join(root, 'imagesTr/case_0.nii.gz')
+    image = file_voxels(good).astype(np.float32)
+    image[0, 0, 0] = np.inf
+    bad = write_nifti(osp.join(root, 'imagesTr/inf.nii.gz'), image)
+    label = osp.join(root, 'labelsTr/case_0.nii.gz')
+    check_pair(good, label, 3, 'case 0')  # the original pair is fine
+    with pytest.raises(BadSampleError, match=r'0 NaN and 1 infinite'):
+        check_pair(bad, label, 3, 'case 0')
 
 
 def test_not_a_nifti_is_named(tiny):

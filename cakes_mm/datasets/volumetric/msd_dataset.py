@@ -12,6 +12,7 @@ from ..sample_checks import SampleChecksMixin
 from .decathlon_json import class_names, load_decathlon_json, select_cases
 from .monai_pipeline import build_pipeline, is_random, reseed
 from .nifti_checks import (
+    check_finite,
     check_instance_ids,
     check_label_values,
     check_same_grid,
@@ -162,7 +163,8 @@ class MSDDataset(SampleChecksMixin, BaseDataset):
         data_info['grid'] = image
 
     def run_pipeline(self, data_info: dict) -> dict:
-        """Load the pair, check its label values, transform and pack it.
+        """Load the pair, check its label values and that its image is
+        finite, transform and pack it.
 
         Args:
             data_info (dict): The sample's data info, checked.
@@ -183,6 +185,11 @@ class MSDDataset(SampleChecksMixin, BaseDataset):
                 f'{failure}; LoadImaged failed on sample '
                 f'{data_info["sample_idx"]} ({data_info["ann_line"]})'
             ) from None
+        check_finite(
+            data['image'].detach().cpu(),
+            data_info['image'],
+            data_info['ann_line'],
+        )
         values = torch.unique(data['label']).tolist()
         if self.instance_labels:
             check_instance_ids(

@@ -1,21 +1,25 @@
 """Checks of NIfTI image/label pairs that name the file at fault.
 
-Used by ``MSDDataset`` (headers before loading, label values after) and by
-the data tools (everything, reading each volume once).
+Used by ``MSDDataset`` (headers before loading, label values and finite
+image voxels after) and by the data tools (everything, reading each volume
+once).
 """
 
 import os.path as osp
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence, Tuple
+from typing import Iterable, Optional, Sequence, Tuple, Union
 
 import nibabel as nib
 import numpy as np
+import torch
 
 from ..errors import BadSampleError, error_reason
 
 #: Largest difference (mm) between two affines' entries that still counts
 #: as the same grid; MSD files carry float rounding of about 1e-6.
 AFFINE_TOLERANCE = 1e-3
+
+ArrayLike = Union[np.ndarray, torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,27 @@ def check_instance_ids(
         )
 
 
+def check_finite(voxels: ArrayLike, path: str, entry: str) -> None:
+    """Refuse a volume with NaN or infinite voxels, which would otherwise
+    surface as a non-finite loss.
+
+    Args:
+        voxels (np.ndarray | torch.Tensor): The volume as read.
+        path (str): Its file.
+        entry (str): Where it is listed.
+    """
+    values = np.asarray(voxels)
+    if values.dtype.kind not in 'fc':  # integers are always finite
+        return
+    nan = int(np.isnan(values).sum())
+    inf = int(np.isinf(values).sum())
+    if nan or inf:
+        raise BadSampleError(
+            f'{path}: {nan} NaN and {inf} infinite voxel(s) of '
+            f'{values.size}; a volume must be finite ({entry})'
+        )
+
+
 def check_pair(
     image_path: str, label_path: str, num_classes: int, entry: str
 ) -> Tuple[np.ndarray, np.ndarray, VolumeGrid]:
@@ -198,6 +223,7 @@ def check_pair(
     """
     image, image_grid = read_volume(image_path)
     label, label_grid = read_volume(label_path)
+    check_finite(image, image_path, entry)
     check_same_grid(image_path, image_grid, label_path, label_grid, entry)
     check_label_values(np.unique(label), num_classes, label_path, entry)
     return image, label, image_grid

@@ -18,12 +18,15 @@ import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.dropout import _DropoutNd
 from torch.nn.modules.instancenorm import _InstanceNorm
+from torch.overrides import TorchFunctionMode
 
-#: Modules that act on each element (or channel) alone: a chain of them may
-#: sit between two convs that PmSCn replaces as one unit.
+#: Modules that act on each element, channel (or, for a group norm, group
+#: of channels) alone: a chain of them may sit between two convs that PmSCn
+#: replaces as one unit.
 ELEMENTWISE = (
     _BatchNorm,
     _InstanceNorm,
+    nn.GroupNorm,
     _DropoutNd,
     nn.Identity,
     nn.ReLU,
@@ -45,17 +48,64 @@ NORMS = (_BatchNorm, _InstanceNorm)
 
 @dataclass
 class Call:
-    """One call of a leaf module.
+    """One call of a leaf module, or of a function outside them.
 
     Args:
-        name (str): The module's dotted name.
+        name (str): The module's dotted name, or the function's name and
+            ``()``, e.g. ``'cat()'``.
         inputs (tuple[int]): ``id()`` of each tensor argument.
         output (int): ``id()`` of the tensor it returned (0 for none).
+        is_module (bool): Whether a module was called. Defaults to True.
     """
 
     name: str
     inputs: Tuple[int, ...]
     output: int
+    is_module: bool = True
+
+
+def tensors_in(args: Sequence, kwargs: Dict) -> List[torch.Tensor]:
+    """The tensors among a call's arguments, and in lists among them."""
+    found = []
+    for arg in list(args) + list(kwargs.values()):
+        items = arg if isinstance(arg, (list, tuple)) else [arg]
+        found += [item for item in items if torch.is_tensor(item)]
+    return found
+
+
+class FunctionRecorder(TorchFunctionMode):
+    """Records the functions called outside leaf modules that return a
+    tensor (not ``x.shape`` and the like, which read no data).
+
+    Args:
+        calls (list[Call]): Where calls go, shared with the module hooks.
+        keep (list[torch.Tensor]): Tensors kept alive, so that ids stay
+            unique.
+    """
+
+    def __init__(self, calls: List[Call], keep: List[torch.Tensor]) -> None:
+        super().__init__()
+        self.calls = calls
+        self.keep = keep
+        #: Leaf modules now running; their inner calls are not recorded.
+        self.depth = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        output = func(*args, **kwargs)
+        if self.depth == 0 and torch.is_tensor(output):
+            tensors = tensors_in(args, kwargs)
+            self.keep.extend(tensors + [output])
+            name = getattr(func, '__name__', type(func).__name__)
+            self.calls.append(
+                Call(
+                    f'{name}()',
+                    tuple(id(t) for t in tensors),
+                    id(output),
+                    is_module=False,
+                )
+            )
+        return output
 
 
 class Trace:
@@ -123,10 +173,15 @@ def trace_model(model: nn.Module, input_shape: Sequence[int]) -> Trace:
     """
     meta = copy.deepcopy(model).to('meta')
     calls: List[Call] = []
-    keep = []  # tensors stay alive, so that their ids stay unique
+    keep: List[torch.Tensor] = []
+    recorder = FunctionRecorder(calls, keep)
+
+    def enter(module, args):
+        recorder.depth += 1
 
     def record(name):
         def hook(module, args, output):
+            recorder.depth -= 1
             tensors = [a for a in args if torch.is_tensor(a)]
             keep.extend(tensors + [output])
             calls.append(
@@ -139,13 +194,15 @@ def trace_model(model: nn.Module, input_shape: Sequence[int]) -> Trace:
 
         return hook
 
-    handles = [
-        m.register_forward_hook(record(name))
+    leaves = [
+        (name, m)
         for name, m in meta.named_modules()
         if name and not list(m.children())
     ]
+    handles = [m.register_forward_pre_hook(enter) for _, m in leaves]
+    handles += [m.register_forward_hook(record(name)) for name, m in leaves]
     try:
-        with torch.no_grad():
+        with torch.no_grad(), recorder:
             meta(torch.empty(tuple(input_shape), device='meta'))
     except Exception as error:  # any failure of the user's forward
         raise ValueError(

@@ -114,6 +114,11 @@ class CAKESConverted(ConvertedNet):
             layer names to leave. Defaults to None.
         input_shape (Sequence[int], optional): An input to trace the network
             with (search only). Defaults to one 32^3 volume.
+        strict (bool): Raise for a selected layer that cannot be converted,
+            instead of skipping it. Defaults to False.
+        add_norm (bool): In search, give a conv without a norm of its own a
+            new one (see :func:`convert_to_cakes_supernet`). Defaults to
+            False.
         init_cfg (dict, optional): Unused. Defaults to None.
     """
 
@@ -127,12 +132,14 @@ class CAKESConverted(ConvertedNet):
         include: Patterns = None,
         exclude: Patterns = None,
         input_shape: Optional[Sequence[int]] = None,
+        strict: bool = False,
+        add_norm: bool = False,
         init_cfg: Optional[Dict] = None,
     ) -> None:
         super().__init__(model, init_cfg)
         if search is None:
             self.report = convert_to_cakes(
-                self.model, arch, op_set, include, exclude
+                self.model, arch, op_set, include, exclude, strict
             )
         elif arch is not None:
             raise ValueError(
@@ -148,6 +155,8 @@ class CAKESConverted(ConvertedNet):
                 include,
                 exclude,
                 input_shape,
+                strict,
+                add_norm,
             )
 
 
@@ -165,6 +174,9 @@ class PmSCnConverted(ConvertedNet):
             layer names to leave. Defaults to None.
         input_shape (Sequence[int], optional): An input to trace the network
             with (n >= 2). Defaults to one 32^3 volume.
+        strict (bool): Raise for a selected layer that cannot be converted
+            or paired, instead of skipping it or giving it a unit of its own.
+            Defaults to False.
         init_cfg (dict, optional): Unused. Defaults to None.
     """
 
@@ -176,9 +188,10 @@ class PmSCnConverted(ConvertedNet):
         include: Patterns = None,
         exclude: Patterns = None,
         input_shape: Optional[Sequence[int]] = None,
+        strict: bool = False,
         init_cfg: Optional[Dict] = None,
     ) -> None:
         super().__init__(model, init_cfg)
         self.report = convert_to_pmscn(
-            self.model, m, n, include, exclude, input_shape
+            self.model, m, n, include, exclude, input_shape, strict=strict
         )

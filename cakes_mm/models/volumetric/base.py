@@ -206,14 +206,22 @@ class VolumetricNet(nn.Module):
         return self.report
 
     def convert(self, spec: Dict[str, Any]) -> ConversionReport:
-        """Run the conversion of a parsed dict op on the replaceable convs."""
+        """Run the conversion of a parsed dict op on the replaceable convs.
+
+        Strict: ``OP_CONVS`` names convs that must all convert, so one that
+        does not is a fault of the network, raised by name, not skipped.
+        """
         kind, include = spec['type'], self.OP_CONVS
         # A tracing input of at least 32³; on the meta device it is free.
         size = -(-32 // self.min_size) * self.min_size
         shape = (1, self.in_channels) + (size,) * 3
         if kind == 'cakes':
             return convert_to_cakes(
-                self, spec.get('arch'), spec.get('op_set'), include
+                self,
+                spec.get('arch'),
+                spec.get('op_set'),
+                include,
+                strict=True,
             )
         if kind == 'cakes_search':
             return convert_to_cakes_supernet(
@@ -223,9 +231,16 @@ class VolumetricNet(nn.Module):
                 spec.get('derive', 'argmax'),
                 include,
                 input_shape=shape,
+                strict=True,
             )
         m, n = spec['m'], spec['n']
         paired = self.PAIRED_CONVS and isinstance(n, int) and n >= 2
         return convert_to_pmscn(
-            self, m, n, include, input_shape=shape, replaces=2 if paired else 1
+            self,
+            m,
+            n,
+            include,
+            input_shape=shape,
+            replaces=2 if paired else 1,
+            strict=True,
         )

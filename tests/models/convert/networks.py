@@ -1,6 +1,8 @@
 """The networks conversion must work on, small: mmaction2's I3D ResNet3d
 (3x3x3 inflation), MONAI's BasicUNet and our C3D baseline, with random
-"trained" weights and norm statistics."""
+"trained" weights and norm statistics; and checks of converted networks."""
+
+import re
 
 import torch
 from mmaction.registry import MODELS
@@ -53,3 +55,33 @@ def basic_unet(**kwargs):
 def c3d():
     """Our "trained" C3D baseline."""
     return trained(CAKESResNet(arch='c3d', base_channels=8))
+
+
+def params(model):
+    """A model's parameter count."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def every_parameter_learns(model, shape, exempt=()):
+    """One training step's backward reaches every parameter.
+
+    Args:
+        model (nn.Module): The network.
+        shape (tuple[int]): Its input; the batch is made 2.
+        exempt (Sequence[str]): Regular expressions of the parameters whose
+            gradient is zero by construction (say a bias right before a
+            norm); each must match one, so that none is exempt by mistake.
+    """
+    model.train()
+    model(torch.randn(2, *shape[1:])).square().mean().backward()
+    missing = [
+        name
+        for name, p in model.named_parameters()
+        if p.requires_grad and (p.grad is None or p.grad.abs().sum() == 0)
+    ]
+    unexplained = [
+        name for name in missing if not any(re.search(e, name) for e in exempt)
+    ]
+    assert not unexplained, unexplained
+    unused = [e for e in exempt if not any(re.search(e, n) for n in missing)]
+    assert not unused, unused

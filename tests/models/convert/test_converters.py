@@ -25,7 +25,15 @@ from cakes_mm.models.layers import (
 )
 from cakes_mm.models.search import CAKESSearchConv3d, search_layers
 
-from .networks import I3D, basic_unet, c3d, i3d, trained
+from .networks import (
+    I3D,
+    basic_unet,
+    c3d,
+    every_parameter_learns,
+    i3d,
+    params,
+    trained,
+)
 
 NETWORKS = {
     'i3d': (i3d, (1, 3, 8, 32, 32)),
@@ -33,10 +41,6 @@ NETWORKS = {
     'c3d': (c3d, (1, 3, 4, 32, 32)),
 }
 OPS = ['1xkxk', 'kx1x1', 'kxkxk']
-
-
-def params(model):
-    return sum(p.numel() for p in model.parameters())
 
 
 def cubic_convs(model):
@@ -55,17 +59,6 @@ def fixed_params(conv, choice):
         n * conv.in_channels * kernel_volume(op) for op, n in choice.items()
     )
     return weights + (conv.out_channels if conv.bias is not None else 0)
-
-
-def every_parameter_learns(model, shape):
-    model.train()
-    model(torch.randn(2, *shape[1:])).square().mean().backward()
-    missing = [
-        name
-        for name, p in model.named_parameters()
-        if p.requires_grad and (p.grad is None or p.grad.abs().sum() == 0)
-    ]
-    assert not missing, missing
 
 
 @pytest.mark.parametrize('network', NETWORKS)
@@ -328,14 +321,17 @@ def test_supernet_norm_is_found_by_data_flow_not_module_order():
     with pytest.raises(
         ValueError,
         match=r'^conv: search needs a batch or '
-        r'instance norm .* after this layer comes no module',
+        r'instance norm .* after this layer comes the function cat\(\)',
     ):
-        convert_to_cakes_supernet(model, OPS, input_shape=(1, 3, 4, 4, 4))
-    report = convert_to_cakes_supernet(
-        model, OPS, include='out', input_shape=(1, 3, 4, 4, 4)
-    )
+        convert_to_cakes_supernet(
+            model, OPS, input_shape=(1, 3, 4, 4, 4), strict=True
+        )
+    report = convert_to_cakes_supernet(model, OPS, input_shape=(1, 3, 4, 4, 4))
     assert [row.name for row in report.layers] == ['out + norm_c']
+    assert [row.name for row in report.skipped] == ['conv']
+    assert 'comes the function cat()' in report.skipped[0].reason
     assert isinstance(model.norm_c, nn.Identity)
+    assert isinstance(model.conv, nn.Conv3d)
 
 
 def test_bad_input_names_the_layer_or_argument():
@@ -358,24 +354,24 @@ def test_bad_input_names_the_layer_or_argument():
         convert_to_cakes(basic_unet(), arch=[{'kxkxk': 3}] * 18)
     grouped = nn.Sequential(nn.Conv3d(4, 4, 3, padding=1, groups=2))
     with pytest.raises(ValueError, match=r'^0: a grouped conv \(groups=2'):
-        convert_to_cakes(grouped, op_set=OPS)
+        convert_to_cakes(grouped, op_set=OPS, strict=True)
     depthwise = nn.Sequential(nn.Conv3d(4, 4, 3, padding=1, groups=4))
     with pytest.raises(ValueError, match=r'^0: a depthwise conv'):
-        convert_to_cakes_supernet(depthwise, OPS)
+        convert_to_cakes_supernet(depthwise, OPS, strict=True)
     no_norm = nn.Sequential(nn.Conv3d(1, 4, 3, padding=1), nn.ReLU())
     with pytest.raises(
         ValueError,
         match=r'^0: search needs a batch or '
         r'instance norm .* comes 1 \(ReLU\)',
     ):
-        convert_to_cakes_supernet(no_norm, OPS)
+        convert_to_cakes_supernet(no_norm, OPS, strict=True)
     valid = nn.Sequential(nn.Conv3d(1, 4, 3))
     with pytest.raises(
         ValueError,
         match=r'^0: only odd kernels with '
         r'size-keeping padding',
     ):
-        convert_to_cakes(valid, op_set=OPS)
+        convert_to_cakes(valid, op_set=OPS, strict=True)
     with pytest.raises(ValueError, match='needs an arch or an op_set'):
         convert_to_cakes(basic_unet())
     with pytest.raises(
@@ -383,7 +379,9 @@ def test_bad_input_names_the_layer_or_argument():
         match=r'^layer1.0.conv2.conv: n >= 2 '
         r'replaces pairs .* \(it stops at layer1.0.conv3.conv',
     ):
-        convert_to_pmscn(i3d(), 2, 2, input_shape=(1, 3, 8, 32, 32))
+        convert_to_pmscn(
+            i3d(), 2, 2, input_shape=(1, 3, 8, 32, 32), strict=True
+        )
 
 
 def test_selection_patterns():
