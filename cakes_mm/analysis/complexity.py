@@ -20,6 +20,8 @@ from typing import Callable, Sequence
 import torch
 import torch.nn as nn
 
+from ..models.layers import CAKESConv3d
+
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
@@ -74,6 +76,9 @@ def count_complexity(
     params = sum(p.numel() for p in model.parameters())
     meta = copy.deepcopy(model).to('meta')
     meta.eval()  # not chained: mmaction2's ResNet.train() returns None
+    for module in meta.modules():
+        if isinstance(module, CAKESConv3d):
+            module.set_plan('split')  # each sub-kernel's own MACs
     total = [0]
 
     def hook(module, inputs, output):

@@ -12,6 +12,12 @@ from cakes_mm.analysis import (
     model_complexity,
     table3_rows,
 )
+from cakes_mm.models.layers import cakes_conv
+from cakes_mm.models.layers.sub_kernels import (
+    SUB_KERNEL_NAMES,
+    kernel_volume,
+    uniform_split,
+)
 
 
 def test_counts_multiply_adds_of_convs_and_linears():
@@ -108,3 +114,16 @@ def test_the_tools_print_params_and_flops():
     assert sum(line.startswith('| CAKES') for line in video.splitlines()) == 8
     rows = [line for line in volume.splitlines() if line.startswith('| C')]
     assert len(rows) == 10 and rows[0].startswith('| C2FNAS 2D |')
+
+
+def test_fused_cakes_blocks_count_their_sub_kernels_own_flops(monkeypatch):
+    monkeypatch.setattr(cakes_conv, 'block_width', lambda device: 16)
+    conv = cakes_conv.CAKESConv3d.uniform(16, 16, SUB_KERNEL_NAMES)
+    assert conv.blocks['cpu'] == (tuple(SUB_KERNEL_NAMES),)
+    voxels = 4 * 6 * 8
+    expected = sum(
+        count * 16 * kernel_volume(name) * voxels
+        for name, count in uniform_split(16, SUB_KERNEL_NAMES).items()
+    )
+    assert model_complexity(conv, (1, 16, 4, 6, 8)).flops == expected
+    assert conv.plan == 'auto'  # the count leaves the model alone

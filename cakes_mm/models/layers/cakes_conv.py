@@ -113,8 +113,6 @@ class CAKESConv3d(nn.Module):
         check_op_set(list(choice))
         if kernel % 2 != 1:
             raise ValueError(f'kernel must be odd, got {kernel}')
-        if plan not in PLANS:
-            raise ValueError(f'plan must be one of {PLANS}, got {plan!r}')
         self.in_channels = in_channels
         self.out_channels = sum(choice.values())
         self.choice = dict(choice)
@@ -122,7 +120,6 @@ class CAKESConv3d(nn.Module):
         self.kernel = kernel
         self.dilation = _triple(dilation)
         self.padding_mode = padding_mode
-        self.plan = plan
         self.convs = nn.ModuleDict(
             {
                 name: make_sub_kernel_conv(
@@ -146,10 +143,9 @@ class CAKESConv3d(nn.Module):
         self.blocks: Dict[str, Tuple[Block, ...]] = {}
         for kind in PLANNED_DEVICES:
             self.register_buffer(f'gather_{kind}', None, persistent=False)
+        self.set_plan(plan)
         if channel_order is not None:
             self.set_channel_order(channel_order)
-        else:
-            self._make_plans()
 
     @classmethod
     def uniform(
@@ -190,6 +186,18 @@ class CAKESConv3d(nn.Module):
             )
         device = next(iter(self.convs.values())).weight.device
         self.channel_order = order.to(device)
+        self._make_plans()
+
+    def set_plan(self, plan: str) -> None:
+        """Compute the groups as ``plan`` says from now on (the FLOPs count
+        uses ``'split'``: the sub-kernels' own multiply-adds).
+
+        Args:
+            plan (str): ``'auto'`` or ``'split'`` (see the class doc).
+        """
+        if plan not in PLANS:
+            raise ValueError(f'plan must be one of {PLANS}, got {plan!r}')
+        self.plan = plan
         self._make_plans()
 
     def _make_plans(self) -> None:
