@@ -51,6 +51,8 @@ def place_channels(
 
     One channel per position (a permutation) is an index select; otherwise
     the output starts at zero and channels that share a position are summed.
+    Which of the two is decided on the CPU: ``positions`` given there costs
+    no wait for the device.
 
     Args:
         y (torch.Tensor): (N, C, ...) with C == len(positions).
@@ -60,12 +62,14 @@ def place_channels(
     Returns:
         torch.Tensor: (N, width, ...).
     """
+    positions = positions.cpu()
     if positions.numel() == width and torch.equal(
         torch.bincount(positions, minlength=width), torch.ones_like(positions)
     ):
-        return y.index_select(1, torch.argsort(positions))
+        order = torch.argsort(positions).to(y.device, non_blocking=True)
+        return y.index_select(1, order)
     out = y.new_zeros((y.shape[0], width) + y.shape[2:])
-    return out.index_add(1, positions, y)
+    return out.index_add(1, positions.to(y.device, non_blocking=True), y)
 
 
 class CAKESConv3d(nn.Module):

@@ -79,7 +79,9 @@ def is_frozen(model: nn.Module) -> bool:
         bool: True once :func:`fix_chosen` has run.
     """
     layers = search_layers(model)
-    return bool(layers) and all(bool(layer.frozen) for _, layer in layers)
+    return bool(layers) and all(
+        layer.fixed_on_cpu is not None for _, layer in layers
+    )
 
 
 def set_derive(model: nn.Module, derive: str) -> None:

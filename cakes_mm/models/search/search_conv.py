@@ -168,6 +168,9 @@ class CAKESSearchConv3d(nn.Module):
                 num_ops, out_channels, dtype=torch.bool, device=device
             ),
         )
+        #: ``fixed_mask`` on the CPU once frozen (None before): the training
+        #: step reads the state from here, never from the device.
+        self.fixed_on_cpu: Optional[torch.Tensor] = None
 
     @property
     def alpha(self) -> torch.Tensor:
@@ -184,22 +187,22 @@ class CAKESSearchConv3d(nn.Module):
 
     def chosen_mask(self) -> torch.Tensor:
         """The fixed pairs when frozen, else the derived ones."""
-        return self.fixed_mask if self.frozen else self.derived_mask()
+        if self.fixed_on_cpu is not None:
+            return self.fixed_mask
+        return self.derived_mask()
 
     def sample_mask(self) -> torch.Tensor:
-        """The pairs active in one training step of the search."""
+        """The pairs active in one training step of the search, on the CPU
+        (every pair in cost mode, a drawn path in performance mode)."""
         num_ops = len(self.op_set)
-        device = self.search_bn.weight.device
         if self.mode == 'cost':
-            return torch.ones(
-                num_ops, self.channels, dtype=torch.bool, device=device
-            )
-        return sample_paths(num_ops, self.channels, self.generator, device)
+            return torch.ones(num_ops, self.channels, dtype=torch.bool)
+        return sample_paths(num_ops, self.channels, self.generator)
 
     def active_mask(self) -> torch.Tensor:
         """The pairs this call computes, by state (see the module doc)."""
-        if self.frozen:
-            return self.fixed_mask
+        if self.fixed_on_cpu is not None:
+            return self.fixed_on_cpu
         return self.sample_mask() if self.training else self.derived_mask()
 
     @property
@@ -215,10 +218,17 @@ class CAKESSearchConv3d(nn.Module):
         """Freeze on the currently derived pairs."""
         self.fixed_mask.copy_(self.derived_mask())
         self.frozen.fill_(True)
+        self.fixed_on_cpu = self.fixed_mask.cpu()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Mirror a loaded frozen state on the CPU."""
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        frozen = bool(self.frozen)
+        self.fixed_on_cpu = self.fixed_mask.cpu() if frozen else None
 
     def unchosen_rows(self) -> List[Tuple[nn.Parameter, torch.Tensor]]:
         """(parameter, row indices) that a frozen layer never uses."""
-        if not self.frozen:
+        if self.fixed_on_cpu is None:
             return []
         rows = []
         for o, name in enumerate(self.op_set):
@@ -278,26 +288,34 @@ class CAKESSearchConv3d(nn.Module):
         return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Compute the active pairs and place them at their channels."""
-        mask = self.active_mask()
+        """Compute the active pairs, normalise them in one call and place
+        them at their channels.
+
+        A drawn path is a CPU mask: its channel indices are found on the
+        CPU and copied to the device, so a search step never waits for the
+        device to tell them.
+        """
+        mask = self.active_mask().cpu()  # already there in training
         if self.search_bn.training and self.search_bn.track_running_stats:
             self.search_bn.num_batches_tracked.add_(1)
-        outs, positions = [], []
+        device = self.search_bn.weight.device
+        outs, pairs = [], []
         for o, name in enumerate(self.op_set):
             channels = mask[o].nonzero().squeeze(1)
             if channels.numel() == 0:
                 continue
+            pairs.append(o * self.channels + channels)
+            channels = channels.to(device, non_blocking=True)
             conv = self.convs[name]
             bias = None if conv.bias is None else conv.bias[channels]
-            y = conv._conv_forward(x, conv.weight[channels], bias)
-            pairs = o * self.channels + channels
-            outs.append(self._normalize(y, pairs))
-            positions.append(
-                pairs if self.out_channels > self.channels else channels
-            )
-        return place_channels(
-            torch.cat(outs, dim=1), torch.cat(positions), self.out_channels
+            outs.append(conv._conv_forward(x, conv.weight[channels], bias))
+        pairs = torch.cat(pairs)
+        y = self._normalize(
+            torch.cat(outs, dim=1), pairs.to(device, non_blocking=True)
         )
+        concat = self.out_channels > self.channels
+        positions = pairs if concat else pairs % self.channels
+        return place_channels(y, positions, self.out_channels)
 
     def inflate_from_2d(
         self, weight2d: torch.Tensor, mode: str = 'sum'

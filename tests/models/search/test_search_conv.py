@@ -233,3 +233,15 @@ def test_bad_op_sets_and_modes():
         CAKESResNetSupernet(op_set=OPS, arch='c2d')
     with pytest.raises(ValueError, match='no searched layer'):
         dump_chosen(CAKESResNet(arch='c2d', base_channels=8))
+
+
+@pytest.mark.parametrize('mode', ['performance', 'cost'])
+def test_paths_are_drawn_on_the_cpu_for_a_layer_anywhere(mode):
+    # On the meta device as on a GPU: the drawn mask stays on the CPU, so
+    # finding its channels never waits for the device.
+    conv = CAKESSearchConv3d(
+        4, 6, ['kxkxk', '1xkxk'], mode=mode, device=torch.device('meta')
+    ).train()
+    assert conv.sample_mask().device.type == 'cpu'
+    out = conv(torch.empty(2, 4, 3, 5, 5, device='meta'))
+    assert out.device.type == 'meta' and out.shape == (2, 6, 3, 5, 5)

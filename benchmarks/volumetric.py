@@ -1,0 +1,291 @@
+"""Training-step and inference time of the volumetric networks, CAKES and
+PmSCn against the 3D convs they replace, in one process, on the same input.
+
+    python benchmarks/volumetric.py [--groups demo c2fnas monai]
+        [--threads 2] [--repeat 5] [--size 64] [--device cpu|cuda]
+        [--out FILE]
+
+Groups of rows, each against its first row (the network with 3D convs):
+
+* ``demo``: the MRI demo's UNet (widths 16/32/64; batch 4, 32³ crops), with
+  the ops of its five configs;
+* ``c2fnas``: C2FNAS with 3D, 2D, P3D and the CAKES manual rows of Table 1
+  (batch 1, ``--size``³ crops);
+* ``monai``: MONAI's ``BasicUNet`` and ``SegResNet`` at their default
+  arguments, and their CAKES 1,2,3D and P2SC2 conversions (batch 2,
+  ``--size``³ crops).
+
+Every row runs in two layouts, ``NCDHW`` and ``channels_last_3d`` (input and
+weights; the segmentors' default), the second being every network's fastest
+setting on the CPU here. A training step is forward, cross-entropy against
+fixed random labels, backward and an Adam update; inference is batch 1 under
+``torch.inference_mode``. Each repetition times every (row, layout) once, in
+turn, after one warm-up each; medians are reported. Each time ratio is to
+the group's 3D row in its fastest layout for that measure, with the FLOPs
+ratio beside it. The table is printed and written to
+``benchmarks/results/volumetric_<device>.md``.
+"""
+
+import argparse
+import os.path as osp
+import statistics
+import time
+from typing import Callable, Dict, List, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import cakes_mm  # noqa: F401
+from cakes_mm.analysis import count_complexity
+from cakes_mm.environment import silence_irrelevant_warnings
+from cakes_mm.fileio import atomic_write
+
+RESULTS = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
+ALL_OPS = ['kxkxk', '1xkxk', 'kx1x1', 'kxkx1', 'kx1xk', '1xkx1', '1x1xk']
+LAYOUTS = {
+    'NCDHW': torch.contiguous_format,
+    'channels_last_3d': torch.channels_last_3d,
+}
+#: (row name, op) of the MRI demo, as its configs set ``network.op``.
+DEMO_OPS = [
+    ('3D', '3d'),
+    ('planar 2D', dict(type='cakes', op_set=['kxkx1'])),
+    ('CAKES 2D', dict(type='cakes', op_set=['1xkxk', 'kxkx1', 'kx1xk'])),
+    ('CAKES 1,2,3D', dict(type='cakes', op_set=ALL_OPS)),
+    ('P2SC2', dict(type='pmscn', m=2, n=2)),
+]
+#: (row name, op) of Table 1's C2FNAS rows that need no searched arch.
+C2FNAS_OPS = [
+    ('C2FNAS 3D', '3d'),
+    ('C2FNAS 2D', '2d'),
+    ('C2FNAS P3D', 'p3d'),
+    ('CAKES 1D manual', dict(type='cakes', op_set=['1xkx1', '1x1xk'])),
+    ('CAKES 2D manual', dict(type='cakes', op_set=['kxkx1', 'kx1xk'])),
+    ('CAKES 1,2,3D manual', dict(type='cakes', op_set=ALL_OPS)),
+]
+
+Builder = Callable[[], nn.Module]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument(
+        '--groups',
+        nargs='+',
+        default=['demo', 'c2fnas', 'monai'],
+        choices=['demo', 'c2fnas', 'monai'],
+    )
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--repeat', type=int, default=5)
+    parser.add_argument(
+        '--size', type=int, default=64, help='crop size of c2fnas and monai'
+    )
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument(
+        '--out',
+        help='where to write the table (default: '
+        'benchmarks/results/volumetric_<device>.md)',
+    )
+    return parser.parse_args()
+
+
+def demo_rows() -> List[Tuple[str, Builder]]:
+    """The MRI demo's UNet with each of its ops."""
+    from cakes_mm.models import UNet3D
+
+    return [
+        (name, lambda op=op: UNet3D(3, 1, 4, op=op, features=(16, 32, 64)))
+        for name, op in DEMO_OPS
+    ]
+
+
+def c2fnas_rows() -> List[Tuple[str, Builder]]:
+    """C2FNAS as Table 1's configs build it, with each op."""
+    from cakes_mm.models import C2FNAS
+
+    return [
+        (name, lambda op=op: C2FNAS(3, 1, 3, op=op))
+        for name, op in C2FNAS_OPS
+    ]
+
+
+def monai_rows() -> List[Tuple[str, Builder]]:
+    """MONAI's BasicUNet and SegResNet at defaults, and conversions."""
+    from monai.networks.nets import BasicUNet, SegResNet
+
+    from cakes_mm.models.convert import convert_to_cakes, convert_to_pmscn
+
+    def converted(build: Builder, convert) -> Builder:
+        def make() -> nn.Module:
+            net = build()
+            convert(net)
+            return net
+
+        return make
+
+    def cakes(net):
+        return convert_to_cakes(net, op_set=ALL_OPS)
+
+    def p2sc2(net):
+        return convert_to_pmscn(net, m=2, n=2)
+
+    rows = []
+    for name, build in [
+        ('BasicUNet', lambda: BasicUNet(3, 1, 3)),
+        ('SegResNet', lambda: SegResNet(3, in_channels=1, out_channels=3)),
+    ]:
+        rows += [
+            (f'{name} 3D', build),
+            (f'{name} CAKES 1,2,3D', converted(build, cakes)),
+            (f'{name} P2SC2', converted(build, p2sc2)),
+        ]
+    return rows
+
+
+GROUPS = {
+    'demo': ('MRI demo UNet', demo_rows, 4, 32, 4),
+    'c2fnas': ('C2FNAS', c2fnas_rows, 1, None, 3),
+    'monai': ('MONAI networks', monai_rows, 2, None, 3),
+}
+
+
+def runs(
+    net: nn.Module,
+    batch: torch.Tensor,
+    labels: torch.Tensor,
+    device: str,
+) -> Dict[str, Callable[[], None]]:
+    """Callables for one training step and one batch-1 inference."""
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
+
+    def sync():
+        if device == 'cuda':
+            torch.cuda.synchronize()
+
+    def train():
+        net.train()
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(net(batch), labels).backward()
+        optimizer.step()
+        sync()
+
+    def infer():
+        net.eval()
+        with torch.inference_mode():
+            net(batch[:1])
+        sync()
+
+    return {'train': train, 'infer': infer}
+
+
+def lay_out(x: torch.Tensor, layout: str) -> torch.Tensor:
+    """``x`` in ``layout``, with channels_last strides even for one
+    channel (a conv reads the layout from the strides)."""
+    x = x.contiguous(memory_format=LAYOUTS[layout])
+    if layout == 'channels_last_3d' and x.shape[1] == 1:
+        n, _, d, h, w = x.shape
+        x = x.as_strided(x.shape, (d * h * w, 1, h * w, w, 1))
+    return x
+
+
+def measure(group: str, args: argparse.Namespace) -> List[dict]:
+    """Build every (row, layout) of a group and time them interleaved."""
+    title, rows, batch_size, size, classes = GROUPS[group]
+    size = size or args.size
+    torch.manual_seed(0)
+    shape = (batch_size, 1, size, size, size)
+    volume = torch.randn(shape, device=args.device)
+    labels = torch.randint(
+        0, classes, (batch_size, size, size, size), device=args.device
+    )
+    entries = []
+    for name, build in rows():
+        torch.manual_seed(0)
+        cost = count_complexity(
+            build(), lambda m: m(torch.empty((1,) + shape[1:], device='meta'))
+        )
+        for layout, memory_format in LAYOUTS.items():
+            net = build().to(args.device, memory_format=memory_format)
+            timed = runs(net, lay_out(volume, layout), labels, args.device)
+            for run in timed.values():
+                run()  # warm-up
+            entries.append(
+                dict(
+                    name=name,
+                    layout=layout,
+                    runs=timed,
+                    params=cost.params_m,
+                    gflops=cost.gflops,
+                    times={key: [] for key in timed},
+                )
+            )
+        print(f'built {name}', flush=True)
+    for r in range(args.repeat):
+        for entry in entries:
+            for key, run in entry['runs'].items():
+                start = time.perf_counter()
+                run()
+                entry['times'][key].append(time.perf_counter() - start)
+        print(f'{group}: repetition {r + 1}/{args.repeat}', flush=True)
+    for entry in entries:
+        entry['median'] = {
+            key: statistics.median(times)
+            for key, times in entry['times'].items()
+        }
+    return entries
+
+
+def table(entries: List[dict], title: str) -> str:
+    """Markdown: each row's medians and ratios to the 3D row's fastest."""
+    base = [e for e in entries if e['name'] == entries[0]['name']]
+    best = {
+        key: min(e['median'][key] for e in base) for key in ('train', 'infer')
+    }
+    lines = [
+        f'**{title}**',
+        '',
+        '| model | layout | params (M) | GFLOPs | train step (ms) | '
+        'train / 3D best | inference (ms) | inference / 3D best | '
+        'FLOPs / 3D |',
+        '|---|---|---|---|---|---|---|---|---|',
+    ]
+    for e in entries:
+        train, infer = e['median']['train'], e['median']['infer']
+        lines.append(
+            f'| {e["name"]} | {e["layout"]} | {e["params"]:.3f} | '
+            f'{e["gflops"]:.3f} | {train * 1e3:.1f} | '
+            f'{train / best["train"]:.2f} | {infer * 1e3:.1f} | '
+            f'{infer / best["infer"]:.2f} | '
+            f'{e["gflops"] / base[0]["gflops"]:.2f} |'
+        )
+    return '\n'.join(lines)
+
+
+def main() -> None:
+    args = parse_args()
+    silence_irrelevant_warnings()
+    torch.set_num_threads(args.threads)
+    sections = [
+        f'Volumetric training step and inference, {args.device}, '
+        f'{args.threads} threads, torch {torch.__version__}, '
+        f'{args.repeat} interleaved repetitions (medians). GFLOPs: one '
+        f'sample, multiply-adds.',
+    ]
+    for group in args.groups:
+        title, _, batch_size, size, _ = GROUPS[group]
+        size = size or args.size
+        sections.append(
+            table(
+                measure(group, args),
+                f'{title}: training batch {batch_size}, {size}³ crops',
+            )
+        )
+    text = '\n\n'.join(sections) + '\n'
+    print(text)
+    out = args.out or osp.join(RESULTS, f'volumetric_{args.device}.md')
+    atomic_write(out, text.encode())
+
+
+if __name__ == '__main__':
+    main()
