@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn as nn
 from mmaction.registry import MODELS
+from model_helpers import assert_every_parameter_learns
 
 from cakes_mm.models.convert import (
     convert_to_cakes,
@@ -59,13 +60,8 @@ def fixed_params(conv, choice):
 
 def every_parameter_learns(model, shape):
     model.train()
-    model(torch.randn(2, *shape[1:])).square().mean().backward()
-    missing = [
-        name
-        for name, p in model.named_parameters()
-        if p.requires_grad and (p.grad is None or p.grad.abs().sum() == 0)
-    ]
-    assert not missing, missing
+    x = torch.randn(2, *shape[1:])
+    assert_every_parameter_learns(model, lambda: model(x).square().mean())
 
 
 @pytest.mark.parametrize('network', NETWORKS)
