@@ -27,6 +27,7 @@ from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError
 from cakes_mm.datasets import BadInputError
 from cakes_mm.deployment import ExportError, export_recognizer
 from cakes_mm.environment import silence_irrelevant_warnings
+from cakes_mm.extras import require_extra
 
 #: Errors whose message names what is wrong and what to do.
 INPUT_ERRORS = (
@@ -71,6 +72,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str]) -> None:
     """Export, check, and say what was written."""
     args = parse_args(argv)
+    require_extra('deploy', 'export_onnx.py')
     try:
         model = init_recognizer(
             args.config, args.checkpoint, 'cpu', args.cfg_options
