@@ -10,8 +10,8 @@ mmdeploy gives them. The batch dimension is dynamic; T, H and W are those
 of ``--shape``. The backbone is exported in deploy form (BN-folded 2D convs
 over frames) unless ``--no-deploy``. Before the file is written it is run in
 onnxruntime at two batch sizes and must match PyTorch within 1e-4
-(relative). Bad input ends with one line and exit status 1. See
-docs/onnx.md.
+(relative), in the logits and in the scores. Bad input ends with one line
+and exit status 1. See docs/onnx.md.
 """
 
 import argparse
@@ -91,7 +91,7 @@ def main(argv: Sequence[str]) -> None:
         f'output (batch, {report.num_classes}); onnxruntime matches '
         f'PyTorch at batch '
         f'{" and ".join(map(str, report.batch_sizes))} (max relative '
-        f'difference {report.difference:.1e})'
+        f'difference of the logits {report.difference:.1e})'
     )
 
 
