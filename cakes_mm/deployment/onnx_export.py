@@ -12,11 +12,10 @@ The exported graph maps a batch of clips to class scores:
   by the caller, as the config's ``average_clips`` says.
 
 The backbone is exported in deploy form (:mod:`cakes_mm.models.backbones.cakes_resnet_deploy`) by
-default. The TorchScript exporter (``dynamo=False``) is used: on a
-deploy-form CAKES ResNet-50 it exports in about 2 s, against about 65 s for
-torch 2.13's default dynamo exporter (50 s of it in onnxscript's graph
-optimiser), needs no onnxscript, and onnxruntime matches PyTorch to about
-1e-6 with either (measured on this project's CPU machine).
+default. The TorchScript exporter (``dynamo=False``) is used: it is much
+faster than torch 2.13's default dynamo exporter on a deploy-form CAKES
+ResNet-50 (times in docs/onnx.md), needs no onnxscript, and onnxruntime
+matches PyTorch as closely with either.
 """
 
 import io
