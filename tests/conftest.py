@@ -2,6 +2,9 @@
 mmaction's registry scope (an mmengine Runner built without one leaves
 mmengine's behind) from the same random state."""
 
+import random
+
+import numpy as np
 import pytest
 import torch
 from mmengine.registry import init_default_scope
@@ -11,8 +14,26 @@ import cakes_mm  # noqa: F401
 init_default_scope('mmaction')
 
 
+def seed_everything():
+    """Seed torch's, numpy's and Python's global generators with 0."""
+    torch.manual_seed(0)
+    np.random.seed(0)
+    random.seed(0)
+
+
 @pytest.fixture(autouse=True)
 def seeded():
-    """Every test starts in mmaction's scope, from the same random state."""
+    """Every test starts in mmaction's scope, from the same random state:
+    its random draws (its own and those of the code it runs) repeat alone
+    and in any order."""
     init_default_scope('mmaction')
-    torch.manual_seed(0)
+    seed_everything()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """A module- or session-scoped fixture is set up before ``seeded``, at
+    whatever state the tests before left: each starts from seed 0 too."""
+    if fixturedef.scope != 'function':
+        seed_everything()
+    return (yield)

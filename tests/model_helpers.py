@@ -1,10 +1,15 @@
-"""Helpers shared by the model tests: random "trained" norms and random 2D
-ResNet checkpoints in torchvision's key layout."""
+"""Helpers shared by the model tests: random "trained" norms, random 2D
+ResNet checkpoints in torchvision's key layout, and the check that every
+parameter of a network learns."""
 
 import re
+from collections import defaultdict
+from functools import partial
 
 from mmaction.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.conv import _ConvNd
+from torch.nn.modules.instancenorm import _InstanceNorm
 
 # The tests' own map from mmaction2 ResNet keys to torchvision keys, written
 # independently of cakes_mm's, to produce torchvision-layout checkpoints.
@@ -51,3 +56,135 @@ def torchvision_layout(state):
             key = re.sub(pattern, replacement, key)
         mapped[key] = value
     return mapped
+
+
+# A conv bias adds one constant to each output channel. A norm that
+# subtracts each channel's mean (batch norm on batch statistics, instance
+# norm) removes that constant again, so the gradient of a bias whose output
+# goes only into such a norm is zero by construction: what backward returns
+# is rounding, exactly 0 on some machines. These biases are found in the
+# autograd graph and exempted from the check; every other parameter must
+# get a nonzero gradient. Channel concatenation and channel reordering
+# (a CAKES conv joining its sub-kernel groups) keep a constant per channel.
+CHANNEL_WISE = ('CatBackward0', 'IndexSelectBackward0')
+
+
+def removes_channel_mean(module):
+    """Whether a module is a norm that now subtracts its input's own
+    per-channel mean (not running statistics)."""
+    return isinstance(module, (_BatchNorm, _InstanceNorm)) and (
+        module.training or not module.track_running_stats
+    )
+
+
+def record_forward(model, run):
+    """Run ``run()`` with hooks on ``model``'s convs and norms.
+
+    Args:
+        model (nn.Module): The network.
+        run (Callable[[], torch.Tensor]): Computes the loss with ``model``.
+
+    Returns:
+        tuple: The loss; a dict from each conv bias's name to the autograd
+        nodes of that conv's outputs; the (input node, output node) of
+        every call to a mean-removing norm.
+    """
+    outputs, norms = defaultdict(list), []
+
+    def on_conv(bias, conv, args, out):
+        outputs[bias].append(out.grad_fn)
+
+    def on_norm(norm, args, out):
+        if removes_channel_mean(norm):
+            norms.append((args[0].grad_fn, out.grad_fn))
+
+    hooks = [
+        m.register_forward_hook(partial(on_conv, f'{name}.bias'.lstrip('.')))
+        for name, m in model.named_modules()
+        if isinstance(m, _ConvNd) and m.bias is not None
+    ] + [m.register_forward_hook(on_norm) for m in model.modules()]
+    try:
+        loss = run()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return loss, outputs, norms
+
+
+def inside_norms(norms):
+    """The autograd nodes computed inside the given norm calls."""
+    inside = set()
+    for entry, exit_node in norms:
+        stack = [exit_node]
+        while stack:
+            node = stack.pop()
+            if node is None or node is entry or node in inside:
+                continue
+            if type(node).__name__ == 'AccumulateGrad':  # the norm's affine
+                continue
+            inside.add(node)
+            stack.extend(n for n, _ in node.next_functions)
+    return inside
+
+
+def users_of(root):
+    """Map each autograd node under ``root`` to the nodes using its output."""
+    users, seen, stack = defaultdict(list), {root}, [root]
+    while stack:
+        node = stack.pop()
+        for used, _ in node.next_functions:
+            if used is None:
+                continue
+            users[used].append(node)
+            if used not in seen:
+                seen.add(used)
+                stack.append(used)
+    return users
+
+
+def normalised_away(node, users, inside):
+    """Whether every use of ``node``'s output reaches a mean-removing norm
+    through channel-wise ops only."""
+    return bool(users[node]) and all(
+        user in inside
+        or (
+            type(user).__name__ in CHANNEL_WISE
+            and user._saved_dim == 1
+            and normalised_away(user, users, inside)
+        )
+        for user in users[node]
+    )
+
+
+def assert_every_parameter_learns(model, run, skip=()):
+    """Backpropagate ``run()`` and assert that every trainable parameter of
+    ``model`` gets a nonzero gradient, except the conv biases whose
+    gradient is zero by construction (see above).
+
+    Args:
+        model (nn.Module): The network.
+        run (Callable[[], torch.Tensor]): Computes a scalar loss with
+            ``model``.
+        skip (Collection[str]): Names of parameters not to check, that the
+            caller checks itself. Defaults to none.
+    """
+    loss, outputs, norms = record_forward(model, run)
+    users, inside = users_of(loss.grad_fn), inside_norms(norms)
+    exempt = {
+        bias
+        for bias, nodes in outputs.items()
+        if all(normalised_away(node, users, inside) for node in nodes)
+    }
+    loss.backward()
+    grads = {
+        name: p.grad
+        for name, p in model.named_parameters()
+        if p.requires_grad and name not in exempt and name not in skip
+    }
+    silent = [n for n, g in grads.items() if g is None or not g.abs().sum()]
+    assert not silent, f'{silent} get no gradient'
+    # The exemption is checked too: those gradients are rounding only.
+    largest = max(g.abs().max() for g in grads.values())
+    params = dict(model.named_parameters())
+    for name in exempt:
+        assert params[name].grad.abs().max() <= 1e-4 * largest, name

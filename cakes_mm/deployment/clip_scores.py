@@ -23,10 +23,15 @@ class ClipScores(nn.Module):
         self.neck = getattr(recognizer, 'neck', None)
         self.cls_head = recognizer.cls_head
 
-    def forward(self, clips: torch.Tensor) -> torch.Tensor:
-        """(batch, 3, T, H, W) -> (batch, num_classes)."""
+    def logits(self, clips: torch.Tensor) -> torch.Tensor:
+        """The head's scores before ``average_clip``: (batch, 3, T, H, W)
+        -> (batch, num_classes)."""
         features = self.backbone(clips)
         if self.neck is not None:
             features, _ = self.neck(features)
-        scores = self.cls_head(features)
+        return self.cls_head(features)
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        """(batch, 3, T, H, W) -> (batch, num_classes)."""
+        scores = self.logits(clips)
         return self.cls_head.average_clip(scores, num_segs=1).flatten(1)

@@ -5,10 +5,9 @@ as extra channels and adds them back shifted by one frame
 (:class:`cakes_mm.models.backbones.cakes_resnet_deploy.ShapeGroup`). PyTorch does that in place,
 on slices of the output. Traced into ONNX, each in-place slice update
 becomes a ScatterND with its index arithmetic: CAKES123D_P's graph then has
-about 12,700 nodes, and onnxruntime takes 2.8 s to load it. Written as zero
-padding along T and plain adds, the same sums give about 3,200 nodes, which
-load in 0.5 s; CAKES12D_C runs as fast either way (measured on this
-project's CPU machine).
+about 12,700 nodes. Written as zero padding along T and plain adds, the same
+sums give about 3,200 nodes, which onnxruntime loads much sooner (times in
+docs/onnx.md).
 """
 
 import contextlib

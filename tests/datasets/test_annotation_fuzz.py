@@ -4,7 +4,7 @@ never another exception and never a hang."""
 
 import os.path as osp
 import signal
-import tempfile
+from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,11 +19,6 @@ from cakes_mm.datasets import (
 
 NUM_CLASSES = 5
 SECONDS_PER_CASE = 10
-CASES = dict(random=0, random_parsed=0, well_formed=0)
-# Removed when the test process exits (hypothesis's examples cannot take
-# pytest's function-scoped tmp_path).
-FUZZ_DIR = tempfile.TemporaryDirectory(prefix='annotation_fuzz_')
-FOLDER = FUZZ_DIR.name
 
 # Each dataset layout: (dataset class, constructor arguments).
 LAYOUTS = {
@@ -79,9 +74,10 @@ documents = st.one_of(
 )
 
 
-def write(text, name='ann.txt'):
-    """Write ``text`` (str as UTF-8, or bytes) to the fuzz folder."""
-    path = osp.join(FOLDER, name)
+def write(folder, text, name='ann.txt'):
+    """Write ``text`` (str as UTF-8, or bytes) to ``folder``; return the
+    path."""
+    path = osp.join(folder, name)
     with open(path, 'wb') as file:
         file.write(text.encode('utf-8') if isinstance(text, str) else text)
     return path
@@ -158,53 +154,23 @@ def check_error(layout, path, data, error):
     text = physical_lines(data)
     assert text[number - 1].strip(), message
     # The lines before it parse; the named line alone does not.
+    folder = osp.dirname(path)
     if any(line.strip() for line in text[: number - 1]):
-        parse(layout, write('\n'.join(text[: number - 1]), 'before.txt'))
+        before = '\n'.join(text[: number - 1])
+        parse(layout, write(folder, before, 'before.txt'))
     with pytest.raises(BadAnnotationError, match=', line 1: '):
-        parse(layout, write(text[number - 1], 'alone.txt'))
+        parse(layout, write(folder, text[number - 1], 'alone.txt'))
 
 
-@settings(
-    max_examples=800,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-@given(st.sampled_from(sorted(LAYOUTS)), documents)
-def test_random_annotation_files_give_records_or_a_named_line(layout, data):
-    init_default_scope('mmaction')
-    CASES['random'] += 1
-    path = write(data)
-    try:
-        dataset = parse(layout, path)
-    except ValueError as error:
-        check_error(layout, path, data, error)
-        return
-    CASES['random_parsed'] += 1
-    check_records(dataset, data)
+def check_well_formed(layout, folder, good):
+    """A list of ``good`` (frames, label) rows in ``layout``'s format parses
+    to exactly those labels.
 
-
-@pytest.mark.parametrize('layout', sorted(LAYOUTS))
-@settings(
-    max_examples=60,
-    deadline=None,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.function_scoped_fixture,
-    ],
-)
-@given(
-    good=st.lists(
-        st.tuples(st.integers(1, 300), st.integers(0, NUM_CLASSES - 1)),
-        min_size=1,
-        max_size=4,
-    )
-)
-def test_well_formed_lists_always_parse(layout, good):
-    """Lines in the layout's own format, with valid numbers, all parse."""
-    init_default_scope('mmaction')
-    CASES['well_formed'] += 1
+    Args:
+        layout (str): A key of ``LAYOUTS``.
+        folder (str): Where to write the list.
+        good (list[tuple[int, int]]): Valid (frames, label) rows.
+    """
     _, kwargs = LAYOUTS[layout]
     delimiter = kwargs.get('delimiter', ' ')
     rows = []
@@ -216,18 +182,66 @@ def test_well_formed_lists_always_parse(layout, good):
         else:
             rows.append(f'v{index} {frames} {label}')
     data = '\n'.join(rows) + '\n'
-    dataset = parse(layout, write(data))
+    dataset = parse(layout, write(folder, data))
     check_records(dataset, data)
     assert [record['label'] for record in dataset.load_data_list()] == [
         [label] if kwargs.get('multi_class') else label for _, label in good
     ]
 
 
-def test_cases_were_tried():
-    # Runs after the property tests in file order; reports how many.
-    assert CASES['random'] >= 400 and CASES['well_formed'] >= 300
-    print(
-        f'\nannotation fuzzing: {CASES["random"]} random files '
-        f'({CASES["random_parsed"]} parsed, the rest a named ValueError), '
-        f'{CASES["well_formed"]} well-formed files (all parsed)'
+# Each test counts its own cases: a test passes alone and in any order.
+def fuzz(max_examples):
+    """Hypothesis's settings for the property functions below."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
     )
+
+
+def test_random_annotation_files_give_records_or_a_named_line(tmp_path):
+    cases = Counter()
+
+    @fuzz(800)
+    @given(st.sampled_from(sorted(LAYOUTS)), documents)
+    def random_file(layout, data):
+        init_default_scope('mmaction')
+        cases['random'] += 1
+        path = write(str(tmp_path), data)
+        try:
+            dataset = parse(layout, path)
+        except ValueError as error:
+            check_error(layout, path, data, error)
+            return
+        cases['parsed'] += 1
+        check_records(dataset, data)
+
+    random_file()
+    print(
+        f'\nannotation fuzzing: {cases["random"]} random files '
+        f'({cases["parsed"]} parsed, the rest a named ValueError)'
+    )
+    assert cases['random'] >= 400 and cases['parsed'] > 0
+
+
+@pytest.mark.parametrize('layout', sorted(LAYOUTS))
+def test_well_formed_lists_always_parse(layout, tmp_path):
+    """Lines in the layout's own format, with valid numbers, all parse."""
+    cases = Counter()
+
+    @fuzz(60)
+    @given(
+        st.lists(
+            st.tuples(st.integers(1, 300), st.integers(0, NUM_CLASSES - 1)),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    def well_formed(good):
+        init_default_scope('mmaction')
+        cases['well_formed'] += 1
+        check_well_formed(layout, str(tmp_path), good)
+
+    well_formed()
+    assert cases['well_formed'] >= 50

@@ -22,7 +22,6 @@ from cakes_mm.deployment import (
     check_onnx,
     export_recognizer,
     onnx_bytes,
-    onnx_session,
 )
 
 CONFIGS = osp.join(REPO, 'configs')
@@ -139,17 +138,30 @@ def test_a_mismatch_is_an_error():
     model = trained_like(ARCH_CONFIGS['C2D'])
     module = ClipScores(model).eval()
     clips = torch.randn(*SHAPE)
-    session = onnx_session(onnx_bytes(module, clips))
-    assert check_onnx(module, session, [clips]) <= 1e-4
+    exported = onnx_bytes(module, clips)
+    assert check_onnx(module, exported, [clips]) <= 1e-4
     other = copy.deepcopy(module)
     other.cls_head.fc_cls.weight.data *= 1.01  # logits 1% larger
     with pytest.raises(
         ExportError,
-        match=r'onnxruntime and PyTorch differ '
+        match=r'onnxruntime and PyTorch (scores|logits) differ '
         r'by .* \(relative\) for input \(1, 3, 2, 32, 32\), '
         r'more than 1e-04; the file was not written',
     ):
-        check_onnx(other, session, [clips])
+        check_onnx(other, exported, [clips])
+
+
+def test_the_check_compares_logits_that_softmax_hides():
+    model = trained_like(ARCH_CONFIGS['C2D'])
+    module = ClipScores(model).eval()
+    clips = torch.randn(*SHAPE)
+    exported = onnx_bytes(module, clips)
+    other = copy.deepcopy(module)
+    other.cls_head.fc_cls.bias.data += 0.01  # the same softmax
+    with torch.no_grad():
+        torch.testing.assert_close(other(clips), module(clips))
+    with pytest.raises(ExportError, match='PyTorch logits differ by'):
+        check_onnx(other, exported, [clips])
 
 
 def test_no_deploy_form_is_an_error_and_writes_nothing(tmp_path):

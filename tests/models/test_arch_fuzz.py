@@ -2,7 +2,7 @@
 valid arch or a ValueError with a message, never another exception."""
 
 import json
-import tempfile
+from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +15,6 @@ WIDTHS = [64] * 3 + [128] * 4 + [256] * 6 + [512] * 3
 NAMES = [
     f'layer{i + 1}.{j}' for i, n in enumerate((3, 4, 6, 3)) for j in range(n)
 ]
-CASES = dict(tried=0, valid=0)
 
 scalars = st.one_of(
     st.none(),
@@ -54,44 +53,63 @@ documents = st.one_of(junk, near_valid, valid)
 
 
 def check(document):
-    CASES['tried'] += 1
+    """Resolve ``document``: an arch of the widths, or a ValueError.
+
+    Returns:
+        str: ``'valid'`` or ``'error'``, for the caller's count.
+    """
     try:
         arch = resolve_arch(document, WIDTHS, NAMES)
     except ValueError as error:
         assert str(error)
-        return
-    CASES['valid'] += 1
+        return 'error'
     assert [sum(block.values()) for block in arch] == WIDTHS
+    return 'valid'
 
 
-@settings(
-    max_examples=400,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-@given(documents)
-def test_random_documents_give_an_arch_or_a_value_error(document):
-    check(document)
+# Each test counts its own cases: a test passes alone and in any order.
+def fuzz(max_examples):
+    """Hypothesis's settings for the property functions below."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-@given(st.one_of(documents.map(json.dumps), st.text(max_size=40)))
-def test_random_files_give_an_arch_or_a_value_error(text):
-    with tempfile.NamedTemporaryFile(
-        'w', suffix='.json', delete=False, encoding='utf-8'
-    ) as f:
-        f.write(text)
-    check(f.name)
+def test_random_documents_give_an_arch_or_a_value_error():
+    cases = Counter()
+
+    @fuzz(400)
+    @given(documents)
+    def random_document(document):
+        cases[check(document)] += 1
+
+    random_document()
+    print(f'\narch fuzzing: {dict(cases)} of {cases.total()} documents')
+    assert cases.total() >= 300 and cases['valid'] and cases['error']
+
+
+def test_random_files_give_an_arch_or_a_value_error(tmp_path):
+    cases = Counter()
+    path = tmp_path / 'arch.json'
+
+    @fuzz(150)
+    @given(st.one_of(documents.map(json.dumps), st.text(max_size=40)))
+    def random_file(text):
+        path.write_text(text, encoding='utf-8')
+        cases[check(str(path))] += 1
+
+    random_file()
+    print(f'\narch fuzzing: {dict(cases)} of {cases.total()} files')
+    assert cases.total() >= 100 and cases['valid'] and cases['error']
 
 
 def test_deeply_nested_json_is_a_value_error(tmp_path):
     path = tmp_path / 'deep.json'
     path.write_text('[' * 100000 + ']' * 100000)
-    check(str(path))
+    assert check(str(path)) == 'error'
 
 
 def test_binary_file_is_a_value_error_naming_it(tmp_path):
@@ -99,11 +117,3 @@ def test_binary_file_is_a_value_error_naming_it(tmp_path):
     path.write_bytes(b'[{"1xkxk": 64}\xff\xfe]')
     with pytest.raises(ValueError, match='arch.json: not UTF-8 text'):
         resolve_arch(str(path), WIDTHS, NAMES)
-
-
-def test_cases_were_tried():
-    # Runs after the property tests in file order; reports how many.
-    print(
-        f'\narch fuzzing: {CASES["tried"]} documents, {CASES["valid"]} valid'
-    )
-    assert CASES['tried'] >= 500 and CASES['valid'] > 0

@@ -78,6 +78,9 @@ def main(argv: List[str]):
 
     torch.set_num_threads(args.threads)
     import cakes_mm  # noqa: F401  (patches mmaction2, registers the models)
+    from cakes_mm.extras import require_extra
+
+    require_extra('volumetric', 'run_mri_demo.py')
     from cakes_mm.demo.mri_demo import run_mri_demo
     from cakes_mm.demo.progress import echo
     from cakes_mm.environment import silence_irrelevant_warnings

@@ -10,8 +10,8 @@ mmdeploy gives them. The batch dimension is dynamic; T, H and W are those
 of ``--shape``. The backbone is exported in deploy form (BN-folded 2D convs
 over frames) unless ``--no-deploy``. Before the file is written it is run in
 onnxruntime at two batch sizes and must match PyTorch within 1e-4
-(relative). Bad input ends with one line and exit status 1. See
-docs/onnx.md.
+(relative), in the logits and in the scores. Bad input ends with one line
+and exit status 1. See docs/onnx.md.
 """
 
 import argparse
@@ -27,6 +27,7 @@ from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError
 from cakes_mm.datasets import BadInputError
 from cakes_mm.deployment import ExportError, export_recognizer
 from cakes_mm.environment import silence_irrelevant_warnings
+from cakes_mm.extras import require_extra
 
 #: Errors whose message names what is wrong and what to do.
 INPUT_ERRORS = (
@@ -71,6 +72,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str]) -> None:
     """Export, check, and say what was written."""
     args = parse_args(argv)
+    require_extra('deploy', 'export_onnx.py')
     try:
         model = init_recognizer(
             args.config, args.checkpoint, 'cpu', args.cfg_options
@@ -89,7 +91,7 @@ def main(argv: Sequence[str]) -> None:
         f'output (batch, {report.num_classes}); onnxruntime matches '
         f'PyTorch at batch '
         f'{" and ".join(map(str, report.batch_sizes))} (max relative '
-        f'difference {report.difference:.1e})'
+        f'difference of the logits {report.difference:.1e})'
     )
 
 

@@ -1,7 +1,11 @@
 import pytest
 import torch
 from mmengine.logging import MMLogger
-from model_helpers import random_resnet2d, torchvision_layout
+from model_helpers import (
+    assert_every_parameter_learns,
+    random_resnet2d,
+    torchvision_layout,
+)
 
 from cakes_mm.models import CAKESResNet
 from cakes_mm.models.layers.kernel_shrinking import inflate_kernel
@@ -140,16 +144,6 @@ def test_bad_arch_arguments_name_the_block():
         CAKESResNet(depth=34)
 
 
-def every_parameter_has_a_gradient(model, clip):
-    model(clip).sum().backward()
-    missing = [
-        name
-        for name, p in model.named_parameters()
-        if p.grad is None or p.grad.abs().sum() == 0
-    ]
-    assert not missing, missing
-
-
 @pytest.mark.parametrize(
     'arch, op_set',
     [('uniform', [name]) for name in SUB_KERNEL_NAMES]
@@ -167,7 +161,7 @@ def test_forward_backward_every_sub_kernel_and_baseline(arch, op_set):
     backbone.init_weights()
     clip = torch.randn(2, 3, 4, 32, 32)
     assert backbone(clip).shape == (2, 256, 4, 1, 1)
-    every_parameter_has_a_gradient(backbone, clip)
+    assert_every_parameter_learns(backbone, lambda: backbone(clip).sum())
 
 
 def test_cakes123d_c_takes_the_2d_filters_the_authors_code_assigns(

@@ -4,6 +4,7 @@ prediction, raw outputs, and its batch handling."""
 import pytest
 import torch
 from mmaction.registry import MODELS
+from model_helpers import assert_every_parameter_learns
 from monai.losses import DiceCELoss
 
 from cakes_mm.models.search import cost_lasso
@@ -48,8 +49,9 @@ def test_loss_is_monai_dice_ce_of_the_network():
         model.network(data['inputs']), targets
     )
     torch.testing.assert_close(losses['loss_seg'], expected)
-    losses['loss_seg'].backward()
-    assert all(p.grad is not None for p in model.network.parameters())
+    assert_every_parameter_learns(
+        model.network, lambda: model(**data, mode='loss')['loss_seg']
+    )
 
 
 def test_loss_arguments_reach_the_loss():

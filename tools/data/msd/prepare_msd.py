@@ -21,8 +21,11 @@ Usage::
 import argparse
 import sys
 
-from cakes_mm.datasets.volumetric.msd_tools import PAPER_SPACING, prepare_task
 from cakes_mm.environment import silence_irrelevant_warnings
+from cakes_mm.extras import require_extra
+
+require_extra('volumetric', 'prepare_msd.py')
+from cakes_mm.datasets.volumetric.msd_tools import PAPER_SPACING, prepare_task  # noqa: E402
 
 
 def main(argv=None) -> int:

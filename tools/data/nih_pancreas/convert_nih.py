@@ -22,8 +22,11 @@ Train on folds 1-3 and validate on fold 0 with ``MSDDataset`` and
 import argparse
 import sys
 
-from cakes_mm.datasets.volumetric.nih_pancreas import convert_nih
 from cakes_mm.environment import silence_irrelevant_warnings
+from cakes_mm.extras import require_extra
+
+require_extra('volumetric', 'convert_nih.py')
+from cakes_mm.datasets.volumetric.nih_pancreas import convert_nih  # noqa: E402
 
 
 def main(argv=None) -> int:
