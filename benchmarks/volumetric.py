@@ -105,8 +105,7 @@ def c2fnas_rows() -> List[Tuple[str, Builder]]:
     from cakes_mm.models import C2FNAS
 
     return [
-        (name, lambda op=op: C2FNAS(3, 1, 3, op=op))
-        for name, op in C2FNAS_OPS
+        (name, lambda op=op: C2FNAS(3, 1, 3, op=op)) for name, op in C2FNAS_OPS
     ]
 
 
