@@ -1,7 +1,9 @@
-"""Deployment: ONNX export of recognizers, checked in onnxruntime.
+"""Deployment: ONNX export of recognizers, checked in onnxruntime, and
+volumetric segmentors as MONAI bundles (:mod:`.monai_bundle`).
 
-Not imported by ``import cakes_mm``; needs the ``deploy`` extra
-(``pip install "cakes_mm[deploy]"``).
+Not imported by ``import cakes_mm``; the ONNX export needs the ``deploy``
+extra (``pip install "cakes_mm[deploy]"``), the bundles the
+``volumetric`` one.
 """
 
 from .clip_scores import ClipScores
