@@ -3,7 +3,6 @@ a trained CAKES UNet3D as a MONAI bundle that ``python -m monai.bundle run``
 runs, labelling a NIfTI volume voxel for voxel as our own test does."""
 
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -89,18 +88,12 @@ def our_prediction(config, model, root):
 
 
 def bundle_run_command(options):
-    """``python -m monai.bundle run --KEY VALUE ...``; without python-fire
-    (which MONAI's command line needs), the function it calls, ``run``,
-    with the same arguments."""
-    if importlib.util.find_spec('fire'):
-        flags = [
-            part
-            for key, value in options.items()
-            for part in (f'--{key}', value)
-        ]
-        return [sys.executable, '-m', 'monai.bundle', 'run', *flags]
-    call = f'from monai.bundle import run; run(**{options!r})'
-    return [sys.executable, '-c', call]
+    """``python -m monai.bundle run --KEY VALUE ...``, MONAI's command line
+    (python-fire, which it needs, comes with the volumetric extra)."""
+    flags = [
+        part for key, value in options.items() for part in (f'--{key}', value)
+    ]
+    return [sys.executable, '-m', 'monai.bundle', 'run', *flags]
 
 
 @pytest.fixture(scope='module')
