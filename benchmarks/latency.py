@@ -3,17 +3,17 @@ TSN, TSM and I3D, in one process, on the same input.
 
     python benchmarks/latency.py [--device cpu|cuda] [--threads 2]
         [--frames 8] [--size 224] [--repeat 5] [--no-train] [--no-pmscn]
-        [--onnxruntime] [--out FILE]
+        [--onnxruntime] [--only REGEX] [--out FILE]
 
 Every model is built first; then each repetition times every model once, in
 turn (interleaved), after one warm-up call each, and the median and min-max
 are reported. Inference is batch 1, fp32, under ``torch.inference_mode``;
 the training step is forward + backward at batch 2. TSN and TSM take the
-clip's frames as a batch of 2D images, as they do in mmaction2. One extra
-reference row runs TSN with its weights and frames in ``channels_last``,
-the memory layout our deploy mode uses, to show how much of the deploy gain
-is layout rather than FLOPs. The table is printed and written to
-``benchmarks/results/latency_<device>.md``.
+clip's frames as a batch of 2D images, as they do in mmaction2. Extra rows
+run the peers in their fastest CPU layout: TSN with weights and frames in
+``channels_last`` (the layout our deploy mode uses), I3D and R3D-34 in
+``channels_last_3d``, and P2SC2 likewise, also in its deploy form. The
+table is printed and written to ``benchmarks/results/latency_<device>.md``.
 
 Latency is that of the backbone (the 174-class head adds 0.36 M
 multiply-adds); params and GFLOPs include the head, as in the paper. The
@@ -31,6 +31,7 @@ latency over its PyTorch row's.
 import argparse
 import os.path as osp
 import platform
+import re
 import statistics
 import time
 from typing import Callable, Dict, List, Tuple
@@ -77,6 +78,11 @@ def parse_args() -> argparse.Namespace:
         '--no-pmscn', action='store_true', help='skip the PmSCn table'
     )
     parser.add_argument(
+        '--only',
+        help='a regular expression: time only the rows whose name it '
+        'finds (the first row of each table is always kept)',
+    )
+    parser.add_argument(
         '--onnxruntime',
         action='store_true',
         help='also time TSN and the deploy-mode nets '
@@ -99,6 +105,12 @@ def parse_args() -> argparse.Namespace:
 FRAMES = 'frames'  # the clip's frames as a batch of 2D images
 FRAMES_NHWC = 'frames, channels_last'
 CLIP = 'clip'  # (N, C, T, H, W)
+CLIP_NDHWC = 'clip, channels_last_3d'
+#: Memory layout of the input and the weights, by input kind.
+LAYOUTS = {
+    FRAMES_NHWC: torch.channels_last,
+    CLIP_NDHWC: torch.channels_last_3d,
+}
 
 
 def video_models(frames: int) -> List[Tuple[str, dict, str]]:
@@ -133,6 +145,8 @@ def video_models(frames: int) -> List[Tuple[str, dict, str]]:
             CLIP,
         ),
     ]
+    # mmaction2's I3D in its fastest CPU layout, as TSN above.
+    rows.append((f'{rows[-1][0]}, channels_last_3d', rows[-1][1], CLIP_NDHWC))
     for arch in ['c2d', 'p3d', 'c3d'] + RELEASED:
         rows.append(
             (
@@ -182,25 +196,44 @@ def onnxruntime_models(frames: int) -> List[Tuple[str, dict, str]]:
 
 
 def pmscn_models() -> List[Tuple[str, dict, str]]:
-    return [
-        (
-            name,
-            dict(type='PmSCnResNet', depth=34, pmscn=cfg, with_pool1=False),
-            CLIP,
+    """Each PmSCn ResNet-34; R3D-34 and P2SC2 also channels_last_3d, and
+    P2SC2 in deploy form (norms folded) too."""
+    rows = []
+    for name, cfg in PMSCN.items():
+        backbone = dict(
+            type='PmSCnResNet', depth=34, pmscn=cfg, with_pool1=False
         )
-        for name, cfg in PMSCN.items()
-    ]
+        rows.append((name, backbone, CLIP))
+        if name in ('R3D-34', 'P2SC2'):
+            rows.append((f'{name}, channels_last_3d', backbone, CLIP_NDHWC))
+        if name == 'P2SC2':
+            rows.append(
+                (
+                    f'{name} deploy, channels_last_3d',
+                    dict(backbone, deploy=True),
+                    CLIP_NDHWC,
+                )
+            )
+    return rows
+
+
+def selected(rows: List[Tuple[str, dict, str]], only) -> list:
+    """The first row (the table's reference) and those ``only`` finds."""
+    if only is None:
+        return rows
+    return rows[:1] + [row for row in rows[1:] if re.search(only, row[0])]
 
 
 def as_input(clip: torch.Tensor, kind: str) -> torch.Tensor:
     """A (N, C, T, H, W) clip, or its frames as (N·T, C, H, W)."""
-    if kind == CLIP:
-        return clip
-    n, c, t, h, w = clip.shape
-    frames = clip.transpose(1, 2).reshape(n * t, c, h, w)
-    if kind == FRAMES_NHWC:
-        return frames.contiguous(memory_format=torch.channels_last)
-    return frames
+    if kind in (CLIP, CLIP_NDHWC):
+        data = clip
+    else:
+        n, c, t, h, w = clip.shape
+        data = clip.transpose(1, 2).reshape(n * t, c, h, w)
+    if kind in LAYOUTS:
+        return data.contiguous(memory_format=LAYOUTS[kind])
+    return data
 
 
 def timers(
@@ -281,8 +314,8 @@ def measure(rows, shape, args) -> List[dict]:
         # (mmaction2's TSM would try to download ImageNet weights there).
         backbone = MODELS.build(cfg)
         backbone.to(args.device)
-        if kind == FRAMES_NHWC:
-            backbone.to(memory_format=torch.channels_last)
+        if kind in LAYOUTS:
+            backbone.to(memory_format=LAYOUTS[kind])
         if name.endswith(ONNXRUNTIME):
             runs = onnxruntime_timers(backbone, clip, kind, args.threads)
         else:
@@ -421,7 +454,7 @@ def main() -> None:
     rows = video_models(args.frames)
     if args.onnxruntime:
         rows += onnxruntime_models(args.frames)
-    video = measure(rows, shape, args)
+    video = measure(selected(rows, args.only), shape, args)
     parts = [
         header,
         table(
@@ -432,7 +465,9 @@ def main() -> None:
         onnxruntime_ratios(video),
     ]
     if not args.no_pmscn:
-        pmscn = measure(pmscn_models(), (1, 3, 64, 64, 64), args)
+        pmscn = measure(
+            selected(pmscn_models(), args.only), (1, 3, 64, 64, 64), args
+        )
         parts.append(
             table(
                 pmscn,

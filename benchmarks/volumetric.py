@@ -66,6 +66,8 @@ C2FNAS_OPS = [
 ]
 
 Builder = Callable[[], nn.Module]
+#: A row whose name ends so is an inference-only deploy form.
+DEPLOY = 'deploy'
 
 
 def parse_args() -> argparse.Namespace:
@@ -91,13 +93,19 @@ def parse_args() -> argparse.Namespace:
 
 
 def demo_rows() -> List[Tuple[str, Builder]]:
-    """The MRI demo's UNet with each of its ops."""
+    """The MRI demo's UNet with each of its ops, and P2SC2's deploy form
+    (inference only)."""
     from cakes_mm.models import UNet3D
 
-    return [
-        (name, lambda op=op: UNet3D(3, 1, 4, op=op, features=(16, 32, 64)))
-        for name, op in DEMO_OPS
-    ]
+    def build(op, deploy=False) -> nn.Module:
+        net = UNet3D(3, 1, 4, op=op, features=(16, 32, 64))
+        if deploy:
+            net.eval().switch_to_deploy()
+        return net
+
+    rows = [(name, lambda op=op: build(op)) for name, op in DEMO_OPS]
+    p2sc2 = dict(DEMO_OPS)['P2SC2']
+    return rows + [(f'P2SC2 {DEPLOY}', lambda: build(p2sc2, deploy=True))]
 
 
 def c2fnas_rows() -> List[Tuple[str, Builder]]:
@@ -154,8 +162,10 @@ def runs(
     batch: torch.Tensor,
     labels: torch.Tensor,
     device: str,
+    train_too: bool = True,
 ) -> Dict[str, Callable[[], None]]:
-    """Callables for one training step and one batch-1 inference."""
+    """Callables for one training step (unless not ``train_too``) and one
+    batch-1 inference."""
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
 
     def sync():
@@ -175,7 +185,7 @@ def runs(
             net(batch[:1])
         sync()
 
-    return {'train': train, 'infer': infer}
+    return {'train': train, 'infer': infer} if train_too else {'infer': infer}
 
 
 def lay_out(x: torch.Tensor, layout: str) -> torch.Tensor:
@@ -206,7 +216,13 @@ def measure(group: str, args: argparse.Namespace) -> List[dict]:
         )
         for layout, memory_format in LAYOUTS.items():
             net = build().to(args.device, memory_format=memory_format)
-            timed = runs(net, lay_out(volume, layout), labels, args.device)
+            timed = runs(
+                net,
+                lay_out(volume, layout),
+                labels,
+                args.device,
+                train_too=not name.endswith(DEPLOY),
+            )
             for run in timed.values():
                 run()  # warm-up
             entries.append(
@@ -250,11 +266,15 @@ def table(entries: List[dict], title: str) -> str:
         '|---|---|---|---|---|---|---|---|---|',
     ]
     for e in entries:
-        train, infer = e['median']['train'], e['median']['infer']
+        train, infer = e['median'].get('train'), e['median']['infer']
+        trained = (
+            f'{train * 1e3:.1f} | {train / best["train"]:.2f}'
+            if train is not None
+            else '- | -'
+        )
         lines.append(
             f'| {e["name"]} | {e["layout"]} | {e["params"]:.3f} | '
-            f'{e["gflops"]:.3f} | {train * 1e3:.1f} | '
-            f'{train / best["train"]:.2f} | {infer * 1e3:.1f} | '
+            f'{e["gflops"]:.3f} | {trained} | {infer * 1e3:.1f} | '
             f'{infer / best["infer"]:.2f} | '
             f'{e["gflops"] / base[0]["gflops"]:.2f} |'
         )

@@ -48,7 +48,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='mixed precision with dynamic loss scaling (needs CUDA)',
+        help='mixed precision: fp16 with dynamic loss scaling on a GPU, '
+        'bf16 autocast on the CPU',
     )
     parser.add_argument(
         '--auto-scale-lr',
@@ -67,14 +68,11 @@ def apply_train_args(cfg: Config, args: argparse.Namespace) -> None:
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
-    if args.amp:
-        if not torch.cuda.is_available():
-            raise SystemExit(
-                "error: --amp needs a CUDA GPU (mmengine's "
-                'AmpOptimWrapper is built on torch.cuda.amp)'
-            )
+    if args.amp and torch.cuda.is_available():
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    elif args.amp:  # bf16 autocast on the CPU
+        cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise SystemExit(

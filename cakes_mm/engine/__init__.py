@@ -1,3 +1,9 @@
 from .hooks import CAKESSearchHook, FiniteLossHook, RandomStateHook
+from .optimizers import CPUAmpOptimWrapper
 
-__all__ = ['CAKESSearchHook', 'FiniteLossHook', 'RandomStateHook']
+__all__ = [
+    'CAKESSearchHook',
+    'CPUAmpOptimWrapper',
+    'FiniteLossHook',
+    'RandomStateHook',
+]

@@ -12,6 +12,7 @@ ROWS = (
         'TSN R50 (mmaction2), channels_last',
         'TSM R50 (mmaction2)',
         'I3D R50 (mmaction2)',
+        'I3D R50 (mmaction2), channels_last_3d',
         'C2D',
         'C2D deploy',
         'P3D',
@@ -79,3 +80,12 @@ def test_latency_benchmark_writes_every_row(tmp_path):
         'Search step (forward + backward) / fixed C2D step: '
         'CAKES 12D perf supernet: ' in written
     )
+
+
+def test_only_times_the_rows_it_names_beside_the_reference(tmp_path):
+    written = run_on_a_tiny_clip(tmp_path, '--only', '^CAKES12D_C')
+    assert list(table_rows(written)) == [
+        'TSN R50 (mmaction2)',
+        'CAKES12D_C',
+        'CAKES12D_C deploy',
+    ]

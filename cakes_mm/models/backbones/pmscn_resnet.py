@@ -11,7 +11,7 @@ from mmaction.registry import MODELS
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.logging import MMLogger
 
-from ..layers.pmscn import PmSCn, check_streams
+from ..layers.pmscn import PmSCn, check_streams, switch_pmscn_to_deploy
 from .base import ResNet3dBase
 from .resnet2d_inflation import (
     StateDict,
@@ -205,6 +205,8 @@ class PmSCnResNet(ResNet3dBase):
         act_cfg (dict): Activation config. Defaults to ``dict(type='ReLU')``.
         zero_init_residual (bool): Whether to zero each block's last norm
             when training from scratch. Defaults to True.
+        deploy (bool): Build the deploy form (:meth:`switch_to_deploy`),
+            which a deploy checkpoint loads into. Defaults to False.
         init_cfg (dict, optional): mmengine init config. Defaults to None.
     """
 
@@ -233,6 +235,7 @@ class PmSCnResNet(ResNet3dBase):
         norm_cfg: Dict = dict(type='BN3d', requires_grad=True),
         act_cfg: Dict = dict(type='ReLU'),
         zero_init_residual: bool = True,
+        deploy: bool = False,
         init_cfg: Optional[Dict] = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -294,6 +297,17 @@ class PmSCnResNet(ResNet3dBase):
             self.add_module(name, nn.Sequential(*blocks))
             self.res_layers.append(name)
         self.feat_dim = inplanes
+        self.deploy = False
+        if deploy:
+            self.switch_to_deploy()
+
+    def switch_to_deploy(self) -> None:
+        """Fold the batch norms inside the PmSCn units into their 2D convs
+        (:func:`~cakes_mm.models.layers.pmscn.switch_pmscn_to_deploy`); the
+        eval-mode output is unchanged."""
+        if not self.deploy:
+            switch_pmscn_to_deploy(self)
+            self.deploy = True
 
     def forward(
         self, x: torch.Tensor

@@ -27,6 +27,7 @@ from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 
 from ..arch import ArchSpec
+from ..layers.pmscn import switch_pmscn_to_deploy
 from .converters import (
     Patterns,
     convert_to_cakes,
@@ -195,3 +196,8 @@ class PmSCnConverted(ConvertedNet):
         self.report = convert_to_pmscn(
             self.model, m, n, include, exclude, input_shape, strict=strict
         )
+
+    def switch_to_deploy(self) -> None:
+        """Fold the batch norms inside the PmSCn units into their 2D convs
+        (:func:`~cakes_mm.models.layers.pmscn.switch_pmscn_to_deploy`)."""
+        switch_pmscn_to_deploy(self.model)

@@ -143,6 +143,8 @@ class CAKESConv3d(nn.Module):
             }
         )
         self.register_buffer('channel_order', None)
+        #: ``channel_order`` on the CPU, for planning wherever the layer is.
+        self.order_on_cpu: Optional[torch.Tensor] = None
         #: The blocks of each planned device type (see ``PLANNED_DEVICES``).
         self.blocks: Dict[str, Tuple[Block, ...]] = {}
         for kind in PLANNED_DEVICES:
@@ -190,6 +192,7 @@ class CAKESConv3d(nn.Module):
             )
         device = next(iter(self.convs.values())).weight.device
         self.channel_order = order.to(device)
+        self.order_on_cpu = order
         self._make_plans()
 
     def set_plan(self, plan: str) -> None:
@@ -240,8 +243,8 @@ class CAKESConv3d(nn.Module):
             ]
         )
         position = torch.argsort(source)
-        if self.channel_order is not None:
-            position = position[torch.argsort(self.channel_order.cpu())]
+        if self.order_on_cpu is not None:
+            position = position[torch.argsort(self.order_on_cpu)]
         if torch.equal(position, torch.arange(self.out_channels, device=cpu)):
             return None
         return position.to(like.device)

@@ -33,6 +33,13 @@ Our reading of what the paper leaves open:
 The unit is meant to be followed by a norm layer, so by default no conv
 has a bias; with ``bias=True`` (a converted conv that had one) each stream's
 1D conv has one.
+
+**Deploy form** (:meth:`PmSCn.switch_to_deploy`,
+:func:`switch_pmscn_to_deploy` for a whole network): each batch norm inside
+a stream is folded into the 2D conv before it, which gains a bias, and the
+norm becomes an identity; the unit then computes what it computed in eval
+mode with one pass fewer over memory per 2D conv. Norms that use the batch's
+own statistics (instance or group norms) cannot fold and stay.
 """
 
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -40,6 +47,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_norm_layer
+from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.utils import _triple
 
 from .sub_kernels import IntOr3, make_sub_kernel_conv, uniform_split
@@ -179,6 +187,59 @@ class PmSCnStream(nn.Module):
             x = self.act(norm(conv(x)))
         return self.conv1d(x)
 
+    def fold_norms(self) -> int:
+        """Fold each batch norm into the 2D conv before it (deploy form).
+
+        Returns:
+            int: How many norms were folded.
+        """
+        folded = 0
+        for i, (conv, norm) in enumerate(zip(self.convs2d, self.norms)):
+            if isinstance(norm, _BatchNorm) and norm.track_running_stats:
+                self.convs2d[i] = conv_with_norm(conv, norm)
+                self.norms[i] = nn.Identity()
+                folded += 1
+        return folded
+
+
+def conv_with_norm(conv: nn.Conv3d, norm: _BatchNorm) -> nn.Conv3d:
+    """One conv computing ``norm(conv(x))`` with the norm's running
+    statistics: the weight scaled by γ/σ per filter and a bias.
+
+    Args:
+        conv (nn.Conv3d): A conv, with or without a bias.
+        norm (_BatchNorm): The batch norm after it.
+
+    Returns:
+        nn.Conv3d: The folded conv, on the conv's device, layout and dtype.
+    """
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.affine:
+        scale = scale * norm.weight
+    shift = -norm.running_mean * scale
+    if norm.affine:
+        shift = shift + norm.bias
+    if conv.bias is not None:
+        shift = shift + conv.bias * scale
+    fused = nn.Conv3d(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,
+        conv.stride,
+        conv.padding,
+        conv.dilation,
+        conv.groups,
+        bias=True,
+        padding_mode=conv.padding_mode,
+        device=conv.weight.device,
+        dtype=conv.weight.dtype,
+    )
+    with torch.no_grad():
+        weight = conv.weight * scale.view(-1, 1, 1, 1, 1)
+        fused.weight.copy_(weight)
+        fused.bias.copy_(shift)
+    return fused
+
 
 class PmSCn(nn.Module):
     """A P_mSC_n unit, a drop-in replacement for 3D convs C_in → C_out.
@@ -275,3 +336,32 @@ class PmSCn(nn.Module):
             ``stride`` and same padding would be.
         """
         return torch.cat([stream(x) for stream in self.streams], dim=1)
+
+    def switch_to_deploy(self) -> int:
+        """Fold the streams' batch norms into their 2D convs (see the module
+        docstring); eval-mode outputs are unchanged.
+
+        Returns:
+            int: How many norms were folded.
+        """
+        return sum(stream.fold_norms() for stream in self.streams)
+
+
+def switch_pmscn_to_deploy(model: nn.Module) -> int:
+    """Switch every PmSCn unit of ``model`` to its deploy form.
+
+    Args:
+        model (nn.Module): Any network with PmSCn units.
+
+    Returns:
+        int: How many norms were folded.
+
+    Raises:
+        ValueError: When the model has no PmSCn unit.
+    """
+    units = [m for m in model.modules() if isinstance(m, PmSCn)]
+    if not units:
+        raise ValueError(
+            f'{type(model).__name__} has no PmSCn unit to switch to deploy'
+        )
+    return sum(unit.switch_to_deploy() for unit in units)

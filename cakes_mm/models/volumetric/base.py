@@ -31,6 +31,7 @@ from ..convert import (
     convert_to_cakes_supernet,
     convert_to_pmscn,
 )
+from ..layers.pmscn import switch_pmscn_to_deploy
 
 OpSpec = Union[str, Mapping[str, Any]]
 
@@ -204,6 +205,12 @@ class VolumetricNet(nn.Module):
             raise type(error)(f'{name}: op={op!r}: {error}') from None
         self.op = spec
         return self.report
+
+    def switch_to_deploy(self) -> None:
+        """Fold the batch norms inside this network's PmSCn units into their
+        2D convs (``op=dict(type='pmscn', ...)`` only; see
+        :func:`~cakes_mm.models.layers.pmscn.switch_pmscn_to_deploy`)."""
+        switch_pmscn_to_deploy(self)
 
     def convert(self, spec: Dict[str, Any]) -> ConversionReport:
         """Run the conversion of a parsed dict op on the replaceable convs.
