@@ -33,12 +33,12 @@ import os.path as osp
 import platform
 import re
 import statistics
-import time
 from typing import Callable, Dict, List, Tuple
 
 import torch
 from mmaction.registry import MODELS
 from mmengine.registry import init_default_scope
+from timing import time_interleaved  # benchmarks/timing.py
 
 import cakes_mm  # noqa: F401
 from cakes_mm.analysis import Complexity, model_complexity
@@ -335,13 +335,7 @@ def measure(rows, shape, args) -> List[dict]:
             )
         )
         print(f'built {name}', flush=True)
-    for r in range(args.repeat):
-        for entry in entries:
-            for key, run in entry['runs'].items():
-                start = time.perf_counter()
-                run()
-                entry['times'][key].append(time.perf_counter() - start)
-        print(f'repetition {r + 1}/{args.repeat}', flush=True)
+    time_interleaved(entries, args.repeat, '')
     return entries
 
 

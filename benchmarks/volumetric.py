@@ -29,12 +29,12 @@ ratio beside it. The table is printed and written to
 import argparse
 import os.path as osp
 import statistics
-import time
 from typing import Callable, Dict, List, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from timing import time_interleaved  # benchmarks/timing.py
 
 import cakes_mm  # noqa: F401
 from cakes_mm.analysis import count_complexity
@@ -236,13 +236,7 @@ def measure(group: str, args: argparse.Namespace) -> List[dict]:
                 )
             )
         print(f'built {name}', flush=True)
-    for r in range(args.repeat):
-        for entry in entries:
-            for key, run in entry['runs'].items():
-                start = time.perf_counter()
-                run()
-                entry['times'][key].append(time.perf_counter() - start)
-        print(f'{group}: repetition {r + 1}/{args.repeat}', flush=True)
+    time_interleaved(entries, args.repeat, f'{group}: ')
     for entry in entries:
         entry['median'] = {
             key: statistics.median(times)

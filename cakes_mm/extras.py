@@ -9,7 +9,14 @@ import importlib
 
 #: The modules each extra of ``pyproject.toml`` brings.
 EXTRAS = {
-    'volumetric': ('monai', 'nibabel', 'nilearn', 'scipy', 'skimage'),
+    'volumetric': (
+        'fire',
+        'monai',
+        'nibabel',
+        'nilearn',
+        'scipy',
+        'skimage',
+    ),
     'deploy': ('onnx', 'onnxruntime'),
 }
 

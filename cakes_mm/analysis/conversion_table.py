@@ -90,10 +90,13 @@ def monai_networks() -> Dict[str, Network]:
     }
 
 
-def convert(network: Network, conversion: str) -> ConversionReport:
-    """Convert a fresh copy of ``network`` one way.
+def convert(
+    model: nn.Module, network: Network, conversion: str
+) -> ConversionReport:
+    """Convert ``model``, built by ``network``, one way, in place.
 
     Args:
+        model (nn.Module): ``network.build()``.
         network (Network): The network.
         conversion (str): ``'cakes'``, ``'performance'``, ``'cost'`` or
             ``'p2sc2'``.
@@ -101,7 +104,6 @@ def convert(network: Network, conversion: str) -> ConversionReport:
     Returns:
         ConversionReport: What was converted and skipped.
     """
-    model = network.build()
     shape = (1, 1) + (network.size,) * 3
     if conversion == 'cakes':
         return convert_to_cakes(model, op_set=OP_SET)
@@ -205,6 +207,9 @@ def conversion_table() -> str:
     ]
     for name, network in monai_networks().items():
         with quiet_reports():
-            cells = [cell(convert(network, kind)) for kind, _ in COLUMNS]
+            cells = [
+                cell(convert(network.build(), network, kind))
+                for kind, _ in COLUMNS
+            ]
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines) + '\n'

@@ -37,6 +37,7 @@ ARCH_CONFIGS = {
 }
 P3D = osp.join(CONFIGS, 'baselines', 'p3d_r50_8x1x1_sthv1.py')
 PMSCN = osp.join(CONFIGS, 'pmscn', 'p2sc2_r34_64x1x1_ucf101.py')
+R3D = osp.join(CONFIGS, 'pmscn', 'r3d_r34_64x1x1_ucf101.py')
 SHAPE = (1, 3, 2, 32, 32)  # 2 frames of 32x32 keep the tests fast
 
 export_tool = load_tool('deployment/export_onnx.py')
@@ -166,7 +167,8 @@ def test_the_check_compares_logits_that_softmax_hides():
 
 def test_no_deploy_form_is_an_error_and_writes_nothing(tmp_path):
     path = tmp_path / 'model.onnx'
-    for config, name in ((P3D, 'CAKESResNet'), (PMSCN, 'PmSCnResNet')):
+    # P3D has no deploy form; R3D-34 has no PmSCn unit to fold.
+    for config, name in ((P3D, 'CAKESResNet'), (R3D, 'PmSCnResNet')):
         with pytest.raises(
             ExportError,
             match=f'{name} has no deploy form.*'
@@ -250,3 +252,10 @@ def test_the_tool_reports_bad_input_in_one_line(tmp_path):
             ]
         )
     assert not osp.exists(out)
+
+
+def test_pmscn_exports_in_deploy_form_with_its_norms_folded(tmp_path):
+    path = tmp_path / 'p2sc2.onnx'
+    recognizer = init_recognizer(PMSCN, device='cpu')
+    export_recognizer(recognizer, str(path), SHAPE)
+    assert recognizer.backbone.deploy and path.stat().st_size > 0

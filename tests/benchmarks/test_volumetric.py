@@ -1,0 +1,60 @@
+"""The volumetric benchmark runs the MRI demo's rows once and writes the
+table it prints."""
+
+import pytest
+from tool_helpers import run_tool
+
+pytestmark = pytest.mark.slow  # it runs a tool in a subprocess
+
+DEMO_ROWS = [
+    '3D',
+    'planar 2D',
+    'CAKES 2D',
+    'CAKES 1,2,3D',
+    'P2SC2',
+    'P2SC2 deploy',
+]
+
+
+def test_volumetric_benchmark_writes_both_layouts_of_every_row(tmp_path):
+    out = tmp_path / 'volumetric.md'
+    result = run_tool(
+        [
+            '../benchmarks/volumetric.py',
+            '--groups',
+            'demo',
+            '--repeat',
+            '1',
+            '--out',
+            str(out),
+        ],
+        cwd=str(tmp_path),
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    written = out.read_text()
+    assert written.strip() in result.stdout
+    rows = [
+        [cell.strip() for cell in line.strip('|').split('|')]
+        for line in written.splitlines()
+        if line.startswith('| ') and not line.startswith('| model')
+    ]
+    assert [(r[0], r[1]) for r in rows] == [
+        (name, layout)
+        for name in DEMO_ROWS
+        for layout in ('NCDHW', 'channels_last_3d')
+    ]
+    by_name = {(r[0], r[1]): r for r in rows}
+    # params (M), GFLOPs and FLOPs / 3D, as the MRI demo's table counts them
+    assert by_name['3D', 'NCDHW'][2:4] == ['0.340', '1.517']
+    assert by_name['CAKES 1,2,3D', 'NCDHW'][-1] == '0.41'
+    assert by_name['P2SC2', 'NCDHW'][-1] == '0.78'
+    # The 3D row's fastest layout is the reference of each time ratio.
+    assert (
+        min(
+            float(by_name['3D', lay][5])
+            for lay in ('NCDHW', 'channels_last_3d')
+        )
+        == 1.0
+    )
+    assert by_name['P2SC2 deploy', 'NCDHW'][4:6] == ['-', '-']
