@@ -1,7 +1,7 @@
 """Training-step and inference time of the volumetric networks, CAKES and
 PmSCn against the 3D convs they replace, in one process, on the same input.
 
-    python benchmarks/volumetric.py [--groups demo c2fnas monai]
+    python benchmarks/volumetric.py [--groups demo c2fnas basicunet ...]
         [--threads 2] [--repeat 5] [--size 64] [--device cpu|cuda]
         [--out FILE]
 
@@ -11,9 +11,9 @@ Groups of rows, each against its first row (the network with 3D convs):
   the ops of its five configs;
 * ``c2fnas``: C2FNAS with 3D, 2D, P3D and the CAKES manual rows of Table 1
   (batch 1, ``--size``³ crops);
-* ``monai``: MONAI's ``BasicUNet`` and ``SegResNet`` at their default
-  arguments, and their CAKES 1,2,3D and P2SC2 conversions (batch 2,
-  ``--size``³ crops).
+* ``basicunet``, ``segresnet``: MONAI's ``BasicUNet`` and ``SegResNet`` at
+  their default arguments, and their CAKES 1,2,3D and P2SC2 conversions
+  (batch 2, ``--size``³ crops).
 
 Every row runs in two layouts, ``NCDHW`` and ``channels_last_3d`` (input and
 weights; the segmentors' default), the second being every network's fastest
@@ -27,6 +27,7 @@ ratio beside it. The table is printed and written to
 """
 
 import argparse
+import logging
 import os.path as osp
 import statistics
 from typing import Callable, Dict, List, Tuple
@@ -34,6 +35,7 @@ from typing import Callable, Dict, List, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.logging import MMLogger
 from timing import time_interleaved  # benchmarks/timing.py
 
 import cakes_mm  # noqa: F401
@@ -73,10 +75,7 @@ DEPLOY = 'deploy'
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
-        '--groups',
-        nargs='+',
-        default=['demo', 'c2fnas', 'monai'],
-        choices=['demo', 'c2fnas', 'monai'],
+        '--groups', nargs='+', default=list(GROUPS), choices=list(GROUPS)
     )
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--repeat', type=int, default=5)
@@ -117,10 +116,9 @@ def c2fnas_rows() -> List[Tuple[str, Builder]]:
     ]
 
 
-def monai_rows() -> List[Tuple[str, Builder]]:
-    """MONAI's BasicUNet and SegResNet at defaults, and conversions."""
-    from monai.networks.nets import BasicUNet, SegResNet
-
+def monai_rows(name: str, build: Builder) -> List[Tuple[str, Builder]]:
+    """A MONAI network at its defaults, and its CAKES 1,2,3D and P2SC2
+    conversions."""
     from cakes_mm.models.convert import convert_to_cakes, convert_to_pmscn
 
     def converted(build: Builder, convert) -> Builder:
@@ -137,23 +135,34 @@ def monai_rows() -> List[Tuple[str, Builder]]:
     def p2sc2(net):
         return convert_to_pmscn(net, m=2, n=2)
 
-    rows = []
-    for name, build in [
-        ('BasicUNet', lambda: BasicUNet(3, 1, 3)),
-        ('SegResNet', lambda: SegResNet(3, in_channels=1, out_channels=3)),
-    ]:
-        rows += [
-            (f'{name} 3D', build),
-            (f'{name} CAKES 1,2,3D', converted(build, cakes)),
-            (f'{name} P2SC2', converted(build, p2sc2)),
-        ]
-    return rows
+    return [
+        (f'{name} 3D', build),
+        (f'{name} CAKES 1,2,3D', converted(build, cakes)),
+        (f'{name} P2SC2', converted(build, p2sc2)),
+    ]
+
+
+def basicunet_rows() -> List[Tuple[str, Builder]]:
+    """MONAI's BasicUNet (instance norms) and its conversions."""
+    from monai.networks.nets import BasicUNet
+
+    return monai_rows('BasicUNet', lambda: BasicUNet(3, 1, 3))
+
+
+def segresnet_rows() -> List[Tuple[str, Builder]]:
+    """MONAI's SegResNet (group norms) and its conversions."""
+    from monai.networks.nets import SegResNet
+
+    return monai_rows(
+        'SegResNet', lambda: SegResNet(3, in_channels=1, out_channels=3)
+    )
 
 
 GROUPS = {
     'demo': ('MRI demo UNet', demo_rows, 4, 32, 4),
     'c2fnas': ('C2FNAS', c2fnas_rows, 1, None, 3),
-    'monai': ('MONAI networks', monai_rows, 2, None, 3),
+    'basicunet': ("MONAI's BasicUNet", basicunet_rows, 2, None, 3),
+    'segresnet': ("MONAI's SegResNet", segresnet_rows, 2, None, 3),
 }
 
 
@@ -209,6 +218,7 @@ def measure(group: str, args: argparse.Namespace) -> List[dict]:
         0, classes, (batch_size, size, size, size), device=args.device
     )
     entries = []
+    MMLogger.get_current_instance().setLevel(logging.WARNING)
     for name, build in rows():
         torch.manual_seed(0)
         cost = count_complexity(

@@ -24,6 +24,11 @@ model = dict(
         features=(16, 32, 64),
     ),
     test_cfg=dict(roi_size=patch, stride=16, sw_batch_size=4),
+    # channels_last_3d: this batch-normed UNet trains faster so on the CPU
+    # (benchmarks/results/volumetric_cpu.md).
+    data_preprocessor=dict(
+        type='VolumeSegDataPreprocessor', channels_last=True
+    ),
 )
 
 # Written by the demo; the json holds one labelled volume per split.

@@ -217,7 +217,9 @@ class CAKESConv3d(nn.Module):
                 blocks = tuple((name,) for name in groups)
             else:
                 device = torch.device('cpu' if kind == 'cpu' else 'meta')
-                blocks = plan_blocks(self.choice, block_width(device))
+                blocks = plan_blocks(
+                    self.choice, block_width(device), self.in_channels
+                )
             self.blocks[kind] = blocks
             setattr(self, f'gather_{kind}', self._gather(blocks, weight))
 

@@ -14,17 +14,22 @@ result is exact (the padded taps add zeros) and the gradients reach each
 group's own weight unchanged, so checkpoints are untouched.
 
 The rule (:func:`plan_blocks`) minimises a cost in padded multiply-adds per
-output voxel and input block of channels::
+output voxel, with ``in_blocks = ceil(in_channels / width)``::
 
-    cost(block) = taps(box) * ceil(channels / width) + CONV_OVERHEAD
+    cost(block) = in_blocks * (taps(box) * ceil(channels / width)
+                               + CONV_OVERHEAD)
 
-summed over the blocks, plus ``PERMUTE_COST`` per block of output channels
-when the blocks change the channel order (one gather to restore it). Ties go
-to fewer real multiply-adds. ``CONV_OVERHEAD`` stands for the passes over
-memory that a conv costs beyond its multiply-adds (its output, and in
-training the input gradient), in the same unit as one tap of a
-full-width block. Every partition of up to 7 groups (877 of them) is
-scored, once per layer and width.
+summed over the blocks, plus ``PERMUTE_COST * ceil(out_channels / width)``
+when the blocks change the channel order (one gather to restore it, and its
+scatter in the backward pass). Ties go to fewer real multiply-adds.
+``CONV_OVERHEAD`` stands for the passes over memory that one more conv costs
+beyond its multiply-adds (its output, the concatenation, and in training its
+own input gradient), in taps of one full-width block. Both constants were
+set from training steps of the MRI demo's UNet and of MONAI's BasicUNet
+converted to seven ops (``benchmarks/volumetric.py``), where concatenation
+and gathers over large volumes cost more than their arithmetic suggests.
+Every partition of up to 7 groups (877 of them) is scored, once per layer
+and width.
 """
 
 import math
@@ -41,9 +46,9 @@ CPU_BLOCK_WIDTHS = {'AVX512': 16, 'AVX512_BF16': 16, 'AMX': 16, 'AVX2': 8}
 #: The width assumed where none is known (other CPUs, GPUs).
 DEFAULT_BLOCK_WIDTH = 8
 #: A conv's cost beyond its multiply-adds, in taps of one channel block.
-CONV_OVERHEAD = 2.0
+CONV_OVERHEAD = 6.0
 #: The cost of one gather that restores the channel order, per block.
-PERMUTE_COST = 1.0
+PERMUTE_COST = 12.0
 
 Block = Tuple[str, ...]
 
@@ -100,7 +105,10 @@ def set_partitions(items: Sequence[str]) -> List[List[Block]]:
 
 
 def plan_cost(
-    blocks: Sequence[Block], choice: Dict[str, int], width: int
+    blocks: Sequence[Block],
+    choice: Dict[str, int],
+    width: int,
+    in_channels: int = 1,
 ) -> Tuple[float, int]:
     """(cost, real multiply-adds) of computing ``choice`` as ``blocks``.
 
@@ -108,17 +116,21 @@ def plan_cost(
         blocks (Sequence[tuple[str, ...]]): The partition.
         choice (dict[str, int]): Channels per sub-kernel, in group order.
         width (int): The conv's channel block width.
+        in_channels (int): The conv's input channels. Defaults to 1.
 
     Returns:
         tuple[float, int]: The cost of the module docstring, and the
         multiply-adds per output voxel and input channel, padded taps
         included.
     """
+    in_blocks = math.ceil(in_channels / width)
     cost, macs = 0.0, 0
     for block in blocks:
         channels = sum(choice[name] for name in block)
         taps = math.prod(box_size(block))
-        cost += taps * math.ceil(channels / width) + CONV_OVERHEAD
+        cost += in_blocks * (
+            taps * math.ceil(channels / width) + CONV_OVERHEAD
+        )
         macs += taps * channels
     order = [name for block in blocks for name in block]
     if order != list(choice):
@@ -126,32 +138,36 @@ def plan_cost(
     return cost, macs
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=4096)
 def _best_blocks(
-    choice: Tuple[Tuple[str, int], ...], width: int
+    choice: Tuple[Tuple[str, int], ...], width: int, in_channels: int
 ) -> Tuple[Block, ...]:
     """The cached search of :func:`plan_blocks`."""
     groups = dict(choice)
     names = [name for name, count in choice if count > 0]
     best = min(
-        set_partitions(names), key=lambda p: plan_cost(p, groups, width)
+        set_partitions(names),
+        key=lambda p: plan_cost(p, groups, width, in_channels),
     )
     return tuple(best)
 
 
-def plan_blocks(choice: Dict[str, int], width: int) -> Tuple[Block, ...]:
+def plan_blocks(
+    choice: Dict[str, int], width: int, in_channels: int = 1
+) -> Tuple[Block, ...]:
     """The cheapest partition of a CAKES conv's groups into blocks.
 
     Args:
         choice (dict[str, int]): Channels per sub-kernel, in group order;
             groups of zero channels are left out.
         width (int): The conv's channel block width (:func:`block_width`).
+        in_channels (int): The conv's input channels. Defaults to 1.
 
     Returns:
         tuple[tuple[str, ...], ...]: The blocks, each a tuple of sub-kernel
         names, in the order their outputs are concatenated.
     """
-    return _best_blocks(tuple(choice.items()), width)
+    return _best_blocks(tuple(choice.items()), width, in_channels)
 
 
 def pad_to_box(

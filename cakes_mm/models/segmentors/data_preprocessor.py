@@ -43,20 +43,24 @@ class VolumeSegDataPreprocessor(BaseDataPreprocessor):
     and come one per batch. Intensities are left as the dataset's pipeline
     made them (MONAI's ``ScaleIntensityRanged`` and the like).
 
-    The batch is laid out ``channels_last_3d`` (NDHWC) by default: the same
-    values, in the memory layout in which the CPU's convolutions (oneDNN)
-    run fastest; the segmentors lay out sliding windows the same way
-    (:meth:`lay_out`) and their network's weights too.
+    With ``channels_last=True`` the batch is laid out ``channels_last_3d``
+    (NDHWC): the same values, in a memory layout in which the CPU's 3D
+    convolutions (oneDNN) often run faster; the segmentors then lay out
+    sliding windows the same way (:meth:`lay_out`) and their network's
+    weights too. Whether it pays depends on the network: measured on the
+    CPU (``benchmarks/volumetric.py``), it speeds up the MRI demo's
+    batch-normed UNet and slows down networks with instance norms (C2FNAS,
+    MONAI's BasicUNet), whose norm has no fast channels-last kernel.
 
     Args:
         channels_last (bool): Lay batches out ``channels_last_3d``.
-            Defaults to True.
+            Defaults to False.
         non_blocking (bool): Copy to the device asynchronously. Defaults to
             False.
     """
 
     def __init__(
-        self, channels_last: bool = True, non_blocking: bool = False
+        self, channels_last: bool = False, non_blocking: bool = False
     ) -> None:
         super().__init__(non_blocking)
         self.channels_last = channels_last

@@ -163,7 +163,12 @@ def is_channels_last(x):
 def test_networks_run_channels_last_with_the_same_outputs():
     torch.manual_seed(0)
     window = dict(roi_size=32, stride=16, sw_batch_size=2)
-    model = segmentor(test_cfg=window).eval()
+    model = segmentor(
+        test_cfg=window,
+        data_preprocessor=dict(
+            type='VolumeSegDataPreprocessor', channels_last=True
+        ),
+    ).eval()
     assert all(
         p.is_contiguous(memory_format=torch.channels_last_3d)
         for p in model.parameters()
@@ -178,12 +183,7 @@ def test_networks_run_channels_last_with_the_same_outputs():
     # Two windows, run together (a batch of one single-channel window
     # would be contiguous in both layouts, and convs would take it so).
     assert layouts == [True]
-    plain = segmentor(
-        test_cfg=window,
-        data_preprocessor=dict(
-            type='VolumeSegDataPreprocessor', channels_last=False
-        ),
-    ).eval()
+    plain = segmentor(test_cfg=window).eval()  # NCDHW by default
     plain.load_state_dict(model.state_dict())
     windows = torch.cat([volume[..., :32, :, :], volume[..., 16:, :, :]])
     assert not is_channels_last(plain.run_window(windows))
