@@ -47,6 +47,27 @@ BASIC_UNET = dict(
     out_channels=3,
     features=(4, 4, 4, 4, 8, 4),
 )
+#: MONAI's UNet at its smallest: two levels, instance norms after its
+#: two 3x3x3 convs (widths 4 and 8).
+MONAI_UNET = dict(
+    type='monai.networks.nets.UNet',
+    spatial_dims=3,
+    in_channels=1,
+    out_channels=3,
+    channels=(4, 8),
+    strides=(2,),
+)
+#: MONAI's SegResNet at two levels; its group norms (8 groups) need at
+#: least 8 filters. Pre-activation: no conv has a norm of its own.
+MONAI_SEGRESNET = dict(
+    type='monai.networks.nets.SegResNet',
+    spatial_dims=3,
+    in_channels=1,
+    out_channels=3,
+    init_filters=8,
+    blocks_down=(1, 1),
+    blocks_up=(1,),
+)
 #: All seven sub-kernels, 3D first (the remainder of a uniform split).
 ALL_OPS = ['kxkxk', '1xkxk', 'kx1xk', 'kxkx1', 'kx1x1', '1xkx1', '1x1xk']
 #: C2FNAS's op convs: one per single and down cell, two per merge cell.

@@ -9,12 +9,13 @@ import json
 import os
 import pickle
 
+import numpy as np
 import pytest
 import torch
 from mmaction.registry import MODELS
 from mmengine.config import Config
 from tool_helpers import load_tool, read_arch_files, run_tool
-from volumetric_helpers import write_msd_dataset
+from volumetric_helpers import make_case, write_msd_dataset, write_nifti
 
 from cakes_mm.checkpoint.safe_load import load_local_checkpoint
 from cakes_mm.models import CAKESConv3d
@@ -201,21 +202,55 @@ def test_cost_search_adds_the_lasso(ct):
         assert len(arch) == NUM_C2FNAS_OP_CONVS
 
 
+def export_arch(monkeypatch, config, checkpoint, out):
+    """Run tools/search/export_arch.py in this process; return the arch.
+
+    Args:
+        monkeypatch (pytest.MonkeyPatch): To set the tool's ``sys.argv``.
+        config (str): The search config.
+        checkpoint (str | Path): A checkpoint of that search.
+        out (Path): The JSON to write.
+
+    Returns:
+        list[dict]: The arch it wrote.
+    """
+    monkeypatch.setattr(
+        'sys.argv',
+        ['export_arch.py', str(config), str(checkpoint), '--out', str(out)],
+    )
+    load_tool('search/export_arch.py').main()
+    return json.loads(out.read_text())
+
+
+def assert_fixed_network(config, arch, checkpoint, overrides=None):
+    """The fixed network of ``config`` has ``arch`` and ``checkpoint``
+    (a retraining's) loads into it strictly.
+
+    Args:
+        config (str): The retraining config.
+        arch (list[dict]): The arch it should be built with.
+        checkpoint (str | Path): A checkpoint of the retraining.
+        overrides (dict, optional): ``--cfg-options`` the retraining was
+            run with. Defaults to None.
+    """
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(overrides or {})
+    model = MODELS.build(cfg.model)
+    assert [
+        module.choice
+        for module in model.modules()
+        if isinstance(module, CAKESConv3d)
+    ] == arch
+    state = load_local_checkpoint(str(checkpoint))
+    model.load_state_dict(state['state_dict'], strict=True)
+
+
 def test_exported_arch_is_retrained_from_scratch(searched, monkeypatch):
     root, data, config, _ = searched
     exported = root / 'exported.json'
-    monkeypatch.setattr(
-        'sys.argv',
-        [
-            'export_arch.py',
-            config,
-            str(root / 'perf' / 'epoch_2.pth'),
-            '--out',
-            str(exported),
-        ],
+    arch = export_arch(
+        monkeypatch, config, root / 'perf' / 'epoch_2.pth', exported
     )
-    load_tool('search/export_arch.py').main()
-    arch = json.loads(exported.read_text())
     assert arch == json.loads((root / 'perf' / 'arch_frozen.json').read_text())
     retrain = tiny_config(
         str(root / 'retrain.py'),
@@ -226,16 +261,12 @@ def test_exported_arch_is_retrained_from_scratch(searched, monkeypatch):
     options = data_options(data) + [f'model.network.op.arch={exported}']
     log = tool(['train.py', retrain, '--work-dir', 'retrain', *options], root)
     assert 'loss_seg' in log
-    cfg = Config.fromfile(retrain)
-    cfg.merge_from_dict({'model.network.op.arch': str(exported)})
-    model = MODELS.build(cfg.model)
-    assert [
-        module.choice
-        for module in model.modules()
-        if isinstance(module, CAKESConv3d)
-    ] == arch
-    state = load_local_checkpoint(str(root / 'retrain' / 'epoch_1.pth'))
-    model.load_state_dict(state['state_dict'], strict=True)
+    assert_fixed_network(
+        retrain,
+        arch,
+        root / 'retrain' / 'epoch_1.pth',
+        {'model.network.op.arch': str(exported)},
+    )
 
 
 EM_SCHEDULE = """
@@ -279,3 +310,36 @@ def test_em_affinities_train_and_test_by_variation_of_information(tmp_path):
         result['pred_seg'].shape == result['gt_seg'].shape == (1, 32, 32, 32)
     )
     assert result['gt_seg'].max() > 1  # instance ids, not classes
+
+
+@pytest.mark.parametrize(
+    'value, counts',
+    [(np.nan, '1 NaN and 0 infinite'), (np.inf, '0 NaN and 1 infinite')],
+    ids=['nan', 'inf'],
+)
+def test_a_non_finite_voxel_stops_training_naming_the_file(
+    tmp_path, value, counts
+):
+    data = tmp_path / 'data'
+    write_msd_dataset(str(data), num_cases=5)
+    # Case 2 is a training case (fold 1, case 1, is held out).
+    bad = data / 'imagesTr' / 'case_2.nii.gz'
+    image = make_case(2)['image']
+    image[3, 4, 5] = value
+    write_nifti(str(bad), image)
+    config = tiny_config(
+        str(tmp_path / 'c2fnas.py'),
+        'c2fnas-3d_96x96x96_msd-pancreas.py',
+        TINY_C2FNAS,
+    )
+    result = run_tool(
+        ['train.py', config, '--work-dir', 'work', *data_options(data)],
+        str(tmp_path),
+    )
+    assert result.returncode == 1
+    assert 'Traceback' not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        f'error: {bad}: {counts} voxel(s) of {32**3}; a volume must be finite'
+    ), last
+    assert not (tmp_path / 'work' / 'epoch_1.pth').exists()
