@@ -42,6 +42,7 @@ import cakes_mm  # noqa: F401
 from cakes_mm.analysis import count_complexity
 from cakes_mm.environment import silence_irrelevant_warnings
 from cakes_mm.fileio import atomic_write
+from cakes_mm.models.segmentors.data_preprocessor import channels_last_3d
 
 RESULTS = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
 ALL_OPS = ['kxkxk', '1xkxk', 'kx1x1', 'kxkx1', 'kx1xk', '1xkx1', '1x1xk']
@@ -198,13 +199,10 @@ def runs(
 
 
 def lay_out(x: torch.Tensor, layout: str) -> torch.Tensor:
-    """``x`` in ``layout``, with channels_last strides even for one
-    channel (a conv reads the layout from the strides)."""
-    x = x.contiguous(memory_format=LAYOUTS[layout])
-    if layout == 'channels_last_3d' and x.shape[1] == 1:
-        n, _, d, h, w = x.shape
-        x = x.as_strided(x.shape, (d * h * w, 1, h * w, w, 1))
-    return x
+    """``x`` in ``layout``, as the segmentors' preprocessor lays it out."""
+    if layout == 'channels_last_3d':
+        return channels_last_3d(x)
+    return x.contiguous(memory_format=LAYOUTS[layout])
 
 
 def measure(group: str, args: argparse.Namespace) -> List[dict]:

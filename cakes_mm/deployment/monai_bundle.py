@@ -34,6 +34,7 @@ from ..fileio import atomic_write
 from ..models.arch import read_arch_file
 from ..models.convert import build_network
 from ..models.segmentors import VolumeSegmentor
+from ..models.segmentors.base import DEFAULT_PREPROCESSOR
 from ..models.segmentors.sliding_window import SlidingWindow
 from ..version import __version__
 
@@ -205,7 +206,10 @@ def inference_config(cfg: Config, config: str) -> Dict[str, object]:
     Returns:
         dict: The bundle config.
     """
-    preprocessor = cfg.model.get('data_preprocessor') or {}
+    # The layout the segmentor runs in: its preprocessor's, defaults included.
+    preprocessor = MODELS.build(
+        cfg.model.get('data_preprocessor') or DEFAULT_PREPROCESSOR
+    )
     pipeline = cfg.test_dataloader.dataset.pipeline
     return {
         'imports': ['$import glob', '$import os', '$import numpy'],
@@ -218,7 +222,7 @@ def inference_config(cfg: Config, config: str) -> Dict[str, object]:
         'network_def': dict(
             _target_='cakes_mm.deployment.monai_bundle.build_bundle_network',
             network=portable_network(cfg.model.network.to_dict()),
-            channels_last=preprocessor.get('channels_last', True),
+            channels_last=getattr(preprocessor, 'channels_last', False),
         ),
         'network': '$@network_def.to(@device)',
         'preprocessing': dict(

@@ -32,6 +32,25 @@ def stack_volumes(volumes: Sequence[torch.Tensor]) -> torch.Tensor:
     return torch.stack(list(volumes))
 
 
+def channels_last_3d(inputs: torch.Tensor) -> torch.Tensor:
+    """``inputs`` ``[N, C, D, H, W]`` with ``channels_last_3d`` strides.
+
+    One channel lies alike in both layouts, but a conv reads the layout
+    from the strides: such a batch gets those of ``channels_last_3d`` too.
+
+    Args:
+        inputs (torch.Tensor): A batch.
+
+    Returns:
+        torch.Tensor: The same values, laid out NDHWC.
+    """
+    inputs = inputs.contiguous(memory_format=torch.channels_last_3d)
+    if inputs.shape[1] == 1:
+        _, _, d, h, w = inputs.shape
+        inputs = inputs.as_strided(inputs.shape, (d * h * w, 1, h * w, w, 1))
+    return inputs
+
+
 @MODELS.register_module()
 class VolumeSegDataPreprocessor(BaseDataPreprocessor):
     """Move a batch to the model's device and stack its volumes.
@@ -74,17 +93,7 @@ class VolumeSegDataPreprocessor(BaseDataPreprocessor):
         Returns:
             torch.Tensor: The same values, ``channels_last_3d`` if chosen.
         """
-        if not self.channels_last:
-            return inputs
-        inputs = inputs.contiguous(memory_format=torch.channels_last_3d)
-        if inputs.shape[1] == 1:
-            # One channel lies alike in both layouts, but a conv reads the
-            # layout from the strides: give it those of channels_last_3d.
-            n, _, d, h, w = inputs.shape
-            inputs = inputs.as_strided(
-                inputs.shape, (d * h * w, 1, h * w, w, 1)
-            )
-        return inputs
+        return channels_last_3d(inputs) if self.channels_last else inputs
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """Stack and move one batch.
