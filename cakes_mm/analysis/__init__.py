@@ -1,3 +1,4 @@
+from ..input_shape import default_input_shape, volume_input_shape
 from .complexity import Complexity, count_complexity, model_complexity
 from .model_zoo import (
     TABLE1,
@@ -6,11 +7,9 @@ from .model_zoo import (
     PaperRow,
     SegPaperRow,
     config_complexity,
-    default_input_shape,
     network_of,
     table1_rows,
     table3_rows,
-    volume_input_shape,
 )
 
 __all__ = [
