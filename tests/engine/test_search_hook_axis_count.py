@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 from cakes_mm.engine.hooks import CAKESSearchHook
-from cakes_mm.engine.hooks.cakes_search_hook import axis_counts
+from cakes_mm.engine.hooks.log_arch_hook import axis_counts
 from cakes_mm.models.search import dump_chosen
 
 #: The axes (D, H, W) each sub-kernel spans, written out by hand.
