@@ -2,8 +2,8 @@
 
 In deploy mode a sub-kernel that spans time computes its off-centre frames
 as extra channels and adds them back shifted by one frame
-(:class:`cakes_mm.models.backbones.cakes_resnet_deploy.ShapeGroup`). PyTorch does that in place,
-on slices of the output. Traced into ONNX, each in-place slice update
+(:class:`cakes_mm.models.backbones.cakes_resnet_deploy.ShapeGroup`). By
+default it does that in place, on slices of the output. Traced into ONNX, each in-place slice update
 becomes a ScatterND with its index arithmetic: CAKES123D_P's graph then has
 about 12,700 nodes. Written as zero padding along T and plain adds, the same
 sums give about 3,200 nodes, which onnxruntime loads much sooner (times in
