@@ -31,6 +31,22 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def bn_scale_shift(
+    bn: nn.modules.batchnorm._BatchNorm,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """An eval-mode BN as a per-channel affine map, ``x * scale + shift``.
+
+    Args:
+        bn (_BatchNorm): The BN.
+
+    Returns:
+        tuple[torch.Tensor, torch.Tensor]: ``scale`` and ``shift``, one
+        value per channel.
+    """
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    return scale, bn.bias - bn.running_mean * scale
+
+
 def fold_bn(
     weight: torch.Tensor, bn: nn.modules.batchnorm._BatchNorm
 ) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -43,9 +59,9 @@ def fold_bn(
     Returns:
         tuple[torch.Tensor, torch.Tensor]: The scaled weight and the bias.
     """
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    scale, shift = bn_scale_shift(bn)
     shape = (-1,) + (1,) * (weight.dim() - 1)
-    return weight * scale.view(shape), bn.bias - bn.running_mean * scale
+    return weight * scale.view(shape), shift
 
 
 def frame_conv(
@@ -196,8 +212,7 @@ class DeployMidConv(nn.Module):
 
     def __init__(self, mid: nn.Module, bn: nn.Module) -> None:
         super().__init__()
-        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-        shift = bn.bias - bn.running_mean * scale
+        scale, shift = bn_scale_shift(bn)
         by_shape: Dict[Tuple[int, int], list] = {}
         positions = (
             torch.arange(mid.out_channels, device=scale.device)
