@@ -2,10 +2,11 @@
 initialisation, ``pretrained``, ``frozen_stages`` and ``norm_eval``, as in
 mmaction2's ResNet3d."""
 
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init, kaiming_init
@@ -17,8 +18,8 @@ class ResNet3dBase(BaseModule):
     """Base of :class:`CAKESResNet` and :class:`PmSCnResNet`.
 
     A subclass defines ``arch_settings`` ({depth: (block, stage blocks)}),
-    calls :meth:`set_common_options` from its constructor, builds ``conv1``,
-    ``bn1`` and the stages named in ``res_layers``, and implements
+    calls :meth:`set_common_options` and :meth:`build_stem` from its
+    constructor, builds the stages named in ``res_layers``, and implements
     :meth:`residual_norms` and :meth:`inflate_weights`.
     """
 
@@ -88,6 +89,41 @@ class ResNet3dBase(BaseModule):
             if i in self.out_indices:
                 outs.append(x)
         return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def build_stem(
+        self,
+        in_channels: int,
+        base_channels: int,
+        kernel: Sequence[int],
+        stride: Sequence[int],
+        norm_cfg: Dict,
+        act_cfg: Dict,
+    ) -> None:
+        """Build the stem: ``conv1`` (bias-free, size-keeping padding),
+        ``bn1``, ``relu`` and a 1x3x3 ``maxpool`` of stride (1, 2, 2).
+
+        Args:
+            in_channels (int): Channels of the input clip.
+            base_channels (int): Channels of the stem's output.
+            kernel (Sequence[int]): ``conv1``'s (T, H, W) kernel (padded by
+                k // 2 each side).
+            stride (Sequence[int]): ``conv1``'s (T, H, W) stride.
+            norm_cfg (dict): Config of ``bn1``.
+            act_cfg (dict): Config of ``relu``.
+        """
+        self.conv1 = nn.Conv3d(
+            in_channels,
+            base_channels,
+            tuple(kernel),
+            stride=tuple(stride),
+            padding=tuple(k // 2 for k in kernel),
+            bias=False,
+        )
+        self.bn1 = build_norm_layer(norm_cfg, base_channels)[1]
+        self.relu = build_activation_layer(act_cfg)
+        self.maxpool = nn.MaxPool3d(
+            (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1)
+        )
 
     def residual_norms(self) -> List[nn.Module]:
         """The last norm of every residual branch."""

@@ -237,18 +237,8 @@ class CAKESResNet(ResNet3dBase):
         self.layerwise = arch if arch in ('c2d', 'c3d', 'p3d') else None
         self.arch = self._resolve(arch, op_set)
 
-        self.conv1 = nn.Conv3d(
-            in_channels,
-            base_channels,
-            (1, 7, 7),
-            stride=(1, 2, 2),
-            padding=(0, 3, 3),
-            bias=False,
-        )
-        self.bn1 = build_norm_layer(norm_cfg, base_channels)[1]
-        self.relu = build_activation_layer(act_cfg)
-        self.maxpool = nn.MaxPool3d(
-            (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1)
+        self.build_stem(
+            in_channels, base_channels, (1, 7, 7), (1, 2, 2), norm_cfg, act_cfg
         )
         inplanes = base_channels
         choices = iter(self.arch or [None] * len(self.block_names))

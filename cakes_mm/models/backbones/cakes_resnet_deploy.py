@@ -31,6 +31,22 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def bn_scale_shift(
+    bn: nn.modules.batchnorm._BatchNorm,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """An eval-mode BN as a per-channel affine map, ``x * scale + shift``.
+
+    Args:
+        bn (_BatchNorm): The BN.
+
+    Returns:
+        tuple[torch.Tensor, torch.Tensor]: ``scale`` and ``shift``, one
+        value per channel.
+    """
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    return scale, bn.bias - bn.running_mean * scale
+
+
 def fold_bn(
     weight: torch.Tensor, bn: nn.modules.batchnorm._BatchNorm
 ) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -43,9 +59,9 @@ def fold_bn(
     Returns:
         tuple[torch.Tensor, torch.Tensor]: The scaled weight and the bias.
     """
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    scale, shift = bn_scale_shift(bn)
     shape = (-1,) + (1,) * (weight.dim() - 1)
-    return weight * scale.view(shape), bn.bias - bn.running_mean * scale
+    return weight * scale.view(shape), shift
 
 
 def frame_conv(
@@ -77,6 +93,49 @@ def pointwise(conv3d: nn.Conv3d, bn: nn.Module) -> nn.Conv2d:
     return conv
 
 
+def shift_in_time(frames: torch.Tensor, offset: int) -> torch.Tensor:
+    """Move a (N, T, ...) tensor by ``offset`` frames along T: frame t of
+    the result is frame t + offset of the input, zero outside the clip.
+
+    Args:
+        frames (torch.Tensor): The tensor, time on dim 1 (5 dims).
+        offset (int): Frames to look ahead (> 0) or back (< 0), at most T
+            either way (deploy mode's offsets are +-1).
+
+    Returns:
+        torch.Tensor: The moved tensor, of the same shape.
+    """
+    if offset > 0:
+        return F.pad(frames[:, offset:], (0, 0, 0, 0, 0, 0, 0, offset))
+    return F.pad(frames[:, :offset], (0, 0, 0, 0, 0, 0, -offset, 0))
+
+
+def add_shifted(
+    into: torch.Tensor, frames: torch.Tensor, offset: int, out_of_place: bool
+) -> torch.Tensor:
+    """``into`` plus ``frames`` moved by ``offset`` along T
+    (:func:`shift_in_time`).
+
+    Args:
+        into (torch.Tensor): (N, T, ...) sums so far.
+        frames (torch.Tensor): (N, T, ...) frames to add, moved.
+        offset (int): A non-zero offset, as for :func:`shift_in_time`.
+        out_of_place (bool): Return a new tensor (zero padding and an add,
+            which traces to few ONNX nodes) instead of adding into the
+            overlapping frames of ``into`` in place (no new tensor).
+
+    Returns:
+        torch.Tensor: The sum; ``into`` itself when added in place.
+    """
+    if out_of_place:
+        return into + shift_in_time(frames, offset)
+    if offset < 0:
+        into[:, -offset:] += frames[:, :offset]
+    else:
+        into[:, :-offset] += frames[:, offset:]
+    return into
+
+
 class ShapeGroup(nn.Module):
     """The ops of one middle conv that share a spatial kernel shape, as one
     2D conv plus shifted adds for their time offsets.
@@ -86,7 +145,14 @@ class ShapeGroup(nn.Module):
             group, its BN-folded 3D weight (C_g, C_in, kT, kH, kW) and bias.
             Ops spanning T must come first.
         stride (int): Spatial stride.
+
+    Attributes:
+        out_of_place (bool): Add the shifted frames out of place (for
+            tracing: :mod:`cakes_mm.deployment.traceable_shifts`) instead of
+            in place. The sums are the same either way.
     """
+
+    out_of_place = False
 
     def __init__(
         self, parts: List[Tuple[torch.Tensor, torch.Tensor]], stride: int
@@ -118,14 +184,21 @@ class ShapeGroup(nn.Module):
             return z
         nt, _, h, w = z.shape
         z = z.view(nt // frames, frames, -1, h, w)
-        out = z[:, :, : self.width]
-        for i, d in enumerate(self.offsets):
-            start = self.width + i * self.temporal_width
-            shifted = z[:, :, start : start + self.temporal_width]
-            if d < 0:
-                out[:, -d:, : self.temporal_width] += shifted[:, :d]
-            else:
-                out[:, :-d, : self.temporal_width] += shifted[:, d:]
+        width = self.temporal_width
+        temporal = z[:, :, :width]
+        for i, offset in enumerate(self.offsets):
+            start = self.width + i * width
+            temporal = add_shifted(
+                temporal,
+                z[:, :, start : start + width],
+                offset,
+                self.out_of_place,
+            )
+        out = (
+            torch.cat([temporal, z[:, :, width : self.width]], dim=2)
+            if self.out_of_place
+            else z[:, :, : self.width]  # ``temporal`` was added in place
+        )
         return out.reshape(nt, self.width, h, w)
 
 
@@ -139,8 +212,7 @@ class DeployMidConv(nn.Module):
 
     def __init__(self, mid: nn.Module, bn: nn.Module) -> None:
         super().__init__()
-        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-        shift = bn.bias - bn.running_mean * scale
+        scale, shift = bn_scale_shift(bn)
         by_shape: Dict[Tuple[int, int], list] = {}
         positions = (
             torch.arange(mid.out_channels, device=scale.device)

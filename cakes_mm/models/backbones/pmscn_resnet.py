@@ -257,18 +257,13 @@ class PmSCnResNet(ResNet3dBase):
         self.pmscn = check_pmscn(pmscn)
         self.with_pool1 = with_pool1
 
-        self.conv1 = nn.Conv3d(
+        self.build_stem(
             in_channels,
             base_channels,
-            tuple(conv1_kernel),
-            stride=tuple(conv1_stride),
-            padding=tuple(k // 2 for k in conv1_kernel),
-            bias=False,
-        )
-        self.bn1 = build_norm_layer(norm_cfg, base_channels)[1]
-        self.relu = build_activation_layer(act_cfg)
-        self.maxpool = nn.MaxPool3d(
-            (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1)
+            conv1_kernel,
+            conv1_stride,
+            norm_cfg,
+            act_cfg,
         )
         inplanes = base_channels
         self.res_layers = []

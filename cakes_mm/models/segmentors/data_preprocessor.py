@@ -67,7 +67,8 @@ class VolumeSegDataPreprocessor(BaseDataPreprocessor):
     convolutions (oneDNN) often run faster; the segmentors then lay out
     sliding windows the same way (:meth:`lay_out`) and their network's
     weights too. Whether it pays depends on the network: measured on the
-    CPU (``benchmarks/volumetric.py``), it speeds up the MRI demo's
+    CPU (``benchmarks/volumetric.py``; numbers in
+    ``benchmarks/results/volumetric_cpu.md``), it speeds up the MRI demo's
     batch-normed UNet and slows down networks with instance norms (C2FNAS,
     MONAI's BasicUNet), whose norm has no fast channels-last kernel.
 
