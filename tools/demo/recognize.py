@@ -31,28 +31,14 @@ from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 
 import cakes_mm  # noqa: F401,I100  (first: mmaction2 shims, registries)
-from cakes_mm.apis import (
-    UnsupportedConfigError,
-    inference_recognizer,
-    init_recognizer,
-)
-from cakes_mm.checkpoint.fit_check import CheckpointMismatchError
-from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError
-from cakes_mm.datasets import BadInputError
+from cakes_mm.apis import inference_recognizer, init_recognizer
+from cakes_mm.apis.runner import INPUT_ERRORS, one_line_report
 from cakes_mm.environment import (
     hide_irrelevant_log_messages,
     silence_irrelevant_warnings,
 )
 
 TOP_K = 5
-#: Errors whose message names the file at fault and says what to do.
-INPUT_ERRORS = (
-    BadInputError,
-    CheckpointMismatchError,
-    FileNotFoundError,
-    UnsafeCheckpointError,
-    UnsupportedConfigError,
-)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -175,8 +161,7 @@ def main(argv: Sequence[str]) -> None:
             )
         except INPUT_ERRORS as error:
             drop_held()  # decord's and FFmpeg's logs of the same fault
-            message = error.args[0] if error.args else str(error)
-            raise SystemExit(f'error: {message}') from None
+            raise SystemExit(one_line_report(error)) from None
     if names is None:
         names = [str(label) for label in range(len(scores))]
     elif len(names) < len(scores):
