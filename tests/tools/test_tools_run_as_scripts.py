@@ -11,7 +11,6 @@ SCRIPTS = (
     'analysis/conversion_table.py',
     'analysis/plot_arch.py',
     'analysis/update_metafiles.py',
-    'data/ucf101/build_file_list.py',
 )
 
 
