@@ -1,4 +1,4 @@
-"""get_flops.py and plot_arch.py on segmentation configs and volumetric
+"""get_flops.py (as a subprocess) and plot_arch.py on segmentation configs and volumetric
 archs; the input shape a segmentor config implies."""
 
 import json
@@ -6,7 +6,7 @@ import json
 import pytest
 from mmaction.registry import MODELS
 from mmengine.config import Config
-from tool_helpers import REPO, load_tool
+from tool_helpers import REPO, load_tool, run_tool
 
 from cakes_mm.analysis import default_input_shape, model_complexity
 from cakes_mm.models import CAKESConv3d
@@ -18,7 +18,6 @@ from tools.segmentation_helpers import (
     tiny_config,
 )
 
-get_flops = load_tool('analysis/get_flops.py')
 plot_arch = load_tool('analysis/plot_arch.py')
 
 
@@ -47,17 +46,15 @@ def test_segmentor_shape_is_one_window_of_the_network_input():
     assert default_input_shape(video) == (1, 3, 8, 224, 224)
 
 
-def test_get_flops_counts_the_network_on_one_window(
-    tmp_path, monkeypatch, capsys
-):
+def test_get_flops_counts_the_network_on_one_window(tmp_path):
     config = tiny_config(
         str(tmp_path / 'tiny.py'),
         'c2fnas-3d_96x96x96_msd-pancreas.py',
         BASIC_UNET,
     )
-    monkeypatch.setattr('sys.argv', ['get_flops.py', config])
-    get_flops.main()
-    out = capsys.readouterr().out
+    result = run_tool(['analysis/get_flops.py', config], str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
     expected = model_complexity(build_network(BASIC_UNET), (1, 1, 32, 32, 32))
     assert expected.params > 0 and expected.flops > 0
     assert 'Input shape: (1, 1, 32, 32, 32)' in out
