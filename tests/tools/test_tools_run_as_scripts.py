@@ -9,7 +9,6 @@ from tool_helpers import run_tool
 
 SCRIPTS = (
     'analysis/conversion_table.py',
-    'analysis/plot_arch.py',
     'analysis/update_metafiles.py',
 )
 
