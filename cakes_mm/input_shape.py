@@ -8,6 +8,8 @@ from typing import Optional, Tuple
 
 from mmengine.config import Config
 
+from .datasets.pipeline_steps import view_shape
+
 #: The patch a volumetric config is counted at when it names none.
 DEFAULT_PATCH = (96, 96, 96)
 
@@ -58,9 +60,9 @@ def default_input_shape(cfg: Config) -> Tuple[int, ...]:
     """The input a config's test pipeline produces, for one view.
 
     For a volumetric config, (1, C, D, H, W) (:func:`volume_input_shape`).
-    Otherwise (1, 3, T, H, W): T is the test sampler's ``clip_len`` and
-    H = W the ``CenterCrop`` size; where the pipeline does not say, 8
-    frames of 224².
+    Otherwise (1, 3, T, H, W) (:func:`~cakes_mm.datasets.pipeline_steps.
+    view_shape`): T is the test sampler's ``clip_len`` and H = W the crop
+    size; where the pipeline does not say, 8 frames of 224².
 
     Args:
         cfg (Config): A full config.
@@ -71,14 +73,7 @@ def default_input_shape(cfg: Config) -> Tuple[int, ...]:
     volume = volume_input_shape(cfg)
     if volume is not None:
         return volume
-    frames, size = 8, 224
     pipeline = (
         cfg.get('test_dataloader', {}).get('dataset', {}).get('pipeline', [])
     )
-    for step in pipeline:
-        if 'clip_len' in step:
-            frames = step['clip_len']
-        if step.get('type') == 'CenterCrop':
-            crop = step['crop_size']
-            size = crop if isinstance(crop, int) else crop[0]
-    return (1, 3, frames, size, size)
+    return view_shape(pipeline, default=(8, 224))

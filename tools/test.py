@@ -23,13 +23,12 @@ does not fit and both shapes.
 """
 
 import argparse
-from typing import List, Optional
 
-from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
+from cakes_mm.apis.pipeline import use_test_views
 from cakes_mm.apis.runner import (
     add_common_args,
     build_runner,
@@ -39,14 +38,6 @@ from cakes_mm.apis.runner import (
 )
 from cakes_mm.checkpoint.fit_check import check_checkpoints_fit
 from cakes_mm.environment import silence_irrelevant_warnings
-
-#: Test-time frame samplers whose ``num_clips`` --num-clips sets.
-SAMPLERS = (
-    'SampleFrames',
-    'UniformSample',
-    'UniformSampleFrames',
-    'DenseSampleFrames',
-)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -86,102 +77,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def transform_index(pipeline: List[dict], types: tuple) -> Optional[int]:
-    """Index of the first transform whose type is one of ``types``."""
-    return next(
-        (
-            i
-            for i, step in enumerate(pipeline)
-            if str(step.get('type')).split('.')[-1] in types
-        ),
-        None,
-    )
-
-
-def set_num_clips(pipeline: List[dict], num_clips: int) -> None:
-    """Set the test sampler's ``num_clips``."""
-    index = transform_index(pipeline, SAMPLERS)
-    if index is None:
-        raise SystemExit(
-            f'error: --num-clips: the test pipeline has no '
-            f'frame sampler ({", ".join(SAMPLERS)})'
-        )
-    pipeline[index]['num_clips'] = num_clips
-
-
-def square_crop_size(step: dict) -> int:
-    """The side of a square crop transform's crop."""
-    size = step['crop_size']
-    if isinstance(size, int):
-        return size
-    if len(size) == 2 and size[0] == size[1]:
-        return int(size[0])
-    raise SystemExit(
-        f'error: --num-crops needs a square crop, the test '
-        f'pipeline crops {tuple(size)}'
-    )
-
-
-def set_num_crops(pipeline: List[dict], num_crops: int) -> None:
-    """Switch between one centre crop and three crops.
-
-    Three crops: the ``CenterCrop`` becomes a ``ThreeCrop`` of the same
-    size, and the ``Resize`` before it resizes the short side to that size,
-    so the three crops span the long side. One crop: a ``ThreeCrop``
-    becomes a ``CenterCrop`` of the same size.
-    """
-    old, new = (
-        ('CenterCrop', 'ThreeCrop')
-        if num_crops == 3
-        else ('ThreeCrop', 'CenterCrop')
-    )
-    if transform_index(pipeline, (new,)) is not None:
-        return
-    index = transform_index(pipeline, (old,))
-    if index is None:
-        raise SystemExit(
-            f'error: --num-crops {num_crops}: the test pipeline '
-            f'has no {old} to replace'
-        )
-    size = square_crop_size(pipeline[index])
-    pipeline[index] = dict(type=new, crop_size=size)
-    if num_crops == 3:
-        resize = transform_index(pipeline[:index][::-1], ('Resize',))
-        if resize is None:
-            raise SystemExit(
-                'error: --num-crops 3: no Resize before the '
-                'CenterCrop to resize the short side with'
-            )
-        pipeline[index - 1 - resize].update(scale=(-1, size), keep_ratio=True)
-
-
-def apply_view_args(cfg: Config, args: argparse.Namespace) -> None:
-    """Apply ``--num-clips``/``--num-crops``; average views by probability;
-    use batch size 1 under ``max_testing_views``."""
-    pipeline = cfg.test_dataloader.dataset.get('pipeline')
-    if pipeline is None and (args.num_clips or args.num_crops):
-        raise SystemExit(
-            'error: --num-clips/--num-crops need '
-            'test_dataloader.dataset.pipeline in the config'
-        )
-    if args.num_clips:
-        set_num_clips(pipeline, args.num_clips)
-    if args.num_crops:
-        set_num_crops(pipeline, args.num_crops)
-    head = cfg.model.get('cls_head')
-    if head is not None and head.get('average_clips') is None:
-        head.average_clips = 'prob'
-    if (cfg.model.get('test_cfg') or {}).get('max_testing_views'):
-        cfg.test_dataloader.batch_size = 1
-    if args.num_clips or args.num_crops:
-        clips = args.num_clips or "the config's"
-        crops = args.num_crops or "the config's"
-        print_log(
-            f'multi-view test: {clips} clips x {crops} crops per video',
-            logger='current',
-        )
-
-
 def switch_to_deploy(runner: Runner) -> None:
     """Load the checkpoint, then switch the backbone to deploy mode."""
     model = (
@@ -207,7 +102,7 @@ def main(argv=None) -> None:
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
     check_checkpoints_fit()
-    apply_view_args(cfg, args)
+    use_test_views(cfg, args.num_clips, args.num_crops)
     if args.dump:
         evaluators = cfg.test_evaluator
         if not isinstance(evaluators, (list, tuple)):

@@ -1,16 +1,21 @@
-"""A config's test pipeline, with its decoding fitted to the input.
+"""A config's test pipeline, fitted to the input or to the views asked for.
 
 The sthv1 configs decode folders of JPEG frames (``RawFrameDecode``); the
 UCF101 and demo configs decode video files (``DecordInit`` before the
 sampler, ``DecordDecode`` after it). For inference on one input, the
 decoding steps are swapped to suit it; sampling, resizing, cropping,
-formatting and the model's normalisation stay the config's.
+formatting and the model's normalisation stay the config's. For a
+multi-view test (``tools/test.py --num-clips/--num-crops``), the sampler's
+clip count and the crop are changed instead.
 """
 
 import copy
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 from mmengine.config import Config
+from mmengine.logging import print_log
+
+from ..datasets.pipeline_steps import SAMPLERS, step_index, step_type
 
 #: Steps that open a video file and count its frames (before the sampler).
 VIDEO_OPENERS = ('DecordInit', 'PyAVInit', 'OpenCVInit', 'PIMSInit')
@@ -29,12 +34,6 @@ DECODING_STEPS = VIDEO_OPENERS + VIDEO_DECODERS + FRAME_DECODERS
 
 class UnsupportedConfigError(ValueError):
     """A config whose test pipeline cannot be run on a video or folder."""
-
-
-def step_type(step: dict) -> str:
-    """A pipeline step's type without its scope (``'mmaction.Resize'`` ->
-    ``'Resize'``)."""
-    return str(step.get('type')).split('.')[-1]
 
 
 def config_name(cfg: Config) -> str:
@@ -126,3 +125,126 @@ def steps_for_frames(steps: List[dict], cfg: Config) -> List[dict]:
         for step in steps
         if step_type(step) not in VIDEO_OPENERS
     ]
+
+
+def set_num_clips(steps: List[dict], num_clips: int) -> None:
+    """Set the test sampler's ``num_clips``.
+
+    Args:
+        steps (list[dict]): The test pipeline, changed in place.
+        num_clips (int): Clips per video.
+
+    Raises:
+        UnsupportedConfigError: When the pipeline has no frame sampler.
+    """
+    index = step_index(steps, SAMPLERS)
+    if index is None:
+        raise UnsupportedConfigError(
+            f'--num-clips: the test pipeline has no '
+            f'frame sampler ({", ".join(SAMPLERS)})'
+        )
+    steps[index]['num_clips'] = num_clips
+
+
+def square_crop_size(step: dict) -> int:
+    """The side of a square crop step's crop.
+
+    Raises:
+        UnsupportedConfigError: When the crop is not square.
+    """
+    size = step['crop_size']
+    if isinstance(size, int):
+        return size
+    if len(size) == 2 and size[0] == size[1]:
+        return int(size[0])
+    raise UnsupportedConfigError(
+        f'--num-crops needs a square crop, the test '
+        f'pipeline crops {tuple(size)}'
+    )
+
+
+def set_num_crops(steps: List[dict], num_crops: int) -> None:
+    """Switch between one centre crop and three crops.
+
+    Three crops: the ``CenterCrop`` becomes a ``ThreeCrop`` of the same
+    size, and the ``Resize`` before it resizes the short side to that size,
+    so the three crops span the long side. One crop: a ``ThreeCrop``
+    becomes a ``CenterCrop`` of the same size.
+
+    Args:
+        steps (list[dict]): The test pipeline, changed in place.
+        num_crops (int): 1 or 3.
+
+    Raises:
+        UnsupportedConfigError: When there is no crop to replace, the crop
+            is not square, or no ``Resize`` comes before a crop made three.
+    """
+    old, new = (
+        ('CenterCrop', 'ThreeCrop')
+        if num_crops == 3
+        else ('ThreeCrop', 'CenterCrop')
+    )
+    if step_index(steps, (new,)) is not None:
+        return
+    index = step_index(steps, (old,))
+    if index is None:
+        raise UnsupportedConfigError(
+            f'--num-crops {num_crops}: the test pipeline '
+            f'has no {old} to replace'
+        )
+    size = square_crop_size(steps[index])
+    steps[index] = dict(type=new, crop_size=size)
+    if num_crops == 3:
+        resize = step_index(steps[:index][::-1], ('Resize',))
+        if resize is None:
+            raise UnsupportedConfigError(
+                '--num-crops 3: no Resize before the '
+                'CenterCrop to resize the short side with'
+            )
+        steps[index - 1 - resize].update(scale=(-1, size), keep_ratio=True)
+
+
+def use_test_views(
+    cfg: Config,
+    num_clips: Optional[int] = None,
+    num_crops: Optional[int] = None,
+) -> None:
+    """Test on the views asked for, each video keeping its own.
+
+    Sets the clips and crops of ``test_dataloader.dataset.pipeline`` where
+    asked, makes the head average views by probability unless it names
+    another mode, and tests one video per batch under the model's
+    ``test_cfg.max_testing_views``.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        num_clips (int, optional): Clips per video. Defaults to None: the
+            config's.
+        num_crops (int, optional): Crops per clip, 1 or 3. Defaults to
+            None: the config's.
+
+    Raises:
+        UnsupportedConfigError: When the pipeline cannot take the views.
+    """
+    steps = cfg.test_dataloader.dataset.get('pipeline')
+    if steps is None and (num_clips or num_crops):
+        raise UnsupportedConfigError(
+            '--num-clips/--num-crops need '
+            'test_dataloader.dataset.pipeline in the config'
+        )
+    if num_clips:
+        set_num_clips(steps, num_clips)
+    if num_crops:
+        set_num_crops(steps, num_crops)
+    head = cfg.model.get('cls_head')
+    if head is not None and head.get('average_clips') is None:
+        head.average_clips = 'prob'
+    if (cfg.model.get('test_cfg') or {}).get('max_testing_views'):
+        cfg.test_dataloader.batch_size = 1
+    if num_clips or num_crops:
+        clips = num_clips or "the config's"
+        crops = num_crops or "the config's"
+        print_log(
+            f'multi-view test: {clips} clips x {crops} crops per video',
+            logger='current',
+        )

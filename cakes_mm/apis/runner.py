@@ -27,10 +27,23 @@ from ..checkpoint.safe_load import (
     use_safe_checkpoint_loader,
 )
 from ..datasets import BadInputError, short_message
+from ..deployment.onnx_export import ExportError
 from ..environment import hide_irrelevant_log_messages
+from .pipeline import UnsupportedConfigError
 
 #: Datasets that check labels against ``num_classes``.
 CHECKED_DATASETS = ('CheckedRawframeDataset', 'CheckedVideoDataset')
+
+#: Errors whose message names the file, line or key at fault and says what
+#: to do: every tool reports them in one line (:func:`one_line_report`).
+INPUT_ERRORS = (
+    BadInputError,
+    CheckpointMismatchError,
+    ExportError,
+    FileNotFoundError,
+    UnsafeCheckpointError,
+    UnsupportedConfigError,
+)
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -210,24 +223,31 @@ def leave_process_group() -> None:
         dist.destroy_process_group()
 
 
+def one_line_report(error: BaseException) -> str:
+    """The one line a tool prints for bad input.
+
+    Args:
+        error (BaseException): One of :data:`INPUT_ERRORS`.
+
+    Returns:
+        str: ``'error: '`` and the message naming what is at fault.
+    """
+    return f'error: {short_message(error)}'
+
+
 def run_reporting_bad_input(main: Callable[[], object]) -> None:
     """Run ``main``; report bad input as one line and exit with status 1.
 
-    Bad data (:class:`BadInputError`), refused checkpoints
-    (:class:`UnsafeCheckpointError`) and checkpoints that do not fit the
-    model (:class:`CheckpointMismatchError`) name the file, line or key at
-    fault; a traceback through the data loader or the unpickler would add
-    nothing.
+    Bad data, refused checkpoints, checkpoints that do not fit the model,
+    missing files and unusable configs (:data:`INPUT_ERRORS`) name the
+    file, line or key at fault; a traceback through the data loader or the
+    unpickler would add nothing.
 
     Args:
         main (Callable): The tool's main function.
     """
     try:
         main()
-    except (
-        BadInputError,
-        UnsafeCheckpointError,
-        CheckpointMismatchError,
-    ) as error:
-        print(f'error: {short_message(error)}', file=sys.stderr)
+    except INPUT_ERRORS as error:
+        print(one_line_report(error), file=sys.stderr)
         sys.exit(1)

@@ -18,15 +18,24 @@ import argparse
 import json
 import os.path as osp
 import time
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import nibabel as nib
 import numpy as np
 from mmengine.hooks import Hook
 
 from .mni_brain import CLASSES, write_mni_dataset
-
-Echo = Callable[[str], None]
+from .runs import (
+    MINUTES,
+    PARAMS,
+    Column,
+    Echo,
+    Result,
+    format_table,
+    gflops_column,
+    load_demo_config,
+    train_and_test,
+)
 
 # (key, name, config): the models trained and compared, in order. All are
 # the same UNet (configs/demo/conv3d_unet3d-w16_32x32x32_mni-brain.py) with
@@ -61,22 +70,6 @@ class TestVolume(NamedTuple):
     image: np.ndarray
     truth: np.ndarray
     prediction: np.ndarray
-
-
-class Result(NamedTuple):
-    """One row of the demo's table, and the model's test predictions."""
-
-    name: str
-    dice: Dict[str, float]
-    params_m: float
-    gflops: float
-    minutes: float
-    volumes: List[TestVolume]
-
-    @property
-    def mean_dice(self) -> float:
-        """The mean of the tissues' Dice (%)."""
-        return self.dice['mean']
 
 
 class TestPredictions(Hook):
@@ -167,12 +160,9 @@ def demo_config(
     Returns:
         Config: The config to run.
     """
-    from mmengine.config import Config
-
-    cfg = Config.fromfile(osp.join(configs_dir, config))
-    cfg.work_dir = work_dir
-    cfg.randomness = dict(seed=args.seed)
-    cfg.log_level = 'INFO' if args.verbose else 'WARNING'
+    cfg = load_demo_config(
+        configs_dir, config, work_dir, args.seed, args.verbose
+    )
     train = cfg.train_dataloader
     train.dataset.dataset.data_root = data_root
     for split in ('val', 'test'):
@@ -185,52 +175,35 @@ def demo_config(
     return cfg
 
 
-def train_and_test(name: str, cfg, echo: Echo) -> Result:
-    """Train one demo model, test it by the sliding window, measure it.
+def mean_dice(row: Result) -> float:
+    """A row's mean Dice of the tissues (%)."""
+    return row.scores['dice/mean']
 
-    Args:
-        name (str): The model's name in the table.
-        cfg (Config): Its config, from :func:`demo_config`.
-        echo (Callable[[str], None]): Where progress lines go.
 
-    Returns:
-        Result: The model's row.
-    """
-    from cakes_mm.analysis import default_input_shape, model_complexity
+#: The table's columns after the model names.
+COLUMNS = (
+    *(
+        Column(tissue, 7, 1, lambda row, key=f'dice/{tissue}': row.scores[key])
+        for tissue in TISSUES
+    ),
+    Column('mean Dice', 11, 1, mean_dice),
+    PARAMS,
+    gflops_column(9, 3),
+    MINUTES,
+)
 
-    from .progress import build_demo_runner
 
-    started = time.monotonic()
+def train_plan(cfg) -> str:
+    """The training line's words: epochs, iterations and batch size."""
     train = cfg.train_dataloader
     iters = train.dataset.times // train.batch_size
-    echo(
-        f'[{name}] training {cfg.train_cfg.max_epochs} epochs of {iters} '
+    return (
+        f'{cfg.train_cfg.max_epochs} epochs of {iters} '
         f'iterations (batch {train.batch_size})'
     )
-    runner = build_demo_runner(cfg, name, echo)
-    predictions = TestPredictions()
-    runner.register_hook(predictions)
-    runner.train()
-    metrics = runner.test()
-    complexity = model_complexity(runner.model, default_input_shape(cfg))
-    minutes = (time.monotonic() - started) / 60
-    dice = {tissue: 100 * metrics[f'dice/{tissue}'] for tissue in TISSUES}
-    dice['mean'] = 100 * metrics['dice/mean']
-    echo(
-        f'[{name}] test mean Dice {dice["mean"]:.1f}% '
-        f'({minutes:.1f} min in all)'
-    )
-    return Result(
-        name,
-        dice,
-        complexity.params_m,
-        complexity.gflops,
-        minutes,
-        predictions.volumes,
-    )
 
 
-def format_table(
+def mri_table(
     results: Sequence[Result],
     window: Sequence[int],
     test_shape: Sequence[int],
@@ -247,26 +220,16 @@ def format_table(
     Returns:
         str: The table and a line saying what its figures are.
     """
-    head = ''.join(f'{tissue:>7}' for tissue in TISSUES)
-    lines = [
-        f'{"model":<14}{head}{"mean Dice":>11}{"params (M)":>12}'
-        f'{"GFLOPs":>9}{"minutes":>9}'
-    ]
-    for row in results:
-        dice = ''.join(f'{row.dice[tissue]:>7.1f}' for tissue in TISSUES)
-        lines.append(
-            f'{row.name:<14}{dice}{row.mean_dice:>11.1f}'
-            f'{row.params_m:>12.3f}{row.gflops:>9.3f}'
-            f'{row.minutes:>9.1f}'
-        )
     size = 'x'.join(map(str, window))
-    lines.append(
+    return format_table(
+        results,
+        14,
+        COLUMNS,
         f'Dice (%) on the posterior test part '
         f'({"x".join(map(str, test_shape))} voxels at 2 mm) by a '
         f'{size} sliding window; GFLOPs: multiply-adds of one '
-        f'{size} window; seed {seed}.'
+        f'{size} window; seed {seed}.',
     )
-    return '\n'.join(lines)
 
 
 def run_mri_demo(
@@ -283,6 +246,8 @@ def run_mri_demo(
     Returns:
         dict[str, Result]: The results by model key.
     """
+    from cakes_mm.analysis import default_input_shape
+
     from .mri_figure import save_mri_figure
 
     started = time.monotonic()
@@ -296,17 +261,25 @@ def run_mri_demo(
         f'[data] {describe_split(json_path)}; done in '
         f'{time.monotonic() - started:.0f}s'
     )
-    results = {}
+    results, predictions = {}, []
     for key, name, config in MRI_MODELS:
         cfg = demo_config(
             config, configs_dir, osp.join(args.work_dir, key), data_root, args
         )
-        results[key] = train_and_test(name, cfg, echo)
+        predictions.append(TestPredictions())
+        results[key] = train_and_test(
+            name,
+            cfg,
+            default_input_shape(cfg),
+            train_plan(cfg),
+            echo,
+            hooks=[predictions[-1]],
+        )
     rows = list(results.values())
-    volume = rows[0].volumes[0]
+    volume = predictions[0].volumes[0]
     echo('')
     echo(
-        format_table(
+        mri_table(
             rows, cfg.model.test_cfg.roi_size, volume.truth.shape, args.seed
         )
     )
@@ -317,10 +290,10 @@ def run_mri_demo(
         volume.truth,
         [
             (
-                f'{row.name}\nmean Dice {row.mean_dice:.1f}%',
-                row.volumes[0].prediction,
+                f'{row.name}\nmean Dice {mean_dice(row):.1f}%',
+                kept.volumes[0].prediction,
             )
-            for row in rows
+            for row, kept in zip(rows, predictions)
         ],
         CLASSES,
     )

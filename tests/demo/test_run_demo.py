@@ -1,5 +1,7 @@
-"""tools/demo/run_demo.py and the demo configs."""
+"""tools/demo/run_demo.py, cakes_mm.demo.video_demo and the demo
+configs."""
 
+import argparse
 import json
 import os.path as osp
 import re
@@ -11,15 +13,17 @@ import pytest
 import torch
 from mmaction.registry import DATASETS, MODELS
 from mmengine.config import Config
-from tool_helpers import load_tool, run_tool
+from tool_helpers import REPO, run_tool
 
+from cakes_mm.demo import video_demo
 from cakes_mm.demo.progress import DemoProgressHook
+from cakes_mm.demo.runs import Result
 from cakes_mm.demo.synthetic import DEMO_CLASS_NAMES, generate_dataset
 
-run_demo = load_tool('demo/run_demo.py')
+CONFIGS_DIR = osp.join(REPO, 'configs', 'demo')
 CONFIGS = {
-    key: osp.join(run_demo.CONFIGS, config)
-    for key, _, config, _ in run_demo.DEMO_MODELS
+    key: osp.join(CONFIGS_DIR, config)
+    for key, _, config, _ in video_demo.DEMO_MODELS
 }
 ROW = re.compile(
     r'^(C2D|CAKES 1,2D (?:manual|search|searched))\s+'
@@ -129,9 +133,15 @@ def test_c2d_is_blind_to_time_order_and_cakes_is_not():
 def test_demo_config_reads_generated_videos(tmp_path, split, views):
     data_root = str(tmp_path / 'data')
     generate_dataset(data_root, {split: 1})
-    args = run_demo.parse_args(['--work-dir', str(tmp_path)])
-    cfg = run_demo.demo_config(
-        run_demo.DEMO_MODELS[0][2], str(tmp_path), data_root, args
+    args = argparse.Namespace(
+        work_dir=str(tmp_path), seed=0, verbose=False, quick=False
+    )
+    cfg = video_demo.demo_config(
+        video_demo.DEMO_MODELS[0][2],
+        CONFIGS_DIR,
+        str(tmp_path),
+        data_root,
+        args,
     )
     dataset = DATASETS.build(cfg[f'{split}_dataloader'].dataset)
     assert len(dataset) == len(DEMO_CLASS_NAMES)
@@ -171,3 +181,83 @@ def test_progress_hook_prints_epoch_loss_and_val_accuracy():
     hook.after_train_iter(FakeRunner, 0, outputs=dict(loss=torch.tensor(1.0)))
     hook.after_train_epoch(FakeRunner)  # the mean starts again each epoch
     assert 'loss 1.000' in lines[2]
+
+
+def test_table_has_a_row_per_model_and_says_what_it_measures():
+    results = [
+        Result(name, {'acc/top1': 62.5}, 1.25, 0.0625, 3.0, 'c.py', 'e.pth')
+        for _, name, _, _ in video_demo.DEMO_MODELS
+    ]
+    table = video_demo.video_table(results, 12, 2)
+    rows = ROW.findall(table)
+    assert [row[0] for row in rows] == [
+        name for _, name, _, _ in video_demo.DEMO_MODELS
+    ]
+    assert rows[0][1:] == ('1.250', '0.0625', '62.5', '3.0')
+    assert table.splitlines()[-1] == (
+        'GFLOPs: multiply-adds of one 8x32x32 clip; top-1 on 12 test '
+        'videos, 2 clips each. A frame-by-frame model cannot beat 50%.'
+    )
+
+
+def test_quick_config_freezes_the_search_after_one_epoch(tmp_path):
+    args = argparse.Namespace(
+        work_dir=str(tmp_path), seed=3, verbose=True, quick=True
+    )
+    key, _, config, arch_from = video_demo.DEMO_MODELS[-1]
+    cfg = video_demo.demo_config(
+        config, CONFIGS_DIR, str(tmp_path / key), 'DATA', args, arch_from
+    )
+    assert cfg.model.backbone.arch == str(
+        tmp_path / 'cakes12d_search' / 'arch_final.json'
+    )
+    assert cfg.train_cfg.max_epochs == 1
+    assert cfg.randomness.seed == 3 and cfg.log_level == 'INFO'
+    assert cfg.test_dataloader.dataset.ann_file == osp.join('DATA', 'test.txt')
+    assert cfg.test_dataloader.num_workers == 0
+    search = video_demo.DEMO_MODELS[2][2]
+    cfg = video_demo.demo_config(search, CONFIGS_DIR, 'w', 'DATA', args)
+    assert [
+        hook.freeze_at for hook in cfg.custom_hooks if hook.get('freeze_at')
+    ] == [1]
+
+
+def test_the_demo_prints_the_table_and_a_command_to_try(
+    tmp_path, monkeypatch, capsys
+):
+    """The orchestration, with each model's training replaced by a row."""
+    trained = []
+
+    def fake_train_and_test(name, cfg, input_shape, plan, echo):
+        trained.append((name, cfg.model.backbone.get('arch'), plan))
+        return Result(
+            name,
+            {'acc/top1': 50.0},
+            1.0,
+            0.5,
+            0.0,
+            cfg.filename,
+            osp.join(cfg.work_dir, 'epoch_1.pth'),
+        )
+
+    monkeypatch.setattr(video_demo, 'train_and_test', fake_train_and_test)
+    work_dir = str(tmp_path / 'demo')
+    args = argparse.Namespace(
+        work_dir=work_dir, seed=0, verbose=False, quick=True
+    )
+    recognize = osp.join(REPO, 'tools', 'demo', 'recognize.py')
+    results = video_demo.run_video_demo(args, CONFIGS_DIR, recognize, print)
+    assert list(results) == [key for key, *_ in video_demo.DEMO_MODELS]
+    assert trained[0][2] == (
+        '1 epochs from configs/demo/c2d_r50-w16_8x1x1_synthetic-motion.py'
+    )
+    arch = osp.join(work_dir, 'cakes12d_search', 'arch_final.json')
+    assert trained[-1][1] == arch
+    out = capsys.readouterr().out
+    assert len(ROW.findall(out)) == len(video_demo.DEMO_MODELS)
+    assert '2 clips each' in out
+    command = shlex.split(out.strip().splitlines()[-1])
+    assert command[1] == osp.relpath(recognize)
+    assert command[3] == osp.relpath(CONFIGS['cakes12d_searched'])
+    assert command[4] == osp.join(work_dir, 'cakes12d_searched', 'epoch_1.pth')
+    assert command[-1] == 'model.backbone.arch=' + arch

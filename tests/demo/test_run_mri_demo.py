@@ -16,6 +16,7 @@ from tool_helpers import REPO, run_tool
 from cakes_mm.analysis import default_input_shape, model_complexity
 from cakes_mm.demo import mri_demo, mri_figure
 from cakes_mm.demo.progress import DemoProgressHook
+from cakes_mm.demo.runs import Result
 
 CONFIGS = osp.join(REPO, 'configs', 'demo')
 NAMES = [name for _, name, _ in mri_demo.MRI_MODELS]
@@ -194,17 +195,23 @@ def test_figure_is_a_png_of_the_richest_slices(tmp_path):
 
 def test_table_has_a_row_per_model_and_says_what_it_measures():
     results = [
-        mri_demo.Result(
+        Result(
             name,
-            dict(CSF=50.0, GM=60.0, WM=70.0, mean=60.0),
+            {
+                'dice/CSF': 50.0,
+                'dice/GM': 60.0,
+                'dice/WM': 70.0,
+                'dice/mean': 60.0,
+            },
             0.25,
             1.5,
             2.0,
-            [],
+            'c.py',
+            'e.pth',
         )
         for name in NAMES
     ]
-    table = mri_demo.format_table(results, (32, 32, 32), (79, 39, 82), 7)
+    table = mri_demo.mri_table(results, (32, 32, 32), (79, 39, 82), 7)
     rows = ROW.findall(table)
     assert [row[0] for row in rows] == NAMES
     assert rows[0][1:] == (

@@ -16,12 +16,13 @@ import torch
 from mmaction.registry import DATASETS, MODELS
 from mmengine.config import Config
 from model_helpers import randomise_norms
-from tool_helpers import REPO, load_tool
+from tool_helpers import REPO, run_tool
 from volumetric_helpers import grid_affine, write_json, write_nifti
 
 from cakes_mm.deployment.monai_bundle import (
     INFERENCE_JSON,
     MODEL_PT,
+    export_monai_bundle,
     inferer_component,
 )
 
@@ -104,9 +105,7 @@ def bundle(tmp_path_factory):
     checkpoint = osp.join(folder, 'epoch_1.pth')
     model = write_checkpoint(config, checkpoint)
     out = osp.join(folder, 'bundle')
-    load_tool('deployment/export_monai_bundle.py').main(
-        [config, checkpoint, out]
-    )
+    export_monai_bundle(config, checkpoint, out)
     return dict(folder=folder, config=config, model=model, out=out)
 
 
@@ -162,15 +161,33 @@ def test_bundle_run_labels_like_our_test(bundle):
     np.testing.assert_array_equal(theirs, ours)
 
 
-def test_errors_name_the_file(bundle, tmp_path):
-    tool = load_tool('deployment/export_monai_bundle.py')
+def test_the_tool_writes_a_bundle_and_names_bad_files(bundle, tmp_path):
+    tool = 'deployment/export_monai_bundle.py'
+    out = str(tmp_path / 'out')
+    checkpoint = osp.join(bundle['folder'], 'epoch_1.pth')
+    written = run_tool([tool, bundle['config'], checkpoint, out], REPO)
+    assert written.returncode == 0, written.stderr[-3000:]
+    last = written.stdout.strip().splitlines()[-1]
+    assert last.startswith('wrote a MONAI bundle of ')
+    assert last.endswith(
+        f'--bundle_root {out} --dataset_dir IMAGES --output_dir LABELS'
+    )
+    with (
+        open(osp.join(out, INFERENCE_JSON)) as mine,
+        open(osp.join(bundle['out'], INFERENCE_JSON)) as package,
+    ):
+        assert json.load(mine) == json.load(package)
     missing = str(tmp_path / 'missing.pth')
-    with pytest.raises(SystemExit, match=f'not found: {missing}'):
-        tool.main([bundle['config'], missing, str(tmp_path / 'out')])
+    refused = run_tool([tool, bundle['config'], missing, out], REPO)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().startswith('error: ')
+    assert f'not found: {missing}' in refused.stderr
     recognizer = osp.join(DEMO, 'c2d_r50-w16_8x1x1_synthetic-motion.py')
-    with pytest.raises(SystemExit, match=f'{recognizer}: .*not a Volume'):
-        tool.main([recognizer, missing, str(tmp_path / 'out')])
-    assert not os.listdir(tmp_path)
+    refused = run_tool([tool, recognizer, missing, out], REPO)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().startswith(f'error: {recognizer}: model ')
+    assert 'is not a VolumeSegmentor' in refused.stderr
+    assert sorted(os.listdir(tmp_path)) == ['out']
 
 
 def test_without_window_the_bundle_runs_one_pass():

@@ -3,13 +3,14 @@ onnxruntime runs like PyTorch, with a dynamic batch."""
 
 import copy
 import os.path as osp
+import re
 
 import onnx
 import onnxruntime
 import pytest
 import torch
 from model_helpers import randomise_norms
-from tool_helpers import REPO, load_tool, write_video
+from tool_helpers import REPO, run_tool, write_video
 
 from cakes_mm.apis import (
     inference_recognizer,
@@ -40,7 +41,7 @@ PMSCN = osp.join(CONFIGS, 'pmscn', 'p2sc2_r34_64x1x1_ucf101.py')
 R3D = osp.join(CONFIGS, 'pmscn', 'r3d_r34_64x1x1_ucf101.py')
 SHAPE = (1, 3, 2, 32, 32)  # 2 frames of 32x32 keep the tests fast
 
-export_tool = load_tool('deployment/export_onnx.py')
+TOOL = 'deployment/export_onnx.py'
 
 
 def trained_like(config):
@@ -186,14 +187,15 @@ def write_checkpoint(config, path):
     return path
 
 
-def test_the_tool_exports_and_checks(tmp_path, capsys, recwarn):
+def test_the_tool_exports_and_checks(tmp_path):
     config = osp.join(CONFIGS, ARCH_CONFIGS['CAKES12D_P'])
     checkpoint = write_checkpoint(
         ARCH_CONFIGS['CAKES12D_P'], str(tmp_path / 'w.pth')
     )
     out = tmp_path / 'model.onnx'
-    export_tool.main(
+    result = run_tool(
         [
+            TOOL,
             config,
             checkpoint,
             '--out',
@@ -204,16 +206,21 @@ def test_the_tool_exports_and_checks(tmp_path, capsys, recwarn):
             '2',
             '32',
             '32',
-        ]
+        ],
+        str(tmp_path),
     )
-    printed = capsys.readouterr().out
+    assert result.returncode == 0, result.stderr[-3000:]
     # torch's notes on strided slices it does not fold say nothing to users.
-    assert not [w for w in recwarn if 'Constant folding' in str(w.message)]
-    assert printed.startswith(
-        f'wrote {out} (CAKESResNet in deploy form): '
-        'input (batch, 3, 2, 32, 32) -> output '
-        '(batch, 174); onnxruntime matches PyTorch at '
-        'batch 1 and 2'
+    assert 'Constant folding' not in result.stderr + result.stdout
+    assert (
+        result.stdout.strip()
+        .splitlines()[-1]
+        .startswith(
+            f'wrote {out} (CAKESResNet in deploy form): '
+            'input (batch, 3, 2, 32, 32) -> output '
+            '(batch, 174); onnxruntime matches PyTorch at '
+            'batch 1 and 2'
+        )
     )
     model = init_recognizer(config, checkpoint, device='cpu')
     clips = torch.randn(2, 3, 2, 32, 32)
@@ -224,33 +231,34 @@ def test_the_tool_exports_and_checks(tmp_path, capsys, recwarn):
 
 def test_the_tool_reports_bad_input_in_one_line(tmp_path):
     out = str(tmp_path / 'model.onnx')
-    with pytest.raises(
-        SystemExit,
-        match='^error: checkpoint not found: '
-        r'.*nothing\.pth$',
-    ):
-        export_tool.main([P3D, str(tmp_path / 'nothing.pth'), '--out', out])
+    missing = str(tmp_path / 'nothing.pth')
+    refused = run_tool([TOOL, P3D, missing, '--out', out], str(tmp_path))
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == f'error: checkpoint not found: {missing}'
     checkpoint = write_checkpoint(P3D, str(tmp_path / 'p3d.pth'))
-    with pytest.raises(
-        SystemExit,
-        match='^error: CAKESResNet has no deploy '
+    refused = run_tool(
+        [
+            TOOL,
+            P3D,
+            checkpoint,
+            '--out',
+            out,
+            '--shape',
+            '1',
+            '3',
+            '2',
+            '32',
+            '32',
+        ],
+        str(tmp_path),
+    )
+    assert refused.returncode == 1
+    assert re.fullmatch(
+        'error: CAKESResNet has no deploy '
         'form: .*P3DConv3d middle convs; export it in eval mode '
-        r'instead \(deploy=False, --no-deploy\)$',
-    ):
-        export_tool.main(
-            [
-                P3D,
-                checkpoint,
-                '--out',
-                out,
-                '--shape',
-                '1',
-                '3',
-                '2',
-                '32',
-                '32',
-            ]
-        )
+        r'instead \(deploy=False, --no-deploy\)',
+        refused.stderr.strip().splitlines()[-1],
+    )
     assert not osp.exists(out)
 
 

@@ -1,4 +1,5 @@
-"""tools/data/nih_pancreas/convert_nih.py on a tiny fake TCIA layout."""
+"""tools/data/nih_pancreas/convert_nih.py and
+cakes_mm.datasets.volumetric.nih_pancreas on a tiny fake TCIA layout."""
 
 import json
 import os
@@ -6,10 +7,11 @@ import os.path as osp
 
 import nibabel as nib
 import numpy as np
-from tool_helpers import load_tool
+from tool_helpers import run_tool
 from volumetric_helpers import make_case, whole_volume_pipeline, write_nifti
 
 from cakes_mm.datasets.volumetric import MSDDataset
+from cakes_mm.datasets.volumetric.nih_pancreas import convert_nih
 
 
 def fake_nih(root, numbers=(1, 2, 3, 4, 5, 6)):
@@ -38,8 +40,9 @@ def fake_nih(root, numbers=(1, 2, 3, 4, 5, 6)):
 def test_converts_with_four_contiguous_folds(tmp_path):
     images, labels = fake_nih(str(tmp_path))
     out = str(tmp_path / 'out')
-    tool = load_tool('data/nih_pancreas/convert_nih.py')
-    assert tool.main([images, labels, '--out', out]) == 0
+    lines = []
+    assert convert_nih(images, labels, out, echo=lines.append) == []
+    assert lines  # it says what it does
     with open(osp.join(out, 'dataset.json')) as file:
         index = json.load(file)
     assert index['labels'] == {'0': 'background', '1': 'pancreas'}
@@ -72,7 +75,7 @@ def test_converts_with_four_contiguous_folds(tmp_path):
     assert len(train) == 4
 
 
-def test_bad_layout_one_line_per_problem(tmp_path, capsys):
+def test_the_tool_prints_one_line_per_problem(tmp_path):
     images, labels = fake_nih(str(tmp_path), numbers=(1, 2, 3, 4))
     os.remove(osp.join(labels, 'label0002.nii.gz'))
     dicom_only = osp.join(images, 'PANCREAS_0005', 'series')
@@ -85,11 +88,23 @@ def test_bad_layout_one_line_per_problem(tmp_path, capsys):
     write_nifti(osp.join(labels, 'label0003.nii.gz'), tumour)
     write_nifti(osp.join(labels, 'label0009.nii.gz'), tumour)
     out = tmp_path / 'out'
-    tool = load_tool('data/nih_pancreas/convert_nih.py')
-    assert tool.main([images, labels, '--out', str(out)]) == 1
+    result = run_tool(
+        [
+            'data/nih_pancreas/convert_nih.py',
+            images,
+            labels,
+            '--out',
+            str(out),
+        ],
+        str(tmp_path),
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert result.stderr.strip().endswith(
+        '4 problem(s) (no dataset.json written)'
+    )
     errors = [
         line
-        for line in capsys.readouterr().err.splitlines()
+        for line in result.stderr.splitlines()
         if line.startswith('error: ')
     ]
     assert errors == [

@@ -1,5 +1,5 @@
-"""tools/demo/recognize.py: top-5 labels of a real video or frame folder
-with any config we ship, and one-line errors."""
+"""tools/demo/recognize.py and cakes_mm.apis.labels: top-5 labels of a
+real video or frame folder with any config we ship, and one-line errors."""
 
 import importlib.resources
 import os.path as osp
@@ -10,7 +10,11 @@ import torch
 from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.logging import MessageHub
-from tool_helpers import REPO, load_tool, run_tool, write_frames
+from tool_helpers import REPO, run_tool, write_frames
+
+from cakes_mm.apis import labels
+from cakes_mm.checkpoint.fit_check import CheckpointMismatchError
+from cakes_mm.datasets import BadInputError
 
 CONFIGS = osp.join(REPO, 'configs')
 CONFIG = osp.join(
@@ -31,15 +35,15 @@ NAMES = [
 ]
 # One config of each family. sthv1 configs test 4 frames at 64x64 and the
 # UCF101 one a clip of 16 at 64x64, to keep the ResNets' forward short.
-STHV1_SMALL = [
-    'test_dataloader.dataset.pipeline.0.clip_len=4',
-    'test_dataloader.dataset.pipeline.2.scale=(-1,72)',
-    'test_dataloader.dataset.pipeline.3.crop_size=64',
-]
-UCF101_SMALL = [
-    'test_dataloader.dataset.pipeline.1.clip_len=16',
-    'test_dataloader.dataset.pipeline.1.num_clips=1',
-]
+STHV1_SMALL = {
+    'test_dataloader.dataset.pipeline.0.clip_len': 4,
+    'test_dataloader.dataset.pipeline.2.scale': (-1, 72),
+    'test_dataloader.dataset.pipeline.3.crop_size': 64,
+}
+UCF101_SMALL = {
+    'test_dataloader.dataset.pipeline.1.clip_len': 16,
+    'test_dataloader.dataset.pipeline.1.num_clips': 1,
+}
 FAMILIES = {
     'cakes/cakes-12d-perf_r50_8x1x1_sthv1.py': STHV1_SMALL,
     'cakes/cakes-23d-cost_r50_8x1x1_sthv1.py': STHV1_SMALL,
@@ -49,8 +53,6 @@ FAMILIES = {
     'baselines/p3d_r50_8x1x1_sthv1.py': STHV1_SMALL,
     'pmscn/p2sc2_r34_64x1x1_ucf101.py': UCF101_SMALL,
 }
-
-recognize = load_tool('demo/recognize.py')
 
 
 def save_random_checkpoint(config: str, path: str) -> str:
@@ -82,7 +84,14 @@ def parse_top5(text, names):
         '5',
     ]
     pairs = [line.split('. ', 1)[1].rsplit('  ', 1) for line in lines]
-    scores = [float(score) for _, score in pairs]
+    return check_top5([(name, float(score)) for name, score in pairs], names)
+
+
+def check_top5(pairs, names):
+    """Five distinct names of ``names``, best first, with scores that are
+    averaged probabilities."""
+    scores = [score for _, score in pairs]
+    assert len(pairs) == 5
     assert len({name for name, _ in pairs}) == 5
     assert {name for name, _ in pairs} <= set(names)
     assert scores == sorted(scores, reverse=True)
@@ -139,37 +148,35 @@ def test_the_sthv1_flagship_recognises_a_video(
 
 
 @pytest.mark.parametrize('config', sorted(FAMILIES))
-def test_every_family_recognises_both_videos(tmp_path, capsys, config):
+def test_every_family_recognises_both_videos(tmp_path, config):
     path = osp.join(CONFIGS, config)
     weights = save_random_checkpoint(path, str(tmp_path / 'weights.pth'))
     classes = Config.fromfile(path).model.cls_head.num_classes
     for video in VIDEOS:
-        recognize.main(
-            [video, path, weights, '--cfg-options', *FAMILIES[config]]
+        scores = labels.recognize(
+            video, path, weights, cfg_options=FAMILIES[config]
         )
-        parse_top5(
-            capsys.readouterr().out, [str(label) for label in range(classes)]
+        check_top5(
+            labels.top_labels(scores), [str(label) for label in range(classes)]
         )
 
 
-def test_a_frame_folder(tmp_path, capsys, checkpoint):
-    write_frames(str(tmp_path / 'frames'), 10, seed=0, size=(64, 48))
-    recognize.main([str(tmp_path / 'frames'), CONFIG, checkpoint])
-    parse_top5(capsys.readouterr().out, [str(label) for label in range(6)])
-    recognize.main(
-        [
-            str(tmp_path / 'frames'),
-            CONFIG,
-            checkpoint,
-            '--filename-tmpl',
-            'img_{:05}.jpg',
-        ]
+def test_a_frame_folder(tmp_path, checkpoint):
+    folder = str(tmp_path / 'frames')
+    write_frames(folder, 10, seed=0, size=(64, 48))
+    numbers = [str(label) for label in range(6)]
+    check_top5(
+        labels.top_labels(labels.recognize(folder, CONFIG, checkpoint)),
+        numbers,
     )
-    parse_top5(capsys.readouterr().out, [str(label) for label in range(6)])
+    scores = labels.recognize(
+        folder, CONFIG, checkpoint, filename_tmpl='img_{:05}.jpg'
+    )
+    check_top5(labels.top_labels(scores), numbers)
 
 
 def test_cfg_options_reach_the_model(checkpoint):
-    scores = recognize.recognize(
+    scores = labels.recognize(
         VIDEO,
         CONFIG,
         checkpoint,
@@ -179,15 +186,19 @@ def test_cfg_options_reach_the_model(checkpoint):
 
 
 def test_scores_are_probabilities_over_the_classes(checkpoint):
-    scores = recognize.recognize(VIDEO, CONFIG, checkpoint)
+    scores = labels.recognize(VIDEO, CONFIG, checkpoint)
     assert scores.shape == (len(NAMES),)
     assert torch.isclose(scores.sum(), torch.tensor(1.0), atol=1e-4)
-    assert recognize.top_labels(scores, NAMES)[0][1] == scores.max()
+    assert labels.top_labels(scores, NAMES)[0][1] == scores.max()
 
 
-def test_labels_default_to_numbers(capsys, checkpoint):
-    recognize.main([VIDEO, CONFIG, checkpoint])
-    parse_top5(capsys.readouterr().out, [str(label) for label in range(6)])
+def test_labels_default_to_numbers():
+    scores = torch.tensor([0.1, 0.3, 0.05, 0.2, 0.15, 0.12, 0.08])
+    top = labels.top_labels(scores)
+    assert [name for name, _ in top] == ['1', '3', '4', '5', '0']
+    assert [score for _, score in top] == pytest.approx(
+        [0.3, 0.2, 0.15, 0.12, 0.1]
+    )
 
 
 def run_quietly(args, cwd):
@@ -251,36 +262,32 @@ def test_config_without_test_pipeline_is_one_line(tmp_path, checkpoint):
 
 
 def test_missing_video_or_checkpoint(tmp_path, checkpoint):
-    with pytest.raises(SystemExit, match='video not found: .*nothing.mp4'):
-        recognize.main([str(tmp_path / 'nothing.mp4'), CONFIG, checkpoint])
     with pytest.raises(
-        SystemExit, match='checkpoint not found: .*nothing.pth'
+        FileNotFoundError, match='video not found: .*nothing.mp4'
     ):
-        recognize.main([VIDEO, CONFIG, str(tmp_path / 'nothing.pth')])
-    with pytest.raises(SystemExit, match='label map not found'):
-        recognize.main(
-            [
-                VIDEO,
-                CONFIG,
-                checkpoint,
-                '--label-map',
-                str(tmp_path / 'nothing.txt'),
-            ]
-        )
+        labels.recognize(str(tmp_path / 'nothing.mp4'), CONFIG, checkpoint)
+    with pytest.raises(
+        FileNotFoundError, match='checkpoint not found: .*nothing.pth'
+    ):
+        labels.recognize(VIDEO, CONFIG, str(tmp_path / 'nothing.pth'))
+    with pytest.raises(FileNotFoundError, match='label map not found'):
+        labels.read_label_map(str(tmp_path / 'nothing.txt'))
 
 
 def test_checkpoint_of_another_model(tmp_path):
     other = save_random_checkpoint(C2D_CONFIG, str(tmp_path / 'c2d.pth'))
-    with pytest.raises(SystemExit, match='does not fit the model'):
-        recognize.main([VIDEO, CONFIG, other])
-
-
-def test_label_map_too_short(tmp_path, checkpoint):
-    label_map = tmp_path / 'labels.txt'
-    label_map.write_text('left\nright\n')
     with pytest.raises(
-        SystemExit, match='names 2 classes but the model has 6'
+        CheckpointMismatchError, match='does not fit the model'
     ):
-        recognize.main(
-            [VIDEO, CONFIG, checkpoint, '--label-map', str(label_map)]
-        )
+        labels.recognize(VIDEO, CONFIG, other)
+
+
+def test_label_map_too_short(tmp_path):
+    label_map = tmp_path / 'labels.txt'
+    label_map.write_text('left\n\nright\n')
+    names = labels.read_label_map(str(label_map))
+    assert names == ['left', 'right']
+    with pytest.raises(
+        BadInputError, match='labels.txt names 2 classes but the model has 6'
+    ):
+        labels.top_labels(torch.rand(6), names, str(label_map))

@@ -1,15 +1,22 @@
-"""Something-Something V1 end to end: tools/data/sthv1/build_file_list.py on
-the official CSV layout, then one training iteration through the sthv1
-dataset base config with only the paths overridden."""
+"""Something-Something V1 end to end: cakes_mm.datasets.sthv1_lists and
+tools/data/sthv1/build_file_list.py on the official CSV layout, then one
+training iteration through the sthv1 dataset base config with only the
+paths overridden."""
 
 import os
-import re
 import shutil
 
 import pytest
-from tool_helpers import REPO, load_tool, run_tool, write_frames, write_lines
+from tool_helpers import REPO, run_tool, write_frames, write_lines
 
-build_file_list = load_tool('data/sthv1/build_file_list.py')
+from cakes_mm.datasets import BadAnnotationError
+from cakes_mm.datasets.sthv1_lists import (
+    FrameReport,
+    sthv1_frame_lists,
+    write_frame_lists,
+)
+
+TOOL = 'data/sthv1/build_file_list.py'
 
 CLASSES = [f'Pushing something {i} times' for i in range(174)]
 TRAIN = [
@@ -64,22 +71,42 @@ def official_layout(root, missing=(), empty=()):
     return str(annotations), str(root / 'rawframes')
 
 
-def test_lists_count_frames_and_name_bad_folders(tmp_path, capsys):
+def test_lists_count_frames_and_leave_bad_folders_out(tmp_path):
     annotations, frames = official_layout(
         tmp_path, missing=('1004',), empty=('1005',)
     )
     os.remove(os.path.join(frames, '1003', '00005.jpg'))
-    assert build_file_list.main([annotations, frames]) == 0
-    out, err = capsys.readouterr()
+    found = sthv1_frame_lists(annotations, frames)
+    assert found.lists == {
+        'train': ['1001 10 2', '1002 11 4', '1003 4 30'],
+        'val': ['2001 16 41', '2002 10 173'],
+    }
+    assert found.totals == {'train': 5, 'val': 2}
+    assert found.report == FrameReport(['1004'], ['1005'], [('1003', 4)])
+    out = str(tmp_path / 'lists')
+    os.mkdir(out)
+    paths = write_frame_lists(found.lists, out)
+    assert paths == [
+        os.path.join(out, 'sthv1_train_list_rawframes.txt'),
+        os.path.join(out, 'sthv1_val_list_rawframes.txt'),
+    ]
+    with open(paths[1]) as file:
+        assert file.read() == '2001 16 41\n2002 10 173\n'
+
+
+def test_the_tool_names_bad_folders(tmp_path):
+    annotations, frames = official_layout(
+        tmp_path, missing=('1004',), empty=('1005',)
+    )
+    os.remove(os.path.join(frames, '1003', '00005.jpg'))
+    result = run_tool([TOOL, annotations, frames], str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
     train = (tmp_path / 'sthv1_train_list_rawframes.txt').read_text()
     assert train.splitlines() == ['1001 10 2', '1002 11 4', '1003 4 30']
-    assert (
-        tmp_path / 'sthv1_val_list_rawframes.txt'
-    ).read_text() == '2001 16 41\n2002 10 173\n'
-    assert '1 missing frame folders (left out):\n  1004' in err
-    assert '1 empty frame folders (left out):\n  1005' in err
-    assert '1003: 4 frames' in err
-    assert 'sthv1_train_list_rawframes.txt: 3 of 5 videos' in out
+    assert '1 missing frame folders (left out):\n  1004' in result.stderr
+    assert '1 empty frame folders (left out):\n  1005' in result.stderr
+    assert '1003: 4 frames' in result.stderr
+    assert 'sthv1_train_list_rawframes.txt: 3 of 5 videos' in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -103,28 +130,27 @@ def test_lists_count_frames_and_name_bad_folders(tmp_path, capsys):
         ),
     ],
 )
-def test_bad_csv_lines_are_named(tmp_path, capsys, name, lines, message):
+def test_bad_csv_lines_are_named(tmp_path, name, lines, message):
     annotations, frames = official_layout(tmp_path)
     write_lines(os.path.join(annotations, name), lines)
-    assert build_file_list.main([annotations, frames]) == 1
-    assert re.search(message, capsys.readouterr().err)
-    assert not (tmp_path / 'sthv1_train_list_rawframes.txt').exists()
+    with pytest.raises(BadAnnotationError, match=message):
+        sthv1_frame_lists(annotations, frames)
 
 
-def test_no_frames_at_all_is_an_error(tmp_path, capsys):
+def test_no_frames_at_all_is_an_error_and_writes_nothing(tmp_path):
     annotations, frames = official_layout(tmp_path)
     shutil.rmtree(frames)
     os.mkdir(frames)
-    assert build_file_list.main([annotations, frames]) == 1
-    assert 'none of the videos has frames' in capsys.readouterr().err
+    result = run_tool([TOOL, annotations, frames], str(tmp_path))
+    assert result.returncode == 1
+    assert 'none of the videos has frames' in result.stderr
+    assert not (tmp_path / 'sthv1_train_list_rawframes.txt').exists()
 
 
 @pytest.mark.slow
 def test_sthv1_base_config_trains_with_only_paths_overridden(tmp_path):
     annotations, frames = official_layout(tmp_path)
-    result = run_tool(
-        ['data/sthv1/build_file_list.py', annotations, frames], str(tmp_path)
-    )
+    result = run_tool([TOOL, annotations, frames], str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     config = tmp_path / 'sthv1_tiny.py'
     config.write_text(MODEL_CONFIG.replace('@REPO@', REPO))

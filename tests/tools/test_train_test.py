@@ -73,7 +73,10 @@ def trained(tmp_path_factory):
         backbone='DeployProbeResNet',
         head='ViewCountingHead',
     )
-    env = dict(PYTHONPATH=str(root))
+    # The probes' folder first, then any path the tests run under (a
+    # checkout's own package before an installed one).
+    path = filter(None, [str(root), os.environ.get('PYTHONPATH')])
+    env = dict(PYTHONPATH=os.pathsep.join(path))
     result = run_tool(
         ['train.py', config, '--work-dir', 'work'], str(root), env
     )

@@ -8,7 +8,8 @@ import pytest
 from mmengine.config import Config
 from tool_helpers import load_tool
 
-from cakes_mm.apis import runner
+from cakes_mm.apis import UnsupportedConfigError, runner
+from cakes_mm.apis.pipeline import use_test_views
 
 train_tool = load_tool('train.py')
 test_tool = load_tool('test.py')
@@ -41,20 +42,15 @@ def config(**extra):
     )
 
 
-def views(num_clips=None, num_crops=None):
-    """Parsed view arguments."""
-    return SimpleNamespace(num_clips=num_clips, num_crops=num_crops)
-
-
 def test_three_crops_resize_the_short_side_to_the_crop():
     cfg = config()
-    test_tool.apply_view_args(cfg, views(num_clips=2, num_crops=3))
+    use_test_views(cfg, num_clips=2, num_crops=3)
     pipeline = cfg.test_dataloader.dataset.pipeline
     assert pipeline[0]['num_clips'] == 2
     assert pipeline[2]['scale'] == (-1, 224) and pipeline[2]['keep_ratio']
     assert dict(pipeline[3]) == dict(type='ThreeCrop', crop_size=224)
     assert cfg.model.cls_head.average_clips == 'prob'
-    test_tool.apply_view_args(cfg, views(num_crops=1))
+    use_test_views(cfg, num_crops=1)
     assert dict(pipeline[3]) == dict(type='CenterCrop', crop_size=224)
 
 
@@ -62,32 +58,32 @@ def test_views_leave_a_chosen_average_and_respect_max_testing_views():
     cfg = config()
     cfg.model.cls_head.average_clips = 'score'
     cfg.model.test_cfg = dict(max_testing_views=4)
-    test_tool.apply_view_args(cfg, views())
+    use_test_views(cfg)
     assert cfg.model.cls_head.average_clips == 'score'
     assert cfg.test_dataloader.batch_size == 1
     assert cfg.test_dataloader.dataset.pipeline == TEST_PIPELINE
 
 
 @pytest.mark.parametrize(
-    'change, args, message',
+    'change, views, message',
     [
-        (lambda p: p.pop(0), views(num_clips=2), 'no frame sampler'),
-        (lambda p: p.pop(3), views(num_crops=3), 'no CenterCrop to replace'),
+        (lambda p: p.pop(0), dict(num_clips=2), 'no frame sampler'),
+        (lambda p: p.pop(3), dict(num_crops=3), 'no CenterCrop to replace'),
         (
             lambda p: p[3].update(crop_size=(224, 160)),
-            views(num_crops=3),
+            dict(num_crops=3),
             r'needs a square crop, the test pipeline crops \(224, 160\)',
         ),
-        (lambda p: p.pop(2), views(num_crops=3), 'no Resize before'),
+        (lambda p: p.pop(2), dict(num_crops=3), 'no Resize before'),
     ],
 )
 def test_pipelines_that_cannot_take_the_views_are_refused(
-    change, args, message
+    change, views, message
 ):
     cfg = config()
     change(cfg.test_dataloader.dataset.pipeline)
-    with pytest.raises(SystemExit, match=message):
-        test_tool.apply_view_args(cfg, args)
+    with pytest.raises(UnsupportedConfigError, match=message):
+        use_test_views(cfg, **views)
 
 
 def test_test_arguments_are_validated():

@@ -1,10 +1,12 @@
+"""tools/data/ucf101/build_file_list.py and cakes_mm.datasets.ucf101_lists:
+mmaction2 video lists from the official UCF101 split files."""
+
 import os.path as osp
 
 import pytest
-from tool_helpers import load_tool
+from tool_helpers import run_tool
 
-build_file_list = load_tool('data/ucf101/build_file_list.py')
-AnnotationError = build_file_list.AnnotationError
+from cakes_mm.datasets.ucf101_lists import AnnotationError, build_file_lists
 
 # The official files use CRLF line ends; the HandstandPushups videos are
 # named with another case than their class.
@@ -30,11 +32,14 @@ def write_official(
     return folder
 
 
-def test_builds_train_and_val_lists_with_0_based_labels(tmp_path, capsys):
+def test_builds_train_and_val_lists_with_0_based_labels(tmp_path):
     ann = write_official(tmp_path / 'ucfTrainTestlist')
-    build_file_list.main([str(ann), '--out-dir', str(tmp_path / 'out')])
     train = tmp_path / 'out' / 'ucf101_train_split_1_videos.txt'
     val = tmp_path / 'out' / 'ucf101_val_split_1_videos.txt'
+    assert build_file_lists(str(ann), 1, str(tmp_path / 'out')) == [
+        str(train),
+        str(val),
+    ]
     assert train.read_text() == (
         'ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 0\n'
         'HandstandPushups/v_HandStandPushups_g08_c01.avi 2\n'
@@ -45,19 +50,21 @@ def test_builds_train_and_val_lists_with_0_based_labels(tmp_path, capsys):
         'ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi'
         ' 0\n'
     )
-    printed = capsys.readouterr().out
-    assert f'{train}: 3 videos' in printed and f'{val}: 2 videos' in printed
 
 
-def test_other_split_and_default_out_dir(tmp_path):
+def test_the_tool_writes_another_split_beside_the_lists(tmp_path):
     ann = write_official(tmp_path / 'lists', split=2)
-    outputs = build_file_list.build_file_lists(str(ann), 2, str(tmp_path))
-    assert [osp.basename(p) for p in outputs] == [
-        'ucf101_train_split_2_videos.txt',
-        'ucf101_val_split_2_videos.txt',
+    result = run_tool(
+        ['data/ucf101/build_file_list.py', str(ann), '--split', '2'],
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    train = osp.join(tmp_path, 'ucf101_train_split_2_videos.txt')
+    val = osp.join(tmp_path, 'ucf101_val_split_2_videos.txt')
+    assert result.stdout.splitlines() == [
+        f'{train}: 3 videos',
+        f'{val}: 2 videos',
     ]
-    build_file_list.main([str(ann), '--split', '2'])
-    assert (tmp_path / 'ucf101_val_split_2_videos.txt').is_file()
 
 
 @pytest.mark.parametrize(
@@ -75,7 +82,7 @@ def test_other_split_and_default_out_dir(tmp_path):
 def test_malformed_class_index(tmp_path, class_ind, message):
     ann = write_official(tmp_path / 'ann', class_ind=class_ind)
     with pytest.raises(AnnotationError, match=message):
-        build_file_list.build_file_lists(str(ann), 1, str(tmp_path))
+        build_file_lists(str(ann), 1, str(tmp_path))
 
 
 @pytest.mark.parametrize(
@@ -98,7 +105,7 @@ def test_malformed_class_index(tmp_path, class_ind, message):
 def test_malformed_split_list(tmp_path, train, message):
     ann = write_official(tmp_path / 'ann', train=train)
     with pytest.raises(AnnotationError, match=message):
-        build_file_list.build_file_lists(str(ann), 1, str(tmp_path))
+        build_file_lists(str(ann), 1, str(tmp_path))
 
 
 def test_a_bad_test_list_leaves_existing_lists_untouched(tmp_path):
@@ -106,7 +113,7 @@ def test_a_bad_test_list_leaves_existing_lists_untouched(tmp_path):
     train_list.write_text('kept 0\n')
     ann = write_official(tmp_path / 'ann', test='Unknown/v.avi\n')
     with pytest.raises(AnnotationError, match='testlist01.txt:1'):
-        build_file_list.build_file_lists(str(ann), 1, str(tmp_path))
+        build_file_lists(str(ann), 1, str(tmp_path))
     assert train_list.read_text() == 'kept 0\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         'ann',
@@ -116,6 +123,6 @@ def test_a_bad_test_list_leaves_existing_lists_untouched(tmp_path):
 
 def test_missing_file_and_bad_split(tmp_path):
     with pytest.raises(FileNotFoundError, match='classInd.txt'):
-        build_file_list.build_file_lists(str(tmp_path), 1, str(tmp_path))
+        build_file_lists(str(tmp_path), 1, str(tmp_path))
     with pytest.raises(ValueError, match='splits 1, 2 and 3'):
-        build_file_list.build_file_lists(str(tmp_path), 4, str(tmp_path))
+        build_file_lists(str(tmp_path), 4, str(tmp_path))

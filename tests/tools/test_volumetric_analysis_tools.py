@@ -1,14 +1,17 @@
-"""get_flops.py and plot_arch.py on segmentation configs and volumetric
-archs; the input shape a segmentor config implies."""
+"""get_flops.py and plot_arch.py (cakes_mm.analysis.arch_plot) on
+segmentation configs and volumetric archs; the input shape a segmentor
+config implies."""
 
 import json
 
 import pytest
 from mmaction.registry import MODELS
 from mmengine.config import Config
-from tool_helpers import REPO, load_tool
+from tool_helpers import REPO, run_tool
 
 from cakes_mm.analysis import default_input_shape, model_complexity
+from cakes_mm.analysis.arch_plot import arch_bars, draw
+from cakes_mm.apis import UnsupportedConfigError
 from cakes_mm.models import CAKESConv3d
 from cakes_mm.models.convert import build_network
 from tools.segmentation_helpers import (
@@ -17,9 +20,6 @@ from tools.segmentation_helpers import (
     VOLUMETRIC,
     tiny_config,
 )
-
-get_flops = load_tool('analysis/get_flops.py')
-plot_arch = load_tool('analysis/plot_arch.py')
 
 
 def test_segmentor_shape_is_one_window_of_the_network_input():
@@ -47,17 +47,15 @@ def test_segmentor_shape_is_one_window_of_the_network_input():
     assert default_input_shape(video) == (1, 3, 8, 224, 224)
 
 
-def test_get_flops_counts_the_network_on_one_window(
-    tmp_path, monkeypatch, capsys
-):
+def test_get_flops_counts_the_network_on_one_window(tmp_path):
     config = tiny_config(
         str(tmp_path / 'tiny.py'),
         'c2fnas-3d_96x96x96_msd-pancreas.py',
         BASIC_UNET,
     )
-    monkeypatch.setattr('sys.argv', ['get_flops.py', config])
-    get_flops.main()
-    out = capsys.readouterr().out
+    result = run_tool(['analysis/get_flops.py', config], str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
     expected = model_complexity(build_network(BASIC_UNET), (1, 1, 32, 32, 32))
     assert expected.params > 0 and expected.flops > 0
     assert 'Input shape: (1, 1, 32, 32, 32)' in out
@@ -92,74 +90,48 @@ def retrain_config(tmp_path):
     return config, str(path), arch
 
 
-def plot(monkeypatch, *argv):
-    """Run plot_arch.py; return the figure's arch, bar names and title."""
-    drawn = {}
-    draw = plot_arch.draw
-
-    def record(arch, names, title, out):
-        drawn.update(arch=arch, names=names, title=title)
-        draw(arch, names, title, out)
-
-    monkeypatch.setattr(plot_arch, 'draw', record)
-    monkeypatch.setattr('sys.argv', ['plot_arch.py', *argv])
-    plot_arch.main()
-    return drawn
-
-
 def test_plot_with_config_names_layers_and_counts_the_model(
-    retrain_config, tmp_path, monkeypatch
+    retrain_config, tmp_path
 ):
     config, arch_file, arch = retrain_config
     out = tmp_path / 'arch.png'
-    drawn = plot(
-        monkeypatch,
+    drawn_arch, names, title = arch_bars(
         arch_file,
-        '--out',
-        str(out),
-        '--config',
-        config,
-        '--cfg-options',
-        f'model.network.arch={arch_file}',
+        config=config,
+        cfg_options={'model.network.arch': arch_file},
     )
+    draw(drawn_arch, names, title, str(out))
     assert out.read_bytes()[:4] == b'\x89PNG'
-    assert drawn['arch'] == arch
-    assert drawn['names'][0] == 'network.model.conv_0.conv_0.conv'
-    assert len(drawn['names']) == len(arch) == 18
+    assert drawn_arch == arch
+    assert names[0] == 'network.model.conv_0.conv_0.conv'
+    assert len(names) == len(arch) == 18
     cfg = Config.fromfile(config)
     cfg.merge_from_dict({'model.network.arch': arch_file})
     expected = model_complexity(MODELS.build(cfg.model), (1, 1, 32, 32, 32))
-    assert drawn['title'] == (
+    assert title == (
         f'retrain.py: {expected.params_m:.2f} M '
         f'params, {expected.gflops:.2f} GFLOPs '
         f'(1x1x32x32x32)'
     )
 
 
-def test_plot_refuses_a_config_without_the_arch(
-    retrain_config, tmp_path, monkeypatch
-):
+def test_plot_refuses_a_config_without_the_arch(retrain_config, tmp_path):
     config, arch_file, _ = retrain_config
     other = tmp_path / 'other.json'
     other.write_text(json.dumps(unet_arch(['kxkxk'])))
     with pytest.raises(
-        SystemExit,
+        UnsupportedConfigError,
         match=r'does not use .*arch.json .*set '
         r'the arch with --cfg-options',
     ):
-        plot(
-            monkeypatch,
+        arch_bars(
             str(arch_file),
-            '--out',
-            str(tmp_path / 'x.png'),
-            '--config',
-            config,
-            '--cfg-options',
-            f'model.network.arch={other}',
+            config=config,
+            cfg_options={'model.network.arch': str(other)},
         )
 
 
-def test_plot_of_a_c2fnas_sized_arch_without_config(tmp_path, monkeypatch):
+def test_the_tool_plots_a_c2fnas_sized_arch_without_config(tmp_path):
     # 17 layers over seven ops, as a C2FNAS search exports.
     arch = [
         {op: layer + index for index, op in enumerate(ALL_OPS)}
@@ -168,19 +140,25 @@ def test_plot_of_a_c2fnas_sized_arch_without_config(tmp_path, monkeypatch):
     path = tmp_path / 'c2fnas_arch.json'
     path.write_text(json.dumps(arch))
     out = tmp_path / 'c2fnas.png'
-    drawn = plot(monkeypatch, str(path), '--out', str(out))
+    result = run_tool(
+        ['analysis/plot_arch.py', str(path), '--out', str(out)],
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == f'wrote {out}'
     assert out.read_bytes()[:4] == b'\x89PNG'
-    assert drawn['arch'] == arch
-    assert drawn['names'] == [str(i) for i in range(17)]
+    drawn_arch, names, title = arch_bars(str(path))
+    assert drawn_arch == arch
+    assert names == [str(i) for i in range(17)]
     channels = sum(sum(layer.values()) for layer in arch)
-    assert drawn['title'] == (
+    assert title == (
         f'c2fnas_arch.json: 17 layers, {channels} output channels'
     )
 
 
-def test_plot_of_a_released_resnet_arch_is_unchanged(tmp_path, monkeypatch):
-    drawn = plot(
-        monkeypatch, 'CAKES123D_P', '--out', str(tmp_path / 'r50.png')
-    )
-    assert len(drawn['names']) == 16 and drawn['names'][0] == 'layer1.0'
-    assert drawn['title'].startswith('CAKES123D_P: 33.5 M params')
+def test_plot_of_a_released_resnet_arch_is_unchanged(tmp_path):
+    arch, names, title = arch_bars('CAKES123D_P')
+    draw(arch, names, title, str(tmp_path / 'r50.png'))
+    assert (tmp_path / 'r50.png').read_bytes()[:4] == b'\x89PNG'
+    assert len(names) == 16 and names[0] == 'layer1.0'
+    assert title.startswith('CAKES123D_P: 33.5 M params')

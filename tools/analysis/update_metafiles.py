@@ -46,6 +46,7 @@ from cakes_mm.analysis import (
     model_complexity,
 )
 from cakes_mm.analysis.model_zoo import volume_input_shape
+from cakes_mm.datasets.pipeline_steps import view_shape
 from cakes_mm.environment import silence_irrelevant_warnings
 from cakes_mm.fileio import atomic_write
 
@@ -94,13 +95,6 @@ MODALITIES = {
     'FIB-SEM': 'EM',
     DATASETS['mni-brain']: 'MRI',
 }
-SAMPLERS = (
-    'SampleFrames',
-    'UniformSample',
-    'UniformSampleFrames',
-    'DenseSampleFrames',
-)
-CROPS = ('CenterCrop', 'ThreeCrop')
 
 
 def paper_key(name: str) -> Optional[Tuple[str, str, int, str]]:
@@ -140,30 +134,15 @@ def families(configs_dir: str) -> Dict[str, List[str]]:
     return found
 
 
-def find_step(pipeline: List[dict], types: Tuple[str, ...]) -> Optional[dict]:
-    """The first transform of one of ``types``, or None."""
-    return next(
-        (
-            step
-            for step in pipeline
-            if str(step.get('type')).split('.')[-1] in types
-        ),
-        None,
-    )
-
-
-def view_shape(cfg: Config, config_path: str) -> Tuple[int, ...]:
+def config_view_shape(cfg: Config, config_path: str) -> Tuple[int, ...]:
     """(1, 3, clip_len, crop, crop) of one test view of the config."""
-    pipeline = cfg.test_dataloader.dataset.get('pipeline', [])
-    sampler, crop = find_step(pipeline, SAMPLERS), find_step(pipeline, CROPS)
-    if sampler is None or crop is None:
+    shape = view_shape(cfg.test_dataloader.dataset.get('pipeline', []))
+    if shape is None:
         raise SystemExit(
             f'error: {config_path}: the test pipeline needs a '
             f'frame sampler and a crop to size a view'
         )
-    size = crop['crop_size']
-    side = size if isinstance(size, int) else size[0]
-    return (1, 3, sampler['clip_len'], side, side)
+    return shape
 
 
 def dataset_name(name: str) -> str:
@@ -189,7 +168,7 @@ def count_gflops(
 
 def video_entry(cfg: Config, name: str, config_path: str) -> dict:
     """The metadata and published results of a recognizer config."""
-    shape = view_shape(cfg, config_path)
+    shape = config_view_shape(cfg, config_path)
     backbone = cfg.model.get('backbone', {})
     metadata = {
         'Architecture': f'{backbone.get("type")}-{backbone.get("depth")}',

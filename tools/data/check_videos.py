@@ -11,57 +11,15 @@ Usage::
         [--all-frames]
 
 ANN_FILE holds ``<video> <label>`` lines with paths relative to PREFIX.
+The checks are :mod:`cakes_mm.datasets.video_check`'s.
 """
 import argparse
-import io
 import os.path as osp
 import sys
-from multiprocessing import Pool
-from typing import List, Optional, Tuple
 
-import decord
-
-from cakes_mm.datasets import BadAnnotationError, error_reason, read_annotation
+from cakes_mm.datasets import BadAnnotationError, read_annotation
+from cakes_mm.datasets.video_check import unreadable_videos
 from cakes_mm.environment import silence_irrelevant_warnings
-
-
-def frames_to_decode(num_frames: int, all_frames: bool) -> List[int]:
-    """First, middle and last frame, or all of them."""
-    if all_frames:
-        return list(range(num_frames))
-    return sorted({0, num_frames // 2, num_frames - 1})
-
-
-def probe(task: Tuple[str, bool]) -> Optional[str]:
-    """Why decord cannot read the video, or None if it can.
-
-    Args:
-        task (tuple[str, bool]): The video's path and whether to decode
-            every frame.
-
-    Returns:
-        str, optional: The reason, e.g. ``"file not found"``.
-    """
-    path, all_frames = task
-    if not osp.isfile(path):
-        return 'file not found'
-    try:
-        with open(path, 'rb') as file:
-            reader = decord.VideoReader(io.BytesIO(file.read()), num_threads=1)
-    except Exception as error:  # decord raises several error types
-        return f'cannot open: {error_reason(error)}'
-    num_frames = len(reader)
-    if num_frames == 0:
-        return 'no frames'
-    indices = frames_to_decode(num_frames, all_frames)
-    for start in range(0, len(indices), 64):
-        chunk = indices[start:start + 64]
-        try:
-            reader.get_batch(chunk).asnumpy()
-        except Exception as error:
-            return (f'cannot decode frames {chunk[0]}..{chunk[-1]} of '
-                    f'{num_frames}: {error_reason(error)}')
-    return None
 
 
 def main(argv=None) -> int:
@@ -80,13 +38,7 @@ def main(argv=None) -> int:
         print(f'error: {error}', file=sys.stderr)
         return 1
     paths = [osp.join(args.prefix, line.fields[0]) for line in lines]
-    tasks = [(path, args.all_frames) for path in paths]
-    if args.num_workers > 1:
-        with Pool(args.num_workers) as pool:
-            reasons = pool.map(probe, tasks, chunksize=16)
-    else:
-        reasons = [probe(task) for task in tasks]
-    bad = [(path, reason) for path, reason in zip(paths, reasons) if reason]
+    bad = unreadable_videos(paths, args.all_frames, args.num_workers)
     for path, reason in bad:
         print(f'{path}: {reason}')
     print(f'{len(bad)} of {len(paths)} videos cannot be read by decord',

@@ -21,37 +21,19 @@ pipeline) ends with one line saying what is wrong, and exit status 1.
 import argparse
 import contextlib
 import os
-import os.path as osp
 import sys
 import tempfile
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Iterator, Sequence
 
-import torch
 from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 
 import cakes_mm  # noqa: F401,I100  (first: mmaction2 shims, registries)
-from cakes_mm.apis import (
-    UnsupportedConfigError,
-    inference_recognizer,
-    init_recognizer,
-)
-from cakes_mm.checkpoint.fit_check import CheckpointMismatchError
-from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError
-from cakes_mm.datasets import BadInputError
+from cakes_mm.apis.labels import read_label_map, recognize, top_labels
+from cakes_mm.apis.runner import INPUT_ERRORS, one_line_report
 from cakes_mm.environment import (
     hide_irrelevant_log_messages,
     silence_irrelevant_warnings,
-)
-
-TOP_K = 5
-#: Errors whose message names the file at fault and says what to do.
-INPUT_ERRORS = (
-    BadInputError,
-    CheckpointMismatchError,
-    FileNotFoundError,
-    UnsafeCheckpointError,
-    UnsupportedConfigError,
 )
 
 
@@ -82,44 +64,6 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def read_label_map(path: str) -> List[str]:
-    """Class names, one per non-empty line of ``path``."""
-    if not osp.isfile(path):
-        raise SystemExit(f'error: label map not found: {path}')
-    with open(path, encoding='utf-8') as f:
-        return [line.strip() for line in f if line.strip()]
-
-
-def recognize(
-    video: str,
-    config: str,
-    checkpoint: str,
-    device: str = 'cpu',
-    cfg_options: Optional[dict] = None,
-    filename_tmpl: Optional[str] = None,
-) -> torch.Tensor:
-    """Class scores of one video file or frame folder.
-
-    Args:
-        video (str): The video file or folder of frames.
-        config (str): The model config.
-        checkpoint (str): Weights for the config's model.
-        device (str): Torch device. Defaults to ``'cpu'``.
-        cfg_options (dict, optional): Config overrides. Defaults to None.
-        filename_tmpl (str, optional): Frame file names of a folder.
-            Defaults to None: detected.
-
-    Returns:
-        torch.Tensor: (num_classes, ) scores, averaged over the views as the
-        config's head says (``average_clips='prob'``: probabilities).
-    """
-    if not osp.exists(video):  # before the model is built
-        raise FileNotFoundError(f'video not found: {video}')
-    model = init_recognizer(config, checkpoint, device, cfg_options)
-    sample = inference_recognizer(model, video, filename_tmpl=filename_tmpl)
-    return sample.pred_score.cpu()
-
-
 @contextlib.contextmanager
 def held_stderr() -> Iterator[Callable[[], None]]:
     """Hold everything written to stderr (file descriptor 2, where decord
@@ -146,25 +90,15 @@ def held_stderr() -> Iterator[Callable[[], None]]:
                 sys.stderr.flush()
 
 
-def top_labels(
-    scores: torch.Tensor, names: Sequence[str]
-) -> List[Tuple[str, float]]:
-    """The ``TOP_K`` best (name, score) pairs, best first."""
-    values, labels = scores.topk(min(TOP_K, len(scores)))
-    return [
-        (names[label], float(value)) for value, label in zip(values, labels)
-    ]
-
-
 def main(argv: Sequence[str]) -> None:
     """Print the top-5 labels of the video."""
     args = parse_args(argv)
-    names = read_label_map(args.label_map) if args.label_map else None
     # mmaction2's loaders log deprecations that would go to stdout, among
     # the labels.
     hide_irrelevant_log_messages(MMLogger.get_current_instance())
     with held_stderr() as drop_held:
         try:
+            names = read_label_map(args.label_map) if args.label_map else None
             scores = recognize(
                 args.video,
                 args.config,
@@ -173,18 +107,11 @@ def main(argv: Sequence[str]) -> None:
                 args.cfg_options,
                 args.filename_tmpl,
             )
+            labels = top_labels(scores, names, args.label_map)
         except INPUT_ERRORS as error:
             drop_held()  # decord's and FFmpeg's logs of the same fault
-            message = error.args[0] if error.args else str(error)
-            raise SystemExit(f'error: {message}') from None
-    if names is None:
-        names = [str(label) for label in range(len(scores))]
-    elif len(names) < len(scores):
-        raise SystemExit(
-            f'error: {args.label_map} names {len(names)} '
-            f'classes but the model has {len(scores)}'
-        )
-    for rank, (name, score) in enumerate(top_labels(scores, names), 1):
+            raise SystemExit(one_line_report(error)) from None
+    for rank, (name, score) in enumerate(labels, 1):
         print(f'{rank}. {name}  {score:.3f}')
 
 

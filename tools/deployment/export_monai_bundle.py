@@ -17,7 +17,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError
+from cakes_mm.apis.runner import INPUT_ERRORS, one_line_report
 from cakes_mm.deployment.monai_bundle import export_monai_bundle
 from cakes_mm.environment import silence_irrelevant_warnings
 
@@ -38,8 +38,11 @@ def main(argv: Sequence[str]) -> None:
         network = export_monai_bundle(
             args.config, args.checkpoint, args.out_dir
         )
-    except (FileNotFoundError, UnsafeCheckpointError, ValueError) as error:
-        raise SystemExit(f'error: {error}') from None
+    # A config that is not a volumetric segmentor, or a bad arch file,
+    # raises a plain ValueError naming it; this tool runs nothing else that
+    # could.
+    except (*INPUT_ERRORS, ValueError) as error:
+        raise SystemExit(one_line_report(error)) from None
     print(
         f'wrote a MONAI bundle of {network} to {args.out_dir}; run it with '
         f'python -m monai.bundle run --config_file '

@@ -22,21 +22,10 @@ from mmengine.config import DictAction
 
 import cakes_mm  # noqa: F401,I100  (first: mmaction2 shims, registries)
 from cakes_mm.apis import init_recognizer
-from cakes_mm.checkpoint.fit_check import CheckpointMismatchError
-from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError
-from cakes_mm.datasets import BadInputError
-from cakes_mm.deployment import ExportError, export_recognizer
+from cakes_mm.apis.runner import INPUT_ERRORS, one_line_report
+from cakes_mm.deployment import export_recognizer
 from cakes_mm.environment import silence_irrelevant_warnings
 from cakes_mm.extras import require_extra
-
-#: Errors whose message names what is wrong and what to do.
-INPUT_ERRORS = (
-    BadInputError,
-    CheckpointMismatchError,
-    ExportError,
-    FileNotFoundError,
-    UnsafeCheckpointError,
-)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -81,8 +70,7 @@ def main(argv: Sequence[str]) -> None:
             model, args.out, args.shape, deploy=not args.no_deploy
         )
     except INPUT_ERRORS as error:
-        message = error.args[0] if error.args else str(error)
-        raise SystemExit(f'error: {message}') from None
+        raise SystemExit(one_line_report(error)) from None
     form = 'deploy form' if report.deploy else 'eval mode'
     _, channels, frames, height, width = report.input_shape
     print(

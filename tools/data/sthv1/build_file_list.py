@@ -18,7 +18,8 @@ the names ``configs/_base_/datasets/sthv1_rawframes_8x1x1.py`` expects.
 Videos whose folder is missing or holds no frames are left out of the lists
 and reported by name, as are folders with a gap in their numbering (listed
 with the frames before the gap). A malformed line or an unknown class name
-stops the script with the file and line.
+stops the script with the file and line. The lists are
+:mod:`cakes_mm.datasets.sthv1_lists`'s.
 
 Usage::
 
@@ -29,79 +30,14 @@ import argparse
 import os
 import os.path as osp
 import sys
-from typing import Dict, List, NamedTuple, Tuple
 
-from cakes_mm.datasets import BadAnnotationError, read_annotation
-from cakes_mm.fileio import atomic_write
+from cakes_mm.datasets import BadAnnotationError
+from cakes_mm.datasets.sthv1_lists import (
+    FrameReport,
+    sthv1_frame_lists,
+    write_frame_lists,
+)
 from cakes_mm.environment import silence_irrelevant_warnings
-
-LABELS_CSV = 'something-something-v1-labels.csv'
-SPLITS = {
-    'train': 'something-something-v1-train.csv',
-    'val': 'something-something-v1-validation.csv',
-}
-
-
-class FrameReport(NamedTuple):
-    """Folders that did not make it into the lists (or only in part)."""
-
-    missing: List[str]
-    empty: List[str]
-    gaps: List[Tuple[str, int]]
-
-
-def read_class_names(path: str) -> Dict[str, int]:
-    """Class name -> 0-based label, in the labels file's line order."""
-    labels = {}
-    for line in read_annotation(path, delimiter=';'):
-        line.expect_fields(['class name'])
-        name = line.fields[0]
-        if name in labels:
-            raise line.error(f'class {name!r} is listed twice')
-        labels[name] = len(labels)
-    return labels
-
-
-def read_split(path: str, labels: Dict[str, int]) -> List[Tuple[str, int]]:
-    """(video id, label) of every line of a split file."""
-    videos = []
-    for line in read_annotation(path, delimiter=';'):
-        line.expect_fields(['video id', 'class name'])
-        video, name = line.fields
-        if name not in labels:
-            raise line.error(f'unknown class {name!r} (not in {LABELS_CSV})')
-        videos.append((video, labels[name]))
-    return videos
-
-
-def count_frames(folder: str, filename_tmpl: str, start_index: int) -> Tuple[
-        int, int]:
-    """(contiguous frames from ``start_index``, all files) of a folder."""
-    names = set(os.listdir(folder))
-    count = 0
-    while filename_tmpl.format(start_index + count) in names:
-        count += 1
-    return count, len(names)
-
-
-def frame_list(videos: List[Tuple[str, int]], frames_dir: str,
-               filename_tmpl: str, start_index: int,
-               report: FrameReport) -> List[str]:
-    """``<video> <frames> <label>`` lines; problems go to ``report``."""
-    lines = []
-    for video, label in videos:
-        folder = osp.join(frames_dir, video)
-        if not osp.isdir(folder):
-            report.missing.append(video)
-            continue
-        count, files = count_frames(folder, filename_tmpl, start_index)
-        if count == 0:
-            report.empty.append(video)
-            continue
-        if count < files:
-            report.gaps.append((video, count))
-        lines.append(f'{video} {count} {label}')
-    return lines
 
 
 def print_report(report: FrameReport) -> None:
@@ -138,25 +74,19 @@ def main(argv=None) -> int:
     out_dir = args.out_dir or osp.dirname(osp.abspath(args.frames_dir))
     os.makedirs(out_dir, exist_ok=True)
     try:
-        labels = read_class_names(osp.join(args.ann_dir, LABELS_CSV))
-        splits = {split: read_split(osp.join(args.ann_dir, name), labels)
-                  for split, name in SPLITS.items()}
+        found = sthv1_frame_lists(args.ann_dir, args.frames_dir,
+                                  args.filename_tmpl, args.start_index)
     except BadAnnotationError as error:
         print(f'error: {error}', file=sys.stderr)
         return 1
-    report = FrameReport([], [], [])
-    lists = {split: frame_list(videos, args.frames_dir, args.filename_tmpl,
-                               args.start_index, report)
-             for split, videos in splits.items()}
-    print_report(report)
-    if not any(lists.values()):
+    print_report(found.report)
+    if not any(found.lists.values()):
         print(f'error: none of the videos has frames in {args.frames_dir}; '
               'nothing written', file=sys.stderr)
         return 1
-    for split, lines in lists.items():
-        path = osp.join(out_dir, f'sthv1_{split}_list_rawframes.txt')
-        atomic_write(path, ''.join(f'{line}\n' for line in lines))
-        print(f'{path}: {len(lines)} of {len(splits[split])} videos')
+    paths = write_frame_lists(found.lists, out_dir)
+    for path, (split, lines) in zip(paths, found.lists.items()):
+        print(f'{path}: {len(lines)} of {found.totals[split]} videos')
     return 0
 
 
