@@ -13,10 +13,10 @@ from mmaction.registry import MODELS
 from mmengine.config import Config
 
 from ..apis.pipeline import UnsupportedConfigError
+from ..input_shape import default_input_shape
 from ..models import CAKESConv3d, released_archs
 from ..models.arch import Arch, read_arch_file, validate_arch
 from .complexity import model_complexity
-from .model_zoo import default_input_shape
 
 #: The colour of each sub-kernel shape.
 COLOURS = {

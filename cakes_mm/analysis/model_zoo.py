@@ -8,10 +8,7 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-# volume_input_shape stays importable from here, where
-# tools/analysis/update_metafiles.py looks for it.
 from ..input_shape import default_input_shape
-from ..input_shape import volume_input_shape as volume_input_shape
 from .complexity import Complexity, model_complexity
 
 CONFIG_ROOT = osp.join(

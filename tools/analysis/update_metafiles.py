@@ -45,10 +45,10 @@ from cakes_mm.analysis import (
     PaperRow,
     model_complexity,
 )
-from cakes_mm.analysis.model_zoo import volume_input_shape
 from cakes_mm.datasets.pipeline_steps import view_shape
 from cakes_mm.environment import silence_irrelevant_warnings
 from cakes_mm.fileio import atomic_write
+from cakes_mm.input_shape import volume_input_shape
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 HEADER = (
