@@ -9,7 +9,8 @@ Usage::
 ``--resume`` alone resumes from the latest checkpoint in the work dir;
 ``--resume CKPT`` from that file. Every run saves the random generators'
 states in its checkpoints (``RandomStateHook``), so a resumed epoch-based
-run ends as the uninterrupted one would. A resumed checkpoint must fit the
+run ends as the uninterrupted one would. With the runner of our base
+runtime config (``CheckedRunner``), a resumed checkpoint must fit the
 model exactly; a ``load_from`` checkpoint too, except under ``cls_head.``
 (fine-tuning to another class count). Bad data, unsafe checkpoints and
 checkpoints that do not fit stop the run with one line naming the file,
@@ -29,7 +30,6 @@ from cakes_mm.apis.runner import (
     run_reporting_bad_input,
     use_run_guarantees,
 )
-from cakes_mm.checkpoint.fit_check import check_checkpoints_fit
 from cakes_mm.environment import silence_irrelevant_warnings
 
 
@@ -88,7 +88,6 @@ def main(argv=None) -> None:
     cfg = load_config(args)
     apply_train_args(cfg, args)
     use_run_guarantees(cfg)
-    check_checkpoints_fit(() if cfg.get('resume') else ('cls_head.',))
     build_runner(cfg).train()
     leave_process_group()
 

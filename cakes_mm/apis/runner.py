@@ -2,11 +2,12 @@
 runner, and one-line reports of bad input.
 
 The tools work from any working directory: ``import cakes_mm`` registers
-the ``cakes_mm::`` config scope. In a tool's process, checkpoints load with
-:func:`~cakes_mm.checkpoint.safe_load.load_local_checkpoint`, checkpoint
-writes are atomic (:class:`~cakes_mm.engine.hooks.AtomicCheckpointHook`)
-and every run saves the random generators' states
-(:class:`~cakes_mm.engine.hooks.RandomStateHook`).
+the ``cakes_mm::`` config scope. The runner is the one the config names
+(``runner_type``): our base runtime config names
+:class:`~cakes_mm.engine.CheckedRunner`, which loads only checkpoints that
+fit the model. Training runs write checkpoints atomically
+(:class:`~cakes_mm.engine.hooks.AtomicCheckpointHook`) and save the random
+generators' states (:class:`~cakes_mm.engine.hooks.RandomStateHook`).
 """
 
 import argparse
@@ -22,10 +23,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from ..checkpoint.fit_check import CheckpointMismatchError
-from ..checkpoint.safe_load import (
-    UnsafeCheckpointError,
-    use_safe_checkpoint_loader,
-)
+from ..checkpoint.safe_load import UnsafeCheckpointError
 from ..datasets import BadInputError, short_message
 from ..environment import hide_irrelevant_log_messages
 
@@ -187,7 +185,6 @@ def build_runner(cfg: Config) -> Runner:
         Runner: The runner.
     """
     setup_cpu_distributed(cfg)
-    use_safe_checkpoint_loader()
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)
     else:

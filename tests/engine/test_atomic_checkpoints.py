@@ -24,6 +24,7 @@ import pytest
 from mmengine.runner import save_checkpoint
 from tool_helpers import (
     TOOLS,
+    python_path,
     run_tool,
     write_rawframe_dataset,
     write_tiny_config,
@@ -164,7 +165,7 @@ def start_training(root, work_dir, pause_at, *args):
     env = dict(
         os.environ,
         OMP_NUM_THREADS='1',
-        PYTHONPATH=str(root),
+        PYTHONPATH=python_path(root),
         PAUSE_BEFORE_REPLACING=pause_at,
         PAUSE_MARKER=str(root / 'paused'),
     )
@@ -277,7 +278,7 @@ def test_killed_writes_leave_complete_files_and_resume(search_run):
             '--resume',
         ],
         str(root),
-        env=dict(PYTHONPATH=str(root)),
+        env=dict(PYTHONPATH=python_path(root)),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (
