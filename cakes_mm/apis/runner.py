@@ -5,9 +5,11 @@ The tools work from any working directory: ``import cakes_mm`` registers
 the ``cakes_mm::`` config scope. The runner is the one the config names
 (``runner_type``): our base runtime config names
 :class:`~cakes_mm.engine.CheckedRunner`, which loads only checkpoints that
-fit the model. Training runs write checkpoints atomically
-(:class:`~cakes_mm.engine.hooks.AtomicCheckpointHook`) and save the random
-generators' states (:class:`~cakes_mm.engine.hooks.RandomStateHook`).
+fit the model. Its hooks are the config's too: our base runtime config
+names :class:`~cakes_mm.engine.hooks.AtomicCheckpointHook` (checkpoint
+writes a kill cannot tear) and
+:class:`~cakes_mm.engine.hooks.RandomStateHook` (exact resume); a config
+that leaves them out runs without them.
 """
 
 import argparse
@@ -104,38 +106,6 @@ def inherit_num_classes(cfg: Config) -> None:
         dataset_type = str(dataset.get('type', ''))
         if dataset_type.split('.')[-1] in CHECKED_DATASETS:
             dataset.setdefault('num_classes', num_classes)
-
-
-def hook_types(cfg: Config) -> set:
-    """The type names of the hooks a config lists."""
-    hooks = list(cfg.get('custom_hooks') or []) + [
-        hook for hook in (cfg.get('default_hooks') or {}).values() if hook
-    ]
-    return {str(hook.get('type')).split('.')[-1] for hook in hooks}
-
-
-def use_run_guarantees(cfg: Config) -> None:
-    """Give every training run kill-safe checkpoints and exact resume.
-
-    A plain ``CheckpointHook`` becomes an ``AtomicCheckpointHook`` (same
-    arguments), and ``RandomStateHook`` joins ``custom_hooks`` unless the
-    config lists it, so that a resumed run draws the same random numbers as
-    one that never stopped.
-
-    Args:
-        cfg (Config): The config, changed in place.
-    """
-    checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint')
-    if (
-        checkpoint
-        and str(checkpoint.get('type')).split('.')[-1] == 'CheckpointHook'
-    ):
-        checkpoint['type'] = 'AtomicCheckpointHook'
-    if 'RandomStateHook' not in hook_types(cfg):
-        cfg.custom_hooks = [
-            *(cfg.get('custom_hooks') or []),
-            dict(type='RandomStateHook'),
-        ]
 
 
 def setup_cpu_distributed(cfg: Config) -> None:

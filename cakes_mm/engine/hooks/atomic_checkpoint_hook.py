@@ -21,8 +21,8 @@ class AtomicCheckpointHook(CheckpointHook):
     and publishes ``last_checkpoint`` the same way, so that it always names
     a complete checkpoint: the newest one whose write and recording both
     finished. A kill between the two costs that checkpoint; the previous
-    one is resumed. The base configs name it as ``default_hooks.checkpoint``
-    and ``tools/train.py`` puts it in place of a plain ``CheckpointHook``.
+    one is resumed. Our base runtime config names it as
+    ``default_hooks.checkpoint``.
 
     Args:
         *args: ``CheckpointHook``'s arguments.
