@@ -7,8 +7,8 @@ rename that publishes each atomically written file, and kill it there: every
 byte of the new file is in its temp file, none has reached the final path.
 A kill at any earlier moment of the write leaves the same state (only the
 temp file is touched), and ``os.replace`` itself is atomic. Without
-:class:`cakes_mm.engine.hooks.AtomicCheckpointHook` (which the tools put in
-place of mmengine's ``CheckpointHook``), mmengine writes
+:class:`cakes_mm.engine.hooks.AtomicCheckpointHook` (which our base runtime
+config names in place of mmengine's ``CheckpointHook``), mmengine writes
 checkpoints and ``last_checkpoint`` in place, never calls ``os.replace``,
 and the pause below would never be reached.
 """
@@ -32,7 +32,7 @@ from tool_helpers import (
 
 from cakes_mm import fileio
 from cakes_mm.checkpoint.safe_load import load_local_checkpoint
-from cakes_mm.fileio import atomic_write, open_replacing_on_close
+from cakes_mm.fileio import atomic_write
 from cakes_mm.models.arch import resolve_arch
 
 # A test module: before os.replace publishes a file named
@@ -103,20 +103,6 @@ def test_atomic_write_replaces_and_clears_leftovers(tmp_path):
         '.epoch_1.pth.abc.tmp',
         'last_checkpoint',
     ]
-
-
-def test_open_replacing_on_close_writes_only_a_finished_block(tmp_path):
-    target = tmp_path / 'last_checkpoint'
-    target.write_text('epoch_1.pth')
-    with pytest.raises(RuntimeError):
-        with open_replacing_on_close(str(target), 'w') as file:
-            file.write('epoch_2')
-            raise RuntimeError('killed half-way')
-    assert target.read_text() == 'epoch_1.pth'
-    with open_replacing_on_close(str(target), 'w') as file:
-        file.write('epoch_2.pth')
-    with open_replacing_on_close(str(target)) as file:
-        assert file.read() == 'epoch_2.pth'
 
 
 def test_the_atomic_backend_writes_through_the_atomic_writer(
