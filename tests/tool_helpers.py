@@ -167,9 +167,11 @@ default_hooks = dict(logger=dict(interval=1),
 """
 
 RAWFRAME_DATA = """dataset = dict(type='CheckedRawframeDataset', ann_file='@ANN@',
+               num_classes=@CLASSES@,
                data_prefix=dict(img='@PREFIX@'),
                filename_tmpl='img_{:05}.jpg')"""
 VIDEO_DATA = """dataset = dict(type='CheckedVideoDataset', ann_file='@ANN@',
+               num_classes=@CLASSES@,
                data_prefix=dict(video='@PREFIX@'))"""
 
 

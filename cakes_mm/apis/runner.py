@@ -29,9 +29,6 @@ from ..checkpoint.safe_load import UnsafeCheckpointError
 from ..datasets import BadInputError, short_message
 from ..environment import hide_irrelevant_log_messages
 
-#: Datasets that check labels against ``num_classes``.
-CHECKED_DATASETS = ('CheckedRawframeDataset', 'CheckedVideoDataset')
-
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """Add the config, work-dir, cfg-options and launcher arguments."""
@@ -86,26 +83,7 @@ def load_config(args: argparse.Namespace) -> Config:
             'work_dirs', osp.splitext(osp.basename(args.config))[0]
         )
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    inherit_num_classes(cfg)
     return cfg
-
-
-def inherit_num_classes(cfg: Config) -> None:
-    """Give checked datasets without ``num_classes`` the head's.
-
-    Their labels are then checked against the classifier's classes.
-
-    Args:
-        cfg (Config): The config, changed in place.
-    """
-    num_classes = cfg.get('model', {}).get('cls_head', {}).get('num_classes')
-    if num_classes is None:
-        return
-    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        dataset = (cfg.get(name) or {}).get('dataset', {})
-        dataset_type = str(dataset.get('type', ''))
-        if dataset_type.split('.')[-1] in CHECKED_DATASETS:
-            dataset.setdefault('num_classes', num_classes)
 
 
 def setup_cpu_distributed(cfg: Config) -> None:
