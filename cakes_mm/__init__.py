@@ -1,10 +1,11 @@
 """cakes_mm: CAKES and PmSCn for mmaction2 and 3D networks.
 
 Importing the package registers its models, datasets, hooks and metrics in
-mmaction2's registries, registers the ``cakes_mm::`` config scope, and
-applies the two shims the pinned stack needs (documented in
-:mod:`cakes_mm.environment`). It changes nothing else of mmengine's or
-mmaction2's.
+mmaction2's registries, its runner in mmengine's, the ``'atomic_local'``
+file backend and the ``cakes_mm::`` config scope (one entry in mmengine's
+scope table), and applies the two shims the pinned stack needs (documented
+in :mod:`cakes_mm.environment`). It replaces nothing of mmengine's,
+mmaction2's or torch's; ``docs/environment.md`` lists it all.
 """
 
 from .environment import apply_environment_shims, irrelevant_warnings_hidden

@@ -16,9 +16,10 @@
   allow-list (:func:`~cakes_mm.checkpoint.safe_load.mmengine_checkpoint_globals`);
   ``weights_only`` stays on, so an untrusted pickle never runs code.
 
-Nothing else is changed: mmengine's file backends, checkpoint loaders and
-hooks stay its own. Atomic checkpoint writes are chosen in configs
-(:class:`~cakes_mm.engine.hooks.AtomicCheckpointHook`).
+Nothing else is changed: mmengine's file backends, checkpoint loaders,
+runner and hooks stay its own. Our base runtime config chooses atomic
+checkpoint writes (:class:`~cakes_mm.engine.hooks.AtomicCheckpointHook`)
+and checked checkpoint loading (:class:`~cakes_mm.engine.CheckedRunner`).
 
 Two warnings of the pinned stack say nothing to a user of ours
 (:data:`IRRELEVANT_WARNINGS`). ``import cakes_mm`` hides them while it

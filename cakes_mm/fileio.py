@@ -8,12 +8,10 @@ uses that backend and also publishes ``last_checkpoint`` atomically. Nothing
 of mmengine's own is changed.
 """
 
-import contextlib
 import glob
-import io
 import os
 import tempfile
-from typing import Iterator, Union
+from typing import Union
 
 from mmengine.fileio import LocalBackend, register_backend
 
@@ -66,24 +64,3 @@ class AtomicLocalBackend(LocalBackend):
             filepath (str): Destination file.
         """
         atomic_write(str(filepath), obj)
-
-
-@contextlib.contextmanager
-def open_replacing_on_close(
-    file: str, mode: str = 'r', *args, **kwargs
-) -> Iterator[io.IOBase]:
-    """``open``, except that text opened with mode ``'w'`` is collected and
-    written with :func:`atomic_write` when the ``with`` block ends without
-    an error.
-
-    Args:
-        file (str): Path to open.
-        mode (str): As for :func:`open`. Defaults to ``'r'``.
-    """
-    if mode != 'w':
-        with open(file, mode, *args, **kwargs) as opened:
-            yield opened
-        return
-    buffer = io.StringIO()
-    yield buffer
-    atomic_write(file, buffer.getvalue())

@@ -31,30 +31,28 @@ REGISTRIES = {
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
+#: The module mmengine is told to locate for the ``cakes_mm::`` scope: its
+#: folder, :data:`PACKAGE_DIR`, holds ``.mim/configs``.
+CONFIG_ANCHOR = f'{SCOPE}.registry'
+
 
 def register_config_scope() -> None:
     """Let mmengine resolve ``_base_ = ['cakes_mm::family/config.py']``.
 
-    mmengine resolves ``scope::path`` only for the packages listed in its
-    ``MODULE2PACKAGE``, and finds a package's ``.mim`` folder from its
-    distribution's location, which for an editable install is
-    site-packages rather than the source tree. This adds ``cakes_mm`` to the
-    list and answers the location lookup for ``cakes_mm`` with this package's
-    folder, whichever way it was installed. Other packages are looked up as
-    before. The configs must be parsed after ``import cakes_mm``, as
-    ``tools/train.py`` and ``tools/test.py`` do.
+    mmengine resolves ``scope::path`` only for the scopes listed in its
+    ``MODULE2PACKAGE`` table (mmengine 0.10 has no other way to add one),
+    and looks the listed name up with its own ``get_installed_path``: a
+    distribution's location joined with the name, else, for a name that is
+    no distribution, the folder of the module found by ``find_spec``. The
+    distribution's location is site-packages even for an editable install,
+    where the package is not; so the scope is listed with
+    :data:`CONFIG_ANCHOR`, which is no distribution, and mmengine's lookup
+    finds its folder, :data:`PACKAGE_DIR`, however the package was
+    installed. Adding this one entry is all: mmengine's functions are its
+    own. A scope someone listed already is left as it is. The configs must
+    be parsed after ``import cakes_mm``, as ``tools/train.py`` and
+    ``tools/test.py`` do.
     """
-    from mmengine.config import config as config_module
-    from mmengine.config import utils as config_utils
+    from mmengine.config.utils import MODULE2PACKAGE
 
-    config_utils.MODULE2PACKAGE.setdefault(SCOPE, SCOPE)
-    lookup = config_module.get_installed_path
-    if getattr(lookup, 'answers_cakes_mm', False):
-        return
-
-    def get_installed_path(package: str) -> str:
-        """mmengine's lookup, with this folder as the answer for cakes_mm."""
-        return PACKAGE_DIR if package == SCOPE else lookup(package)
-
-    get_installed_path.answers_cakes_mm = True
-    config_module.get_installed_path = get_installed_path
+    MODULE2PACKAGE.setdefault(SCOPE, CONFIG_ANCHOR)

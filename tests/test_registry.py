@@ -9,8 +9,10 @@ import os.path as osp
 import pytest
 from mmaction.registry import DATASETS, MODELS
 from mmengine.config import Config
+from mmengine.config import config as config_module
 from mmengine.config.utils import MODULE2PACKAGE
 from mmengine.logging import MMLogger
+from mmengine.utils import get_installed_path
 from tool_helpers import REPO
 
 from cakes_mm.registry import PACKAGE_DIR, REGISTRIES
@@ -54,7 +56,10 @@ def test_mim_folder_holds_the_configs_and_model_index():
 
 
 def test_scope_is_registered():
-    assert MODULE2PACKAGE['cakes_mm'] == 'cakes_mm'
+    # One table entry; mmengine's lookup finds the package's folder itself.
+    assert MODULE2PACKAGE['cakes_mm'] == 'cakes_mm.registry'
+    assert config_module.get_installed_path is get_installed_path
+    assert get_installed_path(MODULE2PACKAGE['cakes_mm']) == PACKAGE_DIR
     assert REGISTRIES['MODELS'].parent is MODELS
     assert REGISTRIES['DATASETS'].get(
         'CheckedRawframeDataset'

@@ -24,6 +24,21 @@ TOOLS = osp.join(REPO, 'tools')
 FRAME_TMPL = 'img_{:05}.jpg'
 
 
+def python_path(folder: str) -> str:
+    """A ``PYTHONPATH`` with ``folder`` first, then this process's own
+    (so that a tool run sees the checkout under test, not another install).
+
+    Args:
+        folder (str): The folder to import from first.
+
+    Returns:
+        str: The path list.
+    """
+    return os.pathsep.join(
+        filter(None, [str(folder), os.environ.get('PYTHONPATH')])
+    )
+
+
 def write_frames(
     folder: str,
     num_frames: int,
@@ -110,7 +125,7 @@ def write_lines(path: str, lines: List[str]) -> str:
 
 TINY_CONFIG = """
 _base_ = ['@REPO@/configs/_base_/models/cakes_r50.py',
-          'mmaction::_base_/default_runtime.py']
+          '@REPO@/configs/_base_/default_runtime.py']
 custom_imports = dict(imports=@IMPORTS@, allow_failed_imports=False)
 model = dict(
     backbone=dict(type='@BACKBONE@', arch='uniform',
@@ -152,9 +167,11 @@ default_hooks = dict(logger=dict(interval=1),
 """
 
 RAWFRAME_DATA = """dataset = dict(type='CheckedRawframeDataset', ann_file='@ANN@',
+               num_classes=@CLASSES@,
                data_prefix=dict(img='@PREFIX@'),
                filename_tmpl='img_{:05}.jpg')"""
 VIDEO_DATA = """dataset = dict(type='CheckedVideoDataset', ann_file='@ANN@',
+               num_classes=@CLASSES@,
                data_prefix=dict(video='@PREFIX@'))"""
 
 

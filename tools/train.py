@@ -7,9 +7,12 @@ Usage::
         [--launcher {none,pytorch,slurm}]
 
 ``--resume`` alone resumes from the latest checkpoint in the work dir;
-``--resume CKPT`` from that file. Every run saves the random generators'
-states in its checkpoints (``RandomStateHook``), so a resumed epoch-based
-run ends as the uninterrupted one would. A resumed checkpoint must fit the
+``--resume CKPT`` from that file. The runner and hooks are the config's,
+as written: with our base runtime config (``configs/_base_/
+default_runtime.py``) every run writes checkpoints atomically and saves the
+random generators' states in them (``RandomStateHook``), so a resumed
+epoch-based run ends as the uninterrupted one would, and its runner
+(``CheckedRunner``) requires a resumed checkpoint to fit the
 model exactly; a ``load_from`` checkpoint too, except under ``cls_head.``
 (fine-tuning to another class count). Bad data, unsafe checkpoints and
 checkpoints that do not fit stop the run with one line naming the file,
@@ -27,9 +30,7 @@ from cakes_mm.apis.runner import (
     leave_process_group,
     load_config,
     run_reporting_bad_input,
-    use_run_guarantees,
 )
-from cakes_mm.checkpoint.fit_check import check_checkpoints_fit
 from cakes_mm.environment import silence_irrelevant_warnings
 
 
@@ -87,8 +88,6 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = load_config(args)
     apply_train_args(cfg, args)
-    use_run_guarantees(cfg)
-    check_checkpoints_fit(() if cfg.get('resume') else ('cls_head.',))
     build_runner(cfg).train()
     leave_process_group()
 

@@ -2,11 +2,14 @@
 runner, and one-line reports of bad input.
 
 The tools work from any working directory: ``import cakes_mm`` registers
-the ``cakes_mm::`` config scope. In a tool's process, checkpoints load with
-:func:`~cakes_mm.checkpoint.safe_load.load_local_checkpoint`, checkpoint
-writes are atomic (:class:`~cakes_mm.engine.hooks.AtomicCheckpointHook`)
-and every run saves the random generators' states
-(:class:`~cakes_mm.engine.hooks.RandomStateHook`).
+the ``cakes_mm::`` config scope. The runner is the one the config names
+(``runner_type``): our base runtime config names
+:class:`~cakes_mm.engine.CheckedRunner`, which loads only checkpoints that
+fit the model. Its hooks are the config's too: our base runtime config
+names :class:`~cakes_mm.engine.hooks.AtomicCheckpointHook` (checkpoint
+writes a kill cannot tear) and
+:class:`~cakes_mm.engine.hooks.RandomStateHook` (exact resume); a config
+that leaves them out runs without them.
 """
 
 import argparse
@@ -22,17 +25,11 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from ..checkpoint.fit_check import CheckpointMismatchError
-from ..checkpoint.safe_load import (
-    UnsafeCheckpointError,
-    use_safe_checkpoint_loader,
-)
+from ..checkpoint.safe_load import UnsafeCheckpointError
 from ..datasets import BadInputError, short_message
 from ..deployment.onnx_export import ExportError
 from ..environment import hide_irrelevant_log_messages
 from .pipeline import UnsupportedConfigError
-
-#: Datasets that check labels against ``num_classes``.
-CHECKED_DATASETS = ('CheckedRawframeDataset', 'CheckedVideoDataset')
 
 #: Errors whose message names the file, line or key at fault and says what
 #: to do: every tool reports them in one line (:func:`one_line_report`).
@@ -99,58 +96,7 @@ def load_config(args: argparse.Namespace) -> Config:
             'work_dirs', osp.splitext(osp.basename(args.config))[0]
         )
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    inherit_num_classes(cfg)
     return cfg
-
-
-def inherit_num_classes(cfg: Config) -> None:
-    """Give checked datasets without ``num_classes`` the head's.
-
-    Their labels are then checked against the classifier's classes.
-
-    Args:
-        cfg (Config): The config, changed in place.
-    """
-    num_classes = cfg.get('model', {}).get('cls_head', {}).get('num_classes')
-    if num_classes is None:
-        return
-    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        dataset = (cfg.get(name) or {}).get('dataset', {})
-        dataset_type = str(dataset.get('type', ''))
-        if dataset_type.split('.')[-1] in CHECKED_DATASETS:
-            dataset.setdefault('num_classes', num_classes)
-
-
-def hook_types(cfg: Config) -> set:
-    """The type names of the hooks a config lists."""
-    hooks = list(cfg.get('custom_hooks') or []) + [
-        hook for hook in (cfg.get('default_hooks') or {}).values() if hook
-    ]
-    return {str(hook.get('type')).split('.')[-1] for hook in hooks}
-
-
-def use_run_guarantees(cfg: Config) -> None:
-    """Give every training run kill-safe checkpoints and exact resume.
-
-    A plain ``CheckpointHook`` becomes an ``AtomicCheckpointHook`` (same
-    arguments), and ``RandomStateHook`` joins ``custom_hooks`` unless the
-    config lists it, so that a resumed run draws the same random numbers as
-    one that never stopped.
-
-    Args:
-        cfg (Config): The config, changed in place.
-    """
-    checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint')
-    if (
-        checkpoint
-        and str(checkpoint.get('type')).split('.')[-1] == 'CheckpointHook'
-    ):
-        checkpoint['type'] = 'AtomicCheckpointHook'
-    if 'RandomStateHook' not in hook_types(cfg):
-        cfg.custom_hooks = [
-            *(cfg.get('custom_hooks') or []),
-            dict(type='RandomStateHook'),
-        ]
 
 
 def setup_cpu_distributed(cfg: Config) -> None:
@@ -200,7 +146,6 @@ def build_runner(cfg: Config) -> Runner:
         Runner: The runner.
     """
     setup_cpu_distributed(cfg)
-    use_safe_checkpoint_loader()
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)
     else:

@@ -3,9 +3,11 @@
 mmengine loads ``load_from``, ``resume`` and test checkpoints with
 ``strict=False``, which only warns about missing, unexpected or differently
 shaped keys: a checkpoint of another depth or arch would then run on partly
-random weights. Our tools call :func:`check_checkpoints_fit`, after which
-such a load stops the run naming the file, the first key that does not fit
-and both shapes.
+random weights. :class:`~cakes_mm.engine.CheckedRunner` (our base runtime
+config's runner) uses :func:`check_fit`, which stops such a load naming the
+file, the first key that does not fit and both shapes;
+:func:`check_checkpoints_fit` installs the same check in mmengine's Runner
+for ``tools/test.py``.
 """
 
 import re
@@ -109,6 +111,53 @@ def describe_mismatch(
     return f'{mismatches[0][1]} (keys that do not fit: {counts})'
 
 
+def with_state_dict_entry(checkpoint: object) -> object:
+    """A checkpoint whose weights sit under ``model`` (and not under
+    ``state_dict``), with them moved to ``state_dict``, where mmengine
+    reads them; any other checkpoint as it is.
+
+    Args:
+        checkpoint (object): What the checkpoint file held.
+
+    Returns:
+        object: The checkpoint (a new dict when an entry moved).
+    """
+    if (
+        isinstance(checkpoint, dict)
+        and 'state_dict' not in checkpoint
+        and isinstance(checkpoint.get('model'), dict)
+    ):
+        checkpoint = dict(checkpoint)
+        checkpoint['state_dict'] = checkpoint.pop('model')
+    return checkpoint
+
+
+def check_fit(
+    filename: str,
+    model: torch.nn.Module,
+    checkpoint: dict,
+    tolerated: Sequence[str] = (),
+) -> None:
+    """Raise :class:`CheckpointMismatchError` if ``checkpoint`` does not fit
+    ``model``.
+
+    Args:
+        filename (str): The checkpoint's file, for the message.
+        model (torch.nn.Module): The model it is loaded into (unwrapped).
+        checkpoint (dict): The loaded checkpoint.
+        tolerated (Sequence[str]): Key prefixes not compared. Defaults to
+            ``()``.
+    """
+    mismatch = describe_mismatch(
+        model.state_dict(), checkpoint_state_dict(checkpoint), tolerated
+    )
+    if mismatch:
+        raise CheckpointMismatchError(
+            f'{filename} does not fit the model: {mismatch}. Was it '
+            f'written for another depth, arch or op_set?'
+        )
+
+
 def check_checkpoints_fit(tolerated: Sequence[str] = ()) -> None:
     """Make ``Runner.load_checkpoint`` refuse a checkpoint that does not fit.
 
@@ -118,8 +167,11 @@ def check_checkpoints_fit(tolerated: Sequence[str] = ()) -> None:
     runs on partly random weights. After this call, such a load raises
     :class:`CheckpointMismatchError` naming the file, the first mismatched
     key and both shapes. Checkpoints whose weights sit under ``model``
-    (see :func:`checkpoint_state_dict`) are read too. ``tools/train.py``
-    and ``tools/test.py`` call it; other scripts keep mmengine's behaviour.
+    (see :func:`checkpoint_state_dict`) are read too. ``tools/test.py``
+    calls it; other scripts keep mmengine's behaviour. It replaces
+    mmengine's ``Runner.load_checkpoint`` in this process:
+    :class:`~cakes_mm.engine.CheckedRunner`, named by our base runtime
+    config, does the same without that, and is left alone by it.
 
     Args:
         tolerated (Sequence[str]): Key prefixes left to mmengine's warnings,
@@ -138,17 +190,8 @@ def check_checkpoints_fit(tolerated: Sequence[str] = ()) -> None:
     load = getattr(Runner.load_checkpoint, 'loads', Runner.load_checkpoint)
 
     def read_with_model_entry(filename: str, *args, **kwargs) -> dict:
-        """mmengine's reader; weights under ``model`` move to
-        ``state_dict``."""
-        checkpoint = read_file(filename, *args, **kwargs)
-        if (
-            isinstance(checkpoint, dict)
-            and 'state_dict' not in checkpoint
-            and isinstance(checkpoint.get('model'), dict)
-        ):
-            checkpoint = dict(checkpoint)
-            checkpoint['state_dict'] = checkpoint.pop('model')
-        return checkpoint
+        """mmengine's reader, then :func:`with_state_dict_entry`."""
+        return with_state_dict_entry(read_file(filename, *args, **kwargs))
 
     def load_checked(runner: Runner, filename: str, *args, **kwargs) -> dict:
         """mmengine's load, then a check that every key fitted."""
@@ -158,14 +201,7 @@ def check_checkpoints_fit(tolerated: Sequence[str] = ()) -> None:
             if is_model_wrapper(runner.model)
             else runner.model
         )
-        mismatch = describe_mismatch(
-            model.state_dict(), checkpoint_state_dict(checkpoint), tolerated
-        )
-        if mismatch:
-            raise CheckpointMismatchError(
-                f'{filename} does not fit the model: {mismatch}. Was it '
-                f'written for another depth, arch or op_set?'
-            )
+        check_fit(filename, model, checkpoint, tolerated)
         return checkpoint
 
     read_with_model_entry.reads_file = read_file

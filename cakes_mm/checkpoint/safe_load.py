@@ -6,8 +6,9 @@ file is executed. mmengine 0.10.7's checkpoints also hold a few mmengine and
 numpy objects (the message hub's ``HistoryBuffer``), which this module
 allow-lists (:func:`mmengine_checkpoint_globals`, applied once by
 :mod:`cakes_mm.environment`). :func:`load_local_checkpoint` is the loader
-our tools use (:func:`use_safe_checkpoint_loader`); a file holding anything
-else is refused with one line that says why.
+our tools use for checkpoints they read themselves, and
+:func:`refusal` words the one-line reason a refused file is given
+(:class:`~cakes_mm.engine.CheckedRunner` uses it too).
 """
 
 import os
@@ -148,18 +149,3 @@ def load_local_checkpoint(
         )
     except pickle.UnpicklingError as error:
         raise UnsafeCheckpointError(refusal(filename, error)) from None
-
-
-def use_safe_checkpoint_loader() -> None:
-    """Make mmengine load local files with :func:`load_local_checkpoint` in
-    this process, so that a refused checkpoint is named with the reason.
-
-    Our tools call it; importing the package does not. mmengine's own
-    loader is just as safe under torch >= 2.6 (``weights_only=True``), only
-    its refusals are torch's long messages.
-    """
-    from mmengine.runner.checkpoint import CheckpointLoader
-
-    CheckpointLoader.register_scheme(prefixes='', force=True)(
-        load_local_checkpoint
-    )

@@ -1,8 +1,10 @@
 from .hooks import CAKESSearchHook, FiniteLossHook, RandomStateHook
 from .optimizers import CPUAmpOptimWrapper
+from .runner import CheckedRunner
 
 __all__ = [
     'CAKESSearchHook',
+    'CheckedRunner',
     'CPUAmpOptimWrapper',
     'FiniteLossHook',
     'RandomStateHook',

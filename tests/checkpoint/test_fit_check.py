@@ -1,8 +1,10 @@
 """Checkpoints from elsewhere: the layouts the tools accept, and a clear
 stop, naming the key and both shapes, for one that does not fit the model.
 
-Accepted by ``tools/test.py``, ``load_from`` and ``--resume`` (via
-:func:`cakes_mm.checkpoint.fit_check.check_checkpoints_fit`): weights under
+Accepted by ``tools/test.py``, ``load_from`` and ``--resume`` (by
+:class:`cakes_mm.engine.CheckedRunner`, which our base runtime config names,
+and by :func:`cakes_mm.checkpoint.fit_check.check_checkpoints_fit`, which
+``tools/test.py`` applies to mmengine's Runner): weights under
 ``state_dict`` (mmengine, mmaction2, mmpretrain), under ``model``, or a
 bare state dict, each with or without DDP's ``module.`` prefix. 2D ImageNet
 checkpoints for inflation (torchvision, mmpretrain and mmaction2 key
@@ -27,6 +29,8 @@ from cakes_mm.checkpoint.fit_check import (
     checkpoint_state_dict,
     describe_mismatch,
 )
+from cakes_mm.checkpoint.safe_load import UnsafeCheckpointError
+from cakes_mm.engine import CheckedRunner
 
 WEIGHT = torch.zeros(4, 2, 3)
 
@@ -90,7 +94,8 @@ def test_tolerated_prefixes_are_not_compared():
 
 
 # --------------------------------------------------------------------------
-# Runner.load_checkpoint with the check installed
+# CheckedRunner.load_checkpoint, and Runner.load_checkpoint with the check
+# installed
 # --------------------------------------------------------------------------
 def tiny_model_cfg(tmp_path, **backbone):
     """The tiny recognizer's model config, with backbone overrides."""
@@ -105,27 +110,41 @@ def build_model(cfg):
     return MODELS.build(cfg)
 
 
-@pytest.fixture
-def checked(monkeypatch):
-    """Install the check for one test; mmengine is restored afterwards."""
-    monkeypatch.setattr(Runner, 'load_checkpoint', Runner.load_checkpoint)
-    monkeypatch.setattr(
-        runner_module, '_load_checkpoint', runner_module._load_checkpoint
-    )
-    return check_checkpoints_fit
-
-
-def runner_for(cfg, tmp_path, name):
-    return Runner(
+def runner_for(cfg, tmp_path, name, runner_type=Runner):
+    return runner_type(
         model=build_model(cfg),
         work_dir=str(tmp_path / name),
         experiment_name=name,
     )
 
 
+@pytest.fixture(params=['CheckedRunner', 'check_checkpoints_fit'])
+def checked(request, monkeypatch, tmp_path):
+    """A function (model cfg, name, tolerated) -> runner whose
+    ``load_checkpoint`` checks: a CheckedRunner, or mmengine's Runner with
+    the check installed for one test (mmengine is restored afterwards)."""
+    if request.param == 'CheckedRunner':
+
+        def make(cfg, name, tolerated=()):
+            runner = runner_for(cfg, tmp_path, name, CheckedRunner)
+            runner.tolerated_keys = tolerated
+            return runner
+
+        return make
+    monkeypatch.setattr(Runner, 'load_checkpoint', Runner.load_checkpoint)
+    monkeypatch.setattr(
+        runner_module, '_load_checkpoint', runner_module._load_checkpoint
+    )
+
+    def make_patched(cfg, name, tolerated=()):
+        check_checkpoints_fit(tolerated)
+        return runner_for(cfg, tmp_path, name)
+
+    return make_patched
+
+
 @pytest.mark.parametrize('layout', ['state_dict', 'model', 'bare ddp'])
 def test_each_layout_loads_every_weight(tmp_path, checked, layout):
-    checked()
     cfg = tiny_model_cfg(tmp_path)
     source = build_model(cfg).state_dict()
     weights = {
@@ -135,7 +154,7 @@ def test_each_layout_loads_every_weight(tmp_path, checked, layout):
     }
     path = str(tmp_path / 'foreign.pth')
     torch.save(weights[layout], path)
-    runner = runner_for(cfg, tmp_path, f'layout_{layout.replace(" ", "_")}')
+    runner = checked(cfg, f'layout_{layout.replace(" ", "_")}')
     runner.load_checkpoint(path)
     loaded = runner.model.state_dict()
     assert all(
@@ -144,11 +163,10 @@ def test_each_layout_loads_every_weight(tmp_path, checked, layout):
 
 
 def test_another_op_arch_names_key_and_shapes(tmp_path, checked):
-    checked()
     path = str(tmp_path / 'other_ops.pth')
     other = build_model(tiny_model_cfg(tmp_path, op_set=['kxkxk', 'kx1x1']))
     torch.save({'state_dict': other.state_dict()}, path)
-    runner = runner_for(tiny_model_cfg(tmp_path), tmp_path, 'op_arch')
+    runner = checked(tiny_model_cfg(tmp_path), 'op_arch')
     with pytest.raises(CheckpointMismatchError) as info:
         runner.load_checkpoint(path)
     message = str(info.value)
@@ -158,11 +176,10 @@ def test_another_op_arch_names_key_and_shapes(tmp_path, checked):
 
 
 def test_another_depth_names_the_first_extra_key(tmp_path, checked):
-    checked()
     path = str(tmp_path / 'r101.pth')
     deeper = build_model(tiny_model_cfg(tmp_path, depth=101))
     torch.save(deeper.state_dict(), path)
-    runner = runner_for(tiny_model_cfg(tmp_path), tmp_path, 'depth')
+    runner = checked(tiny_model_cfg(tmp_path), 'depth')
     with pytest.raises(
         CheckpointMismatchError,
         match=r'backbone\.layer3\.6\.conv1\.weight \(shape '
@@ -174,16 +191,25 @@ def test_another_depth_names_the_first_extra_key(tmp_path, checked):
 
 
 def test_fine_tuning_to_other_classes_is_tolerated(tmp_path, checked):
-    checked(tolerated=('cls_head.',))
     path = str(tmp_path / 'ten_classes.pth')
     ten = tiny_model_cfg(tmp_path)
     ten.cls_head.num_classes = 10
     source = build_model(ten).state_dict()
     torch.save({'state_dict': source}, path)
-    runner = runner_for(tiny_model_cfg(tmp_path), tmp_path, 'fine_tune')
+    runner = checked(tiny_model_cfg(tmp_path), 'fine_tune', ('cls_head.',))
     runner.load_checkpoint(path)
     conv1 = 'backbone.conv1.weight'
     assert torch.equal(runner.model.state_dict()[conv1], source[conv1])
+
+
+def test_checked_runner_refuses_code_in_one_line(tmp_path):
+    path = str(tmp_path / 'evil.pth')
+    torch.save({'state_dict': {}, 'hook': print}, path)
+    runner = runner_for(
+        tiny_model_cfg(tmp_path), tmp_path, 'evil', CheckedRunner
+    )
+    with pytest.raises(UnsafeCheckpointError, match=r'refused to load .*evil'):
+        runner.load_checkpoint(path)
 
 
 def test_without_the_check_mmengine_only_warns(tmp_path):

@@ -7,8 +7,8 @@ rename that publishes each atomically written file, and kill it there: every
 byte of the new file is in its temp file, none has reached the final path.
 A kill at any earlier moment of the write leaves the same state (only the
 temp file is touched), and ``os.replace`` itself is atomic. Without
-:class:`cakes_mm.engine.hooks.AtomicCheckpointHook` (which the tools put in
-place of mmengine's ``CheckpointHook``), mmengine writes
+:class:`cakes_mm.engine.hooks.AtomicCheckpointHook` (which our base runtime
+config names in place of mmengine's ``CheckpointHook``), mmengine writes
 checkpoints and ``last_checkpoint`` in place, never calls ``os.replace``,
 and the pause below would never be reached.
 """
@@ -24,6 +24,7 @@ import pytest
 from mmengine.runner import save_checkpoint
 from tool_helpers import (
     TOOLS,
+    python_path,
     run_tool,
     write_rawframe_dataset,
     write_tiny_config,
@@ -31,7 +32,7 @@ from tool_helpers import (
 
 from cakes_mm import fileio
 from cakes_mm.checkpoint.safe_load import load_local_checkpoint
-from cakes_mm.fileio import atomic_write, open_replacing_on_close
+from cakes_mm.fileio import atomic_write
 from cakes_mm.models.arch import resolve_arch
 
 # A test module: before os.replace publishes a file named
@@ -104,20 +105,6 @@ def test_atomic_write_replaces_and_clears_leftovers(tmp_path):
     ]
 
 
-def test_open_replacing_on_close_writes_only_a_finished_block(tmp_path):
-    target = tmp_path / 'last_checkpoint'
-    target.write_text('epoch_1.pth')
-    with pytest.raises(RuntimeError):
-        with open_replacing_on_close(str(target), 'w') as file:
-            file.write('epoch_2')
-            raise RuntimeError('killed half-way')
-    assert target.read_text() == 'epoch_1.pth'
-    with open_replacing_on_close(str(target), 'w') as file:
-        file.write('epoch_2.pth')
-    with open_replacing_on_close(str(target)) as file:
-        assert file.read() == 'epoch_2.pth'
-
-
 def test_the_atomic_backend_writes_through_the_atomic_writer(
     tmp_path, monkeypatch
 ):
@@ -164,7 +151,7 @@ def start_training(root, work_dir, pause_at, *args):
     env = dict(
         os.environ,
         OMP_NUM_THREADS='1',
-        PYTHONPATH=str(root),
+        PYTHONPATH=python_path(root),
         PAUSE_BEFORE_REPLACING=pause_at,
         PAUSE_MARKER=str(root / 'paused'),
     )
@@ -277,7 +264,7 @@ def test_killed_writes_leave_complete_files_and_resume(search_run):
             '--resume',
         ],
         str(root),
-        env=dict(PYTHONPATH=str(root)),
+        env=dict(PYTHONPATH=python_path(root)),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (

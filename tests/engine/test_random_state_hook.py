@@ -1,23 +1,26 @@
 """RandomStateHook: the generators' states go into each checkpoint and come
-back on resume, not on a plain ``load_from``; tools/train.py adds it."""
+back on resume, not on a plain ``load_from``; our base runtime config lists
+it, and tools/train.py adds nothing a config leaves out."""
 
 import io
 import logging
+import os.path as osp
 import random
 from types import SimpleNamespace
 
 import numpy as np
-import pytest
 import torch
 from mmengine.config import Config
+from tool_helpers import REPO, load_tool
 
-from cakes_mm.apis.runner import use_run_guarantees
 from cakes_mm.engine.hooks import RandomStateHook
 from cakes_mm.engine.hooks.random_state_hook import (
     CHECKPOINT_KEY,
     get_random_state,
     set_random_state,
 )
+
+train_tool = load_tool('train.py')
 
 
 def draws():
@@ -71,44 +74,31 @@ def test_checkpoint_without_a_state_changes_nothing():
     assert draws() == first
 
 
-@pytest.mark.parametrize(
-    'listed, added',
-    [
-        ({}, True),
-        ({'custom_hooks': [dict(type='CAKESSearchHook')]}, True),
-        ({'custom_hooks': [dict(type='RandomStateHook')]}, False),
-        (
-            {
-                'default_hooks': dict(
-                    random=dict(type='RandomStateHook'), timer=None
-                )
-            },
-            False,
-        ),
-    ],
-)
-def test_train_tool_adds_the_hook_once(listed, added):
-    cfg = Config(listed)
-    before = list(cfg.get('custom_hooks') or [])
-    use_run_guarantees(cfg)
-    after = list(cfg.get('custom_hooks') or [])
-    assert after == (
-        before + [dict(type='RandomStateHook')] if added else before
-    )
+def test_the_base_runtime_names_the_run_guarantees():
+    cfg = Config.fromfile(osp.join(REPO, 'configs/_base_/default_runtime.py'))
+    assert cfg.runner_type == 'CheckedRunner'
+    assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
+    assert cfg.default_hooks.random_state.type == 'RandomStateHook'
 
 
-@pytest.mark.parametrize(
-    'checkpoint, expected',
-    [
-        (dict(type='CheckpointHook', interval=2), 'AtomicCheckpointHook'),
-        (dict(type='AtomicCheckpointHook'), 'AtomicCheckpointHook'),
-        (dict(type='MyCheckpointHook'), 'MyCheckpointHook'),
-    ],
-)
-def test_train_tool_makes_plain_checkpoint_hooks_atomic(checkpoint, expected):
-    cfg = Config(dict(default_hooks=dict(checkpoint=checkpoint)))
-    use_run_guarantees(cfg)
-    assert cfg.default_hooks.checkpoint.type == expected
-    assert cfg.default_hooks.checkpoint.get('interval') == checkpoint.get(
-        'interval'
-    )
+def test_the_train_tool_keeps_the_configs_hooks(tmp_path, monkeypatch):
+    """A config that lists neither hook trains without them (the tool adds
+    nothing the config does not say)."""
+    path = tmp_path / 'plain.py'
+    Config(
+        dict(
+            default_hooks=dict(checkpoint=dict(type='CheckpointHook')),
+            optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        )
+    ).dump(str(path))
+    built = []
+
+    def build_runner(cfg):
+        built.append(cfg)
+        return SimpleNamespace(train=lambda: None)
+
+    monkeypatch.setattr(train_tool, 'build_runner', build_runner)
+    train_tool.main([str(path), '--work-dir', str(tmp_path / 'work')])
+    cfg = built[0]
+    assert cfg.default_hooks == dict(checkpoint=dict(type='CheckpointHook'))
+    assert 'custom_hooks' not in cfg and 'runner_type' not in cfg

@@ -13,7 +13,12 @@ import json
 
 import pytest
 import torch
-from tool_helpers import run_tool, write_rawframe_dataset, write_tiny_config
+from tool_helpers import (
+    python_path,
+    run_tool,
+    write_rawframe_dataset,
+    write_tiny_config,
+)
 
 pytestmark = pytest.mark.slow  # each test runs a tool in a subprocess
 
@@ -70,7 +75,7 @@ def train(root, config, work_dir, *args, returncode=0):
     result = run_tool(
         ['train.py', config, '--work-dir', work_dir, *args],
         str(root),
-        env=dict(PYTHONPATH=str(root)),
+        env=dict(PYTHONPATH=python_path(root)),
     )
     assert result.returncode == returncode, result.stderr[-3000:]
     return result

@@ -9,6 +9,7 @@ import pickle
 import pytest
 import torch
 from tool_helpers import (
+    python_path,
     run_tool,
     write_lines,
     write_rawframe_dataset,
@@ -73,10 +74,7 @@ def trained(tmp_path_factory):
         backbone='DeployProbeResNet',
         head='ViewCountingHead',
     )
-    # The probes' folder first, then any path the tests run under (a
-    # checkout's own package before an installed one).
-    path = filter(None, [str(root), os.environ.get('PYTHONPATH')])
-    env = dict(PYTHONPATH=os.pathsep.join(path))
+    env = dict(PYTHONPATH=python_path(root))
     result = run_tool(
         ['train.py', config, '--work-dir', 'work'], str(root), env
     )

@@ -143,7 +143,7 @@ def test_auto_scale_lr_and_amp():
     assert cfg.optim_wrapper.type == 'CPUAmpOptimWrapper'
 
 
-def test_load_config_sets_work_dir_options_and_num_classes(tmp_path):
+def test_load_config_sets_work_dir_and_options_only(tmp_path):
     path = tmp_path / 'my_model.py'
     config().dump(str(path))
     args = SimpleNamespace(
@@ -156,7 +156,8 @@ def test_load_config_sets_work_dir_options_and_num_classes(tmp_path):
     cfg = runner.load_config(args)
     assert cfg.work_dir.endswith('work_dirs/my_model')
     assert cfg.test_dataloader.batch_size == 2
-    assert cfg.test_dataloader.dataset.num_classes == 5
+    # The dataset's num_classes is the config's to give, not the tool's.
+    assert 'num_classes' not in cfg.test_dataloader.dataset
     with pytest.raises(SystemExit, match='config file not found'):
         runner.load_config(
             SimpleNamespace(

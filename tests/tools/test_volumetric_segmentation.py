@@ -6,7 +6,6 @@ the EM affinity pipeline scored by the variation of information.
 """
 
 import json
-import os
 import pickle
 
 import numpy as np
@@ -14,7 +13,7 @@ import pytest
 import torch
 from mmaction.registry import MODELS
 from mmengine.config import Config
-from tool_helpers import load_tool, read_arch_files, run_tool
+from tool_helpers import load_tool, python_path, read_arch_files, run_tool
 from volumetric_helpers import make_case, write_msd_dataset, write_nifti
 
 from cakes_mm.checkpoint.safe_load import load_local_checkpoint
@@ -44,10 +43,7 @@ def data_options(root):
 
 def tool(args, cwd, returncode=0):
     """Run a tool with this checkout and ``cwd`` importable."""
-    path = os.pathsep.join(
-        filter(None, [str(cwd), os.environ.get('PYTHONPATH')])
-    )
-    result = run_tool(args, str(cwd), env=dict(PYTHONPATH=path))
+    result = run_tool(args, str(cwd), env=dict(PYTHONPATH=python_path(cwd)))
     assert result.returncode == returncode, result.stderr[-3000:]
     return result.stdout + result.stderr
 

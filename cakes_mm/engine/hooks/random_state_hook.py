@@ -66,8 +66,8 @@ class RandomStateHook(Hook):
     ``randomness=dict(seed=..., deterministic=True)``). Loading weights with
     ``load_from`` alone, without resuming, leaves the generators alone.
 
-    ``tools/train.py`` adds this hook to every run whose config does not
-    list it. It runs last, after every other hook's ``before_train``.
+    Our base runtime config lists it (``default_hooks.random_state``). It
+    runs last, after every other hook's ``before_train``.
     """
 
     priority = 'LOWEST'

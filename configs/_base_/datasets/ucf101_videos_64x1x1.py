@@ -5,6 +5,7 @@
 # (average_clips='prob' in the model). Build the split lists with
 # tools/data/ucf101/build_file_list.py; `split` selects 1, 2 or 3.
 dataset_type = 'CheckedVideoDataset'
+num_classes = 101  # labels outside 0..100 stop the run, naming the line
 data_root = 'data/ucf101/videos'
 split = 1
 ann_file_train = f'data/ucf101/ucf101_train_split_{split}_videos.txt'
@@ -63,6 +64,7 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_train,
         data_prefix=dict(video=data_root),
         pipeline=train_pipeline,
@@ -75,6 +77,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_val,
         data_prefix=dict(video=data_root),
         pipeline=val_pipeline,
@@ -88,6 +91,7 @@ test_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_test,
         data_prefix=dict(video=data_root),
         pipeline=test_pipeline,
