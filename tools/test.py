@@ -36,7 +36,6 @@ from cakes_mm.apis.runner import (
     load_config,
     run_reporting_bad_input,
 )
-from cakes_mm.checkpoint.fit_check import check_checkpoints_fit
 from cakes_mm.environment import silence_irrelevant_warnings
 
 
@@ -101,7 +100,6 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
-    check_checkpoints_fit()
     use_test_views(cfg, args.num_clips, args.num_crops)
     if args.dump:
         evaluators = cfg.test_evaluator

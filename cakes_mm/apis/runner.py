@@ -146,12 +146,25 @@ def build_runner(cfg: Config) -> Runner:
         Runner: The runner.
     """
     setup_cpu_distributed(cfg)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    runner = runner_from_config(cfg)
     hide_irrelevant_log_messages(runner.logger)
     return runner
+
+
+def runner_from_config(cfg: Config) -> Runner:
+    """The runner a config names with ``runner_type`` (registered in
+    mmengine's ``RUNNERS``), else mmengine's Runner, as mmengine's own
+    tools choose.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        Runner: The runner.
+    """
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
 
 
 def leave_process_group() -> None:

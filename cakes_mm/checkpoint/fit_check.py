@@ -5,9 +5,7 @@ mmengine loads ``load_from``, ``resume`` and test checkpoints with
 shaped keys: a checkpoint of another depth or arch would then run on partly
 random weights. :class:`~cakes_mm.engine.CheckedRunner` (our base runtime
 config's runner) uses :func:`check_fit`, which stops such a load naming the
-file, the first key that does not fit and both shapes;
-:func:`check_checkpoints_fit` installs the same check in mmengine's Runner
-for ``tools/test.py``.
+file, the first key that does not fit and both shapes.
 """
 
 import re
@@ -156,55 +154,3 @@ def check_fit(
             f'{filename} does not fit the model: {mismatch}. Was it '
             f'written for another depth, arch or op_set?'
         )
-
-
-def check_checkpoints_fit(tolerated: Sequence[str] = ()) -> None:
-    """Make ``Runner.load_checkpoint`` refuse a checkpoint that does not fit.
-
-    mmengine loads ``load_from``, ``resume`` and test checkpoints with
-    ``strict=False``, which only warns about missing, unexpected or
-    differently shaped keys: a checkpoint of another depth or arch then
-    runs on partly random weights. After this call, such a load raises
-    :class:`CheckpointMismatchError` naming the file, the first mismatched
-    key and both shapes. Checkpoints whose weights sit under ``model``
-    (see :func:`checkpoint_state_dict`) are read too. ``tools/test.py``
-    calls it; other scripts keep mmengine's behaviour. It replaces
-    mmengine's ``Runner.load_checkpoint`` in this process:
-    :class:`~cakes_mm.engine.CheckedRunner`, named by our base runtime
-    config, does the same without that, and is left alone by it.
-
-    Args:
-        tolerated (Sequence[str]): Key prefixes left to mmengine's warnings,
-            e.g. ``('cls_head.', )`` to fine-tune to a new class count.
-            Defaults to ``()``: every key must fit.
-    """
-    from mmengine.model import is_model_wrapper
-    from mmengine.runner import Runner
-    from mmengine.runner import runner as runner_module
-
-    read_file = getattr(
-        runner_module._load_checkpoint,
-        'reads_file',
-        runner_module._load_checkpoint,
-    )
-    load = getattr(Runner.load_checkpoint, 'loads', Runner.load_checkpoint)
-
-    def read_with_model_entry(filename: str, *args, **kwargs) -> dict:
-        """mmengine's reader, then :func:`with_state_dict_entry`."""
-        return with_state_dict_entry(read_file(filename, *args, **kwargs))
-
-    def load_checked(runner: Runner, filename: str, *args, **kwargs) -> dict:
-        """mmengine's load, then a check that every key fitted."""
-        checkpoint = load(runner, filename, *args, **kwargs)
-        model = (
-            runner.model.module
-            if is_model_wrapper(runner.model)
-            else runner.model
-        )
-        check_fit(filename, model, checkpoint, tolerated)
-        return checkpoint
-
-    read_with_model_entry.reads_file = read_file
-    load_checked.loads = load
-    runner_module._load_checkpoint = read_with_model_entry
-    Runner.load_checkpoint = load_checked

@@ -94,11 +94,10 @@ def build_demo_runner(cfg, name: str, echo: Callable[[str], None] = echo):
     Returns:
         Runner: The runner.
     """
-    from mmengine.runner import Runner
-
+    from cakes_mm.apis.runner import runner_from_config
     from cakes_mm.environment import hide_irrelevant_log_messages
 
-    runner = Runner.from_cfg(cfg)
+    runner = runner_from_config(cfg)
     hide_irrelevant_log_messages(runner.logger)
     runner.register_hook(DemoProgressHook(name, echo))
     return runner

@@ -2,9 +2,8 @@
 stop, naming the key and both shapes, for one that does not fit the model.
 
 Accepted by ``tools/test.py``, ``load_from`` and ``--resume`` (by
-:class:`cakes_mm.engine.CheckedRunner`, which our base runtime config names,
-and by :func:`cakes_mm.checkpoint.fit_check.check_checkpoints_fit`, which
-``tools/test.py`` applies to mmengine's Runner): weights under
+:class:`cakes_mm.engine.CheckedRunner`, which our base runtime config
+names): weights under
 ``state_dict`` (mmengine, mmaction2, mmpretrain), under ``model``, or a
 bare state dict, each with or without DDP's ``module.`` prefix. 2D ImageNet
 checkpoints for inflation (torchvision, mmpretrain and mmaction2 key
@@ -20,12 +19,10 @@ from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
-from mmengine.runner import runner as runner_module
 from tool_helpers import run_tool, write_rawframe_dataset, write_tiny_config
 
 from cakes_mm.checkpoint.fit_check import (
     CheckpointMismatchError,
-    check_checkpoints_fit,
     checkpoint_state_dict,
     describe_mismatch,
 )
@@ -94,8 +91,7 @@ def test_tolerated_prefixes_are_not_compared():
 
 
 # --------------------------------------------------------------------------
-# CheckedRunner.load_checkpoint, and Runner.load_checkpoint with the check
-# installed
+# CheckedRunner.load_checkpoint
 # --------------------------------------------------------------------------
 def tiny_model_cfg(tmp_path, **backbone):
     """The tiny recognizer's model config, with backbone overrides."""
@@ -118,29 +114,17 @@ def runner_for(cfg, tmp_path, name, runner_type=Runner):
     )
 
 
-@pytest.fixture(params=['CheckedRunner', 'check_checkpoints_fit'])
-def checked(request, monkeypatch, tmp_path):
-    """A function (model cfg, name, tolerated) -> runner whose
-    ``load_checkpoint`` checks: a CheckedRunner, or mmengine's Runner with
-    the check installed for one test (mmengine is restored afterwards)."""
-    if request.param == 'CheckedRunner':
+@pytest.fixture
+def checked(tmp_path):
+    """A function (model cfg, name, tolerated) -> a CheckedRunner whose
+    ``load_checkpoint`` checks."""
 
-        def make(cfg, name, tolerated=()):
-            runner = runner_for(cfg, tmp_path, name, CheckedRunner)
-            runner.tolerated_keys = tolerated
-            return runner
+    def make(cfg, name, tolerated=()):
+        runner = runner_for(cfg, tmp_path, name, CheckedRunner)
+        runner.tolerated_keys = tolerated
+        return runner
 
-        return make
-    monkeypatch.setattr(Runner, 'load_checkpoint', Runner.load_checkpoint)
-    monkeypatch.setattr(
-        runner_module, '_load_checkpoint', runner_module._load_checkpoint
-    )
-
-    def make_patched(cfg, name, tolerated=()):
-        check_checkpoints_fit(tolerated)
-        return runner_for(cfg, tmp_path, name)
-
-    return make_patched
+    return make
 
 
 @pytest.mark.parametrize('layout', ['state_dict', 'model', 'bare ddp'])
