@@ -76,22 +76,26 @@ class DumpArchHook(SearchIntervalHook):
         if self._frozen_dumped or not is_frozen(runner.model):
             return
         self._frozen_dumped = True
-        arch = derive_arch(runner)
-        if arch is not None:
-            self._write(arch, 'arch_frozen.json')
-            runner.logger.info(
-                'CAKES search: frozen architecture written to '
-                f'{osp.join(self.out_dir, "arch_frozen.json")}'
-            )
+        self._write_announced(runner, 'frozen')
 
     def after_train(self, runner) -> None:
         """Write the final architecture."""
+        self._write_announced(runner, 'final')
+
+    def _write_announced(self, runner, stage: str) -> None:
+        """Write ``arch_{stage}.json`` and say where in the log.
+
+        Args:
+            runner: The runner.
+            stage (str): ``'frozen'`` or ``'final'``.
+        """
         arch = derive_arch(runner)
         if arch is not None:
-            self._write(arch, 'arch_final.json')
+            name = f'arch_{stage}.json'
+            self._write(arch, name)
             runner.logger.info(
-                'CAKES search: final architecture written to '
-                f'{osp.join(self.out_dir, "arch_final.json")}'
+                f'CAKES search: {stage} architecture written to '
+                f'{osp.join(self.out_dir, name)}'
             )
 
     def _write(self, arch: Arch, name: str) -> None:
