@@ -259,28 +259,12 @@ class CAKESSearchConv3d(nn.Module):
         momentum = norm.momentum
         if momentum is None and tracked:  # a cumulative moving average
             momentum = 1.0 / float(norm.num_batches_tracked)
-        if isinstance(norm, _BatchNorm):
-            out = F.batch_norm(
-                y,
-                mean,
-                var,
-                weight,
-                bias,
-                use_batch,
-                momentum or 0.0,
-                norm.eps,
-            )
-        else:
-            out = F.instance_norm(
-                y,
-                mean,
-                var,
-                weight,
-                bias,
-                use_batch,
-                momentum or 0.0,
-                norm.eps,
-            )
+        normalise = (
+            F.batch_norm if isinstance(norm, _BatchNorm) else F.instance_norm
+        )
+        out = normalise(
+            y, mean, var, weight, bias, use_batch, momentum or 0.0, norm.eps
+        )
         if tracked and norm.training:
             with torch.no_grad():
                 norm.running_mean[index] = mean
