@@ -10,8 +10,8 @@
 3. Tests each with 2 clips per video (softmax averaged) and prints a table of
    params, GFLOPs (multiply-adds of one 8x32x32 clip) and top-1.
 
-It takes about 5 minutes on 2 CPU cores (the budget is 12): one torch thread
-trains while one data loader worker decodes. ``--quick`` is a smoke run (a
+One torch thread trains while one data loader worker decodes; the README
+gives the table and minutes we measured. ``--quick`` is a smoke run (a
 few clips, one epoch) for the tests. The logic lives in
 :mod:`cakes_mm.demo.video_demo`.
 """

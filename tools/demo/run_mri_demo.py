@@ -16,8 +16,8 @@
    PNG of axial, coronal and sagittal slices with every prediction
    (``WORK_DIR/mri_demo.png`` unless ``--png``).
 
-It takes about 11 minutes on 2 CPU cores: one torch thread trains while one
-data loader worker crops. ``--quick`` is a smoke run (two iterations per
+One torch thread trains while one data loader worker crops; the README and
+docs/mri_demo.md give the table and minutes we measured. ``--quick`` is a smoke run (two iterations per
 model) for the tests. The logic lives in :mod:`cakes_mm.demo.mri_demo`.
 """
 
