@@ -17,8 +17,9 @@
    (``WORK_DIR/mri_demo.png`` unless ``--png``).
 
 One torch thread trains while one data loader worker crops; the README and
-docs/mri_demo.md give the table and minutes we measured. ``--quick`` is a smoke run (two iterations per
-model) for the tests. The logic lives in :mod:`cakes_mm.demo.mri_demo`.
+docs/mri_demo.md give the table and minutes we measured. ``--quick`` is a
+smoke run (two iterations per model) for the tests. The logic lives in
+:mod:`cakes_mm.demo.mri_demo`.
 """
 
 import argparse
