@@ -1,7 +1,7 @@
 """The operations: CAKES sub-kernels and convs, the P3D conv and the PmSCn
 unit. They know nothing of any network."""
 
-from .cakes_conv import CAKESConv3d, place_channels
+from .cakes_conv import CAKESConv3d, place_channels, placement
 from .kernel_shrinking import inflate_kernel, shrink_kernel
 from .p3d_conv import P3DConv3d
 from .pmscn import PmSCn, eq5_mid_channels
@@ -27,6 +27,7 @@ __all__ = [
     'kernel_size',
     'kernel_volume',
     'place_channels',
+    'placement',
     'shrink_kernel',
     'spanned_axes',
     'uniform_split',

@@ -44,32 +44,48 @@ PLANS = ('auto', 'split')
 PLANNED_DEVICES = ('cpu', 'other')
 
 
-def place_channels(
-    y: torch.Tensor, positions: torch.Tensor, width: int
-) -> torch.Tensor:
-    """Put the channels of ``y`` at ``positions`` of a ``width``-wide output.
-
-    One channel per position (a permutation) is an index select; otherwise
-    the output starts at zero and channels that share a position are summed.
-    Which of the two is decided on the CPU: ``positions`` given there costs
-    no wait for the device.
+def placement(
+    positions: torch.Tensor, width: int
+) -> Tuple[torch.Tensor, bool]:
+    """How to put channels at ``positions`` of a ``width``-wide output,
+    decided on the CPU (so that it costs no wait for the device).
 
     Args:
-        y (torch.Tensor): (N, C, ...) with C == len(positions).
-        positions (torch.Tensor): The output channel of each channel of y.
+        positions (torch.Tensor): The output channel of each channel.
         width (int): Channels of the output.
 
     Returns:
-        torch.Tensor: (N, width, ...).
+        tuple[torch.Tensor, bool]: ``(order, True)`` where one channel goes
+        to each position (a permutation: an index select by ``order``),
+        else ``(positions, False)`` (channels that share a position are
+        summed into a zero output).
     """
     positions = positions.cpu()
     if positions.numel() == width and torch.equal(
         torch.bincount(positions, minlength=width), torch.ones_like(positions)
     ):
-        order = torch.argsort(positions).to(y.device, non_blocking=True)
-        return y.index_select(1, order)
+        return torch.argsort(positions), True
+    return positions, False
+
+
+def place_channels(
+    y: torch.Tensor, index: torch.Tensor, gather: bool, width: int
+) -> torch.Tensor:
+    """Put the channels of ``y`` where :func:`placement` said.
+
+    Args:
+        y (torch.Tensor): (N, C, ...).
+        index (torch.Tensor): :func:`placement`'s index, on ``y``'s device.
+        gather (bool): :func:`placement`'s flag.
+        width (int): Channels of the output.
+
+    Returns:
+        torch.Tensor: (N, width, ...).
+    """
+    if gather:
+        return y.index_select(1, index)
     out = y.new_zeros((y.shape[0], width) + y.shape[2:])
-    return out.index_add(1, positions.to(y.device, non_blocking=True), y)
+    return out.index_add(1, index, y)
 
 
 class CAKESConv3d(nn.Module):

@@ -33,12 +33,12 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 from torch.nn.modules.utils import _triple
 
-from ..layers.cakes_conv import place_channels
+from ..layers.cakes_conv import place_channels, placement
 from ..layers.kernel_shrinking import inflate_kernel, shrink_kernel
 from ..layers.sub_kernels import IntOr3, check_op_set, make_sub_kernel_conv
 from ..utils import Link
 from .derive import DERIVE_MODES, check_choice, derive_mask, mask_to_choice
-from .paths import sample_paths
+from .paths import indices_to, sample_paths
 
 SEARCH_MODES = ('performance', 'cost')
 COST_OUTPUTS = ('sum', 'concat')
@@ -275,31 +275,39 @@ class CAKESSearchConv3d(nn.Module):
         """Compute the active pairs, normalise them in one call and place
         them at their channels.
 
-        A drawn path is a CPU mask: its channel indices are found on the
-        CPU and copied to the device, so a search step never waits for the
-        device to tell them.
+        A drawn path is a CPU mask: its channel indices, and where the
+        output channels go, are found on the CPU and copied to the device
+        at once (:func:`indices_to`), so a search step never waits for the
+        device.
         """
         mask = self.active_mask().cpu()  # already there in training
         if self.search_bn.training and self.search_bn.track_running_stats:
             self.search_bn.num_batches_tracked.add_(1)
-        device = self.search_bn.weight.device
-        outs, pairs = [], []
-        for o, name in enumerate(self.op_set):
-            channels = mask[o].nonzero().squeeze(1)
-            if channels.numel() == 0:
-                continue
-            pairs.append(o * self.channels + channels)
-            channels = channels.to(device, non_blocking=True)
-            conv = self.convs[name]
-            bias = None if conv.bias is None else conv.bias[channels]
-            outs.append(conv._conv_forward(x, conv.weight[channels], bias))
-        pairs = torch.cat(pairs)
-        y = self._normalize(
-            torch.cat(outs, dim=1), pairs.to(device, non_blocking=True)
+        used = [
+            (o, name, mask[o].nonzero().squeeze(1))
+            for o, name in enumerate(self.op_set)
+        ]
+        used = [
+            (o, name, channels) for o, name, channels in used if len(channels)
+        ]
+        pairs = torch.cat(
+            [o * self.channels + channels for o, _, channels in used]
         )
         concat = self.out_channels > self.channels
-        positions = pairs if concat else pairs % self.channels
-        return place_channels(y, positions, self.out_channels)
+        order, gather = placement(
+            pairs if concat else pairs % self.channels, self.out_channels
+        )
+        *channels, pairs, order = indices_to(
+            [c for *_, c in used] + [pairs, order],
+            self.search_bn.weight.device,
+        )
+        outs = []
+        for (_, name, _), index in zip(used, channels):
+            conv = self.convs[name]
+            bias = None if conv.bias is None else conv.bias[index]
+            outs.append(conv._conv_forward(x, conv.weight[index], bias))
+        y = self._normalize(torch.cat(outs, dim=1), pairs)
+        return place_channels(y, order, gather, self.out_channels)
 
     def inflate_from_2d(
         self, weight2d: torch.Tensor, mode: str = 'sum'
