@@ -39,7 +39,8 @@ Groups, in the order they run (a row is skipped, and listed so, once
 
 With ``--device cpu`` the same code runs eagerly on tiny inputs: that is the
 script's own check before it is spent on a GPU, not a measurement. The table
-is printed and written to ``benchmarks/results/gpu_fastest_<device>.md``.
+is printed and written to ``benchmarks/results/latency_cuda.md`` (or
+``--out``), and the profile of the last search row beside it.
 """
 
 import argparse
@@ -74,6 +75,11 @@ import cakes_mm  # noqa: F401
 from cakes_mm.analysis import count_complexity
 from cakes_mm.environment import silence_irrelevant_warnings
 from cakes_mm.fileio import atomic_write
+from cakes_mm.models.search import (
+    draw_paths_before_calls,
+    search_layers,
+    share_path_generator,
+)
 
 RESULTS = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
 MEASURES = ('latency', 'throughput', 'train')
@@ -114,8 +120,15 @@ def parse_args() -> argparse.Namespace:
         default=['video', 'pmscn', 'search', 'volumetric'],
         choices=['video', 'pmscn', 'search', 'volumetric'],
     )
-    parser.add_argument('--out', help='where to write the table')
-    return parser.parse_args()
+    parser.add_argument(
+        '--out',
+        help='where to write the table (default on a GPU: '
+        'benchmarks/results/latency_cuda.md; needed with --device cpu)',
+    )
+    args = parser.parse_args()
+    if args.device == 'cpu' and not args.out:
+        parser.error('--device cpu checks the script: give --out')
+    return args
 
 
 class Setting:
@@ -191,7 +204,14 @@ class Setting:
             self.notes.append(f'{self.row}: eager, capture failed ({error})')
             torch.cuda.synchronize()
             return fn
-        return graph.replay
+
+        def replay(graph=graph, fn=fn) -> None:
+            # ``fn`` holds what the graph reads and writes (the network,
+            # its input, the optimizer): dropping it would free that memory
+            # under the graph.
+            graph.replay()
+
+        return replay
 
     def repeated(self, fn: Callable[[], None]) -> Callable[[], None]:
         """``--replays`` calls of ``fn``, then a synchronisation."""
@@ -206,22 +226,26 @@ class Setting:
 
 def measures(
     net: nn.Module,
-    single: torch.Tensor,
+    single: Optional[torch.Tensor],
     batch: torch.Tensor,
     loss: Optional[Callable[[torch.Tensor], torch.Tensor]],
     setting: Setting,
     graphs: bool = True,
+    before_step: Optional[Callable[[], None]] = None,
 ) -> Dict[str, Callable[[], None]]:
     """The timed callables of one row.
 
     Args:
         net (nn.Module): The network, on the device, in its layout.
-        single (torch.Tensor): The batch-1 input.
+        single (torch.Tensor, optional): The batch-1 input; None to time
+            training alone.
         batch (torch.Tensor): The batch input.
         loss (callable, optional): Output -> scalar loss; None for an
             inference-only (deploy) row.
         setting (Setting): The run's setting.
         graphs (bool): Whether the training step may be captured.
+        before_step (callable, optional): Run before each training step,
+            outside its graph (a supernet's path drawing).
 
     Returns:
         dict: ``measure -> callable`` (each runs ``--replays`` calls).
@@ -235,10 +259,10 @@ def measures(
 
         return run
 
-    runs = {
-        'latency': setting.captured(infer(single)),
-        'throughput': setting.captured(infer(batch)),
-    }
+    runs = {}
+    if single is not None:
+        runs['latency'] = setting.captured(infer(single))
+        runs['throughput'] = setting.captured(infer(batch))
     if loss is not None:
         optimizer = torch.optim.SGD(net.parameters(), lr=1e-4, momentum=0.9)
 
@@ -255,7 +279,19 @@ def measures(
         else:
             runs['train'] = without_autotuning(step)
             runs['train']()
+        if before_step is not None:
+            runs['train'] = after(before_step, runs['train'])
     return {key: setting.repeated(run) for key, run in runs.items()}
+
+
+def after(first: Callable[[], None], then: Callable[[], None]):
+    """A callable that runs ``first``, then ``then``."""
+
+    def run() -> None:
+        first()
+        then()
+
+    return run
 
 
 def without_autotuning(fn: Callable[[], None]) -> Callable[[], None]:
@@ -383,39 +419,56 @@ def mean_loss(output) -> torch.Tensor:
 
 
 def search_group(setting: Setting) -> List[dict]:
-    """The fixed C2D training step against the search steps (eager: the
-    drawn paths change the shapes in every step) of the
-    performance-priority supernets."""
-    rows = [
-        ('C2D', dict(type='CAKESResNet', arch='c2d'), True),
-        ('C2D, eager', dict(type='CAKESResNet', arch='c2d'), False),
-    ] + [
-        (
-            f'CAKES {name} perf search step, eager',
-            dict(type='CAKESResNetSupernet', mode='performance', op_set=ops),
-            False,
-        )
-        for name, ops in [
-            ('12D', ['1xkxk', 'kx1x1']),
-            ('123D', ['kxkxk', '1xkxk', 'kx1x1']),
+    """The fixed C2D training step against the search steps of the
+    performance-priority supernets: each drawn path as one conv over the
+    ops' box (the GPU default), eagerly and replayed from a CUDA graph
+    (the paths drawn before each replay), and as one conv per op over its
+    drawn channels (the CPU default; its shapes change with every path,
+    so it runs eagerly)."""
+    c2d = dict(type='CAKESResNet', arch='c2d')
+    rows = [('C2D', c2d, True, None), ('C2D, eager', c2d, False, None)]
+    for name, ops in [
+        ('12D', ['1xkxk', 'kx1x1']),
+        ('123D', ['kxkxk', '1xkxk', 'kx1x1']),
+    ]:
+        cfg = dict(type='CAKESResNetSupernet', mode='performance', op_set=ops)
+        rows += [
+            (
+                f'CAKES {name} search step, one conv, CUDA graph',
+                cfg,
+                True,
+                True,
+            ),
+            (f'CAKES {name} search step, one conv, eager', cfg, False, True),
+            (
+                f'CAKES {name} search step, conv per op, eager',
+                cfg,
+                False,
+                False,
+            ),
         ]
-    ]
     shape = (setting.batch, 3, setting.frames, setting.size, setting.size)
     torch.manual_seed(0)
     clip = torch.randn(shape, device=setting.device).contiguous(
         memory_format=torch.channels_last_3d
     )
     entries = []
-    for name, cfg, graphs in rows:
+    for name, cfg, graphs, dense in rows:
         if setting.over_budget(name):
             continue
         torch.manual_seed(0)
         net = lay_out(MODELS.build(cfg).to(setting.device), 'channels_last')
-        runs = measures(net, clip[:1], clip, mean_loss, setting, graphs=graphs)
-        train = {'train': runs['train']}
-        entries.append(entry(name, 'channels_last', train, shape[0]))
+        draw = None
+        if dense is not None:
+            share_path_generator(net, seed=0)
+            for _, layer in search_layers(net):
+                layer.dense_paths = dense
+            if graphs:
+                draw = draw_paths_before_calls(net)
+        runs = measures(net, None, clip, mean_loss, setting, graphs, draw)
+        entries.append(entry(name, 'channels_last', runs, shape[0]))
         print(f'built {name}', flush=True)
-    if entries and not rows[-1][2]:
+    if entries:
         setting.profiles.append(profile(entries[-1], setting))
     return entries
 
@@ -612,14 +665,12 @@ def main() -> None:
         f'median of {args.repeat} interleaved repetitions of {args.replays} '
         f'calls'
     ]
-    out = args.out or osp.join(RESULTS, f'gpu_fastest_{args.device}.md')
+    out = args.out or osp.join(RESULTS, 'latency_cuda.md')
     for group in args.groups:
         try:
             parts += group_tables(group, setting, args)
         except Exception as error:  # the other groups still run
             setting.notes.append(f'group {group} failed: {error!r}')
-        if setting.cuda:
-            torch.cuda.empty_cache()
         text = '\n\n'.join(p for p in parts if p)
         if setting.skipped:
             text += '\n\nSkipped (over budget): ' + ', '.join(setting.skipped)
@@ -629,6 +680,8 @@ def main() -> None:
         print(text, flush=True)
         if setting.profiles:
             atomic_write(out + '.profile.txt', '\n\n'.join(setting.profiles))
+        if setting.cuda:
+            torch.cuda.empty_cache()
     print(f'wrote {out}')
 
 

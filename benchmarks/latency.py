@@ -13,7 +13,8 @@ clip's frames as a batch of 2D images, as they do in mmaction2. Extra rows
 run the peers in their fastest CPU layout: TSN with weights and frames in
 ``channels_last`` (the layout our deploy mode uses), I3D and R3D-34 in
 ``channels_last_3d``, and P2SC2 likewise, also in its deploy form. The
-table is printed and written to ``benchmarks/results/latency_<device>.md``.
+table is printed and written to ``benchmarks/results/latency_cpu.md``
+(``latency_cuda_fp32.md`` on a GPU).
 
 Latency is that of the backbone (the 174-class head adds 0.36 M
 multiply-adds); params and GFLOPs include the head, as in the paper. The
@@ -91,7 +92,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--out',
         help='where to write the table (default: '
-        'benchmarks/results/latency_<device>.md)',
+        'benchmarks/results/latency_cpu.md, or latency_cuda_fp32.md)',
     )
     args = parser.parse_args()
     if args.onnxruntime and args.device != 'cpu':
@@ -470,7 +471,11 @@ def main() -> None:
         )
     text = '\n\n'.join(part for part in parts if part) + '\n'
     print(text)
-    out = args.out or osp.join(RESULTS, f'latency_{args.device}.md')
+    # The GPU's own table (bf16, CUDA graphs) is benchmarks/gpu_fastest.py's.
+    name = (
+        'latency_cuda_fp32.md' if args.device == 'cuda' else 'latency_cpu.md'
+    )
+    out = args.out or osp.join(RESULTS, name)
     atomic_write(out, text)
     print(f'wrote {out}')
 

@@ -20,12 +20,12 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch.nn.modules.utils import _triple
 
 from .conv_plan import (
     Block,
     block_width,
+    box_conv,
     box_size,
     pad_to_box,
     plan_blocks,
@@ -35,7 +35,6 @@ from .sub_kernels import (
     IntOr3,
     check_op_set,
     make_sub_kernel_conv,
-    same_padding,
     uniform_split,
 )
 
@@ -292,17 +291,16 @@ class CAKESConv3d(nn.Module):
         bias = None
         if convs[0].bias is not None:
             bias = torch.cat([conv.bias for conv in convs])
-        # The box spans every axis one of its sub-kernels spans.
-        name = 'x'.join('k' if size > 1 else '1' for size in box)
-        padding = same_padding(name, self.kernel, self.dilation)
-        dilation = tuple(
-            d if size > 1 else 1 for size, d in zip(box, self.dilation)
+        return box_conv(
+            x,
+            weight,
+            bias,
+            box,
+            self.kernel,
+            self.stride,
+            self.dilation,
+            self.padding_mode,
         )
-        if self.padding_mode != 'zeros':
-            pads = [p for p in reversed(padding) for _ in range(2)]
-            x = F.pad(x, pads, mode=self.padding_mode)
-            padding = 0
-        return F.conv3d(x, weight, bias, self.stride, padding, dilation)
 
     def inflate_from_2d(
         self, weight2d: torch.Tensor, mode: str = 'sum'

@@ -5,6 +5,7 @@ state, the path generator, the cost lasso and the fixed subnet."""
 from .derive import DERIVE_MODES, derive_mask, mask_to_choice
 from .lasso import CostLasso, cost_lasso
 from .mutator import (
+    draw_paths_before_calls,
     dump_chosen,
     fix_chosen,
     is_frozen,
@@ -23,6 +24,7 @@ __all__ = [
     'SEARCH_MODES',
     'cost_lasso',
     'derive_mask',
+    'draw_paths_before_calls',
     'dump_chosen',
     'fix_chosen',
     'fixed_subnet',

@@ -8,7 +8,7 @@ functions find them and act on all of them together; the search hook and the
 tools use nothing else.
 """
 
-from typing import List, Tuple
+from typing import Callable, List, Tuple
 
 import torch
 import torch.nn as nn
@@ -109,3 +109,26 @@ def share_path_generator(model: nn.Module, seed: int) -> torch.Generator:
     for _, layer in search_layers(model):
         layer.generator = generator
     return generator
+
+
+def draw_paths_before_calls(model: nn.Module) -> Callable[[], None]:
+    """Make the searched layers take their paths from the caller, as a
+    replayed CUDA graph needs (it runs no Python, so nothing in it draws).
+
+    Args:
+        model (nn.Module): A performance-priority supernet.
+
+    Returns:
+        callable: Draws the next step's path in every searched layer, in
+        module order (the order the calls draw in); call it before each
+        step.
+    """
+    layers = [layer for _, layer in search_layers(model)]
+    for layer in layers:
+        layer.draws_in_forward = False
+
+    def draw() -> None:
+        for layer in layers:
+            layer.draw_path()
+
+    return draw

@@ -43,7 +43,7 @@ def indices_to(
     indices: Sequence[torch.Tensor], device: torch.device
 ) -> List[torch.Tensor]:
     """CPU index tensors copied to ``device`` in one copy that the host
-    does not wait for.
+    does not wait for (:func:`host_to_device`).
 
     A copy from ordinary (pageable) host memory to a GPU first waits for
     all the work queued on the stream, which would stall every searched
@@ -56,9 +56,22 @@ def indices_to(
     Returns:
         list[torch.Tensor]: The same tensors on ``device``, in order.
     """
-    joined = torch.cat(list(indices))
-    if device.type == 'cuda':
-        joined = joined.pin_memory().to(device, non_blocking=True)
-    else:
-        joined = joined.to(device)
+    joined = host_to_device(torch.cat(list(indices)), device)
     return list(joined.split([len(index) for index in indices]))
+
+
+def host_to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A CPU tensor on ``device``; on a GPU through pinned memory, so that
+    neither the copy nor the host waits for the work queued before it.
+
+    Args:
+        tensor (torch.Tensor): On the CPU.
+        device (torch.device): Where it goes.
+
+    Returns:
+        torch.Tensor: The copy (``tensor`` itself where ``device`` is the
+        CPU).
+    """
+    if device.type == 'cuda':
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)

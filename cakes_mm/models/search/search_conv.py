@@ -34,11 +34,12 @@ from torch.nn.modules.instancenorm import _InstanceNorm
 from torch.nn.modules.utils import _triple
 
 from ..layers.cakes_conv import place_channels, placement
+from ..layers.conv_plan import box_conv, box_size, pad_to_box
 from ..layers.kernel_shrinking import inflate_kernel, shrink_kernel
 from ..layers.sub_kernels import IntOr3, check_op_set, make_sub_kernel_conv
 from ..utils import Link
 from .derive import DERIVE_MODES, check_choice, derive_mask, mask_to_choice
-from .paths import indices_to, sample_paths
+from .paths import host_to_device, indices_to, sample_paths
 
 SEARCH_MODES = ('performance', 'cost')
 COST_OUTPUTS = ('sum', 'concat')
@@ -161,6 +162,21 @@ class CAKESSearchConv3d(nn.Module):
         self.search_bn = build_affine_norm(
             norm_cfg, num_ops * out_channels, device
         )
+        #: How a drawn path is computed: one conv per op over its drawn
+        #: channels (the fewest multiply-adds), or, ``dense``, one conv over
+        #: the ops' common box, each channel's filter its drawn op's,
+        #: zero-padded: shapes that do not change from step to step, so
+        #: that a GPU keeps its conv plans and a CUDA graph can replay the
+        #: step. None (the default) is dense on a GPU only.
+        self.dense_paths: Optional[bool] = None
+        #: Whether forward draws the path; a caller that replays a CUDA
+        #: graph sets it False and calls :meth:`draw_path` before each step.
+        self.draws_in_forward = True
+        self.register_buffer(
+            'drawn',
+            torch.zeros(out_channels, dtype=torch.long, device=device),
+            persistent=False,  # checkpoints stay as they were
+        )
         self.register_buffer('frozen', torch.tensor(False, device=device))
         self.register_buffer(
             'fixed_mask',
@@ -271,6 +287,25 @@ class CAKESSearchConv3d(nn.Module):
                 norm.running_var[index] = var
         return out
 
+    def draw_path(self) -> None:
+        """Draw the op of every channel for the next training step (on the
+        CPU, from :attr:`generator`) into :attr:`drawn`, on the device."""
+        mask = sample_paths(len(self.op_set), self.channels, self.generator)
+        drawn = mask.byte().argmax(0)
+        self.drawn.copy_(host_to_device(drawn, self.drawn.device))
+
+    def uses_dense_path(self, x: torch.Tensor) -> bool:
+        """Whether this call computes a drawn path densely (see
+        :attr:`dense_paths`)."""
+        drawing = (
+            self.training
+            and self.mode == 'performance'
+            and self.fixed_on_cpu is None
+        )
+        if not drawing:
+            return False
+        return x.is_cuda if self.dense_paths is None else self.dense_paths
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Compute the active pairs, normalise them in one call and place
         them at their channels.
@@ -280,9 +315,11 @@ class CAKESSearchConv3d(nn.Module):
         at once (:func:`indices_to`), so a search step never waits for the
         device.
         """
-        mask = self.active_mask().cpu()  # already there in training
         if self.search_bn.training and self.search_bn.track_running_stats:
             self.search_bn.num_batches_tracked.add_(1)
+        if self.uses_dense_path(x):
+            return self._forward_dense(x)
+        mask = self.active_mask().cpu()  # already there in training
         used = [
             (o, name, mask[o].nonzero().squeeze(1))
             for o, name in enumerate(self.op_set)
@@ -308,6 +345,38 @@ class CAKESSearchConv3d(nn.Module):
             outs.append(conv._conv_forward(x, conv.weight[index], bias))
         y = self._normalize(torch.cat(outs, dim=1), pairs)
         return place_channels(y, order, gather, self.out_channels)
+
+    def _forward_dense(self, x: torch.Tensor) -> torch.Tensor:
+        """A drawn path as one conv: every channel's filter is its drawn
+        op's, zero-padded to the ops' box; the norm takes each channel's
+        drawn (op, channel) pair."""
+        if self.draws_in_forward:
+            self.draw_path()
+        box = box_size(self.op_set, self.kernel)
+        convs = [self.convs[name] for name in self.op_set]
+        ops = torch.arange(len(convs), device=self.drawn.device)
+        # (ops, C) one-hot, by comparison: F.one_hot checks its input's
+        # range on the host, which a CUDA graph cannot capture.
+        chosen = (self.drawn == ops[:, None]).to(convs[0].weight)
+        weight = sum(
+            pick.view(-1, 1, 1, 1, 1) * pad_to_box(conv.weight, box)
+            for pick, conv in zip(chosen, convs)
+        )
+        bias = None
+        if self.bias:
+            bias = sum(pick * conv.bias for pick, conv in zip(chosen, convs))
+        y = box_conv(
+            x,
+            weight,
+            bias,
+            box,
+            self.kernel,
+            self.stride,
+            self.dilation,
+            self.padding_mode,
+        )
+        channels = torch.arange(self.channels, device=self.drawn.device)
+        return self._normalize(y, self.drawn * self.channels + channels)
 
     def inflate_from_2d(
         self, weight2d: torch.Tensor, mode: str = 'sum'

@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -9,11 +11,13 @@ from cakes_mm.models.search import (
     CAKESSearchConv3d,
     cost_lasso,
     derive_mask,
+    draw_paths_before_calls,
     dump_chosen,
     fix_chosen,
     is_frozen,
     mask_to_choice,
     search_layers,
+    share_path_generator,
 )
 
 OPS = ['kxkxk', '1xkxk', 'kx1x1']
@@ -245,3 +249,85 @@ def test_paths_are_drawn_on_the_cpu_for_a_layer_anywhere(mode):
     assert conv.sample_mask().device.type == 'cpu'
     out = conv(torch.empty(2, 4, 3, 5, 5, device='meta'))
     assert out.device.type == 'meta' and out.shape == (2, 6, 3, 5, 5)
+
+
+def trained_step(conv, x, seed):
+    """One training call of ``conv`` on ``x`` with its path drawn from
+    ``seed``, backward from a fixed random upstream gradient: the output,
+    every gradient and the norm's running statistics."""
+    conv.generator = torch.Generator().manual_seed(seed)
+    conv.zero_grad(set_to_none=True)
+    out = conv(x)
+    upstream = torch.randn(
+        out.shape, generator=torch.Generator().manual_seed(9)
+    )
+    out.backward(upstream)
+    grads = {name: p.grad.clone() for name, p in conv.named_parameters()}
+    norm = conv.search_bn
+    return out.detach(), grads, (norm.running_mean, norm.running_var)
+
+
+@pytest.mark.parametrize(
+    'op_set, stride, bias',
+    [
+        (['1xkxk', 'kx1x1'], 1, False),
+        (OPS, (1, 2, 2), True),
+        (['1x1xk', '1xkx1'], 2, False),  # a 1 x k x k box
+    ],
+)
+def test_dense_path_equals_one_conv_per_op(op_set, stride, bias):
+    # The GPU form of a drawn path (one conv over the ops' box) against the
+    # per-op convs, for the same draws: outputs, gradients and statistics.
+    torch.manual_seed(0)
+    per_op = CAKESSearchConv3d(4, 10, op_set, stride=stride, bias=bias)
+    per_op = randomised(per_op).train()
+    dense = copy.deepcopy(per_op)
+    per_op.dense_paths, dense.dense_paths = False, True
+    x = torch.randn(2, 4, 5, 7, 7)
+    assert dense.uses_dense_path(x) and not per_op.uses_dense_path(x)
+    for seed in range(3):
+        expected = trained_step(per_op, x, seed)
+        torch.testing.assert_close(
+            trained_step(dense, x, seed), expected, atol=1e-5, rtol=1e-4
+        )
+
+
+def test_a_path_drawn_before_the_call_is_the_one_computed():
+    # What a CUDA graph replay needs: the caller draws, the call only
+    # computes, and the result is the call that draws for itself.
+    torch.manual_seed(0)
+    drawing = randomised(CAKESSearchConv3d(4, 6, OPS)).train()
+    drawing.dense_paths = True
+    drawn_before = copy.deepcopy(drawing)
+    x = torch.randn(2, 4, 3, 5, 5)
+    expected = trained_step(drawing, x, seed=5)
+    drawn_before.draws_in_forward = False
+    drawn_before.generator = torch.Generator().manual_seed(5)
+    drawn_before.draw_path()
+    state = drawn_before.generator.get_state()
+    out = drawn_before(x)
+    assert torch.equal(drawn_before.generator.get_state(), state)
+    torch.testing.assert_close(out, expected[0], atol=0, rtol=0)
+
+
+def test_a_supernet_step_with_paths_drawn_by_the_caller():
+    # The whole network, as a replayed CUDA graph runs it: the same paths,
+    # drawn in module order before the call, give the same step.
+    torch.manual_seed(0)
+    eager = CAKESResNetSupernet(
+        op_set=['1xkxk', 'kx1x1'], mode='performance', base_channels=8
+    ).train()
+    replayed = copy.deepcopy(eager)
+    for model in (eager, replayed):
+        for _, layer in search_layers(model):
+            layer.dense_paths = True
+        share_path_generator(model, seed=7)
+    draw = draw_paths_before_calls(replayed)
+    x = torch.randn(1, 3, 4, 32, 32)
+    outputs = []
+    for _ in range(2):
+        draw()
+        outputs.append((eager(x), replayed(x)))
+    for expected, result in outputs:
+        torch.testing.assert_close(result, expected, atol=0, rtol=0)
+    assert not torch.equal(outputs[0][0], outputs[1][0])  # new paths
