@@ -25,7 +25,6 @@ does not fit and both shapes.
 import argparse
 
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from cakes_mm.apis.pipeline import use_test_views
@@ -37,6 +36,7 @@ from cakes_mm.apis.runner import (
     run_reporting_bad_input,
 )
 from cakes_mm.environment import silence_irrelevant_warnings
+from cakes_mm.models.utils import unwrap_model
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -78,9 +78,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def switch_to_deploy(runner: Runner) -> None:
     """Load the checkpoint, then switch the backbone to deploy mode."""
-    model = (
-        runner.model.module if is_model_wrapper(runner.model) else runner.model
-    )
+    model = unwrap_model(runner.model)
     backbone = getattr(model, 'backbone', None)
     if not callable(getattr(backbone, 'switch_to_deploy', None)):
         raise SystemExit(

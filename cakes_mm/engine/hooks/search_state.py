@@ -1,10 +1,7 @@
-"""What the CAKES search hooks read from a runner: its searched layers,
-the architecture they currently derive, and the bare model."""
+"""What the CAKES search hooks read from a runner: its searched layers and
+the architecture they currently derive."""
 
 from typing import List, Optional, Tuple
-
-import torch.nn as nn
-from mmengine.model import is_model_wrapper
 
 from ...models.arch import Arch
 from ...models.search import CAKESSearchConv3d, dump_chosen, search_layers
@@ -49,19 +46,6 @@ def derive_arch(runner) -> Optional[Arch]:
             f'iteration {runner.iter}: {error}'
         )
         return None
-
-
-def bare_model(runner) -> nn.Module:
-    """The runner's model without its distributed wrapper.
-
-    Args:
-        runner (Runner): Any runner.
-
-    Returns:
-        nn.Module: The model itself.
-    """
-    model = runner.model
-    return model.module if is_model_wrapper(model) else model
 
 
 def progress(runner) -> str:
