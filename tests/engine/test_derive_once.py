@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from cakes_mm.engine.hooks import CAKESSearchHook, search_state
-from cakes_mm.models.search import dump_chosen, is_frozen, search_layers
-from engine.search_helpers import make_runner
+from cakes_mm.models.search import dump_chosen, is_frozen
+from engine.fake_runner import make_runner, spread_alpha
 
 
 @pytest.fixture
@@ -24,9 +24,7 @@ def derivations():
 
 def test_one_report_derives_once_for_every_hook(tmp_path, derivations):
     runner = make_runner(tmp_path)
-    with torch.no_grad():
-        for _, conv in search_layers(runner.model):
-            conv.search_bn.weight.uniform_(0.1, 1)
+    spread_alpha(runner)
     derived = dump_chosen(runner.model)
     hook = CAKESSearchHook(interval=1, freeze_at=1)
     hook.before_run(runner)

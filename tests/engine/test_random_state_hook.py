@@ -3,7 +3,6 @@ back on resume, not on a plain ``load_from``; our base runtime config lists
 it, and tools/train.py adds nothing a config leaves out."""
 
 import io
-import logging
 import os.path as osp
 import random
 from types import SimpleNamespace
@@ -19,6 +18,7 @@ from cakes_mm.engine.hooks.random_state_hook import (
     get_random_state,
     set_random_state,
 )
+from engine.fake_runner import fake_runner
 
 train_tool = load_tool('train.py')
 
@@ -43,10 +43,6 @@ def test_the_state_loads_with_weights_only():
     first = draws()
     set_random_state(state)
     assert draws() == first
-
-
-def fake_runner(iteration):
-    return SimpleNamespace(iter=iteration, logger=logging.getLogger('test'))
 
 
 def test_hook_restores_on_resume_only():
