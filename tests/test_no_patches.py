@@ -25,7 +25,8 @@ pytestmark = pytest.mark.slow  # trains in a subprocess
 
 #: Records what cakes_mm used to patch, imports it, trains one epoch from a
 #: config on our base runtime, resumes from its checkpoint, and prints what
-#: changed (while checkpoints were saved, or after) as JSON.
+#: changed (after the import, while checkpoints were saved, or after) as
+#: JSON.
 SCRIPT = """
 import importlib.util
 import json
@@ -49,7 +50,11 @@ def watched():
         'MODULE2PACKAGE': id(MODULE2PACKAGE),
         'Runner.load_checkpoint': id(Runner.load_checkpoint),
         'runner._load_checkpoint': id(runner_module._load_checkpoint),
-        "CheckpointLoader scheme ''": id(CheckpointLoader._schemes['']),
+        # The whole table: no scheme replaced, added or removed.
+        'CheckpointLoader._schemes': {
+            prefix: id(loader)
+            for prefix, loader in CheckpointLoader._schemes.items()
+        },
         'checkpoint_hook.open': id(getattr(checkpoint_hook, 'open', None)),
         'LocalBackend.put': id(LocalBackend.put),
     }
@@ -69,6 +74,7 @@ config, work_dir = sys.argv[1:]
 spec = importlib.util.spec_from_file_location('train_tool', '@TRAIN@')
 train_tool = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(train_tool)  # imports cakes_mm
+after_import = watched()
 built, build = [], train_tool.build_runner
 train_tool.build_runner = lambda cfg: built.append(build(cfg)) or built[-1]
 train_tool.main([config, '--work-dir', work_dir])
@@ -77,7 +83,7 @@ assert during, 'no checkpoint was saved'
 print(json.dumps({
     'changed': sorted({
         key
-        for seen in [*during, watched()]
+        for seen in [after_import, *during, watched()]
         for key in before
         if seen[key] != before[key]
     }),
