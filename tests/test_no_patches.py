@@ -8,14 +8,12 @@ cause a change."""
 
 import json
 import os
-import os.path as osp
 import subprocess
 import sys
 
 import pytest
 from tool_helpers import (
     REPO,
-    TOOLS,
     python_path,
     write_rawframe_dataset,
     write_tiny_config,
@@ -28,7 +26,6 @@ pytestmark = pytest.mark.slow  # trains in a subprocess
 #: changed (after the import, while checkpoints were saved, or after) as
 #: JSON.
 SCRIPT = """
-import importlib.util
 import json
 import sys
 
@@ -71,14 +68,12 @@ class WatchHook(Hook):
 
 
 config, work_dir = sys.argv[1:]
-spec = importlib.util.spec_from_file_location('train_tool', '@TRAIN@')
-train_tool = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(train_tool)  # imports cakes_mm
+from cakes_mm.apis import train  # tools/train.py's code; imports cakes_mm
 after_import = watched()
-built, build = [], train_tool.build_runner
-train_tool.build_runner = lambda cfg: built.append(build(cfg)) or built[-1]
-train_tool.main([config, '--work-dir', work_dir])
-train_tool.main([config, '--work-dir', work_dir, '--resume'])
+built, build = [], train.build_runner
+train.build_runner = lambda cfg: built.append(build(cfg)) or built[-1]
+train.main([config, '--work-dir', work_dir])
+train.main([config, '--work-dir', work_dir, '--resume'])
 assert during, 'no checkpoint was saved'
 print(json.dumps({
     'changed': sorted({
@@ -106,7 +101,7 @@ def test_a_training_run_patches_nothing(tmp_path):
         [
             sys.executable,
             '-c',
-            SCRIPT.replace('@TRAIN@', osp.join(TOOLS, 'train.py')),
+            SCRIPT,
             config,
             str(work),
         ],

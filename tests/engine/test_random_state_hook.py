@@ -1,6 +1,7 @@
 """RandomStateHook: the generators' states go into each checkpoint and come
 back on resume, not on a plain ``load_from``; our base runtime config lists
-it, and tools/train.py adds nothing a config leaves out."""
+it, and tools/train.py (cakes_mm.apis.train) adds nothing a config leaves
+out."""
 
 import io
 import os.path as osp
@@ -10,8 +11,9 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 from mmengine.config import Config
-from tool_helpers import REPO, load_tool
+from tool_helpers import REPO
 
+from cakes_mm.apis import train as train_api
 from cakes_mm.engine.hooks import RandomStateHook
 from cakes_mm.engine.hooks.random_state_hook import (
     CHECKPOINT_KEY,
@@ -19,8 +21,6 @@ from cakes_mm.engine.hooks.random_state_hook import (
     set_random_state,
 )
 from engine.fake_runner import fake_runner
-
-train_tool = load_tool('train.py')
 
 
 def draws():
@@ -93,8 +93,8 @@ def test_the_train_tool_keeps_the_configs_hooks(tmp_path, monkeypatch):
         built.append(cfg)
         return SimpleNamespace(train=lambda: None)
 
-    monkeypatch.setattr(train_tool, 'build_runner', build_runner)
-    train_tool.main([str(path), '--work-dir', str(tmp_path / 'work')])
+    monkeypatch.setattr(train_api, 'build_runner', build_runner)
+    train_api.main([str(path), '--work-dir', str(tmp_path / 'work')])
     cfg = built[0]
     assert cfg.default_hooks == dict(checkpoint=dict(type='CheckpointHook'))
     assert 'custom_hooks' not in cfg and 'runner_type' not in cfg
