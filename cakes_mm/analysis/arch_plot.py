@@ -87,6 +87,30 @@ def resnet_bars(spec: str, num_classes: int) -> Bars:
     return model.backbone.arch, model.backbone.block_names, title
 
 
+def arch_option(model_cfg: dict) -> Optional[str]:
+    """The ``--cfg-options`` key that sets the arch of a config's model,
+    from the model's structure.
+
+    Args:
+        model_cfg (dict): The config's ``model``.
+
+    Returns:
+        str | None: ``'model.backbone.arch'`` for a recognizer (a
+        backbone), ``'model.network.op.arch'`` for a segmentor whose
+        network takes an ``op``, ``'model.network.arch'`` for one whose
+        network takes the arch itself (a converted network); None for any
+        other model.
+    """
+    if 'backbone' in model_cfg:
+        return 'model.backbone.arch'
+    network = model_cfg.get('network')
+    if not isinstance(network, dict):
+        return None
+    if 'op' in network and 'arch' not in network:
+        return 'model.network.op.arch'
+    return 'model.network.arch'
+
+
 def config_bars(
     spec: str, config: str, cfg_options: Optional[dict] = None
 ) -> Bars:
@@ -115,10 +139,12 @@ def config_bars(
         if isinstance(module, CAKESConv3d)
     ]
     if [module.choice for _, module in layers] != arch:
+        option = arch_option(cfg.model)
+        example = f', e.g. {option}={spec}' if option else ''
         raise UnsupportedConfigError(
             f'the model of {config} does not use {spec} '
             f'(its {len(layers)} CAKES layers choose otherwise); set the '
-            f'arch with --cfg-options, e.g. model.network.op.arch={spec}'
+            f'arch with --cfg-options{example}'
         )
     shape = default_input_shape(cfg)
     complexity = model_complexity(model, shape)

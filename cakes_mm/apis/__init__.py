@@ -1,7 +1,10 @@
 """Inference on one video file or frame folder, mmaction2-style.
 
 Not imported by ``import cakes_mm``: ``from cakes_mm.apis import
-init_recognizer, inference_recognizer``.
+init_recognizer, inference_recognizer``. The code of ``tools/train.py``,
+``tools/test.py`` and ``tools/search/export_arch.py`` is in the modules
+:mod:`.train`, :mod:`.test` and :mod:`.export_arch` (each with the tool's
+``main``), and what they share in :mod:`.runner`.
 """
 
 from .frame_folder import FrameFolder, scan_frame_folder

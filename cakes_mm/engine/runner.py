@@ -3,7 +3,6 @@
 import pickle
 from typing import Callable, Sequence, Union
 
-from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import (
@@ -13,6 +12,7 @@ from mmengine.runner.checkpoint import (
 
 from ..checkpoint.fit_check import check_fit, with_state_dict_entry
 from ..checkpoint.safe_load import UnsafeCheckpointError, refusal
+from ..models.utils import unwrap_model
 
 #: Key prefixes that a ``load_from`` checkpoint need not fit when training
 #: starts from it: fine-tuning to another number of classes.
@@ -101,9 +101,7 @@ class CheckedRunner(Runner):
             raise UnsafeCheckpointError(refusal(filename, error)) from None
         checkpoint = with_state_dict_entry(checkpoint)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        model = (
-            self.model.module if is_model_wrapper(self.model) else self.model
-        )
+        model = unwrap_model(self.model)
         check_fit(filename, model, checkpoint, self.tolerated_keys)
         _load_checkpoint_to_model(
             model, checkpoint, strict, revise_keys=list(revise_keys)

@@ -1,11 +1,25 @@
-"""Module paths: find, replace and link submodules by their dotted names."""
+"""Module paths: find, replace and link submodules by their dotted names;
+a model without its distributed wrapper."""
 
 from typing import Tuple
 
 import torch.nn as nn
+from mmengine.model import is_model_wrapper
 
 #: A path from one module to another: (levels up, then the dotted path down).
 Link = Tuple[int, str]
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The model inside a DDP or mmengine model wrapper, else the model.
+
+    Args:
+        model (nn.Module): A model, wrapped or not.
+
+    Returns:
+        nn.Module: The model itself.
+    """
+    return model.module if is_model_wrapper(model) else model
 
 
 def set_module(model: nn.Module, path: str, module: nn.Module) -> None:

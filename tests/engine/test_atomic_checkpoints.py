@@ -122,27 +122,6 @@ def test_the_atomic_backend_writes_through_the_atomic_writer(
     assert published == [str(tmp_path / 'epoch_1.pth')]  # mmengine's own
 
 
-@pytest.mark.slow
-def test_importing_the_package_leaves_mmengine_alone():
-    # A fresh interpreter, so that no test's own setup can interfere.
-    code = (
-        'import mmengine.fileio.backends.local_backend as lb\n'
-        'from mmengine.runner.checkpoint import CheckpointLoader as L\n'
-        'from mmengine.hooks import checkpoint_hook as ch\n'
-        'put, schemes = lb.LocalBackend.put, dict(L._schemes)\n'
-        'import cakes_mm\n'
-        'assert lb.LocalBackend.put is put\n'
-        'assert L._schemes == schemes, (L._schemes, schemes)\n'
-        'assert not hasattr(ch, "open")\n'
-        'print("untouched")\n'
-    )
-    result = subprocess.run(
-        [sys.executable, '-c', code], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == 'untouched'
-
-
 # --------------------------------------------------------------------------
 # Killed training runs
 # --------------------------------------------------------------------------

@@ -9,9 +9,13 @@ from cakes_mm.models.search import (
     cost_lasso,
     dump_chosen,
     is_frozen,
-    search_layers,
 )
-from engine.search_helpers import make_runner
+from engine.fake_runner import (
+    assert_pinned,
+    make_runner,
+    spread_alpha,
+    train_steps,
+)
 
 
 def test_reports_write_arch_files_and_scalars(tmp_path):
@@ -27,11 +31,7 @@ def test_reports_write_arch_files_and_scalars(tmp_path):
     # The op shares and the subnet's cost come from two part hooks, as two
     # sets of scalars at the same step.
     assert {step for step, _ in runner.visualizer.scalars} == {10}
-    scalars = {
-        key: value
-        for _, part in runner.visualizer.scalars
-        for key, value in part.items()
-    }
+    scalars = runner.visualizer.merged()
     layer = 'search/backbone.layer1.0.conv2'
     assert scalars[f'{layer}/share_1xkxk'] + scalars[
         f'{layer}/share_kx1x1'
@@ -62,29 +62,16 @@ def test_only_rank_zero_writes(tmp_path):
 def test_freeze_stops_sampling_and_pins_unchosen_filters(tmp_path):
     runner = make_runner(tmp_path)
     backbone = runner.model.backbone
-    with torch.no_grad():
-        for _, conv in search_layers(backbone):
-            conv.search_bn.weight.uniform_(0.1, 1)
+    spread_alpha(runner)
     hook = CAKESSearchHook(interval=5, freeze_at=1)
     hook.before_run(runner)
     hook.after_train_epoch(runner)
     frozen = json.loads((tmp_path / 'arch_frozen.json').read_text())
     assert frozen == dump_chosen(backbone)
     conv = backbone.layer3[1].conv2
-    unchosen = ~conv.fixed_mask[0]
-    assert unchosen.any() and (~unchosen).any()
     before = conv.convs['1xkxk'].weight.detach().clone()
-    optimizer = runner.optim_wrapper.optimizer
-    x = torch.randn(2, 3, 4, 32, 32)
-    for _ in range(3):
-        optimizer.zero_grad()
-        runner.model.backbone(x).square().mean().backward()
-        optimizer.step()
-    after = conv.convs['1xkxk'].weight.detach()
-    assert torch.equal(after[unchosen], before[unchosen])
-    assert not torch.equal(after[~unchosen], before[~unchosen])
-    momentum = optimizer.state[conv.convs['1xkxk'].weight]['momentum_buffer']
-    assert momentum[unchosen].abs().sum() == 0
+    train_steps(runner)
+    assert_pinned(runner, conv, before)
 
 
 def test_resume_draws_the_same_paths(tmp_path):

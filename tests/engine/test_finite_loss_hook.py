@@ -1,13 +1,12 @@
-from types import SimpleNamespace
-
 import pytest
 import torch
 
 from cakes_mm.engine.hooks import FiniteLossHook
+from engine.fake_runner import fake_runner
 
 
 def runner(iteration):
-    return SimpleNamespace(iter=iteration, epoch=2, work_dir='work_dirs/x')
+    return fake_runner(iteration, epoch=2)
 
 
 def test_finite_losses_pass():

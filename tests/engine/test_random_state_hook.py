@@ -1,9 +1,9 @@
 """RandomStateHook: the generators' states go into each checkpoint and come
 back on resume, not on a plain ``load_from``; our base runtime config lists
-it, and tools/train.py adds nothing a config leaves out."""
+it, and tools/train.py (cakes_mm.apis.train) adds nothing a config leaves
+out."""
 
 import io
-import logging
 import os.path as osp
 import random
 from types import SimpleNamespace
@@ -11,16 +11,16 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 from mmengine.config import Config
-from tool_helpers import REPO, load_tool
+from tool_helpers import REPO
 
+from cakes_mm.apis import train as train_api
 from cakes_mm.engine.hooks import RandomStateHook
 from cakes_mm.engine.hooks.random_state_hook import (
     CHECKPOINT_KEY,
     get_random_state,
     set_random_state,
 )
-
-train_tool = load_tool('train.py')
+from engine.fake_runner import fake_runner
 
 
 def draws():
@@ -43,10 +43,6 @@ def test_the_state_loads_with_weights_only():
     first = draws()
     set_random_state(state)
     assert draws() == first
-
-
-def fake_runner(iteration):
-    return SimpleNamespace(iter=iteration, logger=logging.getLogger('test'))
 
 
 def test_hook_restores_on_resume_only():
@@ -97,8 +93,8 @@ def test_the_train_tool_keeps_the_configs_hooks(tmp_path, monkeypatch):
         built.append(cfg)
         return SimpleNamespace(train=lambda: None)
 
-    monkeypatch.setattr(train_tool, 'build_runner', build_runner)
-    train_tool.main([str(path), '--work-dir', str(tmp_path / 'work')])
+    monkeypatch.setattr(train_api, 'build_runner', build_runner)
+    train_api.main([str(path), '--work-dir', str(tmp_path / 'work')])
     cfg = built[0]
     assert cfg.default_hooks == dict(checkpoint=dict(type='CheckpointHook'))
     assert 'custom_hooks' not in cfg and 'runner_type' not in cfg

@@ -1,16 +1,12 @@
 """The search hook's per-axis count (CAKES §4.3): how many chosen op
 channels span each of D, H and W, for volumetric segmentors only."""
 
-from types import SimpleNamespace
-
-import torch
 from mmaction.registry import MODELS
-from mmengine.config import Config
-from mmengine.logging import MMLogger
 
 from cakes_mm.engine.hooks import CAKESSearchHook
 from cakes_mm.engine.hooks.log_arch_hook import axis_counts
 from cakes_mm.models.search import dump_chosen
+from engine.fake_runner import fake_runner, make_runner
 
 #: The axes (D, H, W) each sub-kernel spans, written out by hand.
 SPANS = {
@@ -42,33 +38,6 @@ def test_axis_counts_by_hand():
     assert axis_counts([{'kxkx1': 7}]) == (7, 7, 0)
 
 
-class Visualizer:
-    def __init__(self):
-        self.scalars = {}
-
-    def add_scalars(self, scalars, step):
-        self.scalars.update(scalars)
-
-
-def runner_of(model, tmp_path, shape_cfg):
-    return SimpleNamespace(
-        model=model,
-        max_epochs=2,
-        seed=0,
-        work_dir=str(tmp_path),
-        epoch=0,
-        iter=0,
-        visualizer=Visualizer(),
-        cfg=Config(shape_cfg),
-        logger=MMLogger.get_instance(
-            f'axes_{tmp_path.name}', log_file=str(tmp_path / 'log.txt')
-        ),
-        optim_wrapper=SimpleNamespace(
-            optimizer=torch.optim.SGD(model.parameters(), lr=0.1)
-        ),
-    )
-
-
 def test_segmentor_search_logs_channels_per_axis(tmp_path):
     model_cfg = dict(
         type='VolumeSegmentor',
@@ -81,7 +50,9 @@ def test_segmentor_search_logs_channels_per_axis(tmp_path):
         test_cfg=dict(roi_size=32),
     )
     model = MODELS.build(model_cfg)
-    runner = runner_of(model, tmp_path, dict(model=model_cfg))
+    runner = fake_runner(
+        tmp_path=tmp_path, model=model, cfg=dict(model=model_cfg)
+    )
     hook = CAKESSearchHook()
     hook.before_run(runner)
     hook.after_train_epoch(runner)
@@ -90,7 +61,7 @@ def test_segmentor_search_logs_channels_per_axis(tmp_path):
         sum(n * SPANS[op][axis] for layer in arch for op, n in layer.items())
         for axis in range(3)
     ]
-    scalars = runner.visualizer.scalars
+    scalars = runner.visualizer.merged()
     assert [scalars[f'search/axis_{axis}'] for axis in 'DHW'] == expected
     assert (
         f'op channels spanning D {expected[0]}, H {expected[1]}, '
@@ -99,34 +70,11 @@ def test_segmentor_search_logs_channels_per_axis(tmp_path):
 
 
 def test_recognizer_search_logs_no_axes(tmp_path):
-    model_cfg = dict(
-        type='CAKESRecognizer3D',
-        backbone=dict(
-            type='CAKESResNetSupernet',
-            mode='performance',
-            op_set=['1xkxk', 'kx1x1'],
-            base_channels=8,
-        ),
-        cls_head=dict(type='I3DHead', num_classes=4, in_channels=256),
-    )
-    runner = runner_of(
-        MODELS.build(model_cfg),
-        tmp_path,
-        dict(
-            model=model_cfg,
-            test_dataloader=dict(
-                dataset=dict(
-                    pipeline=[
-                        dict(type='UniformSample', clip_len=4),
-                        dict(type='CenterCrop', crop_size=32),
-                    ]
-                )
-            ),
-        ),
-    )
+    runner = make_runner(tmp_path)
     hook = CAKESSearchHook()
     hook.before_run(runner)
     hook.after_train_epoch(runner)
-    assert 'search/share_1xkxk' in runner.visualizer.scalars
-    assert not [key for key in runner.visualizer.scalars if 'axis' in key]
+    scalars = runner.visualizer.merged()
+    assert 'search/share_1xkxk' in scalars
+    assert not [key for key in scalars if 'axis' in key]
     assert 'spanning' not in (tmp_path / 'log.txt').read_text()

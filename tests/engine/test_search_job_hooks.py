@@ -21,7 +21,12 @@ from cakes_mm.models.search import (
     search_layers,
     subnet_complexity,
 )
-from engine.search_helpers import make_runner
+from engine.fake_runner import (
+    assert_pinned,
+    make_runner,
+    spread_alpha,
+    train_steps,
+)
 
 PARTS = [
     SearchPathHook,
@@ -30,37 +35,6 @@ PARTS = [
     EstimateResourcesHook,
     DumpArchHook,
 ]
-
-
-def spread_alpha(runner):
-    """Give α a seeded spread so a derived choice keeps and drops rows."""
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for _, conv in search_layers(runner.model):
-            conv.search_bn.weight.uniform_(0.1, 1)
-
-
-def train_steps(runner, steps=3):
-    """A few seeded SGD steps on the backbone."""
-    torch.manual_seed(1)
-    optimizer = runner.optim_wrapper.optimizer
-    x = torch.randn(2, 3, 4, 32, 32)
-    for _ in range(steps):
-        optimizer.zero_grad()
-        runner.model.backbone(x).square().mean().backward()
-        optimizer.step()
-
-
-def assert_pinned(runner, conv, before):
-    """Unchosen rows kept value and zero momentum; chosen rows moved."""
-    unchosen = ~conv.fixed_mask[0]
-    assert unchosen.any() and (~unchosen).any()
-    after = conv.convs['1xkxk'].weight.detach()
-    assert torch.equal(after[unchosen], before[unchosen])
-    assert not torch.equal(after[~unchosen], before[~unchosen])
-    optimizer = runner.optim_wrapper.optimizer
-    momentum = optimizer.state[conv.convs['1xkxk'].weight]['momentum_buffer']
-    assert momentum[unchosen].abs().sum() == 0
 
 
 def test_every_part_is_registered_and_the_composite_runs_them_in_order():

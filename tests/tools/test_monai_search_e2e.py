@@ -88,13 +88,11 @@ def test_search_writes_one_arch_entry_per_conv(searched):
     assert ('IN3d added' in log) == add_norm
 
 
-def test_exported_arch_retrains_and_tests_by_dice(searched, data, monkeypatch):
+def test_exported_arch_retrains_and_tests_by_dice(searched, data):
     name, root, config, _ = searched
     network, _, _ = NETWORKS[name]
     exported = root / 'exported.json'
-    arch = export_arch(
-        monkeypatch, config, root / 'search' / 'epoch_1.pth', exported
-    )
+    arch = export_arch(config, root / 'search' / 'epoch_1.pth', exported)
     final = json.loads((root / 'search' / 'arch_final.json').read_text())
     assert arch == final
     retrain = tiny_config(

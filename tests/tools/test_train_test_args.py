@@ -1,18 +1,20 @@
-"""Argument handling of tools/train.py, tools/test.py and
-cakes_mm.apis.runner, checked in-process on configs."""
+"""Argument handling of tools/train.py and tools/test.py (the code of
+cakes_mm.apis.train and cakes_mm.apis.test) and cakes_mm.apis.runner,
+checked in-process on configs; tests/tools/test_train_test.py runs the
+tools as scripts."""
 
 import copy
 from types import SimpleNamespace
 
 import pytest
 from mmengine.config import Config
-from tool_helpers import load_tool
 
 from cakes_mm.apis import UnsupportedConfigError, runner
 from cakes_mm.apis.pipeline import use_test_views
-
-train_tool = load_tool('train.py')
-test_tool = load_tool('test.py')
+from cakes_mm.apis.test import parse_args as parse_test_args
+from cakes_mm.apis.test import switch_to_deploy
+from cakes_mm.apis.train import apply_train_args
+from cakes_mm.apis.train import parse_args as parse_train_args
 
 TEST_PIPELINE = [
     dict(type='UniformSample', clip_len=8, num_clips=1, test_mode=True),
@@ -88,14 +90,12 @@ def test_pipelines_that_cannot_take_the_views_are_refused(
 
 def test_test_arguments_are_validated():
     with pytest.raises(SystemExit):
-        test_tool.parse_args(['c.py', 'w.pth', '--num-crops', '2'])
+        parse_test_args(['c.py', 'w.pth', '--num-crops', '2'])
     with pytest.raises(SystemExit):
-        test_tool.parse_args(['c.py', 'w.pth', '--num-clips', '0'])
+        parse_test_args(['c.py', 'w.pth', '--num-clips', '0'])
     with pytest.raises(SystemExit):
-        test_tool.parse_args(['c.py', 'w.pth', '--dump', 'out.json'])
-    args = test_tool.parse_args(
-        ['c.py', 'w.pth', '--num-clips', '3', '--deploy']
-    )
+        parse_test_args(['c.py', 'w.pth', '--dump', 'out.json'])
+    args = parse_test_args(['c.py', 'w.pth', '--num-clips', '3', '--deploy'])
     assert (args.config, args.checkpoint, args.num_clips) == (
         'c.py',
         'w.pth',
@@ -110,7 +110,7 @@ def test_deploy_needs_switch_to_deploy():
         match='backbone SimpleNamespace has no '
         r'switch_to_deploy\(\)',
     ):
-        test_tool.switch_to_deploy(runner)
+        switch_to_deploy(runner)
 
 
 @pytest.mark.parametrize(
@@ -123,22 +123,20 @@ def test_deploy_needs_switch_to_deploy():
 )
 def test_resume_arguments(argv, resume, load_from):
     cfg = config(resume=False, load_from=None)
-    train_tool.apply_train_args(cfg, train_tool.parse_args(['c.py', *argv]))
+    apply_train_args(cfg, parse_train_args(['c.py', *argv]))
     assert (cfg.resume, cfg.load_from) == (resume, load_from)
 
 
 def test_auto_scale_lr_and_amp():
     cfg = config(auto_scale_lr=dict(enable=False, base_batch_size=96))
-    train_tool.apply_train_args(
-        cfg, train_tool.parse_args(['c.py', '--auto-scale-lr'])
-    )
+    apply_train_args(cfg, parse_train_args(['c.py', '--auto-scale-lr']))
     assert cfg.auto_scale_lr.enable
     with pytest.raises(SystemExit, match='base_batch_size'):
-        train_tool.apply_train_args(
-            config(), train_tool.parse_args(['c.py', '--auto-scale-lr'])
+        apply_train_args(
+            config(), parse_train_args(['c.py', '--auto-scale-lr'])
         )
     cfg = config()
-    train_tool.apply_train_args(cfg, train_tool.parse_args(['c.py', '--amp']))
+    apply_train_args(cfg, parse_train_args(['c.py', '--amp']))
     # No GPU in the tests: bf16 autocast on the CPU.
     assert cfg.optim_wrapper.type == 'CPUAmpOptimWrapper'
 

@@ -121,8 +121,8 @@ def test_plot_refuses_a_config_without_the_arch(retrain_config, tmp_path):
     other.write_text(json.dumps(unet_arch(['kxkxk'])))
     with pytest.raises(
         UnsupportedConfigError,
-        match=r'does not use .*arch.json .*set '
-        r'the arch with --cfg-options',
+        match=r'does not use .*arch.json .*set the arch with '
+        r'--cfg-options, e.g. model.network.arch=.*arch.json$',
     ):
         arch_bars(
             str(arch_file),

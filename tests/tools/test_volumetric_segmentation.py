@@ -13,9 +13,10 @@ import pytest
 import torch
 from mmaction.registry import MODELS
 from mmengine.config import Config
-from tool_helpers import load_tool, python_path, read_arch_files, run_tool
+from tool_helpers import python_path, read_arch_files, run_tool
 from volumetric_helpers import make_case, write_msd_dataset, write_nifti
 
+from cakes_mm.apis.export_arch import export_arch as export_searched_arch
 from cakes_mm.checkpoint.safe_load import load_local_checkpoint
 from cakes_mm.models import CAKESConv3d
 from tools.segmentation_helpers import (
@@ -198,11 +199,12 @@ def test_cost_search_adds_the_lasso(ct):
         assert len(arch) == NUM_C2FNAS_OP_CONVS
 
 
-def export_arch(monkeypatch, config, checkpoint, out):
-    """Run tools/search/export_arch.py in this process; return the arch.
+def export_arch(config, checkpoint, out):
+    """Export a search checkpoint's arch as tools/search/export_arch.py
+    does (:func:`cakes_mm.apis.export_arch.export_arch`), in this process;
+    return the arch it wrote.
 
     Args:
-        monkeypatch (pytest.MonkeyPatch): To set the tool's ``sys.argv``.
         config (str): The search config.
         checkpoint (str | Path): A checkpoint of that search.
         out (Path): The JSON to write.
@@ -210,12 +212,10 @@ def export_arch(monkeypatch, config, checkpoint, out):
     Returns:
         list[dict]: The arch it wrote.
     """
-    monkeypatch.setattr(
-        'sys.argv',
-        ['export_arch.py', str(config), str(checkpoint), '--out', str(out)],
-    )
-    load_tool('search/export_arch.py').main()
-    return json.loads(out.read_text())
+    arch, _ = export_searched_arch(config, checkpoint, out)
+    written = json.loads(out.read_text())
+    assert written == arch
+    return written
 
 
 def assert_fixed_network(config, arch, checkpoint, overrides=None):
@@ -241,12 +241,10 @@ def assert_fixed_network(config, arch, checkpoint, overrides=None):
     model.load_state_dict(state['state_dict'], strict=True)
 
 
-def test_exported_arch_is_retrained_from_scratch(searched, monkeypatch):
+def test_exported_arch_is_retrained_from_scratch(searched):
     root, data, config, _ = searched
     exported = root / 'exported.json'
-    arch = export_arch(
-        monkeypatch, config, root / 'perf' / 'epoch_2.pth', exported
-    )
+    arch = export_arch(config, root / 'perf' / 'epoch_2.pth', exported)
     assert arch == json.loads((root / 'perf' / 'arch_frozen.json').read_text())
     retrain = tiny_config(
         str(root / 'retrain.py'),

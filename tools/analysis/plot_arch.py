@@ -3,7 +3,7 @@ layer giving the share of each sub-kernel.
 
     python tools/analysis/plot_arch.py ARCH --out arch.png [--num-classes 174]
     python tools/analysis/plot_arch.py ARCH --out arch.png --config CONFIG \
-        [--cfg-options model.network.op.arch=ARCH]
+        [--cfg-options model.backbone.arch=ARCH]
 
 ARCH is a JSON file or a released name such as CAKES123D_P. Without
 ``--config``, an arch of the CAKES ResNet-50 is drawn with its block names
@@ -11,11 +11,13 @@ and the params and GFLOPs of the recognizer at 8x224x224 in the title, and
 any other arch (e.g. the 17 layers of a C2FNAS search) with its layer
 indices. With ``--config``, the config's model must use ARCH (its fixed
 CAKES layers, in module order, must hold ARCH's choices; set it with
-``--cfg-options``): the bars carry those layers' names and the title the
-model's params and GFLOPs on the config's input (one sliding window for a
-segmentor). The bars and the figure are
-:mod:`cakes_mm.analysis.arch_plot`'s. A config whose model does not use ARCH
-ends with one line and exit status 1.
+``--cfg-options``, ``model.backbone.arch`` for a recognizer,
+``model.network.op.arch`` or ``model.network.arch`` for a segmentor): the
+bars carry those layers' names and the title the model's params and GFLOPs
+on the config's input (one sliding window for a segmentor). The bars and
+the figure are :mod:`cakes_mm.analysis.arch_plot`'s. A config whose model
+does not use ARCH ends with one line, naming the key that sets its arch,
+and exit status 1.
 """
 
 import argparse
@@ -50,7 +52,8 @@ def parse_args() -> argparse.Namespace:
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override config entries, e.g. model.network.op.arch=ARCH',
+        help='override config entries, e.g. model.backbone.arch=ARCH '
+        '(a recognizer) or model.network.op.arch=ARCH (a segmentor)',
     )
     return parser.parse_args()
 

@@ -7,8 +7,9 @@ from mmaction.registry import HOOKS
 
 from ...input_shape import default_input_shape
 from ...models.search import subnet_complexity
+from ...models.utils import unwrap_model
 from .search_interval_hook import SearchIntervalHook
-from .search_state import bare_model, derive_arch, progress
+from .search_state import derive_arch, progress
 
 
 @HOOKS.register_module()
@@ -49,7 +50,7 @@ class EstimateResourcesHook(SearchIntervalHook):
         if derive_arch(runner) is None:
             return
         shape = self.input_shape or default_input_shape(runner.cfg)
-        complexity = subnet_complexity(bare_model(runner), shape)
+        complexity = subnet_complexity(unwrap_model(runner.model), shape)
         runner.logger.info(
             f'{progress(runner)}: subnet {complexity.params_m:.2f} M '
             f'params, {complexity.gflops:.2f} GFLOPs'

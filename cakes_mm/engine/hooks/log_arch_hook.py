@@ -8,8 +8,9 @@ from mmaction.registry import HOOKS
 from ...models.arch import Arch
 from ...models.layers import spanned_axes
 from ...models.search import CAKESSearchConv3d
+from ...models.utils import unwrap_model
 from .search_interval_hook import SearchIntervalHook
-from .search_state import bare_model, derive_arch, progress, searched_layers
+from .search_state import derive_arch, progress, searched_layers
 
 
 def axis_counts(arch: Arch) -> Tuple[int, int, int]:
@@ -88,7 +89,7 @@ class LogArchHook(SearchIntervalHook):
             return
         scalars = arch_scalars(layers, arch)
         lines = [f'{progress(runner)}: op shares and alpha per layer']
-        axes = getattr(bare_model(runner), 'axis_names', None)
+        axes = getattr(unwrap_model(runner.model), 'axis_names', None)
         if axes:
             counts = dict(zip(axes, axis_counts(arch)))
             scalars.update(

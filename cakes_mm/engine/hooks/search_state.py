@@ -1,13 +1,16 @@
-"""What the CAKES search hooks read from a runner: its searched layers,
-the architecture they currently derive, and the bare model."""
+"""What the CAKES search hooks read from a runner: its searched layers and
+the architecture they currently derive."""
 
-from typing import List, Optional, Tuple
-
-import torch.nn as nn
-from mmengine.model import is_model_wrapper
+from typing import Hashable, List, Optional, Tuple
+from weakref import WeakKeyDictionary
 
 from ...models.arch import Arch
 from ...models.search import CAKESSearchConv3d, dump_chosen, search_layers
+from ...models.utils import unwrap_model
+
+#: The arch each model derived last, with what it was derived from
+#: (:func:`derivation_key`): ``{model: (key, arch or None)}``.
+_derived: WeakKeyDictionary = WeakKeyDictionary()
 
 
 def searched_layers(runner, hook: str) -> List[Tuple[str, CAKESSearchConv3d]]:
@@ -31,37 +34,65 @@ def searched_layers(runner, hook: str) -> List[Tuple[str, CAKESSearchConv3d]]:
     return layers
 
 
-def derive_arch(runner) -> Optional[Arch]:
-    """The architecture the model derives now, or None when its α is not
-    finite (the reason is logged as an error).
+def derivation_key(runner) -> Hashable:
+    """What the derived arch depends on: the iteration, and each searched
+    layer's α (its searched BN weight, by identity and by the version
+    counter every in-place change such as an optimizer step or a loaded
+    checkpoint bumps) and derivation.
+
+    The iteration alone would not do: an epoch's end and the next epoch's
+    first iteration see the same ``runner.iter``, one training step apart.
+    A freeze (``fix_chosen``) is not part of it: it fixes exactly the
+    choice the current α derives.
 
     Args:
         runner (Runner): The runner whose model is searched.
 
     Returns:
-        list[dict[str, int]] | None: Op name to channel count, per layer.
+        tuple: Equal for two calls that would derive the same arch.
     """
-    try:
-        return dump_chosen(runner.model)
-    except ValueError as error:
-        runner.logger.error(
-            f'CAKES search: no architecture exported at '
-            f'iteration {runner.iter}: {error}'
-        )
-        return None
+    return (
+        runner.iter,
+        tuple(
+            (id(layer.search_bn.weight), layer.search_bn.weight._version)
+            + (layer.derive,)
+            for _, layer in search_layers(runner.model)
+        ),
+    )
 
 
-def bare_model(runner) -> nn.Module:
-    """The runner's model without its distributed wrapper.
+def derive_arch(runner) -> Optional[Arch]:
+    """The architecture the model derives now, or None when its α is not
+    finite (the reason is logged as an error, once).
+
+    The hooks that report at the same moment (:class:`FreezeSubnetHook`,
+    :class:`LogArchHook`, :class:`EstimateResourcesHook`,
+    :class:`DumpArchHook`) share one derivation: it is kept per model
+    until the iteration or α changes (:func:`derivation_key`).
 
     Args:
-        runner (Runner): Any runner.
+        runner (Runner): The runner whose model is searched.
 
     Returns:
-        nn.Module: The model itself.
+        list[dict[str, int]] | None: Op name to channel count, per layer;
+        a copy of its own for each caller.
     """
-    model = runner.model
-    return model.module if is_model_wrapper(model) else model
+    model = unwrap_model(runner.model)
+    key = derivation_key(runner)
+    cached = _derived.get(model)
+    if cached is not None and cached[0] == key:
+        arch = cached[1]
+    else:
+        try:
+            arch = dump_chosen(model)
+        except ValueError as error:
+            runner.logger.error(
+                f'CAKES search: no architecture exported at '
+                f'iteration {runner.iter}: {error}'
+            )
+            arch = None
+        _derived[model] = (key, arch)
+    return None if arch is None else [dict(choice) for choice in arch]
 
 
 def progress(runner) -> str:

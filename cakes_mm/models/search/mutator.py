@@ -12,9 +12,9 @@ from typing import Callable, List, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.model import is_model_wrapper
 
 from ..arch import Arch
+from ..utils import unwrap_model
 from .search_conv import CAKESSearchConv3d
 
 
@@ -28,11 +28,9 @@ def search_layers(model: nn.Module) -> List[Tuple[str, CAKESSearchConv3d]]:
     Returns:
         list[tuple[str, CAKESSearchConv3d]]: ``(name, layer)`` pairs.
     """
-    if is_model_wrapper(model):
-        model = model.module
     return [
         (name, module)
-        for name, module in model.named_modules()
+        for name, module in unwrap_model(model).named_modules()
         if isinstance(module, CAKESSearchConv3d)
     ]
 
