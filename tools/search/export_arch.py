@@ -13,11 +13,11 @@ import argparse
 
 import torch
 from mmaction.registry import MODELS
-from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import cakes_mm  # noqa: F401  (registers the models, patches mmaction2)
 from cakes_mm.checkpoint.safe_load import load_local_checkpoint
+from cakes_mm.config_names import read_config
 from cakes_mm.environment import silence_irrelevant_warnings
 from cakes_mm.models.arch import save_arch
 from cakes_mm.models.search import (
@@ -64,7 +64,7 @@ def search_state_dict(path: str) -> dict:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
+    cfg = read_config(args.config)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     model = MODELS.build(cfg.model)
     if not search_layers(model):
