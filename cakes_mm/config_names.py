@@ -144,10 +144,10 @@ DEPRECATED_CONFIGS: Dict[str, str] = {
         '_base_/cakes-search_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py'
     ),
     '_base_/cakes_r50_16x1x1_sthv1.py': (
-        '_base_/cakes_r50_8xb12-u16-70e_sthv1-rgb.py'
+        '_base_/r50_8xb12-u16-70e_sthv1-rgb.py'
     ),
     '_base_/cakes_r50_8x1x1_sthv1.py': (
-        '_base_/cakes_r50_8xb12-u8-70e_sthv1-rgb.py'
+        '_base_/r50_8xb12-u8-70e_sthv1-rgb.py'
     ),
     '_base_/cakes_search-perf_r50_8x1x1_sthv1.py': (
         '_base_/cakes-perf-search_r50_8xb12-u8-140e_sthv1-rgb.py'

@@ -6,7 +6,7 @@
 # weights alpha). The schedule here is the 70-epoch one of the cost-priority
 # search; performance-priority configs inherit
 # cakes-perf-search_r50_8xb12-u8-140e_sthv1-rgb.py for 140 epochs.
-_base_ = ['./cakes_r50_8xb12-u8-70e_sthv1-rgb.py']
+_base_ = ['./r50_8xb12-u8-70e_sthv1-rgb.py']
 
 model = dict(
     type='CAKESRecognizer3D',
