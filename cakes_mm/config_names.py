@@ -10,8 +10,8 @@ The parts after the backbone are read from the config itself
 every name agrees with its config. The old names (mmaction2 0.x's
 ``{model}_{backbone}_{T}x{i}x{c}_{dataset}``) resolve for one release
 through :data:`DEPRECATED_CONFIGS`, wherever our tools and apis take a
-config (:func:`resolve_config`), with one :class:`DeprecationWarning`
-naming the new file.
+config (:func:`resolve_config`), with one :class:`RenamedConfigWarning`
+(a :class:`DeprecationWarning`, shown by default) naming the new file.
 """
 
 import os.path as osp
@@ -398,18 +398,30 @@ DEPRECATED_CONFIGS: Dict[str, str] = {
 }
 
 
+class RenamedConfigWarning(DeprecationWarning):
+    """A config was read by its old name (:data:`DEPRECATED_CONFIGS`)."""
+
+
 def _renamed(relative: str) -> Optional[str]:
     """The new name of an old relative config path, else None."""
     return DEPRECATED_CONFIGS.get(osp.normpath(relative).replace(osp.sep, '/'))
 
 
 def _warn(old: str, new: str) -> None:
-    warnings.warn(
-        f'config {old} was renamed to {new}; the old name resolves until '
-        f'the next release',
-        DeprecationWarning,
-        stacklevel=3,
-    )
+    """Warn, once per resolution, that ``old`` is now ``new``.
+
+    Python hides a DeprecationWarning raised outside ``__main__``, and
+    the tools import the package with warnings hidden; this one is for the
+    person who typed the old name, so it is always shown.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter('always', RenamedConfigWarning)
+        warnings.warn(
+            f'config {old} was renamed to {new}; the old name resolves '
+            f'until the next release',
+            RenamedConfigWarning,
+            stacklevel=3,
+        )
 
 
 def resolve_config(config: str) -> str:

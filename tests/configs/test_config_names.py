@@ -3,13 +3,16 @@ name resolves, with a warning, to the renamed file."""
 
 import argparse
 import glob
+import os
 import os.path as osp
 import re
+import subprocess
+import sys
 import warnings
 
 import pytest
 from mmengine.config import Config
-from tool_helpers import REPO
+from tool_helpers import REPO, python_path
 
 from cakes_mm import config_names
 from cakes_mm.apis.runner import load_config
@@ -139,3 +142,28 @@ def test_the_tools_take_old_and_scoped_names(monkeypatch, tmp_path):
     assert cfg.work_dir == osp.join('work_dirs', new)
     with pytest.raises(SystemExit, match='config file not found'):
         load_config(args('cakes_mm::baselines/nothing.py'))
+
+
+def test_the_warning_shows_outside_pytest(tmp_path):
+    # Python hides DeprecationWarnings outside __main__ by default; a tool
+    # run with an old name must still say where the config went.
+    code = (
+        'from cakes_mm.config_names import read_config\n'
+        "read_config('cakes_mm::pmscn/r3d_r34_64x1x1_ucf101.py')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, '-c', code],
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=python_path(REPO)),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [
+        line
+        for line in result.stderr.splitlines()
+        if 'RenamedConfigWarning' in line
+    ]
+    assert len(lines) == 1, result.stderr
+    assert 'c3d_r34_8xb8-64x1x1-50e_ucf101-rgb.py' in lines[0]

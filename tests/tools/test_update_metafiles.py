@@ -77,9 +77,10 @@ def test_entries_carry_counted_and_published_numbers():
     assert auto['Modality'] == 'CT'
     assert auto['Results'][0]['Task'] == 'Semantic Segmentation'
     assert auto['Results'][0]['Metrics']['Mean Dice'] == 64.42
-    assert 'configs/cakes/metafile.yml' in read_yaml(
-        f'{REPO}/model-index.yml'
-    )['Import']
+    assert (
+        'configs/cakes/metafile.yml'
+        in read_yaml(f'{REPO}/model-index.yml')['Import']
+    )
 
 
 def test_every_published_row_names_a_shipped_config():
