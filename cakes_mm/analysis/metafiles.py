@@ -189,7 +189,10 @@ def model_entry(family: str, config_name: str, root: str) -> dict:
     if row is not None:
         metadata['Paper Parameters'] = f'{row.params_m}M'
         metadata['Paper FLOPs'] = f'{row.gflops}G'
-    metadata['Training Resources'] = f'{gpus(cfg)} GPUs'
+    devices = gpus(cfg)
+    metadata['Training Resources'] = f'{devices} GPU' + (
+        's' if devices > 1 else ''
+    )
     metadata['Batch Size'] = cfg.train_dataloader.get('batch_size')
     train_cfg = cfg.get('train_cfg', {})
     if train_cfg.get('max_epochs'):
