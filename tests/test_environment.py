@@ -50,7 +50,13 @@ def test_the_stand_in_fills_the_package_the_pinned_wheel_lacks():
 @pytest.mark.parametrize(
     'args, first',
     [
-        (['analysis/get_flops.py', 'configs/cakes_r50_sthv1.py'], 'Config: '),
+        (
+            [
+                'analysis/get_flops.py',
+                'configs/cakes/cakes-123d-perf_r50_8xb12-u8-70e_sthv1-rgb.py',
+            ],
+            'Config: ',
+        ),
         (['search/export_arch.py', '--help'], 'usage: export_arch.py'),
         (
             ['deployment/convert_to_deploy.py', '--help'],

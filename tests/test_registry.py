@@ -18,7 +18,7 @@ from tool_helpers import REPO
 from cakes_mm.registry import PACKAGE_DIR, REGISTRIES
 
 USER_CONFIG = """
-_base_ = ['cakes_mm::cakes/cakes-123d-perf_r50_8x1x1_sthv1.py']
+_base_ = ['cakes_mm::cakes/cakes-123d-perf_r50_8xb12-u8-70e_sthv1-rgb.py']
 model = dict(cls_head=dict(num_classes=10))
 """
 

@@ -10,9 +10,9 @@ from typing import List, Optional, Tuple
 
 from matplotlib.figure import Figure
 from mmaction.registry import MODELS
-from mmengine.config import Config
 
 from ..apis.pipeline import UnsupportedConfigError
+from ..config_names import read_config
 from ..input_shape import default_input_shape
 from ..models import CAKESConv3d, released_archs
 from ..models.arch import Arch, read_arch_file, validate_arch
@@ -129,7 +129,7 @@ def config_bars(
             another arch.
     """
     arch = read_any_arch(spec)
-    cfg = Config.fromfile(config)
+    cfg = read_config(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     model = MODELS.build(cfg.model)

@@ -2,12 +2,12 @@
 
 import os.path as osp
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
-from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from ..config_names import read_config
 from ..input_shape import default_input_shape
 from .complexity import Complexity, model_complexity
 
@@ -40,21 +40,43 @@ class PaperRow:
     source: str = 'CAKES paper, Table 3'
     note: str = ''
 
+    #: The task the metafile files the row under.
+    task = 'Action Recognition'
+
+    def metrics(self) -> Dict[str, float]:
+        """The published metrics, named as in OpenMMLab metafiles."""
+        return {'Top 1 Accuracy': self.top1, 'Top 5 Accuracy': self.top5}
+
 
 #: The paper's Table 3: ResNet-50, 8 frames.
 TABLE3: Tuple[PaperRow, ...] = (
     PaperRow(
-        'C2D', 'baselines/c2d_r50_8x1x1_sthv1.py', 23.9, 33.0, 17.2, 43.1
+        'C2D',
+        'baselines/c2d_r50_8xb12-u8-70e_sthv1-rgb.py',
+        23.9,
+        33.0,
+        17.2,
+        43.1,
     ),
     PaperRow(
-        'P3D', 'baselines/p3d_r50_8x1x1_sthv1.py', 27.6, 37.9, 44.8, 74.6
+        'P3D',
+        'baselines/p3d_r50_8xb12-u8-70e_sthv1-rgb.py',
+        27.6,
+        37.9,
+        44.8,
+        74.6,
     ),
     PaperRow(
-        'C3D', 'baselines/c3d_r50_8x1x1_sthv1.py', 46.5, 62.6, 46.8, 75.3
+        'C3D',
+        'baselines/c3d_r50_8xb12-u8-70e_sthv1-rgb.py',
+        46.5,
+        62.6,
+        46.8,
+        75.3,
     ),
     PaperRow(
         'CAKES 1,2D manual',
-        'cakes/cakes-12d-manual_r50_8x1x1_sthv1.py',
+        'cakes/cakes-12d-manual_r50_8xb12-u8-70e_sthv1-rgb.py',
         20.1,
         28.0,
         46.2,
@@ -62,7 +84,7 @@ TABLE3: Tuple[PaperRow, ...] = (
     ),
     PaperRow(
         'CAKES 2,3D manual',
-        'cakes/cakes-23d-manual_r50_8x1x1_sthv1.py',
+        'cakes/cakes-23d-manual_r50_8xb12-u8-70e_sthv1-rgb.py',
         35.2,
         47.7,
         46.8,
@@ -70,7 +92,7 @@ TABLE3: Tuple[PaperRow, ...] = (
     ),
     PaperRow(
         'CAKES 1,2D auto',
-        'cakes/cakes-12d-perf_r50_8x1x1_sthv1.py',
+        'cakes/cakes-12d-perf_r50_8xb12-u8-70e_sthv1-rgb.py',
         21.2,
         29.5,
         46.3,
@@ -79,7 +101,7 @@ TABLE3: Tuple[PaperRow, ...] = (
     ),
     PaperRow(
         'CAKES 2,3D auto',
-        'cakes/cakes-23d-perf_r50_8x1x1_sthv1.py',
+        'cakes/cakes-23d-perf_r50_8xb12-u8-70e_sthv1-rgb.py',
         37.5,
         50.7,
         47.4,
@@ -87,7 +109,7 @@ TABLE3: Tuple[PaperRow, ...] = (
     ),
     PaperRow(
         'CAKES 1,2,3D auto',
-        'cakes/cakes-123d-perf_r50_8x1x1_sthv1.py',
+        'cakes/cakes-123d-perf_r50_8xb12-u8-70e_sthv1-rgb.py',
         33.5,
         43.9,
         47.2,
@@ -95,7 +117,7 @@ TABLE3: Tuple[PaperRow, ...] = (
     ),
     PaperRow(
         'CAKES 1,2D †',
-        'cakes/cakes-12d-cost_r50_8x1x1_sthv1.py',
+        'cakes/cakes-12d-cost_r50_8xb12-u8-70e_sthv1-rgb.py',
         20.5,
         29.3,
         46.8,
@@ -103,7 +125,7 @@ TABLE3: Tuple[PaperRow, ...] = (
     ),
     PaperRow(
         'CAKES 2,3D †',
-        'cakes/cakes-23d-cost_r50_8x1x1_sthv1.py',
+        'cakes/cakes-23d-cost_r50_8xb12-u8-70e_sthv1-rgb.py',
         35.7,
         41.4,
         46.9,
@@ -111,7 +133,7 @@ TABLE3: Tuple[PaperRow, ...] = (
     ),
     PaperRow(
         'CAKES 1,2,3D †',
-        'cakes/cakes-123d-cost_r50_8x1x1_sthv1.py',
+        'cakes/cakes-123d-cost_r50_8xb12-u8-70e_sthv1-rgb.py',
         35.0,
         38.7,
         46.9,
@@ -123,7 +145,7 @@ TABLE3: Tuple[PaperRow, ...] = (
 TABLE4_16_FRAMES: Tuple[PaperRow, ...] = (
     PaperRow(
         'CAKES 1,2D † (16 frames)',
-        'cakes/cakes-12d-cost_r50_16x1x1_sthv1.py',
+        'cakes/cakes-12d-cost_r50_8xb12-u16-70e_sthv1-rgb.py',
         20.5,
         58.6,
         48.0,
@@ -132,7 +154,7 @@ TABLE4_16_FRAMES: Tuple[PaperRow, ...] = (
     ),
     PaperRow(
         'CAKES 2,3D (16 frames)',
-        'cakes/cakes-23d-perf_r50_16x1x1_sthv1.py',
+        'cakes/cakes-23d-perf_r50_8xb12-u16-70e_sthv1-rgb.py',
         37.5,
         101.4,
         48.6,
@@ -141,7 +163,7 @@ TABLE4_16_FRAMES: Tuple[PaperRow, ...] = (
     ),
     PaperRow(
         'CAKES 1,2,3D (16 frames)',
-        'cakes/cakes-123d-perf_r50_16x1x1_sthv1.py',
+        'cakes/cakes-123d-perf_r50_8xb12-u16-70e_sthv1-rgb.py',
         33.5,
         87.8,
         49.4,
@@ -178,19 +200,30 @@ class SegPaperRow:
     source: str = 'CAKES paper, Table 1'
     note: str = ''
 
+    #: The task the metafile files the row under.
+    task = 'Semantic Segmentation'
+
+    def metrics(self) -> Dict[str, float]:
+        """The published metrics, named as in OpenMMLab metafiles."""
+        return {
+            'Pancreas Dice': self.pancreas_dsc,
+            'Tumour Dice': self.tumour_dsc,
+            'Mean Dice': self.mean_dsc,
+        }
+
 
 #: Why our auto rows differ from the paper's.
 OUR_SEARCH = (
     "the paper's searched arch was never released; ours was found "
     'by our own short search on the MNI brain MRI '
-    '(cakes-123d-perf-search_c2fnas_48x48x48_mni-brain.py)'
+    '(cakes-123d-perf-search_c2fnas_1xb4-48x48x48-10e_mni-brain-mri.py)'
 )
 
 #: The paper's Table 1: C2FNAS-Panc and CAKES on MSD pancreas, 96³ input.
 TABLE1: Tuple[SegPaperRow, ...] = (
     SegPaperRow(
         'C2FNAS 2D',
-        'volumetric/c2fnas-2d_96x96x96_msd-pancreas.py',
+        'volumetric/c2d_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         11.29,
         97.77,
         79.16,
@@ -199,7 +232,7 @@ TABLE1: Tuple[SegPaperRow, ...] = (
     ),
     SegPaperRow(
         'C2FNAS 3D',
-        'volumetric/c2fnas-3d_96x96x96_msd-pancreas.py',
+        'volumetric/c3d_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         22.50,
         188.48,
         80.34,
@@ -208,7 +241,7 @@ TABLE1: Tuple[SegPaperRow, ...] = (
     ),
     SegPaperRow(
         'C2FNAS P3D',
-        'volumetric/c2fnas-p3d_96x96x96_msd-pancreas.py',
+        'volumetric/p3d_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         13.16,
         112.88,
         80.36,
@@ -217,7 +250,7 @@ TABLE1: Tuple[SegPaperRow, ...] = (
     ),
     SegPaperRow(
         'CAKES 1D manual',
-        'volumetric/cakes-1d-manual_c2fnas_96x96x96_msd-pancreas.py',
+        'volumetric/cakes-1d-manual_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         7.56,
         67.53,
         79.77,
@@ -226,7 +259,7 @@ TABLE1: Tuple[SegPaperRow, ...] = (
     ),
     SegPaperRow(
         'CAKES 2D manual',
-        'volumetric/cakes-2d-manual_c2fnas_96x96x96_msd-pancreas.py',
+        'volumetric/cakes-2d-manual_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         11.29,
         97.77,
         80.09,
@@ -235,7 +268,7 @@ TABLE1: Tuple[SegPaperRow, ...] = (
     ),
     SegPaperRow(
         'CAKES 1,2,3D manual',
-        'volumetric/cakes-123d-manual_c2fnas_96x96x96_msd-pancreas.py',
+        'volumetric/cakes-123d-manual_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         11.41,
         99.17,
         79.82,
@@ -244,7 +277,7 @@ TABLE1: Tuple[SegPaperRow, ...] = (
     ),
     SegPaperRow(
         'CAKES 1D auto',
-        'volumetric/cakes-1d-auto_c2fnas_96x96x96_msd-pancreas.py',
+        'volumetric/cakes-1d-perf_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         7.56,
         67.53,
         80.32,
@@ -254,7 +287,7 @@ TABLE1: Tuple[SegPaperRow, ...] = (
     ),
     SegPaperRow(
         'CAKES 2D auto',
-        'volumetric/cakes-2d-auto_c2fnas_96x96x96_msd-pancreas.py',
+        'volumetric/cakes-2d-perf_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         11.29,
         97.77,
         80.05,
@@ -264,7 +297,7 @@ TABLE1: Tuple[SegPaperRow, ...] = (
     ),
     SegPaperRow(
         'CAKES 1,2,3D auto',
-        'volumetric/cakes-123d-auto_c2fnas_96x96x96_msd-pancreas.py',
+        'volumetric/cakes-123d-perf_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         11.26,
         99.68,
         80.12,
@@ -274,7 +307,7 @@ TABLE1: Tuple[SegPaperRow, ...] = (
     ),
     SegPaperRow(
         'CAKES 1,2,3D †',
-        'volumetric/cakes-123d-cost_c2fnas_96x96x96_msd-pancreas.py',
+        'volumetric/cakes-123d-cost_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         9.72,
         87.16,
         80.34,
@@ -283,6 +316,12 @@ TABLE1: Tuple[SegPaperRow, ...] = (
         note=OUR_SEARCH + ', cost-priority',
     ),
 )
+
+
+#: Config path under ``configs/`` -> its published row, for every table.
+PAPER_ROWS: Dict[str, Union[PaperRow, SegPaperRow]] = {
+    row.config: row for row in TABLE1 + TABLE3 + TABLE4_16_FRAMES
+}
 
 
 def network_of(model: nn.Module) -> nn.Module:
@@ -308,7 +347,7 @@ def config_complexity(
     """
     from mmaction.registry import MODELS
 
-    cfg = Config.fromfile(config)
+    cfg = read_config(config)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     shape = tuple(shape) if shape else default_input_shape(cfg)
     model = network_of(MODELS.build(cfg.model))

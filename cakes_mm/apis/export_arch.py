@@ -17,10 +17,10 @@ from typing import Optional, Tuple
 
 import torch
 from mmaction.registry import MODELS
-from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from ..checkpoint.safe_load import load_local_checkpoint
+from ..config_names import read_config
 from ..models.arch import Arch, save_arch
 from ..models.search import dump_chosen, is_frozen, search_layers, set_derive
 
@@ -91,7 +91,7 @@ def export_arch(
             checkpoint does not fit it.
         ValueError: When the checkpoint is not a search's.
     """
-    cfg = Config.fromfile(config)
+    cfg = read_config(config)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     model = MODELS.build(cfg.model)
     if not search_layers(model):

@@ -37,6 +37,7 @@ from ..checkpoint.fit_check import (
     describe_mismatch,
 )
 from ..checkpoint.safe_load import UnsafeCheckpointError, load_local_checkpoint
+from ..config_names import read_config
 from ..datasets import BadInputError, error_reason
 from .frame_folder import scan_frame_folder
 from .pipeline import (
@@ -121,9 +122,7 @@ def _load_config(config: Union[str, Path, Config]) -> Config:
     """A copy of ``config``, or the config read from that file."""
     if isinstance(config, Config):
         return copy.deepcopy(config)
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config not found: {config}')
-    return Config.fromfile(config)
+    return read_config(config)
 
 
 def _load_weights(model: nn.Module, checkpoint: str, config: str) -> None:

@@ -26,6 +26,7 @@ from mmengine.runner import Runner
 
 from ..checkpoint.fit_check import CheckpointMismatchError
 from ..checkpoint.safe_load import UnsafeCheckpointError
+from ..config_names import resolve_config
 from ..datasets import BadInputError, short_message
 from ..deployment.onnx_export import ExportError
 from ..environment import hide_irrelevant_log_messages
@@ -45,7 +46,11 @@ INPUT_ERRORS = (
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """Add the config, work-dir, cfg-options and launcher arguments."""
-    parser.add_argument('config', help='config file')
+    parser.add_argument(
+        'config',
+        help='config file, or cakes_mm::family/name.py for a shipped one '
+        "(a renamed config's old name still resolves, with a warning)",
+    )
     parser.add_argument(
         '--work-dir',
         help="where logs and checkpoints go; defaults to the config's "
@@ -83,9 +88,10 @@ def load_config(args: argparse.Namespace) -> Config:
     Returns:
         Config: The config, ready for :func:`build_runner`.
     """
-    if not osp.isfile(args.config):
+    path = resolve_config(args.config)
+    if not osp.isfile(path):
         raise SystemExit(f'error: config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
+    cfg = Config.fromfile(path)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
@@ -93,7 +99,7 @@ def load_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join(
-            'work_dirs', osp.splitext(osp.basename(args.config))[0]
+            'work_dirs', osp.splitext(osp.basename(path))[0]
         )
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return cfg

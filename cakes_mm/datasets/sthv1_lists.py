@@ -146,7 +146,7 @@ def sthv1_frame_lists(
 
 def write_frame_lists(lists: Dict[str, List[str]], out_dir: str) -> List[str]:
     """Write ``OUT_DIR/sthv1_<split>_list_rawframes.txt`` atomically, the
-    names ``configs/_base_/datasets/sthv1_rawframes_8x1x1.py`` expects.
+    names ``configs/_base_/datasets/sthv1-rgb_rawframes_u8.py`` expects.
 
     Args:
         lists (dict[str, list[str]]): Lines by split.

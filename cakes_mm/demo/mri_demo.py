@@ -38,26 +38,26 @@ from .runs import (
 )
 
 # (key, name, config): the models trained and compared, in order. All are
-# the same UNet (configs/demo/conv3d_unet3d-w16_32x32x32_mni-brain.py) with
+# the same UNet (configs/demo/c3d_unet3d-w16_1xb4-32x32x32-10e_mni-brain-mri.py) with
 # another op in its convs.
 MRI_MODELS = (
     (
         'planar2d',
         'planar 2D',
-        'cakes-planar-manual_unet3d-w16_32x32x32_mni-brain.py',
+        'cakes-planar-manual_unet3d-w16_1xb4-32x32x32-10e_mni-brain-mri.py',
     ),
-    ('conv3d', '3D', 'conv3d_unet3d-w16_32x32x32_mni-brain.py'),
+    ('conv3d', '3D', 'c3d_unet3d-w16_1xb4-32x32x32-10e_mni-brain-mri.py'),
     (
         'cakes2d',
         'CAKES 2D',
-        'cakes-2d-manual_unet3d-w16_32x32x32_mni-brain.py',
+        'cakes-2d-manual_unet3d-w16_1xb4-32x32x32-10e_mni-brain-mri.py',
     ),
     (
         'cakes123d',
         'CAKES 1,2,3D',
-        'cakes-123d-manual_unet3d-w16_32x32x32_mni-brain.py',
+        'cakes-123d-manual_unet3d-w16_1xb4-32x32x32-10e_mni-brain-mri.py',
     ),
-    ('p2sc2', 'P2SC2', 'p2sc2_unet3d-w16_32x32x32_mni-brain.py'),
+    ('p2sc2', 'P2SC2', 'p2sc2_unet3d-w16_1xb4-32x32x32-10e_mni-brain-mri.py'),
 )
 TISSUES = CLASSES[1:]
 #: Iterations of ``--quick``'s single epoch.

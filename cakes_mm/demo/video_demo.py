@@ -36,23 +36,23 @@ from .synthetic import DEMO_CLASS_NAMES, generate_dataset
 # the arch_final.json that row's search exported: search -> freeze -> export
 # -> retrain.
 DEMO_MODELS = (
-    ('c2d', 'C2D', 'c2d_r50-w16_8x1x1_synthetic-motion.py', None),
+    ('c2d', 'C2D', 'c2d_r50-w16_1xb16-u8-12e_synthetic-motion-rgb.py', None),
     (
         'cakes12d',
         'CAKES 1,2D manual',
-        'cakes-12d-manual_r50-w16_8x1x1_synthetic-motion.py',
+        'cakes-12d-manual_r50-w16_1xb16-u8-12e_synthetic-motion-rgb.py',
         None,
     ),
     (
         'cakes12d_search',
         'CAKES 1,2D search',
-        'cakes-12d-perf-search_r50-w16_8x1x1_synthetic-motion.py',
+        'cakes-12d-perf-search_r50-w16_1xb16-u8-12e_synthetic-motion-rgb.py',
         None,
     ),
     (
         'cakes12d_searched',
         'CAKES 1,2D searched',
-        'cakes-12d-manual_r50-w16_8x1x1_synthetic-motion.py',
+        'cakes-12d-manual_r50-w16_1xb16-u8-12e_synthetic-motion-rgb.py',
         'cakes12d_search',
     ),
 )

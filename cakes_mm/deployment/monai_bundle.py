@@ -30,6 +30,7 @@ from mmaction.registry import MODELS
 from mmengine.config import Config
 
 from ..apis.inference import init_recognizer
+from ..config_names import read_config
 from ..fileio import atomic_write
 from ..models.arch import read_arch_file
 from ..models.convert import build_network
@@ -80,9 +81,7 @@ def load_segmentor_config(config: str) -> Config:
     Returns:
         Config: The config.
     """
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config not found: {config}')
-    cfg = Config.fromfile(config)
+    cfg = read_config(config)
     kind = cfg.get('model', {}).get('type')
     found = MODELS.get(kind) if isinstance(kind, str) else kind
     if not (isinstance(found, type) and issubclass(found, VolumeSegmentor)):

@@ -70,10 +70,14 @@ def test_table3_rows_match_the_paper(table, row):
 
 def test_sixteen_frames_double_the_flops():
     eight, shape8 = config_complexity(
-        osp.join(REPO, 'configs/cakes/cakes-12d-cost_r50_8x1x1_sthv1.py')
+        osp.join(
+            REPO, 'configs/cakes/cakes-12d-cost_r50_8xb12-u8-70e_sthv1-rgb.py'
+        )
     )
     sixteen, shape16 = config_complexity(
-        osp.join(REPO, 'configs/cakes/cakes-12d-cost_r50_16x1x1_sthv1.py')
+        osp.join(
+            REPO, 'configs/cakes/cakes-12d-cost_r50_8xb12-u16-70e_sthv1-rgb.py'
+        )
     )
     assert shape8 == (1, 3, 8, 224, 224) and shape16 == (1, 3, 16, 224, 224)
     assert sixteen.params == eight.params
@@ -87,7 +91,7 @@ def test_the_tools_print_params_and_flops():
         [
             sys.executable,
             'tools/analysis/get_flops.py',
-            'configs/baselines/c2d_r50_8x1x1_sthv1.py',
+            'configs/baselines/c2d_r50_8xb12-u8-70e_sthv1-rgb.py',
             '--shape',
             '1',
             '3',

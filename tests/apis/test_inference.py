@@ -26,9 +26,11 @@ DEMO = osp.join(
     REPO,
     'configs',
     'demo',
-    'cakes-12d-manual_r50-w16_8x1x1_synthetic-motion.py',
+    'cakes-12d-manual_r50-w16_1xb16-u8-12e_synthetic-motion-rgb.py',
 )
-STHV1 = osp.join(REPO, 'configs', 'cakes_r50_sthv1.py')
+STHV1 = osp.join(
+    REPO, 'configs', 'cakes', 'cakes-123d-perf_r50_8xb12-u8-70e_sthv1-rgb.py'
+)
 # The flagship's test pipeline at 8x32x32 instead of 8x224x224.
 STHV1_SMALL = {
     'test_dataloader.dataset.pipeline.2.scale': (-1, 40),

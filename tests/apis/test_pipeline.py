@@ -14,9 +14,18 @@ from cakes_mm.apis import (
     steps_for_video,
 )
 
-STHV1 = Config.fromfile(osp.join(REPO, 'configs', 'cakes_r50_sthv1.py'))
+STHV1 = Config.fromfile(
+    osp.join(
+        REPO,
+        'configs',
+        'cakes',
+        'cakes-123d-perf_r50_8xb12-u8-70e_sthv1-rgb.py',
+    )
+)
 UCF101 = Config.fromfile(
-    osp.join(REPO, 'configs', 'pmscn', 'p2sc2_r34_64x1x1_ucf101.py')
+    osp.join(
+        REPO, 'configs', 'pmscn', 'p2sc2_r34_8xb8-64x1x1-50e_ucf101-rgb.py'
+    )
 )
 DECODING = ('DecordInit', 'DecordDecode', 'RawFrameDecode')
 
@@ -124,6 +133,6 @@ def test_a_pipeline_without_decoding():
     for fit in (steps_for_video, steps_for_frames):
         with pytest.raises(
             UnsupportedConfigError,
-            match='cakes_r50_sthv1.py: the test pipeline has no decoding step',
+            match=r'u8-70e_sthv1-rgb\.py: the test pipeline has no decoding step',
         ):
             fit(steps, STHV1)

@@ -13,8 +13,8 @@ from tool_helpers import REPO
 from checkpoint.authors_reference import IMAGENET_MEAN, IMAGENET_STD
 
 CONFIGS = {
-    8: f'{REPO}/configs/cakes-123d-perf_r50_8x1x1_sthv1_authors-test.py',
-    16: f'{REPO}/configs/cakes-123d-perf_r50_16x1x1_sthv1_authors-test.py',
+    8: f'{REPO}/configs/cakes/cakes-123d-perf-authors-test_r50_8xb12-u8-70e_sthv1-rgb.py',
+    16: f'{REPO}/configs/cakes/cakes-123d-perf-authors-test_r50_8xb12-u16-70e_sthv1-rgb.py',
 }
 #: Frame i is filled with the grey level STEP * i, so it can be recognised.
 STEP = 3

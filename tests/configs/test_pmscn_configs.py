@@ -17,7 +17,7 @@ from cakes_mm.analysis.complexity import model_complexity
 
 CONFIGS = osp.join(REPO, 'configs', 'pmscn')
 VARIANTS = {
-    'r3d': None,
+    'c3d': None,
     'p1sc1': dict(m=1, n=1),
     'p2sc1': dict(m=2, n=1),
     'p2sc2': dict(m=2, n=2),
@@ -26,7 +26,9 @@ VARIANTS = {
 
 
 def config(name):
-    return Config.fromfile(osp.join(CONFIGS, f'{name}_r34_64x1x1_ucf101.py'))
+    return Config.fromfile(
+        osp.join(CONFIGS, f'{name}_r34_8xb8-64x1x1-50e_ucf101-rgb.py')
+    )
 
 
 def meta_complexity(cfg):
@@ -62,9 +64,9 @@ def test_config_recipe(name):
 
 def test_params_p1sc1_matches_3d_and_p2_variants_are_smaller():
     params = {name: meta_complexity(config(name)).params for name in VARIANTS}
-    assert abs(params['p1sc1'] / params['r3d'] - 1) < 0.02
+    assert abs(params['p1sc1'] / params['c3d'] - 1) < 0.02
     for name in ('p2sc1', 'p2sc2', 'p2sc3'):
-        assert params[name] < min(params['r3d'], params['p1sc1'])
+        assert params[name] < min(params['c3d'], params['p1sc1'])
 
 
 @pytest.fixture(scope='module')
@@ -114,7 +116,7 @@ def test_20_clip_score_is_the_mean_of_clip_probabilities(
     command = [
         sys.executable,
         osp.join(REPO, 'tools', 'test.py'),
-        osp.join(CONFIGS, 'p2sc2_r34_64x1x1_ucf101.py'),
+        osp.join(CONFIGS, 'p2sc2_r34_8xb8-64x1x1-50e_ucf101-rgb.py'),
         str(tmp_path / 'tiny.pth'),
         '--work-dir',
         str(tmp_path / 'work'),

@@ -249,7 +249,7 @@ def test_the_demo_prints_the_table_and_a_command_to_try(
     results = video_demo.run_video_demo(args, CONFIGS_DIR, recognize, print)
     assert list(results) == [key for key, *_ in video_demo.DEMO_MODELS]
     assert trained[0][2] == (
-        '1 epochs from configs/demo/c2d_r50-w16_8x1x1_synthetic-motion.py'
+        '1 epochs from configs/demo/c2d_r50-w16_1xb16-u8-12e_synthetic-motion-rgb.py'
     )
     arch = osp.join(work_dir, 'cakes12d_search', 'arch_final.json')
     assert trained[-1][1] == arch

@@ -39,7 +39,9 @@ SHAPE = (20, 18, 23)
 
 def tiny_config(folder):
     """The tiny config's path."""
-    base = osp.join(DEMO, 'cakes-123d-manual_unet3d-w16_32x32x32_mni-brain.py')
+    base = osp.join(
+        DEMO, 'cakes-123d-manual_unet3d-w16_1xb4-32x32x32-10e_mni-brain-mri.py'
+    )
     path = osp.join(folder, 'tiny_unet.py')
     with open(path, 'w') as file:
         file.write(TINY.format(base=base))
@@ -182,7 +184,9 @@ def test_the_tool_writes_a_bundle_and_names_bad_files(bundle, tmp_path):
     assert refused.returncode == 1
     assert refused.stderr.strip().startswith('error: ')
     assert f'not found: {missing}' in refused.stderr
-    recognizer = osp.join(DEMO, 'c2d_r50-w16_8x1x1_synthetic-motion.py')
+    recognizer = osp.join(
+        DEMO, 'c2d_r50-w16_1xb16-u8-12e_synthetic-motion-rgb.py'
+    )
     refused = run_tool([tool, recognizer, missing, out], REPO)
     assert refused.returncode == 1
     assert refused.stderr.strip().startswith(f'error: {recognizer}: model ')

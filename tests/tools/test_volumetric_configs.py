@@ -50,7 +50,7 @@ def test_every_config_keeps_the_contract(path):
 
 
 def test_msd_recipe_of_the_cakes_paper():
-    cfg = load('c2fnas-3d_96x96x96_msd-pancreas.py')
+    cfg = load('c3d_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py')
     assert cfg.optim_wrapper.optimizer == dict(
         type='SGD', lr=0.01, momentum=0.9, weight_decay=4e-5
     )
@@ -77,8 +77,8 @@ def test_msd_recipe_of_the_cakes_paper():
 
 def test_nih_setting():
     for name in (
-        'c2fnas-3d_96x96x64_nih-pancreas.py',
-        'cakes-123d-searched_c2fnas_96x96x64_nih-pancreas.py',
+        'c3d_c2fnas_4xb2-96x96x64-1000e_nih-pancreas-ct.py',
+        'cakes-123d-perf-retrain_c2fnas_4xb2-96x96x64-1000e_nih-pancreas-ct.py',
     ):
         cfg = load(name)
         assert cfg.model.test_cfg.roi_size == (96, 96, 64)
@@ -96,12 +96,12 @@ def test_manual_and_search_op_sets():
     }
     for name, ops in manual.items():
         op = load(
-            f'cakes-{name}-manual_c2fnas_96x96x96_msd-pancreas.py'
+            f'cakes-{name}-manual_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py'
         ).model.network.op
         assert op == dict(type='cakes', op_set=ops)
     for mode, short in (('performance', 'perf'), ('cost', 'cost')):
         cfg = load(
-            f'cakes-123d-{short}-search_c2fnas_96x96x96_msd-pancreas.py'
+            f'cakes-123d-{short}-search_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py'
         )
         assert cfg.model.network.op == dict(
             type='cakes_search', op_set=ALL_OPS, mode=mode, derive='argmax'
@@ -118,14 +118,16 @@ def test_manual_and_search_op_sets():
         assert cfg.optim_wrapper.paramwise_cfg.custom_keys == {
             '.search_bn.': dict(decay_mult=0.0)
         }
-    retrain = load('cakes-123d-searched_c2fnas_96x96x96_msd-pancreas.py')
+    retrain = load(
+        'cakes-123d-perf-retrain_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py'
+    )
     assert retrain.model.network.op.arch.endswith(
-        'cakes-123d-perf-search_c2fnas_96x96x96_msd-pancreas/arch_final.json'
+        'cakes-123d-perf-search_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct/arch_final.json'
     )
 
 
 def test_pmscn_settings():
-    em = load('p2sc2_unet3d_64x64x64_fibsem-affinities.py')
+    em = load('p2sc2_unet3d_1xb1-64x64x64-300k_fibsem-em.py')
     assert em.model.type == 'AffinitySegmentor'
     assert em.model.network.op == dict(type='pmscn', m=2, n=2)
     assert em.model.network.out_channels == 3
@@ -133,7 +135,7 @@ def test_pmscn_settings():
     assert all(em[loader].dataset.instance_labels for loader in LOADERS)
     assert em.test_evaluator.type == 'VariationOfInformation'
     assert em.default_hooks.checkpoint.rule == 'less'
-    mri = load('p2sc3_densenet3d_64x64x64_ibsr.py')
+    mri = load('p2sc3_densenet3d_1xb2-64x64x64-2000e_ibsr-mri.py')
     assert mri.model.network.op == dict(type='pmscn', m=2, n=3)
     assert mri.model.network.out_channels == 4
     assert mri.test_dataloader.dataset.split == 'test'
@@ -176,19 +178,19 @@ def item(cfg, loader, root):
     'name,classes,lists,crop',
     [
         (
-            'cakes-123d-manual_c2fnas_96x96x96_msd-pancreas.py',
+            'cakes-123d-manual_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
             3,
             dict(training=range(5)),
             (96, 96, 96),
         ),
         (
-            'c2fnas-3d_96x96x64_nih-pancreas.py',
+            'c3d_c2fnas_4xb2-96x96x64-1000e_nih-pancreas-ct.py',
             2,
             dict(training=range(4)),
             (96, 96, 64),
         ),
         (
-            'p2sc3_densenet3d_64x64x64_ibsr.py',
+            'p2sc3_densenet3d_1xb2-64x64x64-2000e_ibsr-mri.py',
             4,
             dict(training=[0, 1], validation=[2], test=[3]),
             (64, 64, 64),
@@ -211,7 +213,7 @@ def test_pipelines_crop_for_training_and_keep_whole_volumes(
 
 def test_em_pipeline_keeps_instance_ids(tmp_path):
     write_em_dataset(str(tmp_path))
-    cfg = load('conv3d_unet3d_64x64x64_fibsem-affinities.py')
+    cfg = load('c3d_unet3d_1xb1-64x64x64-300k_fibsem-em.py')
     labels = DATASETS.build(
         dict(cfg.test_dataloader.dataset, data_root=str(tmp_path))
     )
@@ -232,7 +234,7 @@ def test_em_dataset_refuses_what_is_no_instance_id(tmp_path, bad):
     label = np.zeros((32, 32, 32), dtype=np.float32)
     label[0, 0, 0] = bad
     write_nifti(str(path), label, grid_affine())
-    cfg = load('conv3d_unet3d_64x64x64_fibsem-affinities.py')
+    cfg = load('c3d_unet3d_1xb1-64x64x64-300k_fibsem-em.py')
     dataset = DATASETS.build(
         dict(cfg.test_dataloader.dataset, data_root=str(tmp_path))
     )

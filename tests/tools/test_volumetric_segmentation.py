@@ -58,7 +58,7 @@ def ct(tmp_path_factory):
     write_msd_dataset(str(data), num_cases=5, size=48)
     config = tiny_config(
         str(root / 'c2fnas.py'),
-        'c2fnas-3d_96x96x96_msd-pancreas.py',
+        'c3d_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         TINY_C2FNAS,
     )
     log = tool(
@@ -147,7 +147,7 @@ def searched(ct):
     root, data, _, _ = ct
     config = tiny_config(
         str(root / 'perf_search.py'),
-        'cakes-123d-perf-search_c2fnas_96x96x96_msd-pancreas.py',
+        'cakes-123d-perf-search_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         searched_c2fnas('performance'),
         SEARCH_HOOK,
     )
@@ -183,7 +183,7 @@ def test_cost_search_adds_the_lasso(ct):
     root, data, _, _ = ct
     config = tiny_config(
         str(root / 'cost_search.py'),
-        'cakes-123d-cost-search_c2fnas_96x96x96_msd-pancreas.py',
+        'cakes-123d-cost-search_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         searched_c2fnas('cost'),
         SEARCH_HOOK + 'train_cfg = dict(max_epochs=1)\n',
     )
@@ -248,7 +248,7 @@ def test_exported_arch_is_retrained_from_scratch(searched):
     assert arch == json.loads((root / 'perf' / 'arch_frozen.json').read_text())
     retrain = tiny_config(
         str(root / 'retrain.py'),
-        'cakes-123d-searched_c2fnas_96x96x96_msd-pancreas.py',
+        'cakes-123d-perf-retrain_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         dict(TINY_C2FNAS, op=dict(type='cakes', arch=None)),
         'train_cfg = dict(max_epochs=1)\n',
     )
@@ -275,7 +275,7 @@ def test_em_affinities_train_and_test_by_variation_of_information(tmp_path):
     write_em_dataset(str(data))
     config = tiny_config(
         str(tmp_path / 'em.py'),
-        'p2sc2_unet3d_64x64x64_fibsem-affinities.py',
+        'p2sc2_unet3d_1xb1-64x64x64-300k_fibsem-em.py',
         TINY_UNET,
         EM_SCHEDULE,
     )
@@ -323,7 +323,7 @@ def test_a_non_finite_voxel_stops_training_naming_the_file(
     write_nifti(str(bad), image)
     config = tiny_config(
         str(tmp_path / 'c2fnas.py'),
-        'c2fnas-3d_96x96x96_msd-pancreas.py',
+        'c3d_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         TINY_C2FNAS,
     )
     result = run_tool(

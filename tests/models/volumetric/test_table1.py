@@ -65,13 +65,15 @@ def test_table1_row_from_the_network(name):
     assert abs(ours.gflops - paper.gflops) <= 0.02 * paper.gflops
 
 
+#: Our search's settings, as its config and arch files name them.
+SEARCH = 'c2fnas_1xb4-48x48x48-10e_mni-brain-mri'
 #: The auto rows: our search's arch file, and the manual row whose op
 #: volumes (hence params and FLOPs) it shares, if any.
 AUTO = {
-    'CAKES 1D auto': ('c2fnas-1d-perf', 'CAKES 1D manual'),
-    'CAKES 2D auto': ('c2fnas-2d-perf', 'CAKES 2D manual'),
-    'CAKES 1,2,3D auto': ('c2fnas-123d-perf', None),
-    'CAKES 1,2,3D †': ('c2fnas-123d-cost', None),
+    'CAKES 1D auto': ('cakes-1d-perf', 'CAKES 1D manual'),
+    'CAKES 2D auto': ('cakes-2d-perf', 'CAKES 2D manual'),
+    'CAKES 1,2,3D auto': ('cakes-123d-perf', None),
+    'CAKES 1,2,3D †': ('cakes-123d-cost', None),
 }
 
 
@@ -80,7 +82,7 @@ def test_auto_rows_count_the_arch_our_search_found(name):
     arch_name, manual = AUTO[name]
     cfg = Config.fromfile(f'{CONFIGS}/{PAPER[name].config}')
     arch_file = cfg.model.network.op.arch
-    assert arch_file.endswith(f'archs/{arch_name}_mni-brain.json')
+    assert arch_file.endswith(f'archs/{arch_name}_{SEARCH}.json')
     arch = json.loads(open(arch_file).read())
     assert len(arch) == 17 and 'our own short search' in PAPER[name].note
     ours = model_complexity(meta_c2fnas(dict(type='cakes', arch=arch)), PATCH)
@@ -109,7 +111,7 @@ class Holder(torch.nn.Module):
 
 def auto_arch(name):
     """The arch our search found for an auto row."""
-    path = f'{CONFIGS}/volumetric/archs/{AUTO[name][0]}_mni-brain.json'
+    path = f'{CONFIGS}/volumetric/archs/{AUTO[name][0]}_{SEARCH}.json'
     with open(path) as file:
         return json.load(file)
 

@@ -14,7 +14,7 @@ counts the frames of every video in FRAMES_DIR/<video id>/ itself
     OUT_DIR/sthv1_train_list_rawframes.txt
     OUT_DIR/sthv1_val_list_rawframes.txt
 
-the names ``configs/_base_/datasets/sthv1_rawframes_8x1x1.py`` expects.
+the names ``configs/_base_/datasets/sthv1-rgb_rawframes_u8.py`` expects.
 Videos whose folder is missing or holds no frames are left out of the lists
 and reported by name, as are folders with a gap in their numbering (listed
 with the frames before the gap). A malformed line or an unknown class name

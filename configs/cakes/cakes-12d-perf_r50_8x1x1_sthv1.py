@@ -1,5 +1,0 @@
-# CAKES_{1,2D} performance-priority, the released CAKES12D_P (Table 3 lists
-# 21.2M, 29.5 GFLOPs for the paper's own search; the released arch is about
-# 20.9M).
-_base_ = ['../_base_/cakes_r50_8x1x1_sthv1.py']
-model = dict(backbone=dict(arch='CAKES12D_P'))

@@ -1,5 +1,0 @@
-# The MRI demo's PmSCn row: each level's two 3x3x3 convs of the demo's UNet
-# become one P2SC2 unit (two parallel streams of 2D convs in different
-# planes and a 1D conv), the pairing the PmSCn paper uses for its UNet.
-_base_ = ['conv3d_unet3d-w16_32x32x32_mni-brain.py']
-model = dict(network=dict(op=dict(_delete_=True, type='pmscn', m=2, n=2)))

@@ -1,5 +1,0 @@
-# P2SC3 ResNet-34: each basic block's pair of 3x3x3 convs becomes one unit of
-# two parallel streams, each of three 2D convs and one 1D conv; Eq. 5's
-# widths of the pair are spread over the three 2D convs (see PmSCn).
-_base_ = ['./r3d_r34_64x1x1_ucf101.py']
-model = dict(backbone=dict(pmscn=dict(m=2, n=3)))

@@ -1,5 +1,0 @@
-# C2FNAS_3D on NIH pancreas: 96x96x64 crops, 2 classes, sliding window
-# 96x96x64 at stride 20, fold 0 of 4 held out (set `fold` on the three
-# dataloaders' datasets for the others).
-_base_ = ['../_base_/c2fnas_96x96x64_nih-pancreas.py']
-model = dict(network=dict(op='3d'))

@@ -1,5 +1,0 @@
-# P1SC1: each 3x3x3 conv of the UNet replaced by one stream of a 2D and a 1D
-# conv, predicting EM affinities (PmSCn §4.3); test reports the split and
-# merge variation of information.
-_base_ = ['../_base_/unet3d_64x64x64_fibsem-affinities.py']
-model = dict(network=dict(op=dict(_delete_=True, type='pmscn', m=1, n=1)))
