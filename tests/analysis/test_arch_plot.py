@@ -69,7 +69,7 @@ def test_a_segmentation_config_is_told_to_set_its_ops_arch(tmp_path):
     # Named like a video config.
     config = tiny_config(
         str(tmp_path / 'cakes_r50_8x1x1_sthv1.py'),
-        'cakes-123d-searched_c2fnas_96x96x96_msd-pancreas.py',
+        'cakes-123d-perf-retrain_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         dict(TINY_C2FNAS, op=dict(type='cakes', op_set=ALL_OPS)),
     )
     message = refusal(str(spec), config)
