@@ -291,16 +291,7 @@ class CAKESConv3d(nn.Module):
         bias = None
         if convs[0].bias is not None:
             bias = torch.cat([conv.bias for conv in convs])
-        return box_conv(
-            x,
-            weight,
-            bias,
-            box,
-            self.kernel,
-            self.stride,
-            self.dilation,
-            self.padding_mode,
-        )
+        return box_conv(x, weight, bias, box, self)
 
     def inflate_from_2d(
         self, weight2d: torch.Tensor, mode: str = 'sum'

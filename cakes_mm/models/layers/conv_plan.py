@@ -39,7 +39,7 @@ from typing import Dict, List, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 
-from .sub_kernels import IntOr3, kernel_size, same_padding
+from .sub_kernels import kernel_size, same_padding
 
 #: Output channels a conv computes together, by CPU capability.
 CPU_BLOCK_WIDTHS = {'AVX512': 16, 'AVX512_BF16': 16, 'AMX': 16, 'AVX2': 8}
@@ -191,14 +191,7 @@ def pad_to_box(
 
 
 def box_conv(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias,
-    box: Tuple[int, int, int],
-    kernel: int,
-    stride: IntOr3,
-    dilation: Tuple[int, int, int],
-    padding_mode: str = 'zeros',
+    x: torch.Tensor, weight: torch.Tensor, bias, box, layer
 ) -> torch.Tensor:
     """A conv whose kernel is a ``box`` of zero-padded sub-kernels, padded
     as each sub-kernel is, so that the output is theirs exactly.
@@ -207,21 +200,23 @@ def box_conv(
         x (torch.Tensor): (N, C_in, T, H, W).
         weight (torch.Tensor): (C_out, C_in, *box).
         bias (torch.Tensor, optional): (C_out,) or None.
-        box (tuple[int, int, int]): The kernel's size, each 1 or ``kernel``.
-        kernel (int): The full kernel size k.
-        stride (int | tuple[int, int, int]): The conv's stride.
-        dilation (tuple[int, int, int]): The full kernel's dilation.
-        padding_mode (str): ``'zeros'`` or a mode of ``F.pad``.
+        box (tuple[int, int, int]): The kernel's size, each 1 or the full
+            kernel size.
+        layer (nn.Module): The CAKES layer whose ``kernel`` (the full size
+            k), ``stride``, ``dilation`` (of the full kernel) and
+            ``padding_mode`` the conv takes.
 
     Returns:
         torch.Tensor: The conv's output.
     """
     # The box spans every axis one of its sub-kernels spans.
     name = 'x'.join('k' if size > 1 else '1' for size in box)
-    padding = same_padding(name, kernel, dilation)
-    dilation = tuple(d if size > 1 else 1 for size, d in zip(box, dilation))
-    if padding_mode != 'zeros':
+    padding = same_padding(name, layer.kernel, layer.dilation)
+    dilation = tuple(
+        d if size > 1 else 1 for size, d in zip(box, layer.dilation)
+    )
+    if layer.padding_mode != 'zeros':
         pads = [p for p in reversed(padding) for _ in range(2)]
-        x = F.pad(x, pads, mode=padding_mode)
+        x = F.pad(x, pads, mode=layer.padding_mode)
         padding = 0
-    return F.conv3d(x, weight, bias, stride, padding, dilation)
+    return F.conv3d(x, weight, bias, layer.stride, padding, dilation)

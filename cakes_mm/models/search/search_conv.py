@@ -365,16 +365,7 @@ class CAKESSearchConv3d(nn.Module):
         bias = None
         if self.bias:
             bias = sum(pick * conv.bias for pick, conv in zip(chosen, convs))
-        y = box_conv(
-            x,
-            weight,
-            bias,
-            box,
-            self.kernel,
-            self.stride,
-            self.dilation,
-            self.padding_mode,
-        )
+        y = box_conv(x, weight, bias, box, self)
         channels = torch.arange(self.channels, device=self.drawn.device)
         return self._normalize(y, self.drawn * self.channels + channels)
 
