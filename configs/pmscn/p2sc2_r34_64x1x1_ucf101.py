@@ -2,4 +2,4 @@
 # block's pair of 3x3x3 convs becomes one unit of two parallel streams, each
 # of two 2D convs and one 1D conv.
 _base_ = ['./r3d_r34_64x1x1_ucf101.py']
-model = dict(backbone=dict(pmscn=dict(m=2, n=2)))
+model = dict(backbone=dict(op=dict(type='pmscn', m=2, n=2)))

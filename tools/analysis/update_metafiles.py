@@ -166,6 +166,24 @@ def count_gflops(
         return None
 
 
+#: The layer-wise baselines' op types and their names in the metafiles.
+BASELINE_ARCHS = {'conv2d': 'c2d', 'conv3d': 'c3d', 'p3d': 'p3d'}
+
+
+def backbone_arch(op: object) -> Optional[str]:
+    """The named arch of a CAKES ResNet's ``op``: a released arch, a JSON
+    file, ``'uniform'`` (an ``op_set`` alone) or a baseline's name (c2d,
+    c3d, p3d); None for a search or PmSCn."""
+    if not isinstance(op, dict):
+        return None
+    if op.get('type') in BASELINE_ARCHS:
+        return BASELINE_ARCHS[op['type']]
+    if op.get('type') != 'cakes':
+        return None
+    arch = op.get('arch', 'uniform')
+    return arch if isinstance(arch, str) else None
+
+
 def video_entry(cfg: Config, name: str, config_path: str) -> dict:
     """The metadata and published results of a recognizer config."""
     shape = config_view_shape(cfg, config_path)
@@ -175,8 +193,11 @@ def video_entry(cfg: Config, name: str, config_path: str) -> dict:
         'Frames': shape[2],
         'Resolution': f'{shape[3]}x{shape[4]}',
     }
-    if isinstance(backbone.get('arch'), str):
-        metadata['Backbone Arch'] = backbone['arch']
+    arch = None
+    if backbone.get('type') == 'CAKESResNet':
+        arch = backbone_arch(backbone.get('op'))
+    if arch is not None:
+        metadata['Backbone Arch'] = arch
     results = []
     row = PAPER_RESULTS.get(paper_key(name))
     if row is not None:
@@ -202,7 +223,7 @@ def volume_entry(cfg: Config, name: str, relative: str) -> dict:
     """The metadata and published results of a volumetric config."""
     shape = volume_input_shape(cfg)
     network = cfg.model.get('network', cfg.model)
-    op = network.get('op', '3d')
+    op = network.get('op', 'conv3d')
     metadata = {
         'Architecture': network.get('type'),
         'Op': op if isinstance(op, str) else op.get('type'),
