@@ -47,10 +47,10 @@ class CAKESResNetSupernet(CAKESResNet):
     def __init__(
         self,
         op: Optional[OpSpec] = None,
-        op_set=UNSET,
         mode: str = UNSET,
         derive: str = UNSET,
         arch: None = None,
+        op_set=UNSET,
         **kwargs,
     ) -> None:
         name = type(self).__name__
