@@ -124,7 +124,7 @@ def test_old_and_new_spellings_keep_todays_checkpoint_keys(name):
         (lambda: CAKESResNet(arch='c2d', **R50), r"op=dict\(type='conv2d'\)"),
         (
             lambda: CAKESResNet(arch='uniform', op_set=VIDEO_OPS, **R50),
-            r"op=dict\(type='cakes', op_set=",
+            r"op=dict\(type='cakes', arch='uniform', op_set=",
         ),
         (
             lambda: CAKESResNet(op=CAKES, kernel=3, **R50),

@@ -46,10 +46,10 @@ def legacy_cakes_op(arch: object, op_set: object) -> dict:
     stand for (``UNSET`` where not given)."""
     if isinstance(arch, str) and arch in LAYERWISE_OPS:
         return dict(type=LAYERWISE_OPS[arch])
-    if arch is UNSET:
-        arch = DEFAULT_OP['arch'] if op_set is UNSET else 'uniform'
-    if arch == 'uniform' and op_set is not UNSET:
+    if arch is UNSET and op_set is not UNSET:
         return dict(type='cakes', op_set=op_set)
+    if arch is UNSET:
+        arch = DEFAULT_OP['arch']
     spec = dict(type='cakes', arch=arch)
     if op_set is not UNSET:
         spec['op_set'] = op_set
