@@ -147,11 +147,17 @@ def video_models(frames: int) -> List[Tuple[str, dict, str]]:
     ]
     # mmaction2's I3D in its fastest CPU layout, as TSN above.
     rows.append((f'{rows[-1][0]}, channels_last_3d', rows[-1][1], CLIP_NDHWC))
-    for arch in ['c2d', 'p3d', 'c3d'] + RELEASED:
+    baselines = {'c2d': 'conv2d', 'p3d': 'p3d', 'c3d': 'conv3d'}
+    for arch in list(baselines) + RELEASED:
+        op = (
+            dict(type=baselines[arch])
+            if arch in baselines
+            else dict(type='cakes', arch=arch)
+        )
         rows.append(
             (
                 arch.upper() if len(arch) == 3 else arch,
-                dict(type='CAKESResNet', arch=arch),
+                dict(type='CAKESResNet', op=op),
                 CLIP,
             )
         )
@@ -159,7 +165,7 @@ def video_models(frames: int) -> List[Tuple[str, dict, str]]:
             rows.append(
                 (
                     f'{rows[-1][0]} deploy',
-                    dict(type='CAKESResNet', arch=arch, deploy=True),
+                    dict(type='CAKESResNet', op=op, deploy=True),
                     CLIP,
                 )
             )
@@ -173,7 +179,8 @@ def video_models(frames: int) -> List[Tuple[str, dict, str]]:
             (
                 f'CAKES {name} perf supernet',
                 dict(
-                    type='CAKESResNetSupernet', mode='performance', op_set=ops
+                    type='CAKESResNetSupernet',
+                    op=dict(type='cakes_search', op_set=ops),
                 ),
                 CLIP,
             )

@@ -41,11 +41,19 @@ LAYERWISE_OPS = {'c2d': 'conv2d', 'c3d': 'conv3d', 'p3d': 'p3d'}
 DEFAULT_OP = dict(type='cakes', arch='CAKES123D_P')
 
 
+def arch_op(arch: ArchSpec) -> dict:
+    """The op of an arch as the old ``arch=`` named it: the baselines
+    ``'c2d'``, ``'c3d'``, ``'p3d'``, else ``dict(type='cakes', arch=...)``."""
+    if isinstance(arch, str) and arch in LAYERWISE_OPS:
+        return dict(type=LAYERWISE_OPS[arch])
+    return dict(type='cakes', arch=arch)
+
+
 def legacy_cakes_op(arch: object, op_set: object) -> dict:
     """The op the old ``arch=``/``op_set=`` keywords of a CAKESResNet
     stand for (``UNSET`` where not given)."""
     if isinstance(arch, str) and arch in LAYERWISE_OPS:
-        return dict(type=LAYERWISE_OPS[arch])
+        return arch_op(arch)
     if arch is UNSET and op_set is not UNSET:
         return dict(type='cakes', op_set=op_set)
     if arch is UNSET:
