@@ -122,6 +122,14 @@ def test_old_and_new_spellings_keep_todays_checkpoint_keys(name):
     'build, message',
     [
         (lambda: CAKESResNet(arch='c2d', **R50), r"op=dict\(type='conv2d'\)"),
+        (  # the old positional arch
+            lambda: CAKESResNet(50, 'c3d', base_channels=4),
+            r"arch= is deprecated; use op=dict\(type='conv3d'\)",
+        ),
+        (  # the old positional pmscn
+            lambda: PmSCnResNet(18, dict(m=1, n=1), base_channels=4),
+            r"pmscn= is deprecated; use op=dict\(type='pmscn', m=1, n=1\)",
+        ),
         (
             lambda: CAKESResNet(arch='uniform', op_set=VIDEO_OPS, **R50),
             r"op=dict\(type='cakes', arch='uniform', op_set=",

@@ -21,7 +21,7 @@ from ..arch import ArchSpec, resolve_arch
 from ..layers import CAKESConv3d, P3DConv3d
 from ..layers.kernel_shrinking import check_inflate_mode
 from ..layers.sub_kernels import SUB_KERNEL_NAMES
-from ..ops import OpSpec, from_old_keywords, parse_op
+from ..ops import OPS, RENAMED_OPS, OpSpec, from_old_keywords, parse_op
 from .base import ResNet3dBase
 from .cakes_resnet_deploy import DeployResNet
 from .resnet2d_inflation import (
@@ -251,6 +251,10 @@ class CAKESResNet(ResNet3dBase):
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         name = type(self).__name__
+        if isinstance(op, (list, tuple)) or (
+            isinstance(op, str) and op not in OPS and op not in RENAMED_OPS
+        ):
+            op, arch = None, op  # an old positional arch
         op = from_old_keywords(
             name,
             op,

@@ -245,6 +245,8 @@ class PmSCnResNet(ResNet3dBase):
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         name = type(self).__name__
+        if isinstance(op, dict) and 'type' not in op and pmscn is UNSET:
+            op, pmscn = None, op  # an old positional pmscn=dict(m=, n=)
         op = from_old_keywords(
             name, op, dict(pmscn=pmscn), legacy_pmscn_op(pmscn)
         )
