@@ -56,6 +56,7 @@ import torch.nn.functional as F
 from latency import (  # benchmarks/latency.py
     CLIP,
     FRAMES,
+    PMSCN,
     as_input,
     complexity,
     video_models,
@@ -345,9 +346,9 @@ def pmscn_group(setting: Setting) -> List[dict]:
     frames, size = setting.pmscn_shape
     base = dict(type='PmSCnResNet', depth=34, with_pool1=False)
     rows = [
-        ('R3D-34', dict(base, pmscn=None), CLIP),
-        ('P2SC2', dict(base, pmscn=dict(m=2, n=2)), CLIP),
-        ('P2SC2 deploy', dict(base, pmscn=dict(m=2, n=2), deploy=True), CLIP),
+        ('R3D-34', dict(base, op=PMSCN['R3D-34']), CLIP),
+        ('P2SC2', dict(base, op=PMSCN['P2SC2']), CLIP),
+        ('P2SC2 deploy', dict(base, op=PMSCN['P2SC2'], deploy=True), CLIP),
     ]
     return backbone_entries(
         rows, (setting.batch, 3, frames, size, size), setting
@@ -425,13 +426,14 @@ def search_group(setting: Setting) -> List[dict]:
     (the paths drawn before each replay), and as one conv per op over its
     drawn channels (the CPU default; its shapes change with every path,
     so it runs eagerly)."""
-    c2d = dict(type='CAKESResNet', arch='c2d')
+    c2d = dict(type='CAKESResNet', op=dict(type='conv2d'))
     rows = [('C2D', c2d, True, None), ('C2D, eager', c2d, False, None)]
     for name, ops in [
         ('12D', ['1xkxk', 'kx1x1']),
         ('123D', ['kxkxk', '1xkxk', 'kx1x1']),
     ]:
-        cfg = dict(type='CAKESResNetSupernet', mode='performance', op_set=ops)
+        op = dict(type='cakes_search', op_set=ops, mode='performance')
+        cfg = dict(type='CAKESResNetSupernet', op=op)
         rows += [
             (
                 f'CAKES {name} search step, one conv, CUDA graph',

@@ -57,11 +57,11 @@ RELEASED = [
     'CAKES123D_C',
 ]
 PMSCN = {
-    'R3D-34': None,
-    'P1SC1': dict(m=1, n=1),
-    'P2SC1': dict(m=2, n=1),
-    'P2SC2': dict(m=2, n=2),
-    'P2SC3': dict(m=2, n=3),
+    'R3D-34': dict(type='conv3d'),
+    'P1SC1': dict(type='pmscn', m=1, n=1),
+    'P2SC1': dict(type='pmscn', m=2, n=1),
+    'P2SC2': dict(type='pmscn', m=2, n=2),
+    'P2SC3': dict(type='pmscn', m=2, n=3),
 }
 
 
@@ -148,11 +148,17 @@ def video_models(frames: int) -> List[Tuple[str, dict, str]]:
     ]
     # mmaction2's I3D in its fastest CPU layout, as TSN above.
     rows.append((f'{rows[-1][0]}, channels_last_3d', rows[-1][1], CLIP_NDHWC))
-    for arch in ['c2d', 'p3d', 'c3d'] + RELEASED:
+    baselines = {'c2d': 'conv2d', 'p3d': 'p3d', 'c3d': 'conv3d'}
+    for arch in list(baselines) + RELEASED:
+        op = (
+            dict(type=baselines[arch])
+            if arch in baselines
+            else dict(type='cakes', arch=arch)
+        )
         rows.append(
             (
                 arch.upper() if len(arch) == 3 else arch,
-                dict(type='CAKESResNet', arch=arch),
+                dict(type='CAKESResNet', op=op),
                 CLIP,
             )
         )
@@ -160,7 +166,7 @@ def video_models(frames: int) -> List[Tuple[str, dict, str]]:
             rows.append(
                 (
                     f'{rows[-1][0]} deploy',
-                    dict(type='CAKESResNet', arch=arch, deploy=True),
+                    dict(type='CAKESResNet', op=op, deploy=True),
                     CLIP,
                 )
             )
@@ -174,7 +180,8 @@ def video_models(frames: int) -> List[Tuple[str, dict, str]]:
             (
                 f'CAKES {name} perf supernet',
                 dict(
-                    type='CAKESResNetSupernet', mode='performance', op_set=ops
+                    type='CAKESResNetSupernet',
+                    op=dict(type='cakes_search', op_set=ops),
                 ),
                 CLIP,
             )
@@ -201,9 +208,7 @@ def pmscn_models() -> List[Tuple[str, dict, str]]:
     P2SC2 in deploy form (norms folded) too."""
     rows = []
     for name, cfg in PMSCN.items():
-        backbone = dict(
-            type='PmSCnResNet', depth=34, pmscn=cfg, with_pool1=False
-        )
+        backbone = dict(type='PmSCnResNet', depth=34, op=cfg, with_pool1=False)
         rows.append((name, backbone, CLIP))
         if name in ('R3D-34', 'P2SC2'):
             rows.append((f'{name}, channels_last_3d', backbone, CLIP_NDHWC))
@@ -295,7 +300,8 @@ def complexity(cfg: dict, shape, kind: str) -> Complexity:
     A 2D backbone is counted over the clip's frames as a batch.
     """
     if cfg['type'] == 'CAKESResNetSupernet':  # the derived (initial) subnet
-        cfg = dict(type='CAKESResNet', arch=dump_chosen(MODELS.build(cfg)))
+        arch = dump_chosen(MODELS.build(cfg))
+        cfg = dict(type='CAKESResNet', op=dict(type='cakes', arch=arch))
     backbone = MODELS.build(cfg)
     frame_shape = as_input(torch.empty(shape, device='meta'), kind).shape
     cost = model_complexity(backbone, frame_shape)

@@ -45,15 +45,17 @@ def parse_args() -> argparse.Namespace:
 
 def models(op_sets):
     """(name, backbone) pairs: C2D, then per op set fixed and supernet."""
-    yield 'C2D (fixed)', CAKESResNet(arch='c2d')
+    yield 'C2D (fixed)', CAKESResNet(op=dict(type='conv2d'))
     for key in op_sets:
         yield (
             f'{key} uniform (fixed)',
-            CAKESResNet(arch='uniform', op_set=OP_SETS[key]),
+            CAKESResNet(op=dict(type='cakes', op_set=OP_SETS[key])),
         )
         yield (
             f'{key} perf supernet',
-            CAKESResNetSupernet(op_set=OP_SETS[key], mode='performance'),
+            CAKESResNetSupernet(
+                op=dict(type='cakes_search', op_set=OP_SETS[key])
+            ),
         )
 
 

@@ -52,7 +52,7 @@ LAYOUTS = {
 }
 #: (row name, op) of the MRI demo, as its configs set ``network.op``.
 DEMO_OPS = [
-    ('3D', '3d'),
+    ('3D', dict(type='conv3d')),
     ('planar 2D', dict(type='cakes', op_set=['kxkx1'])),
     ('CAKES 2D', dict(type='cakes', op_set=['1xkxk', 'kxkx1', 'kx1xk'])),
     ('CAKES 1,2,3D', dict(type='cakes', op_set=ALL_OPS)),
@@ -60,9 +60,9 @@ DEMO_OPS = [
 ]
 #: (row name, op) of Table 1's C2FNAS rows that need no searched arch.
 C2FNAS_OPS = [
-    ('C2FNAS 3D', '3d'),
-    ('C2FNAS 2D', '2d'),
-    ('C2FNAS P3D', 'p3d'),
+    ('C2FNAS 3D', dict(type='conv3d')),
+    ('C2FNAS 2D', dict(type='conv2d')),
+    ('C2FNAS P3D', dict(type='p3d')),
     ('CAKES 1D manual', dict(type='cakes', op_set=['1xkx1', '1x1xk'])),
     ('CAKES 2D manual', dict(type='cakes', op_set=['kxkx1', 'kx1xk'])),
     ('CAKES 1,2,3D manual', dict(type='cakes', op_set=ALL_OPS)),

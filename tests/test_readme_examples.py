@@ -1,6 +1,6 @@
 """The code of README.md's section on converting your own network runs as
 written: the function converts MONAI's BasicUNet, the config builds, and
-the PmSCn wrapper its comment offers converts mmaction2's ResNet3d."""
+the PmSCn op its comment offers converts mmaction2's ResNet3d."""
 
 import os.path as osp
 import re
@@ -73,29 +73,32 @@ def test_the_config_example_builds_a_resnet3d_supernet(blocks):
     model = MODELS.build(run_block(blocks[1])['model'])
     # One searched layer per 3x3x3 conv of ResNet3d-50's 16 bottlenecks.
     assert len(search_layers(model)) == 16
-    assert type(model.backbone).__name__ == 'CAKESConverted'
+    assert type(model.backbone).__name__ == 'ConvertedNet'
 
 
-def pmscn_options(code: str) -> Dict[str, int]:
-    """The arguments of the ``PmSCnConverted(model=..., m=2, n=2)`` that
-    a comment in ``code`` offers instead."""
-    match = re.search(r'PmSCnConverted\(model=\.\.\.,([^)]*)\)', code)
+def pmscn_options(code: str) -> Dict[str, object]:
+    """The ``op=dict(type='pmscn', m=2, n=2)`` that a comment in ``code``
+    offers instead."""
+    match = re.search(r"op=dict\(type='pmscn',([^)]*)\)", code)
     assert match, code
-    return {
-        key: int(value)
-        for key, value in re.findall(r'(\w+)=(\d+)', match.group(1))
-    }
+    return dict(
+        type='pmscn',
+        **{
+            key: int(value)
+            for key, value in re.findall(r'(\w+)=(\d+)', match.group(1))
+        },
+    )
 
 
 @pytest.mark.parametrize('depth', [50, 18])
 def test_the_pmscn_alternative_converts_resnet3d(blocks, depth):
     options = pmscn_options(blocks[1])
-    assert options == dict(m=2, n=2)
+    assert options == dict(type='pmscn', m=2, n=2)
     resnet = dict(
         run_block(blocks[1])['model']['backbone']['model'], depth=depth
     )
     backbone = MODELS.build(
-        dict(type='PmSCnConverted', model=resnet, **options)
+        dict(type='ConvertedNet', model=resnet, op=options)
     ).eval()
     assert any(isinstance(module, PmSCn) for module in backbone.modules())
     plain = MODELS.build(resnet)

@@ -70,7 +70,7 @@ def test_user_config_outside_repo_inherits_by_scope(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / 'my_config.py').write_text(USER_CONFIG)
     cfg = Config.fromfile('my_config.py')
-    assert cfg.model.backbone.arch == 'CAKES123D_P'
+    assert cfg.model.backbone.op.arch == 'CAKES123D_P'
     assert cfg.model.cls_head.num_classes == 10
     assert cfg.model._scope_ == 'cakes_mm'
     assert cfg.train_dataloader.dataset.filename_tmpl == '{:05}.jpg'

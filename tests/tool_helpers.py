@@ -128,8 +128,9 @@ _base_ = ['@REPO@/configs/_base_/models/cakes_r50.py',
           '@REPO@/configs/_base_/default_runtime.py']
 custom_imports = dict(imports=@IMPORTS@, allow_failed_imports=False)
 model = dict(
-    backbone=dict(type='@BACKBONE@', arch='uniform',
-                  op_set=['1xkxk', 'kx1x1'], base_channels=8),
+    backbone=dict(type='@BACKBONE@', base_channels=8,
+                  op=dict(_delete_=True, type='cakes',
+                          op_set=['1xkxk', 'kx1x1'])),
     cls_head=dict(type='@HEAD@', num_classes=@CLASSES@, in_channels=256))
 @DATA@
 train_pipeline = [

@@ -72,7 +72,9 @@ def resnet_bars(spec: str, num_classes: int) -> Bars:
     model = MODELS.build(
         dict(
             type='Recognizer3D',
-            backbone=dict(type='CAKESResNet', arch=spec),
+            backbone=dict(
+                type='CAKESResNet', op=dict(type='cakes', arch=spec)
+            ),
             cls_head=dict(
                 type='I3DHead', num_classes=num_classes, in_channels=2048
             ),

@@ -133,6 +133,24 @@ def count_gflops(
         return None
 
 
+#: The layer-wise baselines' op types and their names in the metafiles.
+BASELINE_ARCHS = {'conv2d': 'c2d', 'conv3d': 'c3d', 'p3d': 'p3d'}
+
+
+def backbone_arch(op: object) -> Optional[str]:
+    """The named arch of a CAKES ResNet's ``op``: a released arch, a JSON
+    file, ``'uniform'`` (an ``op_set`` alone) or a baseline's name (c2d,
+    c3d, p3d); None for a search or PmSCn."""
+    if not isinstance(op, dict):
+        return None
+    if op.get('type') in BASELINE_ARCHS:
+        return BASELINE_ARCHS[op['type']]
+    if op.get('type') != 'cakes':
+        return None
+    arch = op.get('arch', 'uniform')
+    return arch if isinstance(arch, str) else None
+
+
 def video_metadata(cfg: Config, config_path: str) -> Tuple[tuple, dict]:
     """The input shape and metadata of a recognizer config."""
     shape = config_view_shape(cfg, config_path)
@@ -142,8 +160,11 @@ def video_metadata(cfg: Config, config_path: str) -> Tuple[tuple, dict]:
         'Frames': shape[2],
         'Resolution': f'{shape[3]}x{shape[4]}',
     }
-    if isinstance(backbone.get('arch'), str):
-        metadata['Backbone Arch'] = backbone['arch']
+    arch = None
+    if backbone.get('type') == 'CAKESResNet':
+        arch = backbone_arch(backbone.get('op'))
+    if arch is not None:
+        metadata['Backbone Arch'] = arch
     return shape, metadata
 
 
@@ -151,7 +172,7 @@ def volume_metadata(cfg: Config) -> Tuple[tuple, dict]:
     """The input shape and metadata of a volumetric config."""
     shape = volume_input_shape(cfg)
     network = cfg.model.get('network', cfg.model)
-    op = network.get('op', '3d')
+    op = network.get('op', 'conv3d')
     metadata = {
         'Architecture': network.get('type'),
         'Op': op if isinstance(op, str) else op.get('type'),

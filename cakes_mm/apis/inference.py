@@ -87,7 +87,7 @@ def init_recognizer(
             ``'cpu'``.
         cfg_options (dict, optional): Config overrides, as
             ``--cfg-options`` gives them (e.g.
-            ``{'model.backbone.arch': 'arch_final.json'}``). Defaults to
+            ``{'model.backbone.op.arch': 'arch_final.json'}``). Defaults to
             None.
 
     Returns:

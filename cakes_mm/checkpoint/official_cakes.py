@@ -60,6 +60,7 @@ import torch
 from ..datasets import read_annotation
 from ..fileio import atomic_write
 from ..models import CAKESResNet, released_archs
+from ..models.backbones.cakes_resnet import arch_op
 from .safe_load import UnsafeCheckpointError, load_local_checkpoint
 
 #: The authors' group order inside every ``convT`` (see the module doc).
@@ -103,7 +104,7 @@ def backbone_template(arch: str) -> Dict[str, torch.Tensor]:
         dict[str, torch.Tensor]: Backbone keys (no prefix) to meta tensors.
     """
     with torch.device('meta'):
-        backbone = CAKESResNet(depth=DEPTH, arch=arch)
+        backbone = CAKESResNet(depth=DEPTH, op=arch_op(arch))
     return backbone.state_dict()
 
 
@@ -456,7 +457,7 @@ def convert_official_state_dict(
 
     Returns:
         dict[str, torch.Tensor]: ``backbone.*`` and ``cls_head.fc_cls.*``
-        for mmaction2's ``Recognizer3D`` with ``CAKESResNet(arch=arch)`` and
+        for mmaction2's ``Recognizer3D`` with ``CAKESResNet(op=arch_op(arch))`` and
         ``I3DHead``, loadable with ``strict=True``.
 
     Raises:

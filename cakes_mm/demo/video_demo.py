@@ -32,9 +32,9 @@ from .runs import (
 from .synthetic import DEMO_CLASS_NAMES, generate_dataset
 
 # (key, name, config, arch from): the models trained and compared, in order.
-# A row with "arch from" trains its config with ``model.backbone.arch`` set to
-# the arch_final.json that row's search exported: search -> freeze -> export
-# -> retrain.
+# A row with "arch from" trains its config with ``model.backbone.op.arch``
+# set to the arch_final.json that row's search exported: search -> freeze ->
+# export -> retrain.
 DEMO_MODELS = (
     ('c2d', 'C2D', 'c2d_r50-w16_1xb16-u8-12e_synthetic-motion-rgb.py', None),
     (
@@ -101,7 +101,7 @@ def demo_config(
         configs_dir, config, work_dir, args.seed, args.verbose
     )
     if arch_from:
-        cfg.model.backbone.arch = arch_file(args.work_dir, arch_from)
+        cfg.model.backbone.op.arch = arch_file(args.work_dir, arch_from)
     for split in ('train', 'val', 'test'):
         loader = cfg[f'{split}_dataloader']
         loader.dataset.ann_file = osp.join(data_root, f'{split}.txt')
@@ -173,7 +173,7 @@ def try_command(
         osp.join(data_root, 'label_map.txt'),
     ]
     if arch:
-        command += ['--cfg-options', 'model.backbone.arch=' + arch]
+        command += ['--cfg-options', 'model.backbone.op.arch=' + arch]
     return command
 
 

@@ -270,7 +270,7 @@ def metadata(cfg: Config, config: str) -> Dict[str, object]:
         'name': osp.splitext(osp.basename(config))[0],
         'task': 'volumetric semantic segmentation',
         'description': f'{network.type} of {osp.basename(config)}, '
-        f'op={network.get("op", "3d")!r}; one argmax class per voxel',
+        f'op={network.get("op", "conv3d")!r}; one argmax class per voxel',
         'network_data_format': {
             'inputs': {
                 IMAGE_KEY: {

@@ -8,7 +8,9 @@ from .backbones import (
 )
 from .convert import (
     CAKESConverted,
+    ConvertedNet,
     PmSCnConverted,
+    convert_network,
     convert_to_cakes,
     convert_to_cakes_supernet,
     convert_to_pmscn,
@@ -20,6 +22,7 @@ from .layers import (
     PmSCn,
     uniform_split,
 )
+from .ops import OPS, parse_op
 from .recognizers import CAKESRecognizer3D
 from .search import CAKESSearchConv3d, CostLasso
 from .segmentors import (
@@ -43,16 +46,20 @@ __all__ = [
     'CAKESResNet',
     'CAKESResNetSupernet',
     'CAKESSearchConv3d',
+    'ConvertedNet',
     'CostLasso',
     'P3DConv3d',
     'PmSCn',
     'PmSCnBasicBlock',
     'PmSCnConverted',
     'PmSCnResNet',
+    'OPS',
     'SUB_KERNEL_NAMES',
+    'convert_network',
     'convert_to_cakes',
     'convert_to_cakes_supernet',
     'convert_to_pmscn',
+    'parse_op',
     'released_archs',
     'resolve_arch',
     'save_arch',

@@ -2,7 +2,7 @@
 # learning-rate steps at 100 and 120; each channel draws one op per step.
 _base_ = ['./cakes-search_r50_8xb12-u8-70e_sthv1-rgb.py']
 
-model = dict(backbone=dict(mode='performance'))
+model = dict(backbone=dict(op=dict(mode='performance')))
 
 train_cfg = dict(max_epochs=140)
 # The warm-up stays; the step schedule is stretched to 140 epochs.

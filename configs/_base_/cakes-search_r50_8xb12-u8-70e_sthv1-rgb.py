@@ -1,6 +1,6 @@
 # What every CAKES search config shares: the CAKES ResNet-50 sthv1 setup,
 # with the backbone turned into a search supernet (CAKESResNetSupernet; its
-# op_set is set by each config), a recognizer that adds the cost-priority
+# op's op_set is set by each config), a recognizer that adds the cost-priority
 # lasso `loss_alpha` (lambda 1e-4, beta = kernel volume / 39), the search
 # hook, and no weight decay on the searched norms (their scales are the path
 # weights alpha). The schedule here is the 70-epoch one of the cost-priority
@@ -10,9 +10,12 @@ _base_ = ['./r50_8xb12-u8-70e_sthv1-rgb.py']
 
 model = dict(
     type='CAKESRecognizer3D',
-    # arch=None: the supernet searches it (the base config names one).
+    # _delete_: the supernet searches the arch (the base config names one).
     backbone=dict(
-        type='CAKESResNetSupernet', arch=None, mode='cost', derive='argmax'
+        type='CAKESResNetSupernet',
+        op=dict(
+            _delete_=True, type='cakes_search', mode='cost', derive='argmax'
+        ),
     ),
     arch_loss=dict(type='CostLasso', loss_weight=1e-4),
 )

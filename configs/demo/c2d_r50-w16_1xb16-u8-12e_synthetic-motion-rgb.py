@@ -12,7 +12,9 @@ model = dict(
     # From scratch, zero-initialised residual branches stall the learning of
     # temporal features on this small set; keep the default init instead.
     backbone=dict(
-        arch='c2d', base_channels=base_channels, zero_init_residual=False
+        op=dict(_delete_=True, type='conv2d'),
+        base_channels=base_channels,
+        zero_init_residual=False,
     ),
     cls_head=dict(
         num_classes={{_base_.num_classes}}, in_channels=base_channels * 32

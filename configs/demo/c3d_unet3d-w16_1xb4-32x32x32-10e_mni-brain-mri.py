@@ -20,7 +20,7 @@ model = dict(
         spatial_dims=3,
         in_channels=1,
         out_channels=4,
-        op='3d',
+        op=dict(type='conv3d'),
         features=(16, 32, 64),
     ),
     test_cfg=dict(roi_size=patch, stride=16, sw_batch_size=4),

@@ -1,3 +1,3 @@
 # CAKES_{1,2D} performance-priority search (released result: CAKES12D_P).
 _base_ = ['../_base_/cakes-perf-search_r50_8xb12-u8-140e_sthv1-rgb.py']
-model = dict(backbone=dict(op_set=['1xkxk', 'kx1x1']))
+model = dict(backbone=dict(op=dict(op_set=['1xkxk', 'kx1x1'])))

@@ -167,7 +167,7 @@ def test_a_searched_arch_fits_through_cfg_options(tmp_path):
         choice['1xkxk'] += 1
         choice['kx1x1'] -= 1
     options = {
-        'model.backbone.arch': save_arch(
+        'model.backbone.op.arch': save_arch(
             arch, str(tmp_path / 'arch_final.json')
         )
     }
@@ -246,7 +246,7 @@ def test_a_config_without_a_test_pipeline(tmp_path, video):
     config.write_text(
         f"_base_ = ['{REPO}/configs/_base_/models/"
         f"cakes_r50.py']\n"
-        "model = dict(backbone=dict(arch='c2d', "
+        "model = dict(backbone=dict(op=dict(_delete_=True, type='conv2d'), "
         'base_channels=8), cls_head=dict(in_channels=256))\n'
     )
     model = init_recognizer(str(config), device='cpu')

@@ -7,13 +7,15 @@ from mmaction.structures import ActionDataSample
 from mmengine.config import Config
 from tool_helpers import REPO
 
+from cakes_mm.models.backbones.cakes_resnet import arch_op
+
 MODEL_CONFIG = f'{REPO}/configs/_base_/models/cakes_r50.py'
 
 
 def our_recognizer(arch: str) -> torch.nn.Module:
     """Recognizer3D + CAKESResNet-50(arch) + I3DHead, as configured."""
     model_cfg = Config.fromfile(MODEL_CONFIG).model
-    model_cfg.backbone.arch = arch
+    model_cfg.backbone.op = arch_op(arch)
     return MODELS.build(model_cfg)
 
 

@@ -64,7 +64,7 @@ def test_one_clip_of_the_authors_frames(tmp_path, segments):
 @pytest.mark.parametrize('segments', [8, 16])
 def test_model_and_normalisation_are_the_released_ones(segments):
     cfg = Config.fromfile(CONFIGS[segments])
-    assert cfg.model.backbone.arch == 'CAKES123D_P'
+    assert cfg.model.backbone.op == dict(type='cakes', arch='CAKES123D_P')
     assert cfg.model.cls_head.num_classes == 174
     preprocessor = cfg.model.data_preprocessor
     # ImageNet mean/std of 0-1 pixels, here for 0-255 pixels

@@ -252,7 +252,7 @@ def test_tools_test_reads_a_ddp_model_layout(dataset):
 def test_tools_test_stops_on_another_arch_in_one_line(dataset):
     root, config = dataset
     cfg = Config.fromfile(config).model
-    cfg.backbone.op_set = ['1xkxk', 'kx1x1', 'kxkxk']
+    cfg.backbone.op.op_set = ['1xkxk', 'kx1x1', 'kxkxk']
     torch.save(
         {'state_dict': build_model(cfg).state_dict()},
         str(root / 'three_ops.pth'),

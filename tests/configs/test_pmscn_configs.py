@@ -17,11 +17,11 @@ from cakes_mm.analysis.complexity import model_complexity
 
 CONFIGS = osp.join(REPO, 'configs', 'pmscn')
 VARIANTS = {
-    'c3d': None,
-    'p1sc1': dict(m=1, n=1),
-    'p2sc1': dict(m=2, n=1),
-    'p2sc2': dict(m=2, n=2),
-    'p2sc3': dict(m=2, n=3),
+    'c3d': dict(type='conv3d'),
+    'p1sc1': dict(type='pmscn', m=1, n=1),
+    'p2sc1': dict(type='pmscn', m=2, n=1),
+    'p2sc2': dict(type='pmscn', m=2, n=2),
+    'p2sc3': dict(type='pmscn', m=2, n=3),
 }
 
 
@@ -42,7 +42,7 @@ def test_config_recipe(name):
     cfg = config(name)
     assert cfg.custom_imports.imports == ['cakes_mm']
     assert cfg.model.backbone.type == 'PmSCnResNet'
-    assert cfg.model.backbone.get('pmscn') == VARIANTS[name]
+    assert cfg.model.backbone.op == VARIANTS[name]
     assert cfg.model.cls_head.num_classes == 101
     assert cfg.model.cls_head.average_clips == 'prob'
     assert cfg.optim_wrapper.optimizer.type == 'Adam'

@@ -84,7 +84,7 @@ def assert_last_line_runs(stdout, cwd):
     command = shlex.split(stdout.strip().splitlines()[-1])
     assert command[0] == 'python'
     assert (
-        'model.backbone.arch='
+        'model.backbone.op.arch='
         + osp.join(str(cwd), 'demo', 'cakes12d_search', 'arch_final.json')
         in command
     )
@@ -208,7 +208,7 @@ def test_quick_config_freezes_the_search_after_one_epoch(tmp_path):
     cfg = video_demo.demo_config(
         config, CONFIGS_DIR, str(tmp_path / key), 'DATA', args, arch_from
     )
-    assert cfg.model.backbone.arch == str(
+    assert cfg.model.backbone.op.arch == str(
         tmp_path / 'cakes12d_search' / 'arch_final.json'
     )
     assert cfg.train_cfg.max_epochs == 1
@@ -229,7 +229,7 @@ def test_the_demo_prints_the_table_and_a_command_to_try(
     trained = []
 
     def fake_train_and_test(name, cfg, input_shape, plan, echo):
-        trained.append((name, cfg.model.backbone.get('arch'), plan))
+        trained.append((name, cfg.model.backbone.op.get('arch'), plan))
         return Result(
             name,
             {'acc/top1': 50.0},
@@ -260,4 +260,4 @@ def test_the_demo_prints_the_table_and_a_command_to_try(
     assert command[1] == osp.relpath(recognize)
     assert command[3] == osp.relpath(CONFIGS['cakes12d_searched'])
     assert command[4] == osp.join(work_dir, 'cakes12d_searched', 'epoch_1.pth')
-    assert command[-1] == 'model.backbone.arch=' + arch
+    assert command[-1] == 'model.backbone.op.arch=' + arch

@@ -111,7 +111,7 @@ def test_demo_configs_differ_only_in_the_op():
         others, op = without_op(config)
         assert others == base, config
         ops.append(op)
-    assert base_op == '3d'
+    assert base_op == dict(type='conv3d')
     assert ops[0] == dict(type='cakes', op_set=['kxkx1'])
     assert ops[2]['op_set'] == ['1xkxk', 'kxkx1', 'kx1xk']
     assert len(ops[3]['op_set']) == 7

@@ -42,10 +42,9 @@ def test_segmentor_search_logs_channels_per_axis(tmp_path):
     model_cfg = dict(
         type='VolumeSegmentor',
         network=dict(
-            type='CAKESConverted',
+            type='ConvertedNet',
             model=UNET,
-            op_set=list(SPANS),
-            search='performance',
+            op=dict(type='cakes_search', op_set=list(SPANS)),
         ),
         test_cfg=dict(roi_size=32),
     )

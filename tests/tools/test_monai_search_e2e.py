@@ -61,10 +61,9 @@ def searched(request, data, tmp_path_factory):
         str(root / 'search.py'),
         'cakes-123d-cost-search_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
         dict(
-            type='CAKESConverted',
+            type='ConvertedNet',
             model=network,
-            op_set=ALL_OPS,
-            search='cost',
+            op=dict(type='cakes_search', op_set=ALL_OPS, mode='cost'),
             add_norm=add_norm,
         ),
         SEARCH_HOOK + ONE_EPOCH,
@@ -98,7 +97,11 @@ def test_exported_arch_retrains_and_tests_by_dice(searched, data):
     retrain = tiny_config(
         str(root / 'retrain.py'),
         'c3d_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
-        dict(type='CAKESConverted', model=network, arch=str(exported)),
+        dict(
+            type='ConvertedNet',
+            model=network,
+            op=dict(type='cakes', arch=str(exported)),
+        ),
         ONE_EPOCH,
     )
     log = tool(

@@ -25,8 +25,9 @@ pytestmark = pytest.mark.slow  # each test runs a tool in a subprocess
 SEARCH = """
 model = dict(
     type='CAKESRecognizer3D',
-    backbone=dict(_delete_=True, type='CAKESConverted', model={i3d!r},
-                  op_set=['1xkxk', 'kx1x1', 'kxkxk'], search='{mode}',
+    backbone=dict(_delete_=True, type='ConvertedNet', model={i3d!r},
+                  op=dict(type='cakes_search', mode='{mode}',
+                          op_set=['1xkxk', 'kx1x1', 'kxkxk']),
                   input_shape=(1, 3, 4, 32, 32)))
 optim_wrapper = dict(
     optimizer=dict(weight_decay=1e-4),
@@ -77,9 +78,9 @@ def test_the_original_i3d_converted_with_the_arch_gives_the_subnet(searched):
     assert all(bool(layer.frozen) for _, layer in search_layers(supernet))
     fixed_cfg = cfg.model.to_dict()
     fixed_cfg['backbone'] = dict(
-        type='CAKESConverted',
+        type='ConvertedNet',
         model=I3D,
-        arch=str(root / 'work' / 'arch_final.json'),
+        op=dict(type='cakes', arch=str(root / 'work' / 'arch_final.json')),
     )
     rebuilt = MODELS.build(fixed_cfg)
     rebuilt.load_state_dict(fixed_subnet(supernet).state_dict(), strict=True)

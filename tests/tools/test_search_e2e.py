@@ -18,8 +18,9 @@ pytestmark = pytest.mark.slow  # each test runs a tool in a subprocess
 SEARCH = """
 model = dict(
     type='CAKESRecognizer3D',
-    backbone=dict(type='CAKESResNetSupernet', arch=None, mode='cost',
-                  op_set=['kxkxk', '1xkxk', 'kx1x1']))
+    backbone=dict(type='CAKESResNetSupernet',
+                  op=dict(_delete_=True, type='cakes_search', mode='cost',
+                          op_set=['kxkxk', '1xkxk', 'kx1x1'])))
 optim_wrapper = dict(
     optimizer=dict(weight_decay=1e-4),
     paramwise_cfg=dict(custom_keys={'.search_bn.': dict(decay_mult=0.0)}))
@@ -105,7 +106,7 @@ def test_export_and_retrain(searched):
             'retrain',
             '--cfg-options',
             'train_cfg.max_epochs=1',
-            f'model.backbone.arch={root / "exported.json"}',
+            f'model.backbone.op.arch={root / "exported.json"}',
         ],
         str(root),
     )

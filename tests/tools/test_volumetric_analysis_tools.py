@@ -36,7 +36,7 @@ def test_segmentor_shape_is_one_window_of_the_network_input():
             model=dict(
                 test_cfg=dict(roi_size=16),
                 network=dict(
-                    type='CAKESConverted',
+                    type='ConvertedNet',
                     model=dict(BASIC_UNET, in_channels=4),
                 ),
             )
@@ -69,7 +69,11 @@ def test_get_flops_counts_the_network_on_one_window(tmp_path):
 def unet_arch(op_set):
     """The arch of the tiny BasicUNet split uniformly over ``op_set``."""
     network = MODELS.build(
-        dict(type='CAKESConverted', model=BASIC_UNET, op_set=op_set)
+        dict(
+            type='ConvertedNet',
+            model=BASIC_UNET,
+            op=dict(type='cakes', op_set=op_set),
+        )
     )
     return [
         module.choice
@@ -87,7 +91,11 @@ def retrain_config(tmp_path):
     config = tiny_config(
         str(tmp_path / 'retrain.py'),
         'cakes-123d-perf-retrain_c2fnas_4xb2-96x96x96-1000e_msd-pancreas-ct.py',
-        dict(type='CAKESConverted', model=BASIC_UNET, arch=None),
+        dict(
+            type='ConvertedNet',
+            model=BASIC_UNET,
+            op=dict(type='cakes', arch=None),
+        ),
     )
     return config, str(path), arch
 
@@ -100,7 +108,7 @@ def test_plot_with_config_names_layers_and_counts_the_model(
     drawn_arch, names, title = arch_bars(
         arch_file,
         config=config,
-        cfg_options={'model.network.arch': arch_file},
+        cfg_options={'model.network.op.arch': arch_file},
     )
     draw(drawn_arch, names, title, str(out))
     assert out.read_bytes()[:4] == b'\x89PNG'
@@ -108,7 +116,7 @@ def test_plot_with_config_names_layers_and_counts_the_model(
     assert names[0] == 'network.model.conv_0.conv_0.conv'
     assert len(names) == len(arch) == 18
     cfg = Config.fromfile(config)
-    cfg.merge_from_dict({'model.network.arch': arch_file})
+    cfg.merge_from_dict({'model.network.op.arch': arch_file})
     expected = model_complexity(MODELS.build(cfg.model), (1, 1, 32, 32, 32))
     assert title == (
         f'retrain.py: {expected.params_m:.2f} M '
@@ -129,7 +137,7 @@ def test_plot_refuses_a_config_without_the_arch(retrain_config, tmp_path):
         arch_bars(
             str(arch_file),
             config=config,
-            cfg_options={'model.network.arch': str(other)},
+            cfg_options={'model.network.op.arch': str(other)},
         )
 
 

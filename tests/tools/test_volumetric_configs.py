@@ -19,8 +19,7 @@ from tools.segmentation_helpers import ALL_OPS, VOLUMETRIC, write_em_dataset
 CONFIGS = sorted(glob.glob(osp.join(VOLUMETRIC, '*.py')))
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 NETWORKS = {'C2FNAS', 'UNet3D', 'DenseNet3D'}
-OPS = {'3d', '2d', 'p3d'}
-OP_TYPES = {'cakes', 'cakes_search', 'pmscn'}
+OP_TYPES = {'conv3d', 'conv2d', 'p3d', 'cakes', 'cakes_search', 'pmscn'}
 
 
 def load(name):
@@ -38,7 +37,7 @@ def test_every_config_keeps_the_contract(path):
     assert network.type in NETWORKS
     assert (network.spatial_dims, network.in_channels) == (3, 1)
     op = network.op
-    assert op in OPS if isinstance(op, str) else op.type in OP_TYPES
+    assert isinstance(op, dict) and op.type in OP_TYPES
     for loader in LOADERS:
         dataset = cfg[loader].dataset
         if dataset.type == 'RepeatDataset':  # one volume, many crops

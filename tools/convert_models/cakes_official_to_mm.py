@@ -6,10 +6,11 @@
 SRC is a checkpoint of the authors' code (github.com/yucornetto/CAKES),
 e.g. ``8frame_CAKES123D_PerformancePriority.tar``. DST is written
 atomically as an mmengine checkpoint (``state_dict`` and ``meta``) for
-mmaction2's ``Recognizer3D`` with ``CAKESResNet(depth=50, arch=NAME)`` and
-``I3DHead``, as in ``configs/_base_/models/cakes_r50.py``. NAME is a released
-arch (``CAKES123D_P`` for the released weights) or ``c2d``, ``c3d``,
-``p3d``.
+mmaction2's ``Recognizer3D`` with ``CAKESResNet(depth=50,
+op=dict(type='cakes', arch=NAME))`` and ``I3DHead``, as in
+``configs/_base_/models/cakes_r50.py``. NAME is a released arch
+(``CAKES123D_P`` for the released weights) or ``c2d``, ``c3d``, ``p3d``
+(``op=dict(type='conv2d' | 'conv3d' | 'p3d')``).
 
 The authors' class indices are those of TRN's lists: the classes sorted by
 name. LABELS, the class names in the order of your annotation lists' labels

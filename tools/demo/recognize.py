@@ -10,7 +10,7 @@ config reads a folder of numbered frames (file name template detected, or
 ``--filename-tmpl``). The config's sampling, resize, crop and normalisation
 are kept, and the model averages its views as the config says.
 ``--cfg-options`` overrides config entries as in tools/test.py, e.g.
-``model.backbone.arch=arch_final.json`` for a searched architecture.
+``model.backbone.op.arch=arch_final.json`` for a searched architecture.
 ``--label-map`` is a text file with one class name per line, in label order
 (the demo writes ``work_dirs/demo/data/label_map.txt``); without it, labels
 print as their numbers. Bad input (a missing, undecodable or unknown file, a
@@ -59,7 +59,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         nargs='+',
         action=DictAction,
         help='override config entries, e.g. '
-        'model.backbone.arch=arch_final.json',
+        'model.backbone.op.arch=arch_final.json',
     )
     return parser.parse_args(argv)
 

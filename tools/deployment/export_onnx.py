@@ -53,7 +53,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         nargs='+',
         action=DictAction,
         help='override config entries, e.g. '
-        'model.backbone.arch=arch_final.json',
+        'model.backbone.op.arch=arch_final.json',
     )
     return parser.parse_args(argv)
 

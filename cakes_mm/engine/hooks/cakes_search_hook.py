@@ -19,7 +19,7 @@ class CAKESSearchHook(Hook):
 
     It works on any model with searched layers
     (:func:`~cakes_mm.models.search.search_layers`): the CAKES ResNet
-    supernet, or any network converted with ``CAKESConverted(search=...)``.
+    supernet, or any network converted with ``ConvertedNet(op=dict(type='cakes_search', ...))``.
     It runs five hooks, each of one job, which can also be listed alone:
 
     * :class:`SearchPathHook` seeds the generator that draws the

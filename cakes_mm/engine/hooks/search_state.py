@@ -29,7 +29,7 @@ def searched_layers(runner, hook: str) -> List[Tuple[str, CAKESSearchConv3d]]:
             f'{hook}: the model ({type(runner.model).__name__})'
             f' has no searchable layer (CAKESSearchConv3d); use a '
             f'supernet such as CAKESResNetSupernet, or convert a network '
-            f"with CAKESConverted(search='performance' or 'cost')"
+            f"with ConvertedNet(op=dict(type='cakes_search', ...))"
         )
     return layers
 

@@ -16,10 +16,12 @@ from mmaction.registry import MODELS
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.logging import MMLogger
 
+from ...deprecation import UNSET, renamed_argument
 from ..arch import ArchSpec, resolve_arch
 from ..layers import CAKESConv3d, P3DConv3d
 from ..layers.kernel_shrinking import check_inflate_mode
 from ..layers.sub_kernels import SUB_KERNEL_NAMES
+from ..ops import OPS, RENAMED_OPS, OpSpec, from_old_keywords, parse_op
 from .base import ResNet3dBase
 from .cakes_resnet_deploy import DeployResNet
 from .resnet2d_inflation import (
@@ -31,6 +33,35 @@ from .resnet2d_inflation import (
 )
 
 LAYERWISE_OP_SETS = {'c2d': ['1xkxk'], 'c3d': ['kxkxk']}
+
+#: The layer-wise baselines' old ``arch`` names and their op types.
+LAYERWISE_OPS = {'c2d': 'conv2d', 'c3d': 'conv3d', 'p3d': 'p3d'}
+
+#: The op when none is given: the flagship CAKES_{1,2,3D} auto arch.
+DEFAULT_OP = dict(type='cakes', arch='CAKES123D_P')
+
+
+def arch_op(arch: ArchSpec) -> dict:
+    """The op of an arch as the old ``arch=`` named it: the baselines
+    ``'c2d'``, ``'c3d'``, ``'p3d'``, else ``dict(type='cakes', arch=...)``."""
+    if isinstance(arch, str) and arch in LAYERWISE_OPS:
+        return dict(type=LAYERWISE_OPS[arch])
+    return dict(type='cakes', arch=arch)
+
+
+def legacy_cakes_op(arch: object, op_set: object) -> dict:
+    """The op the old ``arch=``/``op_set=`` keywords of a CAKESResNet
+    stand for (``UNSET`` where not given)."""
+    if isinstance(arch, str) and arch in LAYERWISE_OPS:
+        return arch_op(arch)
+    if arch is UNSET and op_set is not UNSET:
+        return dict(type='cakes', op_set=op_set)
+    if arch is UNSET:
+        arch = DEFAULT_OP['arch']
+    spec = dict(type='cakes', arch=arch)
+    if op_set is not UNSET:
+        spec['op_set'] = op_set
+    return spec
 
 
 class CAKESBottleneck(nn.Module):
@@ -132,20 +163,22 @@ class CAKESResNet(ResNet3dBase):
 
     Args:
         depth (int): ResNet depth, a key of ``arch_settings``. Defaults to 50.
-        arch (str | list[dict]): The channel-wise sub-kernel choice of every
-            block's middle conv. One of:
+        op (dict | str, optional): Every block's middle conv, an op of
+            :mod:`cakes_mm.models.ops`:
 
-            * ``'uniform'``, with ``op_set``: each block's width split evenly
-              over the ops, the remainder to the first;
-            * a list of dicts in the arch format (one per block);
-            * a path to a JSON file holding such a list;
-            * a released architecture, e.g. ``'CAKES123D_P'``;
-            * a layer-wise baseline: ``'c2d'``, ``'c3d'`` or ``'p3d'``.
+            * ``dict(type='cakes', arch=...)``: the channel-wise sub-kernel
+              choice of every block, ``arch`` being a list of dicts in the
+              arch format (one per block), a path to a JSON file holding
+              such a list, or a released architecture (e.g.
+              ``'CAKES123D_P'``); within a block, the dict's key order is
+              the order of the groups' output channels;
+            * ``dict(type='cakes', op_set=[...])``: each block's width split
+              evenly over the ops, the remainder to the first;
+            * the layer-wise baselines: ``dict(type='conv2d')`` (C2D,
+              ``1xkxk``), ``dict(type='conv3d')`` (C3D) and
+              ``dict(type='p3d')`` (a ``1xkxk`` conv then a ``kx1x1`` one).
 
-            Within a block, the dict's key order is the order of the groups'
-            output channels. Defaults to ``'CAKES123D_P'``.
-        op_set (list[str], optional): Sub-kernel names for
-            ``arch='uniform'``. Defaults to None.
+            Defaults to None: ``dict(type='cakes', arch='CAKES123D_P')``.
         in_channels (int): Input channels. Defaults to 3.
         base_channels (int): Width of the stem and of the first stage's middle
             convs. Defaults to 64.
@@ -153,7 +186,7 @@ class CAKESResNet(ResNet3dBase):
             Defaults to (3, ).
         spatial_strides (Sequence[int]): Spatial stride of each stage.
             Defaults to (1, 2, 2, 2).
-        kernel (int): The full sub-kernel size k. Defaults to 3.
+        kernel_size (int): The full sub-kernel size k. Defaults to 3.
         pretrained (str, optional): A local checkpoint to initialise from.
             Defaults to None.
         pretrained2d (bool): Whether ``pretrained`` is a 2D ResNet to
@@ -178,7 +211,14 @@ class CAKESResNet(ResNet3dBase):
             ``tools/deployment/convert_to_deploy.py`` loads into it. It is
             for inference only. Defaults to False.
         init_cfg (dict, optional): mmengine init config. Defaults to None.
+        arch, op_set, kernel: Deprecated: ``arch='c2d' | 'c3d' | 'p3d'``
+            is ``op=dict(type='conv2d' | 'conv3d' | 'p3d')``, any other
+            ``arch``/``op_set`` is ``op=dict(type='cakes', ...)``,
+            ``kernel`` is ``kernel_size``.
     """
+
+    #: The op types it takes.
+    OP_TYPES = ('cakes', 'conv2d', 'conv3d', 'p3d')
 
     arch_settings = {
         50: (CAKESBottleneck, (3, 4, 6, 3)),
@@ -189,13 +229,12 @@ class CAKESResNet(ResNet3dBase):
     def __init__(
         self,
         depth: int = 50,
-        arch: ArchSpec = 'CAKES123D_P',
-        op_set: Optional[Sequence[str]] = None,
+        op: Optional[OpSpec] = None,
         in_channels: int = 3,
         base_channels: int = 64,
         out_indices: Sequence[int] = (3,),
         spatial_strides: Sequence[int] = (1, 2, 2, 2),
-        kernel: int = 3,
+        kernel_size: int = 3,
         pretrained: Optional[str] = None,
         pretrained2d: bool = True,
         inflate_1d: str = 'sum',
@@ -206,8 +245,29 @@ class CAKESResNet(ResNet3dBase):
         zero_init_residual: bool = True,
         deploy: bool = False,
         init_cfg: Optional[Dict] = None,
+        arch: ArchSpec = UNSET,
+        op_set: Optional[Sequence[str]] = UNSET,
+        kernel: int = UNSET,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
+        name = type(self).__name__
+        if isinstance(op, (list, tuple)) or (
+            isinstance(op, str) and op not in OPS and op not in RENAMED_OPS
+        ):
+            op, arch = None, op  # an old positional arch
+        op = from_old_keywords(
+            name,
+            op,
+            dict(arch=arch, op_set=op_set),
+            legacy_cakes_op(arch, op_set),
+        )
+        kernel_size = renamed_argument(
+            name, 'kernel', kernel, 'kernel_size', kernel_size
+        )
+        #: The op of the middle convs, as a dict.
+        self.op = parse_op(
+            DEFAULT_OP if op is None else op, name, CAKESResNet.OP_TYPES
+        )
         self.set_common_options(
             depth,
             out_indices,
@@ -218,7 +278,7 @@ class CAKESResNet(ResNet3dBase):
             zero_init_residual,
         )
         self.spatial_strides = tuple(spatial_strides)
-        self.kernel = kernel
+        self.kernel_size = kernel_size
         self.inflate_1d = check_inflate_mode(inflate_1d)
         self.norm_cfg = norm_cfg
         self.deploy = deploy
@@ -234,8 +294,15 @@ class CAKESResNet(ResNet3dBase):
             for i, n in enumerate(self.stage_blocks)
             for _ in range(n)
         ]
-        self.layerwise = arch if arch in ('c2d', 'c3d', 'p3d') else None
-        self.arch = self._resolve(arch, op_set)
+        layerwise = {op: arch for arch, op in LAYERWISE_OPS.items()}
+        #: The layer-wise baseline's name (C2D, C3D, P3D), or None.
+        self.layerwise = layerwise.get(self.op['type'])
+        try:
+            self.arch = self._resolve(
+                self.op.get('arch', 'uniform'), self.op.get('op_set')
+            )
+        except (ValueError, FileNotFoundError) as error:
+            raise type(error)(f'{name}: op={op!r}: {error}') from None
 
         self.build_stem(
             in_channels, base_channels, (1, 7, 7), (1, 2, 2), norm_cfg, act_cfg
@@ -290,8 +357,8 @@ class CAKESResNet(ResNet3dBase):
             nn.Module: The conv.
         """
         if choice is None:
-            return P3DConv3d(planes, planes, stride, self.kernel)
-        return CAKESConv3d(planes, choice, stride, self.kernel)
+            return P3DConv3d(planes, planes, stride, self.kernel_size)
+        return CAKESConv3d(planes, choice, stride, self.kernel_size)
 
     def forward(
         self, x: torch.Tensor
@@ -378,8 +445,8 @@ class CAKESResNet(ResNet3dBase):
                 expected = (
                     getattr(mid, 'channels', mid.out_channels),
                     mid.in_channels,
-                    self.kernel,
-                    self.kernel,
+                    self.kernel_size,
+                    self.kernel_size,
                 )
                 if tuple(state2d[key2d].shape) != expected:
                     raise ValueError(

@@ -1,11 +1,13 @@
 """The CAKES search supernet over the CAKES ResNet: every block's middle
 conv is a searched layer whose every op holds every channel."""
 
-from typing import Dict, Optional, Sequence, Set, Tuple
+from typing import Dict, Optional, Set, Tuple
 
 import torch.nn as nn
 from mmaction.registry import MODELS
 
+from ...deprecation import UNSET
+from ..ops import OpSpec, format_op, from_old_keywords, parse_op
 from ..search.search_conv import CAKESSearchConv3d
 from ..utils import link_between
 from .cakes_resnet import CAKESResNet
@@ -25,37 +27,56 @@ class CAKESResNetSupernet(CAKESResNet):
     :mod:`cakes_mm.models.search` and the search hook, as for any model.
 
     Args:
-        op_set (Sequence[str]): At least two sub-kernel names.
-        mode (str): ``'performance'`` or ``'cost'``. Defaults to
-            ``'performance'``.
-        derive (str): ``'argmax'`` per channel (paper Eq. 12) or ``'topk'``
-            per layer (the authors' code). Defaults to ``'argmax'``.
-        arch (None): Must be None; it exists so that a config inheriting a
-            CAKESResNet config can unset the base's arch. Defaults to None.
-        **kwargs: :class:`CAKESResNet` arguments except ``arch`` and
-            ``op_set``. Inflation from a 2D ResNet gives every op the full
-            2D filter set, repeats ``bn2`` over the ops and, in cost mode,
-            conv3's input weights n times.
+        op (dict): ``dict(type='cakes_search', op_set=[...], mode=...,
+            derive=...)``: ``op_set`` at least two sub-kernel names;
+            ``mode`` ``'performance'`` (the default) or ``'cost'``;
+            ``derive`` ``'argmax'`` per channel (paper Eq. 12, the default)
+            or ``'topk'`` per layer (the authors' code).
+        **kwargs: :class:`CAKESResNet` arguments except ``op``. Inflation
+            from a 2D ResNet gives every op the full 2D filter set, repeats
+            ``bn2`` over the ops and, in cost mode, conv3's input weights n
+            times.
+        op_set, mode, derive: Deprecated: the keys of ``op``. An ``op``
+            given as a list is an old positional ``op_set``.
+        arch (None): Deprecated, must be None (it let a config inheriting
+            a CAKESResNet config unset the base's arch).
     """
+
+    OP_TYPES = ('cakes_search',)
 
     def __init__(
         self,
-        op_set: Sequence[str],
-        mode: str = 'performance',
-        derive: str = 'argmax',
+        op: Optional[OpSpec] = None,
+        mode: str = UNSET,
+        derive: str = UNSET,
         arch: None = None,
+        op_set=UNSET,
         **kwargs,
     ) -> None:
+        name = type(self).__name__
         if arch is not None:
             raise ValueError(
-                'CAKESResNetSupernet searches the arch; give '
-                'arch=None (a config inheriting a CAKESResNet '
-                'config must set it to None)'
+                f'{name} searches the arch; give op=dict('
+                f"type='cakes_search', op_set=[...]) and no arch"
             )
-        self.op_set = list(op_set)
-        self.mode = mode
-        self.derive = derive
-        super().__init__(arch='c3d', **kwargs)
+        if isinstance(op, (list, tuple)):
+            op, op_set = None, op
+        old = dict(op_set=op_set, mode=mode, derive=derive)
+        legacy = dict(type='cakes_search')
+        legacy.update((k, v) for k, v in old.items() if v is not UNSET)
+        op = from_old_keywords(name, op, old, legacy)
+        if op is None:
+            raise TypeError(
+                f'{name}: give op={format_op(dict(type="cakes_search"))} '
+                f'with op_set=[...]'
+            )
+        spec = parse_op(op, name, self.OP_TYPES)
+        self.op_set = list(spec['op_set'])
+        self.mode = spec.get('mode', 'performance')
+        self.derive = spec.get('derive', 'argmax')
+        super().__init__(op=dict(type='conv3d'), **kwargs)
+        #: The op of the middle convs, as a dict.
+        self.op = spec
         # Where each searched conv's replaced bn2 and its consumer conv3
         # are, for the fixed subnet (cakes_mm.models.search.fixed_subnet).
         for block in self.blocks():
@@ -75,7 +96,7 @@ class CAKESResNetSupernet(CAKESResNet):
             self.op_set,
             self.mode,
             stride,
-            self.kernel,
+            self.kernel_size,
             self.derive,
             norm_cfg=self.norm_cfg,
             cost_output='concat',

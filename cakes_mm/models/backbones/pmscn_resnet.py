@@ -11,7 +11,9 @@ from mmaction.registry import MODELS
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.logging import MMLogger
 
-from ..layers.pmscn import PmSCn, check_streams, switch_pmscn_to_deploy
+from ...deprecation import UNSET
+from ..layers.pmscn import PmSCn, switch_pmscn_to_deploy
+from ..ops import OpSpec, from_old_keywords, parse_op
 from .base import ResNet3dBase
 from .resnet2d_inflation import (
     StateDict,
@@ -24,24 +26,19 @@ from .resnet2d_inflation import (
 Stride3 = Tuple[int, int, int]
 
 
-def check_pmscn(pmscn: Optional[Dict]) -> Optional[Dict]:
-    """Validate the backbone's ``pmscn`` argument.
-
-    Args:
-        pmscn (dict, optional): ``dict(m=..., n=...)``, or None for 3D.
-
-    Returns:
-        dict | None: The same, as a plain dict.
-    """
-    if pmscn is None:
+def legacy_pmscn_op(pmscn: object) -> Optional[Dict]:
+    """The op the old ``pmscn=`` keyword stands for: None is the 3D
+    baseline, ``dict(m=..., n=...)`` PmSCn units."""
+    if pmscn is UNSET:
         return None
-    if not isinstance(pmscn, dict) or set(pmscn) != {'m', 'n'}:
-        raise ValueError(
-            f'PmSCnResNet: pmscn must be None or dict(m=..., '
-            f'n=...), got {pmscn!r}'
-        )
-    check_streams(pmscn['m'], pmscn['n'])
-    return dict(m=pmscn['m'], n=pmscn['n'])
+    if pmscn is None:
+        return dict(type='conv3d')
+    if isinstance(pmscn, dict):
+        return dict(type='pmscn', **pmscn)
+    raise ValueError(
+        f'PmSCnResNet: pmscn must be None or dict(m=..., n=...) (deprecated; '
+        f"use op=dict(type='pmscn', m=..., n=...)), got {pmscn!r}"
+    )
 
 
 class PmSCnBasicBlock(nn.Module):
@@ -170,10 +167,11 @@ class PmSCnResNet(ResNet3dBase):
 
     Args:
         depth (int): 18 or 34, a key of ``arch_settings``. Defaults to 34.
-        pmscn (dict, optional): ``dict(m=..., n=...)`` builds every basic
-            block from PmSCn units (n = 1: one unit per 3D conv; n ≥ 2: one
-            unit for the block's pair). None builds 3x3x3 convs, the 3D
-            ResNet baseline. Defaults to None.
+        op (dict | str, optional): ``dict(type='pmscn', m=..., n=...)``
+            builds every basic block from PmSCn units (n = 1: one unit per
+            3D conv; n ≥ 2: one unit for the block's pair);
+            ``dict(type='conv3d')`` builds 3x3x3 convs, the 3D ResNet
+            baseline. Defaults to None (``conv3d``).
         in_channels (int): Input channels. Defaults to 3.
         base_channels (int): Width of the stem and the first stage; stage i
             is ``base_channels * 2**i`` wide. Defaults to 64.
@@ -208,7 +206,13 @@ class PmSCnResNet(ResNet3dBase):
         deploy (bool): Build the deploy form (:meth:`switch_to_deploy`),
             which a deploy checkpoint loads into. Defaults to False.
         init_cfg (dict, optional): mmengine init config. Defaults to None.
+        pmscn (dict, optional): Deprecated: ``pmscn=dict(m=..., n=...)`` is
+            ``op=dict(type='pmscn', m=..., n=...)``, ``pmscn=None``
+            ``op=dict(type='conv3d')``.
     """
+
+    #: The op types it takes.
+    OP_TYPES = ('conv3d', 'pmscn')
 
     arch_settings = {
         18: (PmSCnBasicBlock, (2, 2, 2, 2)),
@@ -218,7 +222,7 @@ class PmSCnResNet(ResNet3dBase):
     def __init__(
         self,
         depth: int = 34,
-        pmscn: Optional[Dict] = None,
+        op: Optional[OpSpec] = None,
         in_channels: int = 3,
         base_channels: int = 64,
         out_indices: Sequence[int] = (3,),
@@ -237,8 +241,19 @@ class PmSCnResNet(ResNet3dBase):
         zero_init_residual: bool = True,
         deploy: bool = False,
         init_cfg: Optional[Dict] = None,
+        pmscn: Optional[Dict] = UNSET,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
+        name = type(self).__name__
+        if isinstance(op, dict) and 'type' not in op and pmscn is UNSET:
+            op, pmscn = None, op  # an old positional pmscn=dict(m=, n=)
+        op = from_old_keywords(
+            name, op, dict(pmscn=pmscn), legacy_pmscn_op(pmscn)
+        )
+        #: The op of the 3x3x3 convs, as a dict.
+        self.op = parse_op(
+            dict(type='conv3d') if op is None else op, name, self.OP_TYPES
+        )
         self.set_common_options(
             depth,
             out_indices,
@@ -254,7 +269,12 @@ class PmSCnResNet(ResNet3dBase):
                 'stride per stage (4), got '
                 f'{spatial_strides} and {temporal_strides}'
             )
-        self.pmscn = check_pmscn(pmscn)
+        #: ``dict(m=..., n=...)`` for PmSCn units, None for 3D convs.
+        self.pmscn = (
+            dict(m=self.op['m'], n=self.op['n'])
+            if self.op['type'] == 'pmscn'
+            else None
+        )
         self.with_pool1 = with_pool1
 
         self.build_stem(

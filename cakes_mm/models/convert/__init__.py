@@ -2,22 +2,32 @@
 wrappers for configs."""
 
 from .converters import (
+    CONVERTED_OPS,
     ConversionReport,
     ReplacedLayer,
+    convert_network,
     convert_to_cakes,
     convert_to_cakes_supernet,
     convert_to_pmscn,
     select_convs,
 )
 from .trace import trace_model
-from .wrappers import CAKESConverted, PmSCnConverted, build_network
+from .wrappers import (
+    CAKESConverted,
+    ConvertedNet,
+    PmSCnConverted,
+    build_network,
+)
 
 __all__ = [
     'CAKESConverted',
+    'CONVERTED_OPS',
     'ConversionReport',
+    'ConvertedNet',
     'PmSCnConverted',
     'ReplacedLayer',
     'build_network',
+    'convert_network',
     'convert_to_cakes',
     'convert_to_cakes_supernet',
     'convert_to_pmscn',

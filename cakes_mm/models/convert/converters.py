@@ -44,6 +44,7 @@ from ..arch import ArchSpec, resolve_arch
 from ..layers.cakes_conv import CAKESConv3d
 from ..layers.pmscn import PmSCn, check_streams
 from ..layers.sub_kernels import check_op_set
+from ..ops import OPS, OpSpec, parse_op
 from ..search.search_conv import CAKESSearchConv3d
 from ..utils import link_between, set_module
 from .trace import ELEMENTWISE, NORMS, Trace, trace_model
@@ -858,3 +859,53 @@ def unit_for(
         last.bias is not None,
         norm_cfg,
     ).to(first.weight.device)
+
+
+#: The op types made by converting a network's convs.
+CONVERTED_OPS = tuple(name for name in OPS if not OPS.get(name).built)
+
+
+def convert_network(
+    model: nn.Module,
+    op: OpSpec,
+    include: Patterns = None,
+    exclude: Patterns = None,
+    input_shape: Optional[Sequence[int]] = None,
+    strict: bool = False,
+    add_norm: bool = False,
+    replaces: Optional[int] = None,
+    owner: Optional[str] = None,
+) -> ConversionReport:
+    """Convert the selected convs of ``model`` to ``op``, in place: the
+    one entry point of the three conversions.
+
+    Args:
+        model (nn.Module): The network.
+        op (dict): ``dict(type='cakes', arch=... | op_set=[...])``
+            (:func:`convert_to_cakes`), ``dict(type='cakes_search',
+            op_set=[...], mode=..., derive=...)``
+            (:func:`convert_to_cakes_supernet`) or ``dict(type='pmscn',
+            m=..., n=...)`` (:func:`convert_to_pmscn`).
+        include, exclude, input_shape, strict: As for the conversions.
+        add_norm (bool): ``cakes_search`` only; see
+            :func:`convert_to_cakes_supernet`. Defaults to False.
+        replaces (int, optional): ``pmscn`` only; see
+            :func:`convert_to_pmscn`. Defaults to None.
+        owner (str, optional): The caller's name, for messages. Defaults
+            to the network's class name.
+
+    Returns:
+        ConversionReport: What was replaced.
+    """
+    owner = owner or type(model).__name__
+    spec = parse_op(op, owner, CONVERTED_OPS)
+    return OPS.get(spec['type']).convert(
+        model,
+        spec,
+        include,
+        exclude,
+        input_shape,
+        strict,
+        add_norm,
+        replaces,
+    )

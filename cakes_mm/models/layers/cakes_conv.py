@@ -22,6 +22,7 @@ import torch
 import torch.nn as nn
 from torch.nn.modules.utils import _triple
 
+from ...deprecation import UNSET, renamed_argument
 from .conv_plan import (
     Block,
     block_width,
@@ -97,7 +98,7 @@ class CAKESConv3d(nn.Module):
             channels are allowed and build nothing.
         stride (int | Sequence[int]): Stride along (T, H, W); an int applies
             to every axis, as in ``nn.Conv3d``. Defaults to 1.
-        kernel (int): The full kernel size k (odd). Defaults to 3.
+        kernel_size (int): The full kernel size k (odd). Defaults to 3.
         bias (bool): Whether each group has a bias. Defaults to False.
         dilation (int | Sequence[int]): Dilation, as in ``nn.Conv3d``; an
             axis a sub-kernel lacks is not dilated. Defaults to 1.
@@ -112,6 +113,7 @@ class CAKESConv3d(nn.Module):
         device (torch.device, optional): Where to build the convs. Defaults
             to None.
         dtype (torch.dtype, optional): Their dtype. Defaults to None.
+        kernel (int, optional): Deprecated name of ``kernel_size``.
     """
 
     def __init__(
@@ -119,7 +121,7 @@ class CAKESConv3d(nn.Module):
         in_channels: int,
         choice: Dict[str, int],
         stride: IntOr3 = 1,
-        kernel: int = 3,
+        kernel_size: int = 3,
         bias: bool = False,
         dilation: IntOr3 = 1,
         padding_mode: str = 'zeros',
@@ -127,16 +129,20 @@ class CAKESConv3d(nn.Module):
         plan: str = 'auto',
         device: Optional[torch.device] = None,
         dtype: Optional[torch.dtype] = None,
+        kernel: int = UNSET,
     ) -> None:
         super().__init__()
+        kernel_size = renamed_argument(
+            'CAKESConv3d', 'kernel', kernel, 'kernel_size', kernel_size
+        )
         check_op_set(list(choice))
-        if kernel % 2 != 1:
-            raise ValueError(f'kernel must be odd, got {kernel}')
+        if kernel_size % 2 != 1:
+            raise ValueError(f'kernel_size must be odd, got {kernel_size}')
         self.in_channels = in_channels
         self.out_channels = sum(choice.values())
         self.choice = dict(choice)
         self.stride = _triple(stride)
-        self.kernel = kernel
+        self.kernel_size = kernel_size
         self.dilation = _triple(dilation)
         self.padding_mode = padding_mode
         self.convs = nn.ModuleDict(
@@ -145,7 +151,7 @@ class CAKESConv3d(nn.Module):
                     name,
                     in_channels,
                     count,
-                    kernel,
+                    kernel_size,
                     stride,
                     dilation,
                     bias,
@@ -286,7 +292,7 @@ class CAKESConv3d(nn.Module):
         if len(block) == 1:
             return self.convs[block[0]](x)
         convs = [self.convs[name] for name in block]
-        box = box_size(block, self.kernel)
+        box = box_size(block, self.kernel_size)
         weight = torch.cat([pad_to_box(conv.weight, box) for conv in convs])
         bias = None
         if convs[0].bias is not None:
@@ -336,5 +342,10 @@ class CAKESConv3d(nn.Module):
     def extra_repr(self) -> str:
         return (
             f'{self.in_channels}, {self.choice}, stride={self.stride}, '
-            f'kernel={self.kernel}, blocks={self.blocks["cpu"]}'
+            f'kernel_size={self.kernel_size}, blocks={self.blocks["cpu"]}'
         )
+
+    @property
+    def kernel(self) -> int:
+        """The old name of :attr:`kernel_size`."""
+        return self.kernel_size

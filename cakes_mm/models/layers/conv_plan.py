@@ -202,8 +202,8 @@ def box_conv(
         bias (torch.Tensor, optional): (C_out,) or None.
         box (tuple[int, int, int]): The kernel's size, each 1 or the full
             kernel size.
-        layer (nn.Module): The CAKES layer whose ``kernel`` (the full size
-            k), ``stride``, ``dilation`` (of the full kernel) and
+        layer (nn.Module): The CAKES layer whose ``kernel_size`` (the full
+            size k), ``stride``, ``dilation`` (of the full kernel) and
             ``padding_mode`` the conv takes.
 
     Returns:
@@ -211,7 +211,7 @@ def box_conv(
     """
     # The box spans every axis one of its sub-kernels spans.
     name = 'x'.join('k' if size > 1 else '1' for size in box)
-    padding = same_padding(name, layer.kernel, layer.dilation)
+    padding = same_padding(name, layer.kernel_size, layer.dilation)
     dilation = tuple(
         d if size > 1 else 1 for size, d in zip(box, layer.dilation)
     )

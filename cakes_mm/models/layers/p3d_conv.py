@@ -4,6 +4,7 @@ import torch
 import torch.nn as nn
 from torch.nn.modules.utils import _triple
 
+from ...deprecation import UNSET, renamed_argument
 from .kernel_shrinking import inflate_kernel
 from .sub_kernels import IntOr3
 
@@ -19,7 +20,8 @@ class P3DConv3d(nn.Module):
         out_channels (int): Output channels.
         stride (int | Sequence[int]): (T, H, W) stride of the 2D conv, as
             in ``nn.Conv3d``. Defaults to 1.
-        kernel (int): The kernel size k (odd). Defaults to 3.
+        kernel_size (int): The kernel size k (odd). Defaults to 3.
+        kernel (int, optional): Deprecated name of ``kernel_size``.
     """
 
     def __init__(
@@ -27,9 +29,13 @@ class P3DConv3d(nn.Module):
         in_channels: int,
         out_channels: int,
         stride: IntOr3 = 1,
-        kernel: int = 3,
+        kernel_size: int = 3,
+        kernel: int = UNSET,
     ) -> None:
         super().__init__()
+        kernel = renamed_argument(
+            'P3DConv3d', 'kernel', kernel, 'kernel_size', kernel_size
+        )
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.spatial = nn.Conv3d(

@@ -33,6 +33,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 from torch.nn.modules.utils import _triple
 
+from ...deprecation import UNSET, renamed_argument
 from ..layers.cakes_conv import place_channels, placement
 from ..layers.conv_plan import box_conv, box_size, pad_to_box
 from ..layers.kernel_shrinking import inflate_kernel, shrink_kernel
@@ -84,7 +85,7 @@ class CAKESSearchConv3d(nn.Module):
             ``'performance'``.
         stride (int | Sequence[int]): Stride along (T, H, W), as in
             ``nn.Conv3d``. Defaults to 1.
-        kernel (int): The full kernel size k. Defaults to 3.
+        kernel_size (int): The full kernel size k. Defaults to 3.
         derive (str): ``'argmax'`` or ``'topk'``, see
             :func:`~cakes_mm.models.search.derive.derive_mask`. Defaults to
             ``'argmax'``.
@@ -97,6 +98,7 @@ class CAKESSearchConv3d(nn.Module):
             (output C_out) or ``'concat'`` them (output n·C_out). Defaults
             to ``'sum'``.
         device (torch.device, optional): Where to build it. Defaults to None.
+        kernel (int, optional): Deprecated name of ``kernel_size``.
     """
 
     includes_norm = True
@@ -108,7 +110,7 @@ class CAKESSearchConv3d(nn.Module):
         op_set: Sequence[str],
         mode: str = 'performance',
         stride: IntOr3 = 1,
-        kernel: int = 3,
+        kernel_size: int = 3,
         derive: str = 'argmax',
         dilation: IntOr3 = 1,
         bias: bool = False,
@@ -116,8 +118,12 @@ class CAKESSearchConv3d(nn.Module):
         norm_cfg: Dict = dict(type='BN3d'),
         cost_output: str = 'sum',
         device: Optional[torch.device] = None,
+        kernel: int = UNSET,
     ) -> None:
         super().__init__()
+        kernel_size = renamed_argument(
+            'CAKESSearchConv3d', 'kernel', kernel, 'kernel_size', kernel_size
+        )
         self.op_set = check_op_set(op_set, min_ops=2)
         self.mode = check_choice(mode, SEARCH_MODES, 'search mode')
         self.derive = check_choice(derive, DERIVE_MODES, 'derive')
@@ -126,7 +132,7 @@ class CAKESSearchConv3d(nn.Module):
         )
         self.in_channels = in_channels
         self.channels = out_channels
-        self.kernel = kernel
+        self.kernel_size = kernel_size
         self.stride = _triple(stride)
         self.dilation = _triple(dilation)
         self.bias = bias
@@ -149,7 +155,7 @@ class CAKESSearchConv3d(nn.Module):
                     name,
                     in_channels,
                     out_channels,
-                    kernel,
+                    kernel_size,
                     stride,
                     dilation,
                     bias,
@@ -352,7 +358,7 @@ class CAKESSearchConv3d(nn.Module):
         drawn (op, channel) pair."""
         if self.draws_in_forward:
             self.draw_path()
-        box = box_size(self.op_set, self.kernel)
+        box = box_size(self.op_set, self.kernel_size)
         convs = [self.convs[name] for name in self.op_set]
         ops = torch.arange(len(convs), device=self.drawn.device)
         # (ops, C) one-hot, by comparison: F.one_hot checks its input's
@@ -426,3 +432,8 @@ class CAKESSearchConv3d(nn.Module):
             f'{self.in_channels}, {self.channels}, op_set={self.op_set}, '
             f'mode={self.mode}, derive={self.derive}'
         )
+
+    @property
+    def kernel(self) -> int:
+        """The old name of :attr:`kernel_size`."""
+        return self.kernel_size

@@ -66,7 +66,7 @@ def fixed_conv(
         layer.in_channels,
         mask_to_choice(mask, layer.op_set),
         layer.stride,
-        layer.kernel,
+        layer.kernel_size,
         layer.bias,
         layer.dilation,
         layer.padding_mode,

@@ -1,110 +1,40 @@
 """What the volumetric networks share: MONAI's calling convention and the
 ``op`` argument, which picks the operation of their replaceable convs.
 
-``op`` takes one of these forms (a network accepts a subset, see its
-``OP_TYPES``):
+``op`` is an op of :mod:`cakes_mm.models.ops` (a network accepts a subset,
+see its ``OP_TYPES``):
 
-* ``'3d'``: plain k x k x k convs;
-* ``'2d'``: 3x3x1 convs (one orientation), ``'p3d'``: 3x3x1 then 1x1x3
-  with nothing between; built by the network itself;
-* ``dict(type='cakes', arch=...)`` (an arch list, a JSON file of one, or
-  ``'uniform'`` with ``op_set``) or ``dict(type='cakes', op_set=[...])``:
-  fixed CAKES convs, uniform over ``op_set`` when no arch is given;
-* ``dict(type='cakes_search', op_set=[...], mode='performance' | 'cost',
-  derive='argmax' | 'topk')``: a CAKES search supernet;
-* ``dict(type='pmscn', m=..., n=...)``: PmSCn units.
+* ``dict(type='conv3d')``: plain k x k x k convs;
+* ``dict(type='conv2d')``: 3x3x1 convs (one orientation),
+  ``dict(type='p3d')``: 3x3x1 then 1x1x3 with nothing between; built by
+  the network itself;
+* ``dict(type='cakes', arch=... | op_set=[...])``,
+  ``dict(type='cakes_search', op_set=[...], mode=..., derive=...)``,
+  ``dict(type='pmscn', m=..., n=...)``: made the way any network is
+  brought to CAKES or PmSCn: the network is built with ``conv3d`` convs and
+  its replaceable convs are converted (:mod:`cakes_mm.models.convert`), so
+  trained 3D weights carry over. :meth:`VolumetricNet.apply_op` does that
+  on a built ``conv3d`` network, e.g. after loading its checkpoint.
 
-The dict forms are made the way any network is brought to CAKES or PmSCn:
-the network is built with ``'3d'`` convs and its replaceable convs are
-converted (:mod:`cakes_mm.models.convert`), so trained 3D weights carry
-over. :meth:`VolumetricNet.apply_op` does that on a built ``'3d'`` network,
-e.g. after loading its checkpoint.
+A bare name is the same as its dict (``op='conv3d'``); the old names
+``'3d'`` and ``'2d'`` still work, with a deprecation warning.
 """
 
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple
 
 import torch.nn as nn
 
-from ..convert import (
-    ConversionReport,
-    convert_to_cakes,
-    convert_to_cakes_supernet,
-    convert_to_pmscn,
-)
+from ..convert import ConversionReport
 from ..layers.pmscn import switch_pmscn_to_deploy
+from ..ops import OPS, OpSpec, describe_types, parse_op
 
-OpSpec = Union[str, Mapping[str, Any]]
-
-#: The ops a network builds itself, by name.
-BUILT_OPS = ('3d', '2d', 'p3d')
-
-#: The dict forms: (required keys, optional keys).
-CONVERTED_OPS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
-    'cakes': ((), ('arch', 'op_set')),
-    'cakes_search': (('op_set',), ('mode', 'derive')),
-    'pmscn': (('m', 'n'), ()),
-}
-
-
-def describe_types(types: Tuple[str, ...]) -> str:
-    """``'3d', '2d' or dict(type='cakes' | 'pmscn', ...)``."""
-    names = [f"'{t}'" for t in types if t in BUILT_OPS]
-    dicts = [f"'{t}'" for t in types if t in CONVERTED_OPS]
-    forms = ', '.join(names)
-    if dicts:
-        forms += (
-            f'{" or " if names else ""}dict(type={" | ".join(dicts)}, ...)'
-        )
-    return forms
-
-
-def parse_op(
-    op: OpSpec, network: str, types: Tuple[str, ...]
-) -> Dict[str, Any]:
-    """Check the form of an ``op`` argument; values are checked later.
-
-    Args:
-        op (str | dict): The ``op`` argument.
-        network (str): The network's name, for messages.
-        types (tuple[str, ...]): The op types the network accepts.
-
-    Returns:
-        dict: ``op`` as a dict with its ``type``.
-
-    Raises:
-        ValueError: One line naming ``op`` and the accepted forms.
-    """
-    where = f'{network}: op={op!r}'
-    if isinstance(op, str):
-        spec = dict(type=op)
-    elif isinstance(op, Mapping):
-        spec = dict(op)
-    else:
-        raise ValueError(f'{where} must be {describe_types(types)}')
-    kind = spec.get('type')
-    if kind not in types:
-        raise ValueError(
-            f'{where}: unknown op; {network} takes {describe_types(types)}'
-        )
-    required, optional = CONVERTED_OPS.get(kind, ((), ()))
-    keys = set(spec) - {'type'}
-    missing = [key for key in required if key not in keys]
-    unknown = sorted(keys - set(required) - set(optional))
-    problems = ([f'missing {", ".join(missing)}'] if missing else []) + (
-        [f'unknown key(s) {", ".join(unknown)}'] if unknown else []
-    )
-    if problems:
-        raise ValueError(
-            f'{where}: {"; ".join(problems)}; type={kind!r} '
-            f'takes {", ".join(required + optional)}'
-        )
-    if kind == 'cakes' and not keys:
-        raise ValueError(
-            f"{where}: type='cakes' needs arch=[...] (a list, "
-            f'a JSON file or a released name) or '
-            f'op_set=[...] (a uniform split)'
-        )
-    return spec
+__all__ = [
+    'OpSpec',
+    'VolumetricNet',
+    'check_spatial_dims',
+    'describe_types',
+    'parse_op',
+]
 
 
 def check_spatial_dims(spatial_dims: int, network: str) -> None:
@@ -140,7 +70,7 @@ class VolumetricNet(nn.Module):
         op (str | dict): See the module docstring.
     """
 
-    OP_TYPES: Tuple[str, ...] = ('3d',)
+    OP_TYPES: Tuple[str, ...] = ('conv3d',)
     OP_CONVS: str = ''
     PAIRED_CONVS: bool = True
 
@@ -157,9 +87,9 @@ class VolumetricNet(nn.Module):
         spec = parse_op(op, name, self.OP_TYPES)
         self.in_channels = in_channels
         self.out_channels = out_channels
-        built = spec['type'] in BUILT_OPS
+        built = OPS.get(spec['type']).built
         #: The op the network's convs are built with.
-        self.built_op: str = spec['type'] if built else '3d'
+        self.built_op: str = spec['type'] if built else 'conv3d'
         #: The conversion :meth:`apply_op` still has to make, if any.
         self.pending_op: Optional[Dict[str, Any]] = None if built else spec
         #: The op the network has now.
@@ -176,7 +106,8 @@ class VolumetricNet(nn.Module):
             self.pending_op = None
 
     def apply_op(self, op: OpSpec) -> ConversionReport:
-        """Convert the replaceable convs of this ``'3d'`` network, in place.
+        """Convert the replaceable convs of this ``conv3d`` network, in
+        place.
 
         Trained weights carry over (CAKES shrinks them; PmSCn starts fresh),
         so a trained 3D network can be loaded first, then converted.
@@ -189,15 +120,15 @@ class VolumetricNet(nn.Module):
         """
         name = type(self).__name__
         spec = parse_op(op, name, self.OP_TYPES)
-        if spec['type'] in BUILT_OPS:
+        if OPS.get(spec['type']).built:
             raise ValueError(
                 f'{name}: op={op!r} is built, not converted; '
                 f'pass it to the constructor'
             )
-        if self.op['type'] != '3d':
+        if self.op['type'] != 'conv3d':
             raise ValueError(
                 f'{name}: apply_op converts a network built '
-                f"with op='3d'; this one has op={self.op!r}"
+                f"with op=dict(type='conv3d'); this one has op={self.op!r}"
             )
         try:
             self.report = self.convert(spec)
@@ -218,36 +149,20 @@ class VolumetricNet(nn.Module):
         Strict: ``OP_CONVS`` names convs that must all convert, so one that
         does not is a fault of the network, raised by name, not skipped.
         """
-        kind, include = spec['type'], self.OP_CONVS
+        include = self.OP_CONVS
         # A tracing input of at least 32³; on the meta device it is free.
         size = -(-32 // self.min_size) * self.min_size
         shape = (1, self.in_channels) + (size,) * 3
-        if kind == 'cakes':
-            return convert_to_cakes(
-                self,
-                spec.get('arch'),
-                spec.get('op_set'),
-                include,
-                strict=True,
-            )
-        if kind == 'cakes_search':
-            return convert_to_cakes_supernet(
-                self,
-                spec['op_set'],
-                spec.get('mode', 'performance'),
-                spec.get('derive', 'argmax'),
-                include,
-                input_shape=shape,
-                strict=True,
-            )
-        m, n = spec['m'], spec['n']
-        paired = self.PAIRED_CONVS and isinstance(n, int) and n >= 2
-        return convert_to_pmscn(
+        paired = (
+            self.PAIRED_CONVS
+            and isinstance(spec.get('n'), int)
+            and spec['n'] >= 2
+        )
+        return OPS.get(spec['type']).convert(
             self,
-            m,
-            n,
+            spec,
             include,
             input_shape=shape,
-            replaces=2 if paired else 1,
             strict=True,
+            replaces=2 if paired else 1,
         )

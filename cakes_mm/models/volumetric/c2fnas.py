@@ -73,16 +73,16 @@ def op_conv(op: str, channels: int) -> nn.Module:
     """A size-keeping op conv of ``channels`` → ``channels``.
 
     Args:
-        op (str): ``'3d'`` (3x3x3), ``'2d'`` (3x3x1) or ``'p3d'`` (3x3x1
-            then 1x1x3, nothing between).
+        op (str): ``'conv3d'`` (3x3x3), ``'conv2d'`` (3x3x1) or ``'p3d'``
+            (3x3x1 then 1x1x3, nothing between).
         channels (int): Its width.
 
     Returns:
         nn.Module: The conv (no bias).
     """
-    if op == '3d':
+    if op == 'conv3d':
         return make_sub_kernel_conv('kxkxk', channels, channels)
-    if op == '2d':
+    if op == 'conv2d':
         return make_sub_kernel_conv('kxkx1', channels, channels)
     return nn.Sequential(
         make_sub_kernel_conv('kxkx1', channels, channels),
@@ -223,11 +223,11 @@ class C2FNAS(VolumetricNet):
         in_channels (int): Input channels. Defaults to 1 (CT).
         out_channels (int): Classes. Defaults to 3 (MSD pancreas: background,
             pancreas, tumour).
-        op (str | dict): ``'3d'``, ``'2d'``, ``'p3d'``, or a ``'cakes'``,
-            ``'cakes_search'`` or ``'pmscn'`` dict (see
-            :mod:`cakes_mm.models.volumetric.base`). PmSCn with n >= 2
-            replaces each op conv alone (they do not come in pairs).
-            Defaults to ``'3d'``.
+        op (str | dict): ``dict(type='conv3d' | 'conv2d' | 'p3d' | 'cakes'
+            | 'cakes_search' | 'pmscn', ...)`` (see
+            :mod:`cakes_mm.models.ops`). PmSCn with n >= 2 replaces each op
+            conv alone (they do not come in pairs). Defaults to
+            ``'conv3d'``.
         base_channels (int): f, the first stem's width. Defaults to 32.
         norm_cfg (dict): The norm of every block. Defaults to
             ``dict(type='IN3d', affine=True)``.
@@ -237,7 +237,7 @@ class C2FNAS(VolumetricNet):
     The input's size must be a multiple of 16 along each axis.
     """
 
-    OP_TYPES = ('3d', '2d', 'p3d', 'cakes', 'cakes_search', 'pmscn')
+    OP_TYPES = ('conv3d', 'conv2d', 'p3d', 'cakes', 'cakes_search', 'pmscn')
     OP_CONVS = r'^cells\.\w+\.op(_[ab])?\.conv$'
     PAIRED_CONVS = False
 
@@ -246,7 +246,7 @@ class C2FNAS(VolumetricNet):
         spatial_dims: int = 3,
         in_channels: int = 1,
         out_channels: int = 3,
-        op: OpSpec = '3d',
+        op: OpSpec = 'conv3d',
         base_channels: int = 32,
         norm_cfg: Dict = dict(type='IN3d', affine=True),
         upsample_mode: str = 'trilinear',

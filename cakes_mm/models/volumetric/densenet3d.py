@@ -109,11 +109,11 @@ class DenseNet3D(VolumetricNet):
         spatial_dims (int): Must be 3. Defaults to 3.
         in_channels (int): Input channels. Defaults to 1 (T1 MRI).
         out_channels (int): Classes. Defaults to 4 (background, CSF, GM, WM).
-        op (str | dict): ``'3d'``, or a ``'cakes'`` or ``'pmscn'`` dict (see
-            :mod:`cakes_mm.models.volumetric.base`); PmSCn replaces each
-            conv alone, for any n. A search supernet needs a norm right
-            after each searched conv, which pre-activation dense layers do
-            not have. Defaults to ``'3d'``.
+        op (str | dict): ``dict(type='conv3d' | 'cakes' | 'pmscn', ...)``
+            (see :mod:`cakes_mm.models.ops`); PmSCn replaces each conv
+            alone, for any n. A search supernet needs a norm right after
+            each searched conv, which pre-activation dense layers do not
+            have. Defaults to ``'conv3d'``.
         layers_per_block (Sequence[int]): Dense layers in each block; one
             block per resolution. Defaults to (4, 4, 4, 4, 4).
         stem_channels (int): Width of the stem conv. Defaults to 32.
@@ -127,7 +127,7 @@ class DenseNet3D(VolumetricNet):
     The input's size must be a multiple of 2^(len(layers_per_block) - 1).
     """
 
-    OP_TYPES = ('3d', 'cakes', 'pmscn')
+    OP_TYPES = ('conv3d', 'cakes', 'pmscn')
     OP_CONVS = r'^(stem|blocks\.\d+\.\d+\.layer\.conv)$'
     PAIRED_CONVS = False
 
@@ -136,7 +136,7 @@ class DenseNet3D(VolumetricNet):
         spatial_dims: int = 3,
         in_channels: int = 1,
         out_channels: int = 4,
-        op: OpSpec = '3d',
+        op: OpSpec = 'conv3d',
         layers_per_block: Sequence[int] = (4, 4, 4, 4, 4),
         stem_channels: int = 32,
         growth_rate: int = 28,

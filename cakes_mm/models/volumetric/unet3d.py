@@ -25,6 +25,7 @@ import torch.nn as nn
 from mmaction.registry import MODELS
 from mmcv.cnn import build_norm_layer
 
+from ...deprecation import UNSET, renamed_argument
 from .base import OpSpec, VolumetricNet
 
 UPSAMPLE_MODES = ('deconv', 'trilinear', 'nearest')
@@ -88,14 +89,18 @@ class DecoderLevel(nn.Module):
         in_channels (int): Channels of the deeper level.
         channels (int): This level's width.
         norm_cfg (dict): The norm.
-        upsample (str): See :func:`up_layer`.
+        upsample_mode (str): See :func:`up_layer`.
     """
 
     def __init__(
-        self, in_channels: int, channels: int, norm_cfg: Dict, upsample: str
+        self,
+        in_channels: int,
+        channels: int,
+        norm_cfg: Dict,
+        upsample_mode: str,
     ) -> None:
         super().__init__()
-        self.up = up_layer(upsample, in_channels, channels)
+        self.up = up_layer(upsample_mode, in_channels, channels)
         self.convs = DoubleConv(2 * channels, channels, norm_cfg)
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
@@ -111,21 +116,22 @@ class UNet3D(VolumetricNet):
         spatial_dims (int): Must be 3. Defaults to 3.
         in_channels (int): Input channels. Defaults to 1.
         out_channels (int): Output channels. Defaults to 2.
-        op (str | dict): ``'3d'``, or a ``'cakes'``, ``'cakes_search'`` or
-            ``'pmscn'`` dict (see :mod:`cakes_mm.models.volumetric.base`);
-            PmSCn with n >= 2 replaces the two convs of each level together.
-            Defaults to ``'3d'``.
+        op (str | dict): ``dict(type='conv3d' | 'cakes' | 'cakes_search' |
+            'pmscn', ...)`` (see :mod:`cakes_mm.models.ops`); PmSCn with
+            n >= 2 replaces the two convs of each level together. Defaults
+            to ``'conv3d'``.
         features (Sequence[int]): Width per level, shallow to deep; there are
             ``len(features) - 1`` poolings. Defaults to (32, 64, 128, 256).
         norm_cfg (dict): The norm after each conv. Defaults to
             ``dict(type='BN3d')``.
-        upsample (str): ``'deconv'``, ``'trilinear'`` or ``'nearest'``.
-            Defaults to ``'deconv'``.
+        upsample_mode (str): ``'deconv'``, ``'trilinear'`` or
+            ``'nearest'``. Defaults to ``'deconv'``.
+        upsample (str, optional): Deprecated name of ``upsample_mode``.
 
     The input's size must be a multiple of 2^(len(features) - 1).
     """
 
-    OP_TYPES = ('3d', 'cakes', 'cakes_search', 'pmscn')
+    OP_TYPES = ('conv3d', 'cakes', 'cakes_search', 'pmscn')
     OP_CONVS = r'^(encoder|decoder)\.\d+\.(convs\.)?conv[12]$'
     PAIRED_CONVS = True
 
@@ -134,19 +140,23 @@ class UNet3D(VolumetricNet):
         spatial_dims: int = 3,
         in_channels: int = 1,
         out_channels: int = 2,
-        op: OpSpec = '3d',
+        op: OpSpec = 'conv3d',
         features: Sequence[int] = (32, 64, 128, 256),
         norm_cfg: Dict = dict(type='BN3d'),
-        upsample: str = 'deconv',
+        upsample_mode: str = 'deconv',
+        upsample: str = UNSET,
     ) -> None:
         super().__init__(spatial_dims, in_channels, out_channels, op)
+        upsample_mode = renamed_argument(
+            'UNet3D', 'upsample', upsample, 'upsample_mode', upsample_mode
+        )
         if len(features) < 2:
             raise ValueError(
                 f'UNet3D: features={features!r} needs at least two levels'
             )
-        if upsample not in UPSAMPLE_MODES:
+        if upsample_mode not in UPSAMPLE_MODES:
             raise ValueError(
-                f'UNet3D: upsample={upsample!r}; expected one '
+                f'UNet3D: upsample_mode={upsample_mode!r}; expected one '
                 f'of {", ".join(UPSAMPLE_MODES)}'
             )
         self.min_size = 2 ** (len(features) - 1)
@@ -157,7 +167,7 @@ class UNet3D(VolumetricNet):
         )
         self.pool = nn.MaxPool3d(2)
         self.decoder = nn.ModuleList(
-            DecoderLevel(features[i + 1], features[i], norm_cfg, upsample)
+            DecoderLevel(features[i + 1], features[i], norm_cfg, upsample_mode)
             for i in range(len(features) - 1)
         )
         self.head = nn.Conv3d(features[0], out_channels, 1)

@@ -2,7 +2,7 @@
 # on MSD pancreas: one CT channel in, 3 classes out (background, pancreas,
 # tumour); Dice + cross-entropy; whole volumes tested by a 96^3 sliding
 # window at stride 32. `network.op` picks the replaceable convs' operation
-# ('3d', '2d', 'p3d', or a CAKES / search dict); each config sets it. The
+# (conv3d, conv2d, p3d, or a CAKES / search dict); each config sets it. The
 # cost-priority lasso (lambda 1e-4, beta 9/13, 3/13, 1/13) adds `loss_alpha`
 # only in a cost-priority search.
 custom_imports = dict(imports=['cakes_mm'], allow_failed_imports=False)
@@ -10,7 +10,11 @@ custom_imports = dict(imports=['cakes_mm'], allow_failed_imports=False)
 model = dict(
     type='VolumeSegmentor',
     network=dict(
-        type='C2FNAS', spatial_dims=3, in_channels=1, out_channels=3, op='3d'
+        type='C2FNAS',
+        spatial_dims=3,
+        in_channels=1,
+        out_channels=3,
+        op=dict(type='conv3d'),
     ),
     loss=dict(
         type='monai.losses.DiceCELoss',

@@ -1,5 +1,6 @@
 # CAKES ResNet-50 in mmaction2's Recognizer3D with an I3DHead (dropout 0.3,
-# as in the paper). The backbone's `arch` is set by each config.
+# as in the paper). The backbone's `op` (its CAKES arch) is set by each
+# config.
 custom_imports = dict(imports=['cakes_mm'], allow_failed_imports=False)
 
 model = dict(
@@ -7,7 +8,7 @@ model = dict(
     backbone=dict(
         type='CAKESResNet',
         depth=50,
-        arch='CAKES123D_P',
+        op=dict(type='cakes', arch='CAKES123D_P'),
         pretrained=None,
         pretrained2d=True,
         norm_eval=False,

@@ -2,7 +2,7 @@
 # by a transition layer) in a VolumeSegmentor for T1 MRI brain tissue, as in
 # the PmSCn paper (§4.2): 4 classes (background, CSF, GM, WM), Dice +
 # cross-entropy (our choice: the paper does not name its loss), tested by a
-# 64^3 sliding window at stride 32 (our choice). `network.op` is '3d' for
+# 64^3 sliding window at stride 32 (our choice). `network.op` is conv3d for
 # the baseline and dict(type='pmscn', m=..., n=...) for P_mSC_n.
 custom_imports = dict(imports=['cakes_mm'], allow_failed_imports=False)
 
@@ -13,7 +13,7 @@ model = dict(
         spatial_dims=3,
         in_channels=1,
         out_channels=4,
-        op='3d',
+        op=dict(type='conv3d'),
     ),
     loss=dict(type='monai.losses.DiceCELoss', to_onehot_y=True, softmax=True),
     test_cfg=dict(

@@ -1,7 +1,6 @@
 # PmSCn ResNet-34 in mmaction2's Recognizer3D with an I3DHead, for 64x64
-# clips (the paper's UCF101 setting). `pmscn` is left at the backbone's
-# default, None: the plain 3D ResNet-34. The P_mSC_n configs set
-# pmscn=dict(m=..., n=...).
+# clips (the paper's UCF101 setting). The op here is conv3d: the plain 3D
+# ResNet-34. The P_mSC_n configs set op=dict(type='pmscn', m=..., n=...).
 # The stem and strides are mmaction2's R(2+1)D-34 recipe ((3,7,7) stem,
 # spatial strides (1,2,2,2), temporal strides (1,2,2,2)) without the stem's
 # max-pool, so that 64 frames of 64x64 end as 8x4x4 rather than 8x2x2.
@@ -12,6 +11,7 @@ model = dict(
     backbone=dict(
         type='PmSCnResNet',
         depth=34,
+        op=dict(type='conv3d'),
         conv1_kernel=(3, 7, 7),
         conv1_stride=(1, 2, 2),
         with_pool1=False,

@@ -2,7 +2,7 @@
 # voxel, as in Funke et al.'s EM pipeline that the PmSCn paper (§4.3)
 # follows: a per-voxel binary cross-entropy against the affinities of the
 # instance labels; at test time, the sliding window's affinities thresholded
-# at 0.5 and split into connected components. `network.op` is '3d' for the
+# at 0.5 and split into connected components. `network.op` is conv3d for the
 # baseline and dict(type='pmscn', m=..., n=...) for P_mSC_n; each config
 # sets it. The window (64^3 at stride 32) is our choice.
 custom_imports = dict(imports=['cakes_mm'], allow_failed_imports=False)
@@ -10,7 +10,11 @@ custom_imports = dict(imports=['cakes_mm'], allow_failed_imports=False)
 model = dict(
     type='AffinitySegmentor',
     network=dict(
-        type='UNet3D', spatial_dims=3, in_channels=1, out_channels=3, op='3d'
+        type='UNet3D',
+        spatial_dims=3,
+        in_channels=1,
+        out_channels=3,
+        op=dict(type='conv3d'),
     ),
     threshold=0.5,
     test_cfg=dict(

@@ -101,7 +101,7 @@ def test_depth_18_from_the_arch_table():
 
 def test_registered_and_built_from_a_dict():
     model = MODELS.build(
-        dict(type='PmSCnResNet', pmscn=dict(m=2, n=2), **FAST)
+        dict(type='PmSCnResNet', op=dict(type='pmscn', m=2, n=2), **FAST)
     )
     assert isinstance(model, PmSCnResNet) and model.pmscn == dict(m=2, n=2)
     assert model.feat_dim == 32
@@ -111,14 +111,33 @@ def test_registered_and_built_from_a_dict():
     'kwargs, error, message',
     [
         (dict(depth=50), KeyError, 'invalid depth 50'),
-        (dict(pmscn=dict(m=4, n=1)), ValueError, 'm \\(parallel streams\\)'),
         (
-            dict(pmscn=dict(m=1, n=0)),
+            dict(op=dict(type='pmscn', m=4, n=1)),
+            ValueError,
+            'm \\(parallel streams\\)',
+        ),
+        (
+            dict(op=dict(type='pmscn', m=1, n=0)),
             ValueError,
             'n \\(2D convs per stream\\)',
         ),
-        (dict(pmscn=dict(m=1)), ValueError, 'pmscn must be None or dict'),
-        (dict(pmscn=dict(m=1, n=1, k=3)), ValueError, 'pmscn must be None'),
+        (
+            dict(op=dict(type='pmscn', m=1)),
+            ValueError,
+            "^PmSCnResNet: op=.*: missing n; type='pmscn' takes m, n$",
+        ),
+        (
+            dict(op=dict(type='pmscn', m=1, n=1, k=3)),
+            ValueError,
+            '^PmSCnResNet: op=.*: unknown key\\(s\\) k;',
+        ),
+        (
+            dict(op=dict(type='cakes', op_set=['kxkxk'])),
+            ValueError,
+            '^PmSCnResNet: op=.*: unknown op; PmSCnResNet takes dict\\(type='
+            "'conv3d' \\| 'pmscn', \\.\\.\\.\\)$",
+        ),
+        (dict(pmscn=dict(m=1)), ValueError, 'missing n'),
         (dict(pmscn=(1, 1)), ValueError, 'pmscn must be None'),
         (dict(spatial_strides=(1, 2, 2)), ValueError, 'one stride per stage'),
     ],

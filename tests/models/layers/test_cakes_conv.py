@@ -41,8 +41,10 @@ def test_zero_count_ops_build_nothing_and_uniform_splits():
 def test_bad_arguments():
     with pytest.raises(ValueError, match='unknown sub-kernel'):
         CAKESConv3d(3, {'kxk': 4})
-    with pytest.raises(ValueError, match='kernel must be odd'):
-        CAKESConv3d(3, {'kxkxk': 4}, kernel=4)
+    with pytest.raises(ValueError, match='kernel_size must be odd'):
+        CAKESConv3d(3, {'kxkxk': 4}, kernel_size=4)
+    with pytest.warns(DeprecationWarning, match='use kernel_size='):
+        assert CAKESConv3d(3, {'kxkxk': 4}, kernel=5).kernel_size == 5
 
 
 def test_p3d_inflation_starts_as_the_2d_conv_on_any_clip():

@@ -91,7 +91,7 @@ def test_norms_on_batch_statistics_stay():
         (
             lambda: MODELS.build(
                 dict(
-                    type='PmSCnConverted',
+                    type='ConvertedNet',
                     model=dict(
                         type='ResNet3d',
                         depth=18,
@@ -99,8 +99,7 @@ def test_norms_on_batch_statistics_stay():
                         pretrained=None,
                         pretrained2d=False,
                     ),
-                    m=2,
-                    n=2,
+                    op=dict(type='pmscn', m=2, n=2),
                 )
             ),
             (1, 3, 4, 32, 32),

@@ -233,7 +233,7 @@ def test_bad_op_sets_and_modes():
         CAKESResNetSupernet(mode='fast', op_set=OPS)
     with pytest.raises(ValueError, match='derive must be one of'):
         CAKESResNetSupernet(mode='cost', op_set=OPS, derive='max')
-    with pytest.raises(ValueError, match='give arch=None'):
+    with pytest.raises(ValueError, match='searches the arch; give op='):
         CAKESResNetSupernet(op_set=OPS, arch='c2d')
     with pytest.raises(ValueError, match='no searched layer'):
         dump_chosen(CAKESResNet(arch='c2d', base_channels=8))

@@ -76,10 +76,9 @@ def test_loss_arguments_reach_the_loss():
 def test_the_lasso_joins_the_losses_in_a_cost_search(mode):
     model = segmentor(
         network=dict(
-            type='CAKESConverted',
+            type='ConvertedNet',
             model=UNET,
-            op_set=['kxkxk', '1xkxk'],
-            search=mode,
+            op=dict(type='cakes_search', op_set=['kxkxk', '1xkxk'], mode=mode),
         )
     )
     data = model.data_preprocessor(batch(), training=True)

@@ -14,7 +14,7 @@ SMALL = {
 }
 
 
-def small(network, op='3d', out_channels=3, **kwargs):
+def small(network, op='conv3d', out_channels=3, **kwargs):
     """A reduced-width network with one input channel."""
     options = {**SMALL[network], **kwargs}
     return network(3, 1, out_channels, op=op, **options)

@@ -1,4 +1,4 @@
-"""Exact properties: C2FNAS '2d' is CAKES with only 3x3x1; a trained 3D
+"""Exact properties: C2FNAS 'conv2d' is CAKES with only 3x3x1; a trained 3D
 UNet converted to one sub-kernel keeps its response on input constant
 along the dropped axes; a C2FNAS search's fixed subnet loads into the
 network built from its exported arch; DenseNet3D's PmSCn forms for brain
@@ -33,7 +33,7 @@ def outputs(model, x):
 
 
 def test_c2fnas_2d_is_cakes_with_only_3x3x1(tmp_path):
-    planar = trained(small(C2FNAS, '2d'))
+    planar = trained(small(C2FNAS, 'conv2d'))
     widths = [
         m.out_channels
         for name, m in planar.named_modules()
@@ -73,8 +73,8 @@ def test_converted_unet_keeps_its_response(op):
     # poolings). Batch norms use running statistics (instance statistics
     # would see the padding) and the upsampling interpolates (a transposed
     # conv would not keep a constant constant).
-    original = trained(small(UNet3D, upsample='trilinear'))
-    converted = small(UNet3D, upsample='trilinear')
+    original = trained(small(UNet3D, upsample_mode='trilinear'))
+    converted = small(UNet3D, upsample_mode='trilinear')
     converted.load_state_dict(original.state_dict())
     report = converted.apply_op(dict(type='cakes', op_set=[op]))
     assert len(report.layers) == 10

@@ -35,8 +35,8 @@ FORMS = (
     [
         (C2FNAS, op)
         for op in [
-            '3d',
-            '2d',
+            'conv3d',
+            'conv2d',
             'p3d',
             CAKES,
             COST_SEARCH,
@@ -47,7 +47,7 @@ FORMS = (
     + [
         (UNet3D, op)
         for op in [
-            '3d',
+            'conv3d',
             CAKES,
             COST_SEARCH,
             pmscn(1, 1),
@@ -58,7 +58,7 @@ FORMS = (
     ]
     + [
         (DenseNet3D, op)
-        for op in ['3d', CAKES, pmscn(1, 1), pmscn(2, 2), pmscn(2, 3)]
+        for op in ['conv3d', CAKES, pmscn(1, 1), pmscn(2, 2), pmscn(2, 3)]
     ]
 )
 #: Small inputs; C2FNAS's instance norms need two voxels at 1/16 size.
@@ -100,7 +100,7 @@ def op_convs(model):
 @pytest.mark.parametrize(
     'op, kind',
     [
-        ('2d', nn.Conv3d),
+        ('conv2d', nn.Conv3d),
         ('p3d', nn.Sequential),
         (CAKES, CAKESConv3d),
         (dict(COST_SEARCH, mode='performance'), CAKESSearchConv3d),
@@ -141,7 +141,7 @@ def test_c2fnas_op_changes_the_17_op_convs_only(op, kind):
 
 
 def test_2d_and_p3d_op_convs():
-    planar = small(C2FNAS, '2d')
+    planar = small(C2FNAS, 'conv2d')
     assert {m.kernel_size for _, m in op_convs(planar)} == {(3, 3, 1)}
     serial = small(C2FNAS, 'p3d')
     assert {
@@ -257,8 +257,9 @@ def test_plain_monai_training_and_sliding_window_inference():
             C2FNAS,
             'foo',
             ValueError,
-            r"^C2FNAS: op='foo': unknown op; C2FNAS takes '3d', '2d', 'p3d' or "
-            r"dict\(type='cakes' \| 'cakes_search' \| 'pmscn', \.\.\.\)$",
+            r"^C2FNAS: op='foo': unknown op; C2FNAS takes dict\(type='conv3d' "
+            r"\| 'conv2d' \| 'p3d' \| 'cakes' \| 'cakes_search' \| 'pmscn', "
+            r'\.\.\.\)$',
         ),
         (C2FNAS, 3, ValueError, r'^C2FNAS: op=3 must be '),
         (
@@ -318,16 +319,17 @@ def test_plain_monai_training_and_sliding_window_inference():
         ),
         (
             UNet3D,
-            '2d',
+            'conv2d',
             ValueError,
-            r"^UNet3D: op='2d': unknown op; UNet3D takes '3d' or dict",
+            r"^UNet3D: op='conv2d': unknown op; UNet3D takes "
+            r"dict\(type='conv3d' \| 'cakes'",
         ),
         (
             DenseNet3D,
             COST_SEARCH,
             ValueError,
-            r"^DenseNet3D: op=.*: unknown op; DenseNet3D takes '3d' or "
-            r"dict\(type='cakes' \| 'pmscn', \.\.\.\)$",
+            r'^DenseNet3D: op=.*: unknown op; DenseNet3D takes '
+            r"dict\(type='conv3d' \| 'cakes' \| 'pmscn', \.\.\.\)$",
         ),
     ],
 )
@@ -340,15 +342,15 @@ def test_bad_op_gives_one_line_naming_it(network, op, error, message):
 def test_bad_arguments_name_themselves():
     with pytest.raises(ValueError, match=r'^UNet3D: spatial_dims=2; only '):
         UNet3D(2, 1, 2)
-    with pytest.raises(ValueError, match=r"^UNet3D: upsample='bilinear'"):
-        small(UNet3D, upsample='bilinear')
+    with pytest.raises(ValueError, match=r"^UNet3D: upsample_mode='bilinear'"):
+        small(UNet3D, upsample_mode='bilinear')
     with pytest.raises(ValueError, match=r'upsample_mode must be '):
         small(C2FNAS, upsample_mode='area')
     model = small(C2FNAS, CAKES)
     with pytest.raises(
         ValueError,
         match=r'^C2FNAS: apply_op converts a '
-        r"network built with op='3d'; this one has op=",
+        r"network built with op=dict\(type='conv3d'\); this one has op=",
     ):
         model.apply_op(CAKES)
     with pytest.raises(

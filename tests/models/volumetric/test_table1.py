@@ -28,8 +28,8 @@ ALL = ['kxkxk'] + TWO_D + ONE_D  # kxkxk first: it takes the remainder
 
 #: Each Table 1 row with a config: its op, and its op convs' weights for C.
 ROWS = {
-    'C2FNAS 2D': ('2d', lambda c: 9 * c * c),
-    'C2FNAS 3D': ('3d', lambda c: 27 * c * c),
+    'C2FNAS 2D': ('conv2d', lambda c: 9 * c * c),
+    'C2FNAS 3D': ('conv3d', lambda c: 27 * c * c),
     'C2FNAS P3D': ('p3d', lambda c: (9 + 3) * c * c),
     'CAKES 1D manual': (
         dict(type='cakes', op_set=ONE_D),
@@ -88,7 +88,7 @@ def test_auto_rows_count_the_arch_our_search_found(name):
     ours = model_complexity(meta_c2fnas(dict(type='cakes', arch=arch)), PATCH)
     # By hand: the 3D network, each op conv's 27·c² weights replaced by
     # its channels' sub-kernels (C2FNAS's op convs map c to c channels).
-    full = model_complexity(meta_c2fnas('3d'), PATCH)
+    full = model_complexity(meta_c2fnas('conv3d'), PATCH)
     widths = [sum(entry.values()) for entry in arch]
     assert ours.params == full.params - sum(27 * c * c for c in widths) + sum(
         n * c * kernel_volume(op)
