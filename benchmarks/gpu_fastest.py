@@ -37,7 +37,8 @@ Groups, in the order they run (a row is skipped, and listed so, once
 * ``volumetric``: the MRI demo's UNet rows (32³), C2FNAS rows (64³) and
   MONAI's BasicUNet and SegResNet with their conversions (64³).
 
-With ``--device cpu`` the same code runs eagerly on tiny inputs: that is the
+With ``--device cpu`` the same code runs eagerly on tiny inputs (and the
+search group on narrow networks): that is the
 script's own check before it is spent on a GPU, not a measurement. The table
 is printed and written to ``benchmarks/results/latency_cuda.md`` (or
 ``--out``), and the profile of the last search row beside it.
@@ -426,14 +427,16 @@ def search_group(setting: Setting) -> List[dict]:
     (the paths drawn before each replay), and as one conv per op over its
     drawn channels (the CPU default; its shapes change with every path,
     so it runs eagerly)."""
-    c2d = dict(type='CAKESResNet', op=dict(type='conv2d'))
+    # The CPU check builds narrow networks: what it checks is the code path.
+    narrow = {} if setting.cuda else dict(base_channels=8)
+    c2d = dict(type='CAKESResNet', op=dict(type='conv2d'), **narrow)
     rows = [('C2D', c2d, True, None), ('C2D, eager', c2d, False, None)]
     for name, ops in [
         ('12D', ['1xkxk', 'kx1x1']),
         ('123D', ['kxkxk', '1xkxk', 'kx1x1']),
     ]:
         op = dict(type='cakes_search', op_set=ops, mode='performance')
-        cfg = dict(type='CAKESResNetSupernet', op=op)
+        cfg = dict(type='CAKESResNetSupernet', op=op, **narrow)
         rows += [
             (
                 f'CAKES {name} search step, one conv, CUDA graph',
