@@ -902,10 +902,10 @@ def convert_network(
     return OPS.get(spec['type']).convert(
         model,
         spec,
-        include,
-        exclude,
-        input_shape,
-        strict,
-        add_norm,
-        replaces,
+        include=include,
+        exclude=exclude,
+        input_shape=input_shape,
+        strict=strict,
+        add_norm=add_norm,
+        replaces=replaces,
     )

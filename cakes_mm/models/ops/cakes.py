@@ -2,7 +2,7 @@
 
 from typing import Any, Dict
 
-from .registry import OPS, OpEntry
+from .registry import OPS, OpEntry, conversion_options
 
 
 @OPS.register
@@ -24,17 +24,7 @@ class CAKESOp(OpEntry):
                 'or a released name) or op_set=[...] (a uniform split)'
             )
 
-    def convert(
-        self,
-        model,
-        spec,
-        include=None,
-        exclude=None,
-        input_shape=None,
-        strict=False,
-        add_norm=False,
-        replaces=None,
-    ):
+    def convert(self, model, spec, **options):
         """Each selected conv becomes a fixed CAKES conv."""
         from ..convert.converters import convert_to_cakes
 
@@ -42,7 +32,5 @@ class CAKESOp(OpEntry):
             model,
             spec.get('arch'),
             spec.get('op_set'),
-            include,
-            exclude,
-            strict,
+            **conversion_options(options, 'include', 'exclude', 'strict'),
         )

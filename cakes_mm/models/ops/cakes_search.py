@@ -1,7 +1,7 @@
 """``dict(type='cakes_search', op_set=[...], mode=..., derive=...)``: a
 CAKES search supernet."""
 
-from .registry import OPS, OpEntry
+from .registry import OPS, OpEntry, conversion_options
 
 
 @OPS.register
@@ -16,28 +16,15 @@ class CAKESSearchOp(OpEntry):
     built = False
     summary = 'a CAKES search supernet over op_set'
 
-    def convert(
-        self,
-        model,
-        spec,
-        include=None,
-        exclude=None,
-        input_shape=None,
-        strict=False,
-        add_norm=False,
-        replaces=None,
-    ):
+    def convert(self, model, spec, **options):
         """Each selected conv and its norm become one searched conv."""
         from ..convert.converters import convert_to_cakes_supernet
 
+        taken = ('include', 'exclude', 'input_shape', 'strict', 'add_norm')
         return convert_to_cakes_supernet(
             model,
             spec['op_set'],
             spec.get('mode', 'performance'),
             spec.get('derive', 'argmax'),
-            include,
-            exclude,
-            input_shape,
-            strict,
-            add_norm,
+            **conversion_options(options, *taken),
         )

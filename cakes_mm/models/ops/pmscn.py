@@ -3,7 +3,7 @@
 from typing import Any, Dict
 
 from ..layers.pmscn import check_streams
-from .registry import OPS, OpEntry
+from .registry import OPS, OpEntry, conversion_options
 
 
 @OPS.register
@@ -21,27 +21,14 @@ class PmSCnOp(OpEntry):
         """m and n in range."""
         check_streams(spec['m'], spec['n'])
 
-    def convert(
-        self,
-        model,
-        spec,
-        include=None,
-        exclude=None,
-        input_shape=None,
-        strict=False,
-        add_norm=False,
-        replaces=None,
-    ):
+    def convert(self, model, spec, **options):
         """Selected convs (or pairs of them) become PmSCn units."""
         from ..convert.converters import convert_to_pmscn
 
+        taken = ('include', 'exclude', 'input_shape', 'replaces', 'strict')
         return convert_to_pmscn(
             model,
             spec['m'],
             spec['n'],
-            include,
-            exclude,
-            input_shape,
-            replaces,
-            strict,
+            **conversion_options(options, *taken),
         )

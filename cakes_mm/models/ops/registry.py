@@ -43,18 +43,17 @@ class OpEntry:
             spec (dict): The op, keys already checked.
         """
 
-    def convert(
-        self,
-        model: nn.Module,
-        spec: Dict[str, Any],
-        include: Any = None,
-        exclude: Any = None,
-        input_shape: Optional[Tuple[int, ...]] = None,
-        strict: bool = False,
-        add_norm: bool = False,
-        replaces: Optional[int] = None,
-    ):
+    def convert(self, model: nn.Module, spec: Dict[str, Any], **options: Any):
         """Convert the selected convs of ``model`` to this op, in place.
+
+        Args:
+            model (nn.Module): The network.
+            spec (dict): The op, checked.
+            **options: ``include``, ``exclude``, ``input_shape``, ``strict``,
+                ``add_norm`` and ``replaces``, as
+                :func:`~cakes_mm.models.convert.convert_network` takes them;
+                each entry passes on those its conversion uses
+                (:func:`conversion_options`).
 
         Returns:
             ConversionReport: What was replaced.
@@ -63,6 +62,19 @@ class OpEntry:
             f'type={self.name!r} is built, not converted; '
             f'pass it to the constructor'
         )
+
+
+def conversion_options(options: Dict[str, Any], *names: str) -> Dict[str, Any]:
+    """The named conversion options that were given.
+
+    Args:
+        options (dict): All the conversion options.
+        *names (str): Those one conversion takes.
+
+    Returns:
+        dict: ``{name: value}`` for each of ``names`` in ``options``.
+    """
+    return {name: options[name] for name in names if name in options}
 
 
 class OpRegistry:

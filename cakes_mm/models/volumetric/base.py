@@ -161,7 +161,7 @@ class VolumetricNet(nn.Module):
         return OPS.get(spec['type']).convert(
             self,
             spec,
-            include,
+            include=include,
             input_shape=shape,
             strict=True,
             replaces=2 if paired else 1,
