@@ -137,7 +137,7 @@ def test_the_tools_take_old_and_scoped_names(monkeypatch, tmp_path):
     with pytest.warns(DeprecationWarning, match=new):
         cfg = load_config(args(f'{CONFIGS}/baselines/c2d_r50_8x1x1_sthv1.py'))
     assert cfg.work_dir == osp.join('work_dirs', new)
-    assert cfg.model.backbone.arch == 'c2d'
+    assert cfg.model.backbone.op == dict(type='conv2d')
     cfg = load_config(args(f'cakes_mm::baselines/{new}.py'))
     assert cfg.work_dir == osp.join('work_dirs', new)
     with pytest.raises(SystemExit, match='config file not found'):

@@ -27,7 +27,11 @@ OLD_KEYS = {'arch', 'op_set', 'pmscn', 'mode', 'derive', 'search', 'm', 'n'}
 OLD_SPELLINGS = {'kernel', 'k', 'upsample'}
 #: An arch file the searched configs read from a work_dir of a search run.
 SEARCHED_ARCH = osp.join(
-    REPO, 'configs', 'volumetric', 'archs', 'c2fnas-123d-perf_mni-brain.json'
+    REPO,
+    'configs',
+    'volumetric',
+    'archs',
+    'cakes-123d-perf_c2fnas_1xb4-48x48x48-10e_mni-brain-mri.json',
 )
 
 
