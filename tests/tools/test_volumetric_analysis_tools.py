@@ -132,7 +132,7 @@ def test_plot_refuses_a_config_without_the_arch(retrain_config, tmp_path):
     with pytest.raises(
         UnsupportedConfigError,
         match=r'does not use .*arch.json .*set the arch with '
-        r'--cfg-options, e.g. model.network.arch=.*arch.json$',
+        r'--cfg-options, e.g. model.network.op.arch=.*arch.json$',
     ):
         arch_bars(
             str(arch_file),
