@@ -50,6 +50,7 @@ from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.utils import _triple
 
+from .flat_conv import FlatConv3d
 from .sub_kernels import IntOr3, make_sub_kernel_conv, uniform_split
 
 # (2D sub-kernel, 1D sub-kernel) of each stream, in stream order.
@@ -202,7 +203,7 @@ class PmSCnStream(nn.Module):
         return folded
 
 
-def conv_with_norm(conv: nn.Conv3d, norm: _BatchNorm) -> nn.Conv3d:
+def conv_with_norm(conv: nn.Conv3d, norm: _BatchNorm) -> FlatConv3d:
     """One conv computing ``norm(conv(x))`` with the norm's running
     statistics: the weight scaled by γ/σ per filter and a bias.
 
@@ -211,7 +212,8 @@ def conv_with_norm(conv: nn.Conv3d, norm: _BatchNorm) -> nn.Conv3d:
         norm (_BatchNorm): The batch norm after it.
 
     Returns:
-        nn.Conv3d: The folded conv, on the conv's device, layout and dtype.
+        FlatConv3d: The folded conv, on the conv's device, layout and
+        dtype.
     """
     scale = torch.rsqrt(norm.running_var + norm.eps)
     if norm.affine:
@@ -221,7 +223,7 @@ def conv_with_norm(conv: nn.Conv3d, norm: _BatchNorm) -> nn.Conv3d:
         shift = shift + norm.bias
     if conv.bias is not None:
         shift = shift + conv.bias * scale
-    fused = nn.Conv3d(
+    fused = FlatConv3d(
         conv.in_channels,
         conv.out_channels,
         conv.kernel_size,

@@ -1,0 +1,126 @@
+"""A 3D conv whose kernel is flat along an axis, run as a 2D conv over a
+view of its input that costs no copy.
+
+A sub-kernel such as ``kxkx1`` or ``1x1xk`` spans fewer than three axes, so
+a 3D conv computes it with a 3D kernel that does no more than a 2D one. On
+the CPU, oneDNN's 3D kernels are slow for some of these shapes, and at
+batch 1 PyTorch picks its own unvectorised 3D conv for small inputs (when N,
+C, T and H multiply to at most 20,480), which is slow for every 1D kernel.
+The same output, exactly, comes from a 2D conv over a view:
+
+* a kernel flat along T (``1xkxk``, ``1x1xk``, ``1xkx1``) on a
+  ``channels_last_3d`` input: T joins the batch, (N·T, C, H, W);
+* a kernel flat along W (``kxkx1``, ``kx1x1``): H and W merge into one axis
+  of H·W, on which the kernel's H taps lie W apart (dilation W, padding W
+  per tap), so they never cross a row;
+* a kernel flat along H (``kx1xk``): T and H merge into one axis of T·H, on
+  which the T taps lie H apart.
+
+Each view is free in the layout it is used with. Measured on a 2-thread
+AVX-512 CPU (``docs/benchmarks.md``), the forward pass at batch 1 is faster
+or equal this way, for the shapes of PmSCn's R3D-34 and the MRI demo, while
+the dilated forms' backward passes are slower: the 2D form is therefore used
+only where no gradient is recorded (``torch.is_grad_enabled()`` is False).
+"""
+
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def flat_conv3d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor],
+    padding,
+    dilation,
+) -> Optional[torch.Tensor]:
+    """A stride-1, zero-padded, ungrouped 3D conv as a 2D conv over a free
+    view, or None where no view fits (see the module docstring).
+
+    Args:
+        x (torch.Tensor): (N, C_in, T, H, W).
+        weight (torch.Tensor): (C_out, C_in, kT, kH, kW).
+        bias (torch.Tensor, optional): (C_out,) or None.
+        padding (tuple[int, int, int]): Zero padding along (T, H, W).
+        dilation (tuple[int, int, int]): Dilation along (T, H, W).
+
+    Returns:
+        torch.Tensor | None: (N, C_out, T, H, W) in ``x``'s layout, equal
+        to ``F.conv3d(x, weight, bias, 1, padding, dilation)``, or None.
+    """
+    y = _flat_conv(x, weight, bias, padding, dilation)
+    return None if y is None else _dense_strides(y, x)
+
+
+def _flat_conv(x, weight, bias, padding, dilation) -> Optional[torch.Tensor]:
+    """:func:`flat_conv3d`'s 2D conv, its output's strides as the view
+    leaves them."""
+    n, c, t, h, w = x.shape
+    kt, kh, kw = weight.shape[2:]
+    pt, ph, pw = padding
+    dt, dh, dw = dilation
+    if kt == 1 and x.is_contiguous(memory_format=torch.channels_last_3d):
+        frames = x.transpose(1, 2).reshape(n * t, c, h, w)
+        y = F.conv2d(frames, weight[:, :, 0], bias, 1, (ph, pw), (dh, dw))
+        return y.view(n, t, -1, h, w).transpose(1, 2)
+    if kw == 1:
+        rows = x.reshape(n, c, t, h * w)
+        y = F.conv2d(rows, weight[..., 0], bias, 1, (pt, w * ph), (dt, w * dh))
+        return y.view(n, -1, t, h, w)
+    if kh == 1:
+        planes = x.reshape(n, c, t * h, w)
+        y = F.conv2d(
+            planes, weight[:, :, :, 0], bias, 1, (h * pt, pw), (h * dt, dw)
+        )
+        return y.view(n, -1, t, h, w)
+    return None
+
+
+def _dense_strides(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``y`` with the strides a dense tensor in ``x``'s layout has.
+
+    A 2D conv's output may carry any stride along a size-1 axis (batch 1),
+    and a view keeps it; ``torch.cat`` of tensors whose strides then differ
+    falls back to the default layout. Only size-1 axes' strides change, so
+    the result is a view of the same memory. An output in another layout
+    is returned as it is.
+    """
+    n, c, t, h, w = y.shape
+    if x.is_contiguous(memory_format=torch.channels_last_3d):
+        layout = torch.channels_last_3d
+        strides = (c * t * h * w, 1, h * w * c, w * c, c)
+    else:
+        layout = torch.contiguous_format
+        strides = (c * t * h * w, t * h * w, h * w, w, 1)
+    if not y.is_contiguous(memory_format=layout):
+        return y  # another layout (the weight's, say): left as it is
+    return y.as_strided(y.shape, strides)
+
+
+class FlatConv3d(nn.Conv3d):
+    """An ``nn.Conv3d`` (same parameters, same state dict) that, when no
+    gradient is recorded, runs a kernel flat along an axis as a 2D conv over
+    a free view of its input (:func:`flat_conv3d`). Every other case, and a
+    trace (an ONNX export keeps its 3D conv node), is ``nn.Conv3d``'s own
+    forward."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``nn.Conv3d.forward``, through the 2D view where it applies."""
+        if (
+            not torch.is_grad_enabled()
+            and not torch.jit.is_tracing()  # ONNX keeps the 3D conv
+            and self.stride == (1, 1, 1)
+            and self.groups == 1
+            and self.padding_mode == 'zeros'
+            and not isinstance(self.padding, str)
+            and x.dim() == 5
+        ):
+            y = flat_conv3d(
+                x, self.weight, self.bias, self.padding, self.dilation
+            )
+            if y is not None:
+                return y
+        return super().forward(x)

@@ -1,0 +1,110 @@
+"""FlatConv3d: a flat kernel as a 2D conv over a free view, exactly the 3D
+conv, in the input's layout, and only where no gradient is recorded."""
+
+import itertools
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from cakes_mm.models.layers.flat_conv import FlatConv3d, flat_conv3d
+from cakes_mm.models.layers.pmscn import PmSCn
+
+CL = torch.channels_last_3d
+FLAT = [(1, 3, 3), (3, 3, 1), (3, 1, 3), (3, 1, 1), (1, 1, 3), (1, 3, 1)]
+
+
+@pytest.mark.parametrize(
+    'kernel,layout,dilation',
+    list(itertools.product(FLAT, [CL, torch.contiguous_format], [1, 2])),
+)
+def test_flat_conv_equals_conv3d_in_the_input_layout(kernel, layout, dilation):
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 4, 6, 7).contiguous(memory_format=layout)
+    weight, bias = torch.randn(3, 5, *kernel), torch.randn(3)
+    padding = tuple(dilation * (k // 2) for k in kernel)
+    dilations = (dilation,) * 3
+    y = flat_conv3d(x, weight, bias, padding, dilations)
+    if kernel[0] == 1 and kernel[1] == 3 == kernel[2] and layout != CL:
+        assert y is None  # no free view: T cannot join the batch
+        return
+    expected = F.conv3d(x, weight, bias, 1, padding, dilations)
+    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
+    assert y.is_contiguous(memory_format=layout)
+
+
+def test_a_full_kernel_has_no_flat_form():
+    x = torch.randn(1, 2, 3, 3, 3)
+    assert (
+        flat_conv3d(x, torch.randn(2, 2, 3, 3, 3), None, (1,) * 3, (1,) * 3)
+        is None
+    )
+
+
+def test_flat_conv3d_is_an_nn_conv3d_and_only_infers_through_the_view():
+    torch.manual_seed(0)
+    conv = FlatConv3d(4, 6, (3, 3, 1), padding=(1, 1, 0))
+    plain = nn.Conv3d(4, 6, (3, 3, 1), padding=(1, 1, 0))
+    assert conv.state_dict().keys() == plain.state_dict().keys()
+    plain.load_state_dict(conv.state_dict())
+    x = torch.randn(1, 4, 5, 6, 7).contiguous(memory_format=CL)
+    calls = []
+    original = F.conv2d
+
+    def counting_conv2d(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    F.conv2d, saved = counting_conv2d, F.conv2d
+    try:
+        with torch.no_grad():
+            inferred = conv(x)
+        assert calls, 'no 2D conv ran in inference'
+        calls.clear()
+        trained = conv(x.requires_grad_())
+        assert not calls, 'a 2D conv ran while a gradient was recorded'
+    finally:
+        F.conv2d = saved
+    trained.sum().backward()
+    assert x.grad is not None and conv.weight.grad is not None
+    torch.testing.assert_close(
+        inferred, plain(x).detach(), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_a_pmscn_unit_at_batch_1_keeps_channels_last_3d():
+    """The streams' outputs must share strides, or their concatenation
+    falls back to the default layout (and every later layer reorders)."""
+    torch.manual_seed(0)
+    unit = PmSCn(8, 8, m=2, n=2).eval().to(memory_format=CL)
+    x = torch.randn(1, 8, 4, 5, 6).contiguous(memory_format=CL)
+    with torch.no_grad():
+        fast = unit(x)
+        expected = torch.cat(
+            [
+                s.conv1d._conv_forward(
+                    s.act(
+                        s.norms[1](
+                            s.convs2d[1]._conv_forward(
+                                s.act(
+                                    s.norms[0](
+                                        s.convs2d[0]._conv_forward(
+                                            x, s.convs2d[0].weight, None
+                                        )
+                                    )
+                                ),
+                                s.convs2d[1].weight,
+                                None,
+                            )
+                        )
+                    ),
+                    s.conv1d.weight,
+                    None,
+                )
+                for s in unit.streams
+            ],
+            dim=1,
+        )
+    assert fast.is_contiguous(memory_format=CL)
+    torch.testing.assert_close(fast, expected, rtol=1e-5, atol=1e-5)
