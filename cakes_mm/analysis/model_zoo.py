@@ -2,7 +2,7 @@
 
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import ClassVar, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
 from mmengine.registry import init_default_scope
@@ -17,7 +17,34 @@ CONFIG_ROOT = osp.join(
 
 
 @dataclass(frozen=True)
-class PaperRow:
+class PublishedRow:
+    """What every published row gives first: the model, our config for it,
+    and the paper's params and multiply-adds. Subclasses add their scores,
+    then ``source`` and ``note``, and say their metafile ``task`` and
+    :meth:`metrics`.
+
+    Args:
+        model (str): The row's name in the paper.
+        config (str): Our config, relative to ``configs/``.
+        params_m (float): The paper's params, in millions.
+        gflops (float): The paper's multiply-adds, in billions.
+    """
+
+    model: str
+    config: str
+    params_m: float
+    gflops: float
+
+    #: The task the metafile files the row under.
+    task: ClassVar[str]
+
+    def metrics(self) -> Dict[str, float]:
+        """The published metrics, named as in OpenMMLab metafiles."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class PaperRow(PublishedRow):
     """One published CAKES result (sthv1, 224², 174 classes).
 
     Args:
@@ -31,20 +58,15 @@ class PaperRow:
         note (str): Why our figure may differ. Defaults to ''.
     """
 
-    model: str
-    config: str
-    params_m: float
-    gflops: float
+    task = 'Action Recognition'
+
     top1: float
     top5: float
     source: str = 'CAKES paper, Table 3'
     note: str = ''
 
-    #: The task the metafile files the row under.
-    task = 'Action Recognition'
-
     def metrics(self) -> Dict[str, float]:
-        """The published metrics, named as in OpenMMLab metafiles."""
+        """The published top-1 and top-5, named as in OpenMMLab metafiles."""
         return {'Top 1 Accuracy': self.top1, 'Top 5 Accuracy': self.top5}
 
 
@@ -174,7 +196,7 @@ TABLE4_16_FRAMES: Tuple[PaperRow, ...] = (
 
 
 @dataclass(frozen=True)
-class SegPaperRow:
+class SegPaperRow(PublishedRow):
     """One published CAKES result on MSD pancreas (96³ patches, 3 classes).
 
     Args:
@@ -190,21 +212,16 @@ class SegPaperRow:
             ''.
     """
 
-    model: str
-    config: str
-    params_m: float
-    gflops: float
+    task = 'Semantic Segmentation'
+
     pancreas_dsc: float
     tumour_dsc: float
     mean_dsc: float
     source: str = 'CAKES paper, Table 1'
     note: str = ''
 
-    #: The task the metafile files the row under.
-    task = 'Semantic Segmentation'
-
     def metrics(self) -> Dict[str, float]:
-        """The published metrics, named as in OpenMMLab metafiles."""
+        """The published Dice scores, named as in OpenMMLab metafiles."""
         return {
             'Pancreas Dice': self.pancreas_dsc,
             'Tumour Dice': self.tumour_dsc,
@@ -354,8 +371,28 @@ def config_complexity(
     return model_complexity(model, shape), shape
 
 
+def our_figures(table: Sequence[PublishedRow], config_root: str) -> List[dict]:
+    """Our params and GFLOPs for every row of a published table, beside
+    the paper's.
+
+    Args:
+        table (Sequence[PublishedRow]): The table's rows.
+        config_root (str): The ``configs/`` folder.
+
+    Returns:
+        list[dict]: One dict per row: ``row`` (the paper's row),
+        ``params_m`` and ``gflops`` (ours).
+    """
+    rows = []
+    for row in table:
+        ours, _ = config_complexity(osp.join(config_root, row.config))
+        rows.append(dict(row=row, params_m=ours.params_m, gflops=ours.gflops))
+    return rows
+
+
 def table3_rows(config_root: str = CONFIG_ROOT) -> List[dict]:
-    """Our params and GFLOPs for every Table 3 row, beside the paper's.
+    """Our params and GFLOPs for every Table 3 row, beside the paper's
+    (:func:`our_figures`).
 
     Args:
         config_root (str): The ``configs/`` folder. Defaults to the repo's.
@@ -363,11 +400,7 @@ def table3_rows(config_root: str = CONFIG_ROOT) -> List[dict]:
     Returns:
         list[dict]: One dict per row with the paper's and our figures.
     """
-    rows = []
-    for row in TABLE3:
-        ours, _ = config_complexity(osp.join(config_root, row.config))
-        rows.append(dict(row=row, params_m=ours.params_m, gflops=ours.gflops))
-    return rows
+    return our_figures(TABLE3, config_root)
 
 
 def table1_rows(config_root: str = CONFIG_ROOT) -> List[dict]:
@@ -384,8 +417,4 @@ def table1_rows(config_root: str = CONFIG_ROOT) -> List[dict]:
         list[dict]: One dict per row: ``row`` (the paper's
         :class:`SegPaperRow`), ``params_m`` and ``gflops`` (ours).
     """
-    rows = []
-    for row in TABLE1:
-        ours, _ = config_complexity(osp.join(config_root, row.config))
-        rows.append(dict(row=row, params_m=ours.params_m, gflops=ours.gflops))
-    return rows
+    return our_figures(TABLE1, config_root)

@@ -10,7 +10,7 @@ clip count and the crop are changed instead.
 """
 
 import copy
-from typing import List, Optional, Sequence
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -75,56 +75,76 @@ def _require_decoding(steps: Sequence[dict], cfg: Config) -> None:
         )
 
 
+class Decoding(NamedTuple):
+    """How a pipeline reads one kind of input.
+
+    Args:
+        decoders (tuple[str]): The steps that decode it.
+        openers (tuple[str]): The steps that open it before the sampler.
+        decoder (str): The decoding step a swapped pipeline gets.
+        opener (str, optional): The opening step a swapped pipeline gets
+            first, if any.
+    """
+
+    decoders: Tuple[str, ...]
+    openers: Tuple[str, ...]
+    decoder: str
+    opener: Optional[str] = None
+
+
+#: Video files: opened by ``DecordInit``, decoded by ``DecordDecode``.
+VIDEO = Decoding(VIDEO_DECODERS, VIDEO_OPENERS, 'DecordDecode', 'DecordInit')
+#: Frame folders: read by ``RawFrameDecode``.
+FRAMES = Decoding(FRAME_DECODERS, (), 'RawFrameDecode')
+
+
+def swap_decoding(
+    steps: List[dict], cfg: Config, new: Decoding, old: Decoding
+) -> List[dict]:
+    """The test pipeline for the input that ``new`` reads.
+
+    A pipeline that decodes with one of ``new.decoders`` is kept. Otherwise
+    ``old``'s openers are dropped, its decoders become ``new.decoder``, and
+    ``new.opener`` (if any) comes first.
+
+    Args:
+        steps (list[dict]): The config's test pipeline.
+        cfg (Config): The config, named in errors.
+        new (Decoding): The input to read.
+        old (Decoding): The input the pipeline reads otherwise.
+
+    Returns:
+        list[dict]: The pipeline to run on the input.
+    """
+    _require_decoding(steps, cfg)
+    if any(step_type(step) in new.decoders for step in steps):
+        return steps
+    swapped = [
+        dict(type=new.decoder) if step_type(step) in old.decoders else step
+        for step in steps
+        if step_type(step) not in old.openers
+    ]
+    return ([dict(type=new.opener)] if new.opener else []) + swapped
+
+
 def steps_for_video(steps: List[dict], cfg: Config) -> List[dict]:
-    """The test pipeline for a video file.
+    """The test pipeline for a video file (:func:`swap_decoding`).
 
     A pipeline that decodes videos is kept. One that decodes frame folders
     opens the video with ``DecordInit`` first (the sampler needs its frame
     count) and decodes with ``DecordDecode`` instead of
     ``RawFrameDecode``.
-
-    Args:
-        steps (list[dict]): The config's test pipeline.
-        cfg (Config): The config, named in errors.
-
-    Returns:
-        list[dict]: The pipeline to run on the video.
     """
-    _require_decoding(steps, cfg)
-    if any(step_type(step) in VIDEO_DECODERS for step in steps):
-        return steps
-    decoded = [
-        dict(type='DecordDecode')
-        if step_type(step) in FRAME_DECODERS
-        else step
-        for step in steps
-    ]
-    return [dict(type='DecordInit')] + decoded
+    return swap_decoding(steps, cfg, VIDEO, FRAMES)
 
 
 def steps_for_frames(steps: List[dict], cfg: Config) -> List[dict]:
-    """The test pipeline for a folder of frames.
+    """The test pipeline for a folder of frames (:func:`swap_decoding`).
 
     A pipeline that decodes frame folders is kept. One that decodes videos
     loses its video-opening step and decodes with ``RawFrameDecode``.
-
-    Args:
-        steps (list[dict]): The config's test pipeline.
-        cfg (Config): The config, named in errors.
-
-    Returns:
-        list[dict]: The pipeline to run on the folder.
     """
-    _require_decoding(steps, cfg)
-    if any(step_type(step) in FRAME_DECODERS for step in steps):
-        return steps
-    return [
-        dict(type='RawFrameDecode')
-        if step_type(step) in VIDEO_DECODERS
-        else step
-        for step in steps
-        if step_type(step) not in VIDEO_OPENERS
-    ]
+    return swap_decoding(steps, cfg, FRAMES, VIDEO)
 
 
 def set_num_clips(steps: List[dict], num_clips: int) -> None:

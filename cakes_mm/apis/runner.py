@@ -44,6 +44,22 @@ INPUT_ERRORS = (
 )
 
 
+def tool_parser(doc: str) -> argparse.ArgumentParser:
+    """A tool's argument parser with the common arguments
+    (:func:`add_common_args`).
+
+    Args:
+        doc (str): The tool's module doc; its first line describes the
+            tool in ``--help``.
+
+    Returns:
+        argparse.ArgumentParser: The parser, for the tool's own arguments.
+    """
+    parser = argparse.ArgumentParser(description=doc.split('\n')[0])
+    add_common_args(parser)
+    return parser
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """Add the config, work-dir, cfg-options and launcher arguments."""
     parser.add_argument(

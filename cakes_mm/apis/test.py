@@ -32,17 +32,16 @@ from mmengine.runner import Runner
 from ..models.utils import unwrap_model
 from .pipeline import use_test_views
 from .runner import (
-    add_common_args,
     build_runner,
     leave_process_group,
     load_config,
+    tool_parser,
 )
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Parse the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    add_common_args(parser)
+    parser = tool_parser(__doc__)
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
         '--dump',

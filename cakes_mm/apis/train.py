@@ -27,17 +27,16 @@ import torch
 from mmengine.config import Config
 
 from .runner import (
-    add_common_args,
     build_runner,
     leave_process_group,
     load_config,
+    tool_parser,
 )
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Parse the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    add_common_args(parser)
+    parser = tool_parser(__doc__)
     parser.add_argument(
         '--resume',
         nargs='?',

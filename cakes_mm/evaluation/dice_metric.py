@@ -1,7 +1,8 @@
-"""Per-class Dice of volumetric segmentations, with MONAI underneath."""
+"""Per-class Dice of volumetric segmentations, with MONAI underneath, and
+what every metric of volumetric label maps shares."""
 
 import warnings
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -34,8 +35,60 @@ def seg_field(
     return torch.as_tensor(value)
 
 
+class VolumeSegMetric(BaseMetric):
+    """A metric that scores each volume's ``pred_seg`` against its
+    ``gt_seg``: what :class:`VolumeDiceMetric` and
+    ``VariationOfInformation`` share.
+
+    Every data sample the model returns (a ``VolumeSegDataSample`` or the
+    dict mmengine's evaluator makes of it) must hold both, LongTensors
+    ``[1, D, H, W]`` on the same grid; :meth:`volumes` reads and checks
+    them, naming the subclass in its errors.
+
+    Args:
+        collect_device (str): Where results are gathered across ranks.
+            Defaults to ``'cpu'``.
+        prefix (str, optional): Key prefix. Defaults to None: the
+            subclass's ``default_prefix``.
+    """
+
+    def __init__(
+        self, collect_device: str = 'cpu', prefix: Optional[str] = None
+    ) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+
+    def volumes(
+        self, data_samples: Sequence[Any]
+    ) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
+        """Each data sample's prediction and ground truth, checked.
+
+        Args:
+            data_samples (Sequence): The model's outputs, with ``pred_seg``
+                and ``gt_seg``.
+
+        Yields:
+            tuple[torch.Tensor, torch.Tensor]: ``pred_seg`` and ``gt_seg``,
+            the latter on the former's device.
+
+        Raises:
+            KeyError: When a sample lacks either.
+            ValueError: When they are not both ``[1, D, H, W]``.
+        """
+        metric = type(self).__name__
+        for sample in data_samples:
+            pred = seg_field(sample, 'pred_seg', metric)
+            truth = seg_field(sample, 'gt_seg', metric).to(pred.device)
+            if pred.shape != truth.shape or pred.dim() != 4:
+                raise ValueError(
+                    f'{metric}: pred_seg and gt_seg must both be '
+                    f'[1, D, H, W], got {list(pred.shape)} and '
+                    f'{list(truth.shape)}'
+                )
+            yield pred, truth
+
+
 @METRICS.register_module()
-class VolumeDiceMetric(BaseMetric):
+class VolumeDiceMetric(VolumeSegMetric):
     """Dice of each foreground class, averaged over volumes, and their mean.
 
     What it reads: every data sample the model returns (a
@@ -64,9 +117,8 @@ class VolumeDiceMetric(BaseMetric):
         class_names (Sequence[str], optional): Every class's name,
             background first. Defaults to None: the dataset's classes.
         ignore_empty (bool): See above. Defaults to True.
-        collect_device (str): Where results are gathered across ranks.
-            Defaults to ``'cpu'``.
-        prefix (str, optional): Key prefix. Defaults to None: ``'dice'``.
+        **kwargs: ``collect_device`` and ``prefix`` (by default
+            ``'dice'``), by keyword, as :class:`VolumeSegMetric` takes them.
     """
 
     default_prefix = 'dice'
@@ -75,10 +127,9 @@ class VolumeDiceMetric(BaseMetric):
         self,
         class_names: Optional[Sequence[str]] = None,
         ignore_empty: bool = True,
-        collect_device: str = 'cpu',
-        prefix: Optional[str] = None,
+        **kwargs,
     ) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
+        super().__init__(**kwargs)
         self.class_names = None if class_names is None else list(class_names)
         self.ignore_empty = ignore_empty
 
@@ -95,28 +146,15 @@ class VolumeDiceMetric(BaseMetric):
         return list(names)
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
-        """Score each volume of the batch.
-
-        Args:
-            data_batch (Any): The batch (unused).
-            data_samples (Sequence): The model's outputs, with ``pred_seg``
-                and ``gt_seg``.
-        """
+        """Score each volume of the batch (:meth:`volumes`) with MONAI's
+        ``DiceMetric``; ``data_batch`` is unused."""
         dice = DiceMetric(
             include_background=False,
             reduction='none',
             ignore_empty=self.ignore_empty,
             num_classes=len(self.names()),
         )
-        for sample in data_samples:
-            pred = seg_field(sample, 'pred_seg')
-            truth = seg_field(sample, 'gt_seg').to(pred.device)
-            if pred.shape != truth.shape or pred.dim() != 4:
-                raise ValueError(
-                    'VolumeDiceMetric: pred_seg and gt_seg must both be '
-                    f'[1, D, H, W], got {list(pred.shape)} and '
-                    f'{list(truth.shape)}'
-                )
+        for pred, truth in self.volumes(data_samples):
             scores = dice(pred[None], truth[None])
             self.results.append(scores[0].float().cpu().numpy())
 

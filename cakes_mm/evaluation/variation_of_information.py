@@ -5,14 +5,13 @@ from typing import Any, Dict, List, Sequence
 
 import numpy as np
 from mmaction.registry import METRICS
-from mmengine.evaluator import BaseMetric
 from skimage.metrics import variation_of_information
 
-from .dice_metric import seg_field
+from .dice_metric import VolumeSegMetric
 
 
 @METRICS.register_module()
-class VariationOfInformation(BaseMetric):
+class VariationOfInformation(VolumeSegMetric):
     """Split and merge variation of information, averaged over volumes.
 
     What it reads: every data sample must hold ``pred_seg`` (the predicted
@@ -34,9 +33,8 @@ class VariationOfInformation(BaseMetric):
     Args:
         ignore_labels (Sequence[int]): Truth labels left out. Defaults to
             ``(0, )``.
-        collect_device (str): Where results are gathered across ranks.
-            Defaults to ``'cpu'``.
-        prefix (str, optional): Key prefix. Defaults to None: ``'vi'``.
+        **kwargs: ``collect_device`` and ``prefix`` (by default ``'vi'``),
+            by keyword, as :class:`VolumeSegMetric` takes them.
     """
 
     default_prefix = 'vi'
@@ -44,29 +42,15 @@ class VariationOfInformation(BaseMetric):
     def __init__(
         self,
         ignore_labels: Sequence[int] = (0,),
-        collect_device: str = 'cpu',
-        prefix: str = None,
+        **kwargs,
     ) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
+        super().__init__(**kwargs)
         self.ignore_labels = tuple(int(label) for label in ignore_labels)
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
-        """Score each volume of the batch.
-
-        Args:
-            data_batch (Any): The batch (unused).
-            data_samples (Sequence): The model's outputs, with ``pred_seg``
-                and ``gt_seg``.
-        """
-        for sample in data_samples:
-            pred = seg_field(sample, 'pred_seg', type(self).__name__)
-            truth = seg_field(sample, 'gt_seg', type(self).__name__)
-            if pred.shape != truth.shape or pred.dim() != 4:
-                raise ValueError(
-                    'VariationOfInformation: pred_seg and gt_seg must both '
-                    f'be [1, D, H, W], got {list(pred.shape)} and '
-                    f'{list(truth.shape)}'
-                )
+        """Score each volume of the batch (:meth:`volumes`) by its split
+        and merge entropies; ``data_batch`` is unused."""
+        for pred, truth in self.volumes(data_samples):
             split, merge = variation_of_information(
                 truth.cpu().numpy(),
                 pred.cpu().numpy(),

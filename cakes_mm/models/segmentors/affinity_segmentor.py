@@ -1,14 +1,14 @@
 """Instance segmentation of EM volumes through affinities (PmSCn §4.3,
 after Funke et al.)."""
 
-from typing import Dict, Optional, Union
+from typing import Dict, Union
 
 import torch
 import torch.nn.functional as F
 from mmaction.registry import MODELS
 
 from .affinities import affinity_targets, segment_affinities
-from .base import DEFAULT_ARCH_LOSS, BaseVolumeSegmentor
+from .base import BaseVolumeSegmentor
 
 
 @MODELS.register_module()
@@ -32,11 +32,9 @@ class AffinitySegmentor(BaseVolumeSegmentor):
             neighbours join. Defaults to 0.5.
         pos_weight (float): Weight of the positive affinities in the
             cross-entropy. Defaults to 1.
-        test_cfg (dict, optional): The sliding window. Defaults to None.
-        arch_loss (dict, optional): Defaults to ``dict(type='CostLasso')``.
-        data_preprocessor (dict, optional): Defaults to
-            ``dict(type='VolumeSegDataPreprocessor')``.
-        init_cfg (dict, optional): Defaults to None.
+        **kwargs: ``test_cfg``, ``arch_loss``, ``data_preprocessor`` and
+            ``init_cfg``, by keyword, as :class:`BaseVolumeSegmentor` takes
+            them.
     """
 
     def __init__(
@@ -44,14 +42,9 @@ class AffinitySegmentor(BaseVolumeSegmentor):
         network: Union[dict, torch.nn.Module],
         threshold: float = 0.5,
         pos_weight: float = 1.0,
-        test_cfg: Optional[dict] = None,
-        arch_loss: Optional[dict] = DEFAULT_ARCH_LOSS,
-        data_preprocessor: Optional[dict] = None,
-        init_cfg: Optional[dict] = None,
+        **kwargs,
     ) -> None:
-        super().__init__(
-            network, test_cfg, arch_loss, data_preprocessor, init_cfg
-        )
+        super().__init__(network, **kwargs)
         if not 0 < threshold < 1:
             raise ValueError(
                 f'AffinitySegmentor: threshold must be in '

@@ -1,12 +1,12 @@
 """Semantic segmentation of volumes: one class per voxel."""
 
-from typing import Dict, Optional, Union
+from typing import Dict, Union
 
 import torch
 from mmaction.registry import MODELS
 
 from ..convert import build_network
-from .base import DEFAULT_ARCH_LOSS, BaseVolumeSegmentor
+from .base import BaseVolumeSegmentor
 
 #: The papers' loss: Dice plus cross-entropy, on softmax outputs against
 #: one-hot labels.
@@ -38,25 +38,18 @@ class VolumeSegmentor(BaseVolumeSegmentor):
             softmax=True)``; other arguments of MONAI's ``DiceCELoss``
             (``lambda_dice``, ``lambda_ce``, ``include_background``, ...)
             may be added.
-        test_cfg (dict, optional): The sliding window. Defaults to None.
-        arch_loss (dict, optional): Defaults to ``dict(type='CostLasso')``.
-        data_preprocessor (dict, optional): Defaults to
-            ``dict(type='VolumeSegDataPreprocessor')``.
-        init_cfg (dict, optional): Defaults to None.
+        **kwargs: ``test_cfg``, ``arch_loss``, ``data_preprocessor`` and
+            ``init_cfg``, by keyword, as :class:`BaseVolumeSegmentor` takes
+            them.
     """
 
     def __init__(
         self,
         network: Union[dict, torch.nn.Module],
         loss: dict = DEFAULT_LOSS,
-        test_cfg: Optional[dict] = None,
-        arch_loss: Optional[dict] = DEFAULT_ARCH_LOSS,
-        data_preprocessor: Optional[dict] = None,
-        init_cfg: Optional[dict] = None,
+        **kwargs,
     ) -> None:
-        super().__init__(
-            network, test_cfg, arch_loss, data_preprocessor, init_cfg
-        )
+        super().__init__(network, **kwargs)
         self.criterion = build_network(loss)
 
     def seg_losses(
