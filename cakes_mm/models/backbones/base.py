@@ -2,7 +2,7 @@
 initialisation, ``pretrained``, ``frozen_stages`` and ``norm_eval``, as in
 mmaction2's ResNet3d."""
 
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -13,13 +13,15 @@ from mmengine.model.weight_init import constant_init, kaiming_init
 from mmengine.runner import load_checkpoint
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from .resnet2d_inflation import StateDict, load_2d_resnet, resnet_layout
+
 
 class ResNet3dBase(BaseModule):
     """Base of :class:`CAKESResNet` and :class:`PmSCnResNet`.
 
     A subclass defines ``arch_settings`` ({depth: (block, stage blocks)}),
-    calls :meth:`set_common_options` and :meth:`build_stem` from its
-    constructor, builds the stages named in ``res_layers``, and implements
+    calls :meth:`set_common_options`, :meth:`build_stem` and
+    :meth:`build_stages` from its constructor, and implements
     :meth:`residual_norms` and :meth:`inflate_weights`.
     """
 
@@ -71,24 +73,30 @@ class ResNet3dBase(BaseModule):
         self.norm_eval = norm_eval
         self.zero_init_residual = zero_init_residual
 
-    def forward_stages(
+    def forward(
         self, x: torch.Tensor
     ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
-        """Run the stages on the stem's output.
+        """Backbone forward: the stem (:meth:`forward_stem`), then the
+        stages.
 
         Args:
-            x (torch.Tensor): The stem's output, (N, C, T, H, W).
+            x (torch.Tensor): A clip of shape (N, C, T, H, W).
 
         Returns:
             torch.Tensor | tuple[torch.Tensor]: The output of the one stage
             in ``out_indices``, else one tensor per index.
         """
+        x = self.forward_stem(x)
         outs = []
         for i, name in enumerate(self.res_layers):
             x = getattr(self, name)(x)
             if i in self.out_indices:
                 outs.append(x)
         return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
+        """``conv1`` → ``bn1`` → ``relu`` → ``maxpool``."""
+        return self.maxpool(self.relu(self.bn1(self.conv1(x))))
 
     def build_stem(
         self,
@@ -124,6 +132,65 @@ class ResNet3dBase(BaseModule):
         self.maxpool = nn.MaxPool3d(
             (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1)
         )
+
+    def build_stages(
+        self,
+        base_channels: int,
+        make_block: Callable[[int, int, int, int], nn.Module],
+    ) -> None:
+        """Build the stages ``layer1``, ``layer2``, ... (one per entry of
+        ``stage_blocks``, named in ``res_layers``) and set ``feat_dim``.
+
+        Stage i has ``base_channels * 2**i`` planes; each block takes the
+        ``planes * block.expansion`` channels of the one before it, the
+        first block the stem's ``base_channels``.
+
+        Args:
+            base_channels (int): Width of the stem and planes of the first
+                stage.
+            make_block (Callable[[int, int, int, int], nn.Module]):
+                ``make_block(inplanes, planes, i, j)`` builds block j of
+                stage i; blocks are built in order.
+        """
+        inplanes = base_channels
+        self.res_layers = []
+        for i, num_blocks in enumerate(self.stage_blocks):
+            planes = base_channels * 2**i
+            blocks = []
+            for j in range(num_blocks):
+                blocks.append(make_block(inplanes, planes, i, j))
+                inplanes = planes * self.block.expansion
+            name = f'layer{i + 1}'
+            self.add_module(name, nn.Sequential(*blocks))
+            self.res_layers.append(name)
+        self.feat_dim = inplanes
+
+    def load_pretrained_2d(self, bottleneck: bool) -> StateDict:
+        """Load ``self.pretrained``, a 2D ResNet to inflate, checking that
+        its stages and block type are this network's.
+
+        Args:
+            bottleneck (bool): Whether this network's blocks are
+                bottlenecks (else basic blocks).
+
+        Returns:
+            dict[str, torch.Tensor]: The 2D state, in torchvision's key
+            layout.
+
+        Raises:
+            ValueError: A 2D ResNet of other stage blocks or block type.
+        """
+        state2d = load_2d_resnet(self.pretrained)
+        stage_blocks, is_bottleneck = resnet_layout(state2d)
+        if stage_blocks != self.stage_blocks or is_bottleneck != bottleneck:
+            kinds = ('basic', 'bottleneck')
+            raise ValueError(
+                f'{self.pretrained}: a 2D ResNet with stage blocks '
+                f'{stage_blocks} ({kinds[is_bottleneck]} blocks) cannot '
+                f'inflate a {type(self).__name__}-{self.depth} with stage '
+                f'blocks {self.stage_blocks} ({kinds[bottleneck]} blocks)'
+            )
+        return state2d
 
     def residual_norms(self) -> List[nn.Module]:
         """The last norm of every residual branch."""

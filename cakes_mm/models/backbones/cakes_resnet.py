@@ -27,9 +27,8 @@ from .cakes_resnet_deploy import DeployResNet
 from .resnet2d_inflation import (
     StateDict,
     copy_into,
+    inflate_into,
     inflate_like,
-    load_2d_resnet,
-    resnet_layout,
 )
 
 LAYERWISE_OP_SETS = {'c2d': ['1xkxk'], 'c3d': ['kxkxk']}
@@ -307,25 +306,16 @@ class CAKESResNet(ResNet3dBase):
         self.build_stem(
             in_channels, base_channels, (1, 7, 7), (1, 2, 2), norm_cfg, act_cfg
         )
-        inplanes = base_channels
         choices = iter(self.arch or [None] * len(self.block_names))
-        self.res_layers = []
-        for i, num_blocks in enumerate(self.stage_blocks):
-            planes = base_channels * 2**i
-            blocks = []
-            for j in range(num_blocks):
-                stride = self.spatial_strides[i] if j == 0 else 1
-                mid = self.mid_conv(planes, (1, stride, stride), next(choices))
-                blocks.append(
-                    self.block(
-                        inplanes, planes, mid, stride, norm_cfg, act_cfg
-                    )
-                )
-                inplanes = planes * self.block.expansion
-            name = f'layer{i + 1}'
-            self.add_module(name, nn.Sequential(*blocks))
-            self.res_layers.append(name)
-        self.feat_dim = inplanes
+
+        def make_block(
+            inplanes: int, planes: int, i: int, j: int
+        ) -> nn.Module:
+            stride = self.spatial_strides[i] if j == 0 else 1
+            mid = self.mid_conv(planes, (1, stride, stride), next(choices))
+            return self.block(inplanes, planes, mid, stride, norm_cfg, act_cfg)
+
+        self.build_stages(base_channels, make_block)
         if deploy:
             self.switch_to_deploy()
 
@@ -363,19 +353,12 @@ class CAKESResNet(ResNet3dBase):
     def forward(
         self, x: torch.Tensor
     ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
-        """Backbone forward.
-
-        Args:
-            x (torch.Tensor): A clip of shape (N, C, T, H, W).
-
-        Returns:
-            torch.Tensor | tuple[torch.Tensor]: (N, 2048, T, H/32, W/32) for
-            the default ``out_indices``, else one tensor per index.
-        """
+        """Backbone forward (:meth:`ResNet3dBase.forward`), through the
+        deploy network once switched: (N, 2048, T, H/32, W/32) for the
+        default ``out_indices``."""
         if self.deploy_net is not None:
             return self.deploy_net(x)
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        return self.forward_stages(x)
+        return super().forward(x)
 
     @torch.no_grad()
     def switch_to_deploy(self) -> None:
@@ -427,16 +410,7 @@ class CAKESResNet(ResNet3dBase):
         sub-kernels (:meth:`inflate_mid_conv`). One log line lists the 2D
         keys left unused and the 3D entries that kept their initialisation.
         """
-        state2d = load_2d_resnet(self.pretrained)
-        stage_blocks, bottleneck = resnet_layout(state2d)
-        if stage_blocks != self.stage_blocks or not bottleneck:
-            raise ValueError(
-                f'{self.pretrained}: a 2D ResNet with stage blocks '
-                f'{stage_blocks} ({"bottleneck" if bottleneck else "basic"} '
-                f'blocks) cannot inflate a {type(self).__name__}-'
-                f'{self.depth} with stage blocks {self.stage_blocks} '
-                f'(bottleneck blocks)'
-            )
+        state2d = self.load_pretrained_2d(bottleneck=True)
         own = self.state_dict()
         used = set()
         try:
@@ -457,13 +431,10 @@ class CAKESResNet(ResNet3dBase):
                 used |= {key2d} | self.inflate_mid_conv(
                     block, mid, state2d, own
                 )
-            for key, value in own.items():
+            for key in own:
                 if key in used or '.conv2.' in key or key not in state2d:
                     continue
-                source = state2d[key]
-                if value.dim() == 5 and source.dim() == 4:
-                    source = inflate_like(source, tuple(value.shape))
-                copy_into(own, key, source)
+                inflate_into(own, key, state2d[key])
                 used.add(key)
         except ValueError as error:
             raise ValueError(f'{self.pretrained}: {error}') from None

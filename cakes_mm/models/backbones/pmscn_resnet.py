@@ -3,7 +3,7 @@ PmSCn units (Gonda et al., "Parallel Separable 3D Convolution for Video and
 Volumetric Data Understanding"), and the plain 3D ResNet it is compared with.
 """
 
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -15,13 +15,7 @@ from ...deprecation import UNSET
 from ..layers.pmscn import PmSCn, switch_pmscn_to_deploy
 from ..ops import OpSpec, from_old_keywords, parse_op
 from .base import ResNet3dBase
-from .resnet2d_inflation import (
-    StateDict,
-    copy_into,
-    inflate_like,
-    load_2d_resnet,
-    resnet_layout,
-)
+from .resnet2d_inflation import StateDict, inflate_into
 
 Stride3 = Tuple[int, int, int]
 
@@ -285,33 +279,26 @@ class PmSCnResNet(ResNet3dBase):
             norm_cfg,
             act_cfg,
         )
-        inplanes = base_channels
-        self.res_layers = []
-        for i, num_blocks in enumerate(self.stage_blocks):
-            planes = base_channels * 2**i
-            first_stride = (
-                temporal_strides[i],
-                spatial_strides[i],
-                spatial_strides[i],
+
+        def make_block(
+            inplanes: int, planes: int, i: int, j: int
+        ) -> nn.Module:
+            stride = (
+                (temporal_strides[i], spatial_strides[i], spatial_strides[i])
+                if j == 0
+                else (1, 1, 1)
             )
-            blocks = []
-            for j in range(num_blocks):
-                blocks.append(
-                    self.block(
-                        inplanes,
-                        planes,
-                        first_stride if j == 0 else (1, 1, 1),
-                        self.pmscn,
-                        kernel_size,
-                        norm_cfg,
-                        act_cfg,
-                    )
-                )
-                inplanes = planes
-            name = f'layer{i + 1}'
-            self.add_module(name, nn.Sequential(*blocks))
-            self.res_layers.append(name)
-        self.feat_dim = inplanes
+            return self.block(
+                inplanes,
+                planes,
+                stride,
+                self.pmscn,
+                kernel_size,
+                norm_cfg,
+                act_cfg,
+            )
+
+        self.build_stages(base_channels, make_block)
         self.deploy = False
         if deploy:
             self.switch_to_deploy()
@@ -324,22 +311,11 @@ class PmSCnResNet(ResNet3dBase):
             switch_pmscn_to_deploy(self)
             self.deploy = True
 
-    def forward(
-        self, x: torch.Tensor
-    ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
-        """Backbone forward.
-
-        Args:
-            x (torch.Tensor): A clip of shape (N, C, T, H, W).
-
-        Returns:
-            torch.Tensor | tuple[torch.Tensor]: One feature map for a single
-            out index, else one per index.
-        """
+    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
+        """``conv1`` → ``bn1`` → ``relu``, then ``maxpool`` if
+        ``with_pool1``."""
         x = self.relu(self.bn1(self.conv1(x)))
-        if self.with_pool1:
-            x = self.maxpool(x)
-        return self.forward_stages(x)
+        return self.maxpool(x) if self.with_pool1 else x
 
     def blocks(self) -> Dict[str, PmSCnBasicBlock]:
         """Every basic block by its prefix, e.g. ``'layer1.0'``."""
@@ -426,23 +402,12 @@ class PmSCnResNet(ResNet3dBase):
         lines list what was initialised, what kept its initialisation and
         which 2D keys went unused.
         """
-        state2d = load_2d_resnet(self.pretrained)
-        stage_blocks, bottleneck = resnet_layout(state2d)
-        if bottleneck or stage_blocks != self.stage_blocks:
-            raise ValueError(
-                f'{self.pretrained}: a 2D ResNet with stage blocks '
-                f'{stage_blocks} ({"bottleneck" if bottleneck else "basic"} '
-                f'blocks) cannot inflate a PmSCnResNet-{self.depth} with '
-                f'stage blocks {self.stage_blocks} (basic blocks)'
-            )
+        state2d = self.load_pretrained_2d(bottleneck=False)
         own = self.state_dict()
         filled = {}
         for key, key2d in self.inflation_sources().items():
             if key2d in state2d:
-                source = state2d[key2d]
-                if own[key].dim() == 5 and source.dim() == 4:
-                    source = inflate_like(source, tuple(own[key].shape))
-                copy_into(own, key, source)
+                inflate_into(own, key, state2d[key2d])
                 filled[key] = key2d
         leading = self._copy_leading_filters(state2d)
         filled.update((key, key2d) for key, (key2d, _, _) in leading.items())

@@ -151,3 +151,18 @@ def copy_into(target: StateDict, key: str, value: torch.Tensor) -> None:
         )
     with torch.no_grad():
         target[key].copy_(value)
+
+
+def inflate_into(target: StateDict, key: str, value: torch.Tensor) -> None:
+    """Copy ``value`` into ``target[key]`` (:func:`copy_into`), inflated
+    first (:func:`inflate_like`) where it is a 2D kernel and the entry a 3D
+    one.
+
+    Args:
+        target (dict[str, torch.Tensor]): A module's state dict.
+        key (str): The key to fill.
+        value (torch.Tensor): The 2D network's tensor.
+    """
+    if target[key].dim() == 5 and value.dim() == 4:
+        value = inflate_like(value, tuple(target[key].shape))
+    copy_into(target, key, value)

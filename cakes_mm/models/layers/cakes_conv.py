@@ -20,7 +20,6 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-from torch.nn.modules.utils import _triple
 
 from ...deprecation import UNSET, renamed_argument
 from .conv_plan import (
@@ -34,8 +33,8 @@ from .conv_plan import (
 from .kernel_shrinking import inflate_kernel, shrink_kernel, split_filters
 from .sub_kernels import (
     IntOr3,
+    SubKernelConv3d,
     check_op_set,
-    make_sub_kernel_conv,
     uniform_split,
 )
 
@@ -88,7 +87,7 @@ def place_channels(
     return out.index_add(1, index, y)
 
 
-class CAKESConv3d(nn.Module):
+class CAKESConv3d(SubKernelConv3d):
     """A 3D convolution whose output channels use different sub-kernels.
 
     Args:
@@ -131,37 +130,22 @@ class CAKESConv3d(nn.Module):
         dtype: Optional[torch.dtype] = None,
         kernel: int = UNSET,
     ) -> None:
-        super().__init__()
         kernel_size = renamed_argument(
             'CAKESConv3d', 'kernel', kernel, 'kernel_size', kernel_size
+        )
+        super().__init__(
+            in_channels, kernel_size, stride, dilation, padding_mode
         )
         check_op_set(list(choice))
         if kernel_size % 2 != 1:
             raise ValueError(f'kernel_size must be odd, got {kernel_size}')
-        self.in_channels = in_channels
         self.out_channels = sum(choice.values())
         self.choice = dict(choice)
-        self.stride = _triple(stride)
-        self.kernel_size = kernel_size
-        self.dilation = _triple(dilation)
-        self.padding_mode = padding_mode
-        self.convs = nn.ModuleDict(
-            {
-                name: make_sub_kernel_conv(
-                    name,
-                    in_channels,
-                    count,
-                    kernel_size,
-                    stride,
-                    dilation,
-                    bias,
-                    padding_mode,
-                    device,
-                    dtype,
-                )
-                for name, count in self.choice.items()
-                if count > 0
-            }
+        self.convs = self.make_convs(
+            {name: count for name, count in self.choice.items() if count > 0},
+            bias,
+            device,
+            dtype,
         )
         self.register_buffer('channel_order', None)
         #: ``channel_order`` on the CPU, for planning wherever the layer is.
@@ -344,8 +328,3 @@ class CAKESConv3d(nn.Module):
             f'{self.in_channels}, {self.choice}, stride={self.stride}, '
             f'kernel_size={self.kernel_size}, blocks={self.blocks["cpu"]}'
         )
-
-    @property
-    def kernel(self) -> int:
-        """The old name of :attr:`kernel_size`."""
-        return self.kernel_size

@@ -183,6 +183,83 @@ def make_sub_kernel_conv(
     )
 
 
+class SubKernelConv3d(nn.Module):
+    """Base of the convs that hold one ``Conv3d`` per sub-kernel, by name,
+    in ``convs``: :class:`~cakes_mm.models.layers.CAKESConv3d` and
+    :class:`~cakes_mm.models.search.CAKESSearchConv3d`.
+
+    It keeps the options every sub-kernel conv shares and builds the convs
+    with them (:meth:`make_convs`).
+
+    Args:
+        in_channels (int): Input channels.
+        kernel_size (int): The full kernel size k.
+        stride (int | Sequence[int]): Stride along (T, H, W), as in
+            ``nn.Conv3d``.
+        dilation (int | Sequence[int]): Dilation, as in ``nn.Conv3d``.
+        padding_mode (str): As in ``nn.Conv3d``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        kernel_size: int,
+        stride: IntOr3,
+        dilation: IntOr3,
+        padding_mode: str,
+    ) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.kernel_size = kernel_size
+        self.stride = _triple(stride)
+        self.dilation = _triple(dilation)
+        self.padding_mode = padding_mode
+
+    def make_convs(
+        self,
+        counts: Dict[str, int],
+        bias: bool,
+        device: Optional[torch.device] = None,
+        dtype: Optional[torch.dtype] = None,
+    ) -> nn.ModuleDict:
+        """One :func:`make_sub_kernel_conv` per sub-kernel, with this
+        layer's options.
+
+        Args:
+            counts (dict[str, int]): Output channels per sub-kernel name, in
+                the order of the convs.
+            bias (bool): Whether the convs have biases.
+            device (torch.device, optional): Where to build them. Defaults
+                to None.
+            dtype (torch.dtype, optional): Their dtype. Defaults to None.
+
+        Returns:
+            nn.ModuleDict: The convs, by sub-kernel name.
+        """
+        return nn.ModuleDict(
+            {
+                name: make_sub_kernel_conv(
+                    name,
+                    self.in_channels,
+                    count,
+                    self.kernel_size,
+                    self.stride,
+                    self.dilation,
+                    bias,
+                    self.padding_mode,
+                    device,
+                    dtype,
+                )
+                for name, count in counts.items()
+            }
+        )
+
+    @property
+    def kernel(self) -> int:
+        """The old name of :attr:`kernel_size`."""
+        return self.kernel_size
+
+
 def kernel_volume(name: str, k: int = 3) -> int:
     """The number of taps of a sub-kernel.
 

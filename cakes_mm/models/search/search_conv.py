@@ -31,13 +31,12 @@ import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
-from torch.nn.modules.utils import _triple
 
 from ...deprecation import UNSET, renamed_argument
 from ..layers.cakes_conv import place_channels, placement
 from ..layers.conv_plan import box_conv, box_size, pad_to_box
 from ..layers.kernel_shrinking import inflate_kernel, shrink_kernel
-from ..layers.sub_kernels import IntOr3, check_op_set, make_sub_kernel_conv
+from ..layers.sub_kernels import IntOr3, SubKernelConv3d, check_op_set
 from ..utils import Link
 from .derive import DERIVE_MODES, check_choice, derive_mask, mask_to_choice
 from .paths import host_to_device, indices_to, sample_paths
@@ -74,7 +73,7 @@ def build_affine_norm(
     return norm.to(device) if device is not None else norm
 
 
-class CAKESSearchConv3d(nn.Module):
+class CAKESSearchConv3d(SubKernelConv3d):
     """A supernet conv whose every op holds all C_out filters, with its norm.
 
     Args:
@@ -120,9 +119,11 @@ class CAKESSearchConv3d(nn.Module):
         device: Optional[torch.device] = None,
         kernel: int = UNSET,
     ) -> None:
-        super().__init__()
         kernel_size = renamed_argument(
             'CAKESSearchConv3d', 'kernel', kernel, 'kernel_size', kernel_size
+        )
+        super().__init__(
+            in_channels, kernel_size, stride, dilation, padding_mode
         )
         self.op_set = check_op_set(op_set, min_ops=2)
         self.mode = check_choice(mode, SEARCH_MODES, 'search mode')
@@ -130,13 +131,8 @@ class CAKESSearchConv3d(nn.Module):
         self.cost_output = check_choice(
             cost_output, COST_OUTPUTS, 'cost_output'
         )
-        self.in_channels = in_channels
         self.channels = out_channels
-        self.kernel_size = kernel_size
-        self.stride = _triple(stride)
-        self.dilation = _triple(dilation)
         self.bias = bias
-        self.padding_mode = padding_mode
         self.norm_cfg = dict(norm_cfg)
         num_ops = len(self.op_set)
         concat = mode == 'cost' and cost_output == 'concat'
@@ -149,21 +145,8 @@ class CAKESSearchConv3d(nn.Module):
         #: In ``'concat'`` cost mode, the 1x1x1 conv that reads the n·C_out
         #: outputs; the fixed subnet keeps only its chosen inputs.
         self.consumer_link: Optional[Link] = None
-        self.convs = nn.ModuleDict(
-            {
-                name: make_sub_kernel_conv(
-                    name,
-                    in_channels,
-                    out_channels,
-                    kernel_size,
-                    stride,
-                    dilation,
-                    bias,
-                    padding_mode,
-                    device,
-                )
-                for name in self.op_set
-            }
+        self.convs = self.make_convs(
+            dict.fromkeys(self.op_set, out_channels), bias, device
         )
         self.search_bn = build_affine_norm(
             norm_cfg, num_ops * out_channels, device
@@ -432,8 +415,3 @@ class CAKESSearchConv3d(nn.Module):
             f'{self.in_channels}, {self.channels}, op_set={self.op_set}, '
             f'mode={self.mode}, derive={self.derive}'
         )
-
-    @property
-    def kernel(self) -> int:
-        """The old name of :attr:`kernel_size`."""
-        return self.kernel_size
