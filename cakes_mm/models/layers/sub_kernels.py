@@ -21,6 +21,7 @@ name          size (k=3)   role
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
+import torch.nn as nn
 from torch.nn.modules.utils import _triple
 
 from .flat_conv import FlatConv3d
