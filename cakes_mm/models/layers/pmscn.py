@@ -173,12 +173,20 @@ class PmSCnStream(nn.Module):
                     kernel_size,
                     stride if i == 0 else 1,
                     dilation,
+                    flat=True,
                 )
             )
             self.norms.append(build_norm_layer(norm_cfg, width)[1])
             channels = width
         self.conv1d = make_sub_kernel_conv(
-            self.line, channels, out_channels, kernel_size, 1, dilation, bias
+            self.line,
+            channels,
+            out_channels,
+            kernel_size,
+            1,
+            dilation,
+            bias,
+            flat=True,
         )
         self.act = build_activation_layer(act_cfg)
 

@@ -145,9 +145,9 @@ def make_sub_kernel_conv(
     padding_mode: str = 'zeros',
     device: Optional[torch.device] = None,
     dtype: Optional[torch.dtype] = None,
-) -> FlatConv3d:
-    """A ``Conv3d`` of one sub-kernel, padded to keep the size (a
-    :class:`FlatConv3d`, which infers faster when the kernel is flat).
+    flat: bool = False,
+) -> nn.Conv3d:
+    """A ``Conv3d`` of one sub-kernel, padded to keep the size.
 
     Args:
         name (str): The sub-kernel name.
@@ -162,15 +162,18 @@ def make_sub_kernel_conv(
         device (torch.device, optional): Where to build it. Defaults to
             None (torch's default).
         dtype (torch.dtype, optional): Its dtype. Defaults to None.
+        flat (bool): Build a :class:`FlatConv3d`, which infers a flat
+            kernel as a 2D conv (the same parameters; rounding may differ
+            from the 3D conv's in the last bits). Defaults to False.
 
     Returns:
-        FlatConv3d: The conv.
+        nn.Conv3d: The conv.
     """
     size = kernel_size(name, k)
     dilation = tuple(
         d if s > 1 else 1 for s, d in zip(size, _triple(dilation))
     )
-    return FlatConv3d(
+    return (FlatConv3d if flat else nn.Conv3d)(
         in_channels,
         out_channels,
         size,
