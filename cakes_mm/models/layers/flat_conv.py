@@ -17,10 +17,11 @@ The same output, exactly, comes from a 2D conv over a view:
   which the T taps lie H apart.
 
 Each view is free in the layout it is used with. Measured on a 2-thread
-AVX-512 CPU (``docs/benchmarks.md``), the forward pass at batch 1 is faster
-or equal this way, for the shapes of PmSCn's R3D-34 and the MRI demo, while
-the dilated forms' backward passes are slower: the 2D form is therefore used
-only where no gradient is recorded (``torch.is_grad_enabled()`` is False).
+AVX-512 CPU (``docs/benchmarks.md``), the forward pass at batch 1 of PmSCn's
+R3D-34 gains most in its last stage, where PyTorch takes its slow path, and
+about 1% over the whole network; the dilated forms' backward passes are
+slower than the 3D conv's, so the 2D form is used only where no gradient is
+recorded (``torch.is_grad_enabled()`` is False).
 """
 
 from typing import Optional
