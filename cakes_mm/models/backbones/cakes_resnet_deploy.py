@@ -30,6 +30,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..layers.fused_conv import FusedConv2d
+
 
 def bn_scale_shift(
     bn: nn.modules.batchnorm._BatchNorm,
@@ -66,11 +68,12 @@ def fold_bn(
 
 def frame_conv(
     weight: torch.Tensor, bias: torch.Tensor, stride: int = 1
-) -> nn.Conv2d:
+) -> FusedConv2d:
     """A 2D conv with the given weight and bias and 'same' padding, on the
-    weight's device."""
+    weight's device; it can also add a residual and apply ReLU in the same
+    call (:class:`~cakes_mm.models.layers.fused_conv.FusedConv2d`)."""
     out_channels, in_channels, kh, kw = weight.shape
-    conv = nn.Conv2d(
+    conv = FusedConv2d(
         in_channels,
         out_channels,
         (kh, kw),
@@ -85,7 +88,7 @@ def frame_conv(
     return conv
 
 
-def pointwise(conv3d: nn.Conv3d, bn: nn.Module) -> nn.Conv2d:
+def pointwise(conv3d: nn.Conv3d, bn: nn.Module) -> FusedConv2d:
     """A 1x1x1 (or 1xkxk) conv + BN as one 2D conv on frames."""
     weight, bias = fold_bn(conv3d.weight[:, :, 0], bn)
     conv = frame_conv(weight, bias, conv3d.stride[1])
@@ -267,11 +270,9 @@ class DeployBottleneck(nn.Module):
 
     def forward(self, x: torch.Tensor, frames: int) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
-        out = F.relu(self.conv1(x), inplace=True)
+        out = self.conv1(x, relu=True)
         out = F.relu(self.conv2(out, frames), inplace=True)
-        out = self.conv3(out)
-        out += identity
-        return out.relu_()
+        return self.conv3(out, identity, relu=True)
 
 
 class DeployResNet(nn.Module):
@@ -302,7 +303,7 @@ class DeployResNet(nn.Module):
             .reshape(n * t, c, h, w)
             .contiguous(memory_format=torch.channels_last)
         )
-        x = F.max_pool2d(F.relu(self.stem(x), inplace=True), 3, 2, 1)
+        x = F.max_pool2d(self.stem(x, relu=True), 3, 2, 1)
         outs = []
         for i, stage in enumerate(self.stages):
             for block in stage:
