@@ -32,7 +32,12 @@ def warn_deprecated(message: str, stacklevel: int = 3) -> None:
 
 
 def renamed_argument(
-    owner: str, old: str, old_value: Any, new: str, new_value: Any
+    owner: str,
+    old: str,
+    old_value: Any,
+    new: str,
+    new_value: Any,
+    stacklevel: int = 4,
 ) -> Any:
     """The value of an argument renamed from ``old`` to ``new``.
 
@@ -43,11 +48,13 @@ def renamed_argument(
             nothing).
         new (str): The new name.
         new_value: The value under the new name (its default if not given).
+        stacklevel (int): As for :func:`warnings.warn`. Defaults to 4 (the
+            caller of the function that takes the argument).
 
     Returns:
         The old value (with a warning) when it was given, else the new one.
     """
     if old_value is UNSET:
         return new_value
-    warn_deprecated(f'{owner}: {old}= is deprecated; use {new}=', 4)
+    warn_deprecated(f'{owner}: {old}= is deprecated; use {new}=', stacklevel)
     return old_value

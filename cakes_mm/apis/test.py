@@ -31,12 +31,7 @@ from mmengine.runner import Runner
 
 from ..models.utils import unwrap_model
 from .pipeline import use_test_views
-from .runner import (
-    build_runner,
-    leave_process_group,
-    load_config,
-    tool_parser,
-)
+from .runner import build_runner, leave_process_group, load_config, tool_parser
 
 
 def parse_args(argv=None) -> argparse.Namespace:

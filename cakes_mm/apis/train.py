@@ -26,12 +26,7 @@ import argparse
 import torch
 from mmengine.config import Config
 
-from .runner import (
-    build_runner,
-    leave_process_group,
-    load_config,
-    tool_parser,
-)
+from .runner import build_runner, leave_process_group, load_config, tool_parser
 
 
 def parse_args(argv=None) -> argparse.Namespace:

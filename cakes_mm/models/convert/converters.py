@@ -187,7 +187,7 @@ def conv_refusal(conv: nn.Conv3d) -> Optional[str]:
 
 
 def matching_convs(
-    model: nn.Module, include: Patterns = None, exclude: Patterns = None
+    model: nn.Module, include: Patterns, exclude: Patterns
 ) -> List[Tuple[str, nn.Conv3d]]:
     """The k x k x k convs (k > 1) the patterns select, in module order.
 

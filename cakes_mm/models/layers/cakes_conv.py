@@ -21,7 +21,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from ...deprecation import UNSET, renamed_argument
+from ...deprecation import UNSET
 from .conv_plan import (
     Block,
     block_width,
@@ -130,15 +130,14 @@ class CAKESConv3d(SubKernelConv3d):
         dtype: Optional[torch.dtype] = None,
         kernel: int = UNSET,
     ) -> None:
-        kernel_size = renamed_argument(
-            'CAKESConv3d', 'kernel', kernel, 'kernel_size', kernel_size
-        )
         super().__init__(
-            in_channels, kernel_size, stride, dilation, padding_mode
+            in_channels, kernel_size, stride, dilation, padding_mode, kernel
         )
         check_op_set(list(choice))
-        if kernel_size % 2 != 1:
-            raise ValueError(f'kernel_size must be odd, got {kernel_size}')
+        if self.kernel_size % 2 != 1:
+            raise ValueError(
+                f'kernel_size must be odd, got {self.kernel_size}'
+            )
         self.out_channels = sum(choice.values())
         self.choice = dict(choice)
         self.convs = self.make_convs(

@@ -24,6 +24,7 @@ import torch
 import torch.nn as nn
 from torch.nn.modules.utils import _triple
 
+from ...deprecation import UNSET, renamed_argument
 from .flat_conv import FlatConv3d
 
 IntOr3 = Union[int, Sequence[int]]
@@ -202,6 +203,9 @@ class SubKernelConv3d(nn.Module):
             ``nn.Conv3d``.
         dilation (int | Sequence[int]): Dilation, as in ``nn.Conv3d``.
         padding_mode (str): As in ``nn.Conv3d``.
+        kernel (int, optional): The subclass's deprecated name of
+            ``kernel_size``; given, it wins, with a warning that names the
+            subclass. Defaults to ``UNSET`` (not given).
     """
 
     def __init__(
@@ -211,10 +215,18 @@ class SubKernelConv3d(nn.Module):
         stride: IntOr3,
         dilation: IntOr3,
         padding_mode: str,
+        kernel: int = UNSET,
     ) -> None:
         super().__init__()
         self.in_channels = in_channels
-        self.kernel_size = kernel_size
+        self.kernel_size = renamed_argument(
+            type(self).__name__,
+            'kernel',
+            kernel,
+            'kernel_size',
+            kernel_size,
+            stacklevel=5,  # the code that built the subclass
+        )
         self.stride = _triple(stride)
         self.dilation = _triple(dilation)
         self.padding_mode = padding_mode

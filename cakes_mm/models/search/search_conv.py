@@ -32,7 +32,7 @@ from mmcv.cnn import build_norm_layer
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
-from ...deprecation import UNSET, renamed_argument
+from ...deprecation import UNSET
 from ..layers.cakes_conv import place_channels, placement
 from ..layers.conv_plan import box_conv, box_size, pad_to_box
 from ..layers.kernel_shrinking import inflate_kernel, shrink_kernel
@@ -119,11 +119,8 @@ class CAKESSearchConv3d(SubKernelConv3d):
         device: Optional[torch.device] = None,
         kernel: int = UNSET,
     ) -> None:
-        kernel_size = renamed_argument(
-            'CAKESSearchConv3d', 'kernel', kernel, 'kernel_size', kernel_size
-        )
         super().__init__(
-            in_channels, kernel_size, stride, dilation, padding_mode
+            in_channels, kernel_size, stride, dilation, padding_mode, kernel
         )
         self.op_set = check_op_set(op_set, min_ops=2)
         self.mode = check_choice(mode, SEARCH_MODES, 'search mode')

@@ -24,7 +24,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import torch.nn as nn
 
-from ..convert import ConversionReport
+from ..convert import ConversionReport, convert_network
 from ..layers.pmscn import switch_pmscn_to_deploy
 from ..ops import OPS, OpSpec, describe_types, parse_op
 
@@ -158,7 +158,7 @@ class VolumetricNet(nn.Module):
             and isinstance(spec.get('n'), int)
             and spec['n'] >= 2
         )
-        return OPS.get(spec['type']).convert(
+        return convert_network(
             self,
             spec,
             include=include,
