@@ -194,12 +194,13 @@ ONNXRUNTIME = ', onnxruntime'
 
 
 def onnxruntime_models(frames: int) -> List[Tuple[str, dict, str]]:
-    """TSN and the deploy-mode rows of :func:`video_models`, again, to run
-    exported to ONNX in onnxruntime."""
+    """TSN, I3D and the deploy-mode rows of :func:`video_models`, again, to
+    run exported to ONNX in onnxruntime."""
     return [
         (name + ONNXRUNTIME, cfg, kind)
         for name, cfg, kind in video_models(frames)
-        if name == 'TSN R50 (mmaction2)' or cfg.get('deploy')
+        if name in ('TSN R50 (mmaction2)', 'I3D R50 (mmaction2)')
+        or cfg.get('deploy')
     ]
 
 
@@ -409,7 +410,7 @@ def onnxruntime_ratios(entries: List[dict]) -> str:
         f'{name[: -len(ONNXRUNTIME)]}: '
         f'{medians[name] / medians[name[: -len(ONNXRUNTIME)]]:.2f}'
         for name in medians
-        if name.endswith(ONNXRUNTIME)
+        if name.endswith(ONNXRUNTIME) and name[: -len(ONNXRUNTIME)] in medians
     ]
     if not ratios:
         return ''

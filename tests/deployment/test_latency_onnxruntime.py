@@ -1,12 +1,12 @@
-"""benchmarks/latency.py --onnxruntime: onnxruntime rows for TSN and the
-deploy-mode nets, timed in the same run, on a tiny clip."""
+"""benchmarks/latency.py --onnxruntime: onnxruntime rows for TSN, I3D and
+the deploy-mode nets, timed in the same run, on a tiny clip."""
 
 import pytest
 from benchmarks.test_latency import ROWS, run_on_a_tiny_clip, table_rows
 
 pytestmark = pytest.mark.slow  # each test runs a tool in a subprocess
 
-EXPORTED = ['TSN R50 (mmaction2)'] + [
+EXPORTED = ['TSN R50 (mmaction2)', 'I3D R50 (mmaction2)'] + [
     row for row in ROWS if row.endswith(' deploy')
 ]
 
@@ -17,7 +17,7 @@ def test_latency_benchmark_adds_onnxruntime_rows(tmp_path):
     )
     rows = table_rows(written)
     assert list(rows) == ROWS + [f'{name}, onnxruntime' for name in EXPORTED]
-    assert len(EXPORTED) == 9  # TSN, C2D, C3D and the six released archs
+    assert len(EXPORTED) == 10  # TSN, I3D, C2D, C3D, the six released archs
     ratios = next(
         line
         for line in written.splitlines()

@@ -16,19 +16,22 @@ The same output, exactly, comes from a 2D conv over a view:
 * a kernel flat along H (``kx1xk``): T and H merge into one axis of T·H, on
   which the T taps lie H apart.
 
-Each view is free in the layout it is used with. Measured on a 2-thread
-AVX-512 CPU (``docs/benchmarks.md``), the forward pass at batch 1 of PmSCn's
-R3D-34 gains most in its last stage, where PyTorch takes its slow path, and
-about 1% over the whole network; the dilated forms' backward passes are
-slower than the 3D conv's, so the 2D form is used only where no gradient is
-recorded (``torch.is_grad_enabled()`` is False).
+Each view is free in the layout it is used with, and in
+``channels_last_3d`` each is a ``channels_last`` 2D tensor, so the 2D conv
+goes through :func:`~cakes_mm.models.layers.fused_conv.conv2d_post_ops`:
+one oneDNN call with the weight reordered in advance, and the ReLU that
+follows a folded PmSCn conv applied in the same call. The dilated forms'
+backward passes are slower than the 3D conv's, so the 2D form is used only
+where no gradient is recorded (``torch.is_grad_enabled()`` is False).
+``docs/benchmarks.md`` gives what each step bought.
 """
 
 from typing import Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
+
+from .fused_conv import ReorderedWeight, conv2d_post_ops
 
 
 def flat_conv3d(
@@ -37,6 +40,8 @@ def flat_conv3d(
     bias: Optional[torch.Tensor],
     padding,
     dilation,
+    relu: bool = False,
+    reordered: Optional[ReorderedWeight] = None,
 ) -> Optional[torch.Tensor]:
     """A stride-1, zero-padded, ungrouped 3D conv as a 2D conv over a free
     view, or None where no view fits (see the module docstring).
@@ -47,35 +52,53 @@ def flat_conv3d(
         bias (torch.Tensor, optional): (C_out,) or None.
         padding (tuple[int, int, int]): Zero padding along (T, H, W).
         dilation (tuple[int, int, int]): Dilation along (T, H, W).
+        relu (bool): Whether to apply ReLU to the output (in the conv's
+            own oneDNN call where :func:`conv2d_post_ops` can). Defaults to
+            False.
+        reordered (ReorderedWeight, optional): Where to keep the 2D weight
+            in oneDNN's layout between calls. Defaults to None.
 
     Returns:
         torch.Tensor | None: (N, C_out, T, H, W) in ``x``'s layout, equal
-        to ``F.conv3d(x, weight, bias, 1, padding, dilation)``, or None.
+        to ``F.conv3d(x, weight, bias, 1, padding, dilation)`` (then ReLU if
+        ``relu``), or None.
     """
-    y = _flat_conv(x, weight, bias, padding, dilation)
+    y = _flat_conv(x, weight, bias, padding, dilation, relu, reordered)
     return None if y is None else _dense_strides(y, x)
 
 
-def _flat_conv(x, weight, bias, padding, dilation) -> Optional[torch.Tensor]:
+def _flat_conv(
+    x, weight, bias, padding, dilation, relu, reordered
+) -> Optional[torch.Tensor]:
     """:func:`flat_conv3d`'s 2D conv, its output's strides as the view
     leaves them."""
     n, c, t, h, w = x.shape
     kt, kh, kw = weight.shape[2:]
     pt, ph, pw = padding
     dt, dh, dw = dilation
+
+    def conv2d(view, weight2d, padding2d, dilation2d):
+        return conv2d_post_ops(
+            view,
+            weight2d,
+            bias,
+            padding2d,
+            dilation=dilation2d,
+            relu=relu,
+            reordered=reordered,
+        )
+
     if kt == 1 and x.is_contiguous(memory_format=torch.channels_last_3d):
         frames = x.transpose(1, 2).reshape(n * t, c, h, w)
-        y = F.conv2d(frames, weight[:, :, 0], bias, 1, (ph, pw), (dh, dw))
+        y = conv2d(frames, weight[:, :, 0], (ph, pw), (dh, dw))
         return y.view(n, t, -1, h, w).transpose(1, 2)
     if kw == 1:
         rows = x.reshape(n, c, t, h * w)
-        y = F.conv2d(rows, weight[..., 0], bias, 1, (pt, w * ph), (dt, w * dh))
+        y = conv2d(rows, weight[..., 0], (pt, w * ph), (dt, w * dh))
         return y.view(n, -1, t, h, w)
     if kh == 1:
         planes = x.reshape(n, c, t * h, w)
-        y = F.conv2d(
-            planes, weight[:, :, :, 0], bias, 1, (h * pt, pw), (h * dt, dw)
-        )
+        y = conv2d(planes, weight[:, :, :, 0], (h * pt, pw), (h * dt, dw))
         return y.view(n, -1, t, h, w)
     return None
 
@@ -104,12 +127,27 @@ def _dense_strides(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 class FlatConv3d(nn.Conv3d):
     """An ``nn.Conv3d`` (same parameters, same state dict) that, when no
     gradient is recorded, runs a kernel flat along an axis as a 2D conv over
-    a free view of its input (:func:`flat_conv3d`). Every other case, and a
-    trace (an ONNX export keeps its 3D conv node), is ``nn.Conv3d``'s own
-    forward."""
+    a free view of its input (:func:`flat_conv3d`), its 2D weight kept in
+    oneDNN's layout between calls. Every other case, and a trace (an ONNX
+    export keeps its 3D conv node), is ``nn.Conv3d``'s own forward. It can
+    also apply ReLU to its output, which the 2D form does in the conv's own
+    call."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``nn.Conv3d.forward``, through the 2D view where it applies."""
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.reordered = ReorderedWeight()
+
+    def forward(self, x: torch.Tensor, relu: bool = False) -> torch.Tensor:
+        """``nn.Conv3d.forward``, through the 2D view where it applies.
+
+        Args:
+            x (torch.Tensor): (N, C_in, T, H, W).
+            relu (bool): Whether to apply ReLU to the output. Defaults to
+                False.
+
+        Returns:
+            torch.Tensor: The conv's output (after ReLU if ``relu``).
+        """
         if (
             not torch.is_grad_enabled()
             and not torch.jit.is_tracing()  # ONNX keeps the 3D conv
@@ -120,8 +158,15 @@ class FlatConv3d(nn.Conv3d):
             and x.dim() == 5
         ):
             y = flat_conv3d(
-                x, self.weight, self.bias, self.padding, self.dilation
+                x,
+                self.weight,
+                self.bias,
+                self.padding,
+                self.dilation,
+                relu,
+                self.reordered,
             )
             if y is not None:
                 return y
-        return super().forward(x)
+        y = super().forward(x)
+        return y.relu_() if relu else y

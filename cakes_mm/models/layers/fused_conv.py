@@ -14,7 +14,9 @@ CPU float32 input in ``channels_last`` with no gradient recorded, outside a
 trace or a compile (an ONNX export keeps its ``Conv``, ``Add`` and ``Relu``
 nodes). Everywhere else it runs the same steps one by one, with the same
 sums (``tests/models/layers/test_fused_conv.py`` checks both paths against
-each other).
+each other). :func:`conv2d_post_ops` is the same for any 2D conv, and
+PmSCn's :class:`~cakes_mm.models.layers.flat_conv.FlatConv3d` uses it for
+the 2D views it runs its flat kernels on.
 
 The reordered weight suits one input shape; it is kept for the last shape
 seen and made again when the shape, the weight's memory or its version
@@ -22,10 +24,11 @@ seen and made again when the shape, the weight's memory or its version
 """
 
 import functools
-from typing import Optional, Tuple
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 
 @functools.lru_cache(maxsize=None)
@@ -70,13 +73,127 @@ def takes_post_ops(x: torch.Tensor) -> bool:
     )
 
 
+class ReorderedWeight:
+    """A conv weight reordered into oneDNN's layout, kept for the last input
+    shape, conv arguments and weight state (its memory and version, which
+    any in-place change or loaded state dict moves), and made again when
+    one changes. A copy or a pickle holds none (it is made again on the
+    next call)."""
+
+    def __init__(self) -> None:
+        self._key: Optional[tuple] = None
+        self._weight: Optional[torch.Tensor] = None
+
+    def __getstate__(self) -> dict:
+        return {}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__()
+
+    def get(
+        self, weight: torch.Tensor, x: torch.Tensor, *args
+    ) -> torch.Tensor:
+        """The reordered ``weight`` for input ``x``.
+
+        Args:
+            weight (torch.Tensor): The conv weight (C_out, C_in / groups,
+                kH, kW).
+            x (torch.Tensor): The input it will meet.
+            *args: The conv's padding, stride, dilation and groups.
+
+        Returns:
+            torch.Tensor: The weight in oneDNN's layout.
+        """
+        key = (
+            tuple(x.shape),
+            args,
+            weight.data_ptr(),
+            weight.stride(),
+            weight._version,
+        )
+        if key != self._key:
+            padding, stride, dilation, groups = args
+            self._weight = torch.ops.mkldnn._reorder_convolution_weight(
+                weight.detach(),
+                list(padding),
+                list(stride),
+                list(dilation),
+                groups,
+                list(x.shape),
+            )
+            self._key = key
+        return self._weight
+
+
+def conv2d_post_ops(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor],
+    padding: Sequence[int],
+    stride: Sequence[int] = (1, 1),
+    dilation: Sequence[int] = (1, 1),
+    groups: int = 1,
+    residual: Optional[torch.Tensor] = None,
+    relu: bool = False,
+    reordered: Optional[ReorderedWeight] = None,
+) -> torch.Tensor:
+    """``relu(conv2d(x) + residual)``: a zero-padded 2D conv, then the add if
+    ``residual`` is given, then ReLU if ``relu``; one oneDNN call where
+    :func:`takes_post_ops` allows, else the steps one by one.
+
+    Args:
+        x (torch.Tensor): (N, C_in, H, W).
+        weight (torch.Tensor): (C_out, C_in / groups, kH, kW).
+        bias (torch.Tensor, optional): (C_out,) or None.
+        padding (Sequence[int]): Zero padding along (H, W).
+        stride (Sequence[int]): Stride along (H, W). Defaults to (1, 1).
+        dilation (Sequence[int]): Dilation along (H, W). Defaults to (1, 1).
+        groups (int): Conv groups. Defaults to 1.
+        residual (torch.Tensor, optional): A tensor of the output's shape to
+            add. Defaults to None.
+        relu (bool): Whether to apply ReLU last. Defaults to False.
+        reordered (ReorderedWeight, optional): Where to keep ``weight`` in
+            oneDNN's layout between calls; None reorders it for this call
+            only. Defaults to None.
+
+    Returns:
+        torch.Tensor: (N, C_out, H', W').
+    """
+    args = (tuple(padding), tuple(stride), tuple(dilation), groups)
+    if takes_post_ops(x) and (
+        residual is None
+        or residual.is_contiguous(memory_format=torch.channels_last)
+    ):
+        if reordered is not None:
+            weight = reordered.get(weight, x, *args)
+        if residual is None:
+            return torch.ops.mkldnn._convolution_pointwise(
+                x, weight, bias, *args, 'relu' if relu else 'none', [], ''
+            )
+        return torch.ops.mkldnn._convolution_pointwise.binary(
+            x,
+            residual,
+            weight,
+            bias,
+            *args,
+            'add',
+            None,
+            'relu' if relu else None,
+            [],
+            '',
+        )
+    padding, stride, dilation, groups = args
+    y = F.conv2d(x, weight, bias, stride, padding, dilation, groups)
+    if residual is not None:
+        y += residual
+    return y.relu_() if relu else y
+
+
 class FusedConv2d(nn.Conv2d):
     """An ``nn.Conv2d`` (same parameters, same state dict) whose forward
-    can also add a residual and apply ReLU: ``relu(conv(x) + residual)``.
-
-    On the fused path (see the module docstring) the three steps are one
-    oneDNN call with a weight reordered in advance; elsewhere they run one
-    by one. The padding must be given as numbers (not ``'same'``), with
+    can also add a residual and apply ReLU: ``relu(conv(x) + residual)``,
+    through :func:`conv2d_post_ops` with its weight kept reordered. The
+    padding must be given as numbers (not ``'same'``), with
     ``padding_mode='zeros'``.
     """
 
@@ -88,14 +205,7 @@ class FusedConv2d(nn.Conv2d):
                 f'padding={self.padding!r}, '
                 f'padding_mode={self.padding_mode!r}'
             )
-        self._onednn_weight: Optional[Tuple[tuple, torch.Tensor]] = None
-
-    def __getstate__(self) -> dict:
-        """The module's state without the reordered weight, which neither
-        pickles nor copies (it is made again on the next call)."""
-        state = super().__getstate__()
-        state['_onednn_weight'] = None
-        return state
+        self.reordered = ReorderedWeight()
 
     def forward(
         self,
@@ -114,61 +224,15 @@ class FusedConv2d(nn.Conv2d):
         Returns:
             torch.Tensor: (N, C_out, H', W').
         """
-        if takes_post_ops(x) and (
-            residual is None
-            or residual.is_contiguous(memory_format=torch.channels_last)
-        ):
-            return self._fused(x, residual, relu)
-        y = super().forward(x)
-        if residual is not None:
-            y += residual
-        return y.relu_() if relu else y
-
-    def _fused(
-        self, x: torch.Tensor, residual: Optional[torch.Tensor], relu: bool
-    ) -> torch.Tensor:
-        """:meth:`forward` as one oneDNN call."""
-        weight = self._reordered_weight(x)
-        args = (self.padding, self.stride, self.dilation, self.groups)
-        if residual is None:
-            return torch.ops.mkldnn._convolution_pointwise(
-                x,
-                weight,
-                self.bias,
-                *args,
-                'relu' if relu else 'none',
-                [],
-                '',
-            )
-        return torch.ops.mkldnn._convolution_pointwise.binary(
+        return conv2d_post_ops(
             x,
-            residual,
-            weight,
+            self.weight,
             self.bias,
-            *args,
-            'add',
-            None,
-            'relu' if relu else None,
-            [],
-            '',
+            self.padding,
+            self.stride,
+            self.dilation,
+            self.groups,
+            residual,
+            relu,
+            self.reordered,
         )
-
-    def _reordered_weight(self, x: torch.Tensor) -> torch.Tensor:
-        """The weight in oneDNN's layout for ``x``'s shape, made once per
-        shape and weight state (see the module docstring)."""
-        key = (
-            tuple(x.shape),
-            self.weight.data_ptr(),
-            self.weight._version,
-        )
-        if self._onednn_weight is None or self._onednn_weight[0] != key:
-            weight = torch.ops.mkldnn._reorder_convolution_weight(
-                self.weight.detach(),
-                list(self.padding),
-                list(self.stride),
-                list(self.dilation),
-                self.groups,
-                list(x.shape),
-            )
-            self._onednn_weight = (key, weight)
-        return self._onednn_weight[1]

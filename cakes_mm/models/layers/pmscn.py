@@ -191,10 +191,20 @@ class PmSCnStream(nn.Module):
         self.act = build_activation_layer(act_cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """2D convs with BN and ReLU, then the 1D conv."""
+        """2D convs with BN and ReLU, then the 1D conv. A conv whose norm
+        is folded (deploy form) applies a ReLU itself, in its own call
+        where it can (:class:`FlatConv3d`)."""
         for conv, norm in zip(self.convs2d, self.norms):
-            x = self.act(norm(conv(x)))
+            if isinstance(norm, nn.Identity) and self.folded_relu(conv):
+                x = conv(x, relu=True)
+            else:
+                x = self.act(norm(conv(x)))
         return self.conv1d(x)
+
+    def folded_relu(self, conv: nn.Module) -> bool:
+        """Whether ``conv`` can apply the stream's activation itself: a
+        :class:`FlatConv3d` (as folding makes) and a ReLU."""
+        return isinstance(conv, FlatConv3d) and isinstance(self.act, nn.ReLU)
 
     def fold_norms(self) -> int:
         """Fold each batch norm into the 2D conv before it (deploy form).

@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from cakes_mm.models.layers import flat_conv
 from cakes_mm.models.layers.flat_conv import FlatConv3d, flat_conv3d
 from cakes_mm.models.layers.pmscn import PmSCn
 
@@ -16,20 +17,30 @@ FLAT = [(1, 3, 3), (3, 3, 1), (3, 1, 3), (3, 1, 1), (1, 1, 3), (1, 3, 1)]
 
 
 @pytest.mark.parametrize(
-    'kernel,layout,dilation',
-    list(itertools.product(FLAT, [CL, torch.contiguous_format], [1, 2])),
+    'kernel,layout,dilation,relu',
+    list(
+        itertools.product(
+            FLAT, [CL, torch.contiguous_format], [1, 2], [False, True]
+        )
+    ),
 )
-def test_flat_conv_equals_conv3d_in_the_input_layout(kernel, layout, dilation):
+def test_flat_conv_equals_conv3d_in_the_input_layout(
+    kernel, layout, dilation, relu
+):
     torch.manual_seed(0)
     x = torch.randn(2, 5, 4, 6, 7).contiguous(memory_format=layout)
     weight, bias = torch.randn(3, 5, *kernel), torch.randn(3)
     padding = tuple(dilation * (k // 2) for k in kernel)
     dilations = (dilation,) * 3
-    y = flat_conv3d(x, weight, bias, padding, dilations)
+    with torch.no_grad():
+        y = flat_conv3d(x, weight, bias, padding, dilations, relu)
     if kernel[0] == 1 and kernel[1] == 3 == kernel[2] and layout != CL:
         assert y is None  # no free view: T cannot join the batch
         return
     expected = F.conv3d(x, weight, bias, 1, padding, dilations)
+    if relu:
+        assert (expected < 0).any()
+        expected = F.relu(expected)
     torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
     assert y.is_contiguous(memory_format=layout)
 
@@ -52,9 +63,11 @@ def test_flat_conv3d_is_an_nn_conv3d_and_only_infers_through_the_view(
     plain.load_state_dict(conv.state_dict())
     x = torch.randn(1, 4, 5, 6, 7).contiguous(memory_format=CL)
     calls = []
-    conv2d = F.conv2d
+    conv2d = flat_conv.conv2d_post_ops
     monkeypatch.setattr(
-        F, 'conv2d', lambda *args: calls.append(1) or conv2d(*args)
+        flat_conv,
+        'conv2d_post_ops',
+        lambda *args, **kwargs: calls.append(1) or conv2d(*args, **kwargs),
     )
     with torch.no_grad():
         inferred = conv(x)
