@@ -89,8 +89,12 @@ def test_converted_i3d_search_exports_a_loadable_subnet():
     convert_to_cakes(rebuilt, arch=arch)
     rebuilt.load_state_dict(fixed_subnet(supernet).state_dict(), strict=True)
     x = torch.randn(2, 3, 8, 32, 32)
+    expected = outputs(supernet, x)  # up to 4e7 with this random init
     torch.testing.assert_close(
-        outputs(rebuilt, x), outputs(supernet, x), rtol=1e-5, atol=1e-5
+        outputs(rebuilt, x),
+        expected,
+        rtol=1e-5,
+        atol=1e-5 * expected.abs().max().item(),
     )
 
 

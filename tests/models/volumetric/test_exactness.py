@@ -97,7 +97,16 @@ def test_c2fnas_search_exports_an_arch_that_rebuilds_it():
     x = torch.randn(2, 1, 32, 32, 32)
     rebuilt = small(C2FNAS, dict(type='cakes', arch=dump_chosen(supernet)))
     rebuilt.load_state_dict(fixed_subnet(supernet).state_dict(), strict=True)
-    torch.testing.assert_close(outputs(rebuilt, x), outputs(supernet, x))
+    expected = outputs(supernet, x)
+    # Equal up to float rounding, which the instance norms amplify where a
+    # channel's variance is small: with one thread the two networks' convs
+    # take different PyTorch kernels (3.5e-5 of the output's norm apart).
+    torch.testing.assert_close(
+        outputs(rebuilt, x),
+        expected,
+        rtol=1e-4,
+        atol=1e-4 * expected.abs().max().item(),
+    )
 
 
 def dense_convs():
