@@ -11,8 +11,8 @@ advance; PyTorch's CPU build exposes both
 ``torch.ops.mkldnn._reorder_convolution_weight``, the ops its own compiler
 emits for this pattern). :class:`FusedConv2d` uses them where they apply: a
 CPU float32 input in ``channels_last`` with no gradient recorded, outside a
-trace or a compile (an ONNX export keeps its ``Conv``, ``Add`` and ``Relu``
-nodes). Everywhere else it runs the same steps one by one, with the same
+trace, a compile or a CPU autocast (an ONNX export keeps its ``Conv``,
+``Add`` and ``Relu`` nodes). Everywhere else it runs the same steps one by one, with the same
 sums (``tests/models/layers/test_fused_conv.py`` checks both paths against
 each other). :func:`conv2d_post_ops` is the same for any 2D conv, and
 PmSCn's :class:`~cakes_mm.models.layers.flat_conv.FlatConv3d` uses it for
@@ -59,7 +59,8 @@ def takes_post_ops(x: torch.Tensor) -> bool:
 
     Returns:
         bool: True for a 4D CPU float32 ``channels_last`` tensor when no
-        gradient is recorded and nothing is traced or compiled.
+        gradient is recorded, nothing is traced or compiled and no CPU
+        autocast is on.
     """
     return (
         x.device.type == 'cpu'
@@ -68,6 +69,7 @@ def takes_post_ops(x: torch.Tensor) -> bool:
         and not torch.is_grad_enabled()
         and not torch.jit.is_tracing()
         and not torch.compiler.is_compiling()
+        and not torch.is_autocast_enabled('cpu')  # autocast picks the dtype
         and x.is_contiguous(memory_format=torch.channels_last)
         and onednn_post_ops_available()
     )

@@ -197,6 +197,8 @@ def test_takes_post_ops_only_for_channels_last_float32_cpu_inference():
         assert takes_post_ops(x)
         assert not takes_post_ops(x.contiguous())
         assert not takes_post_ops(x.double())
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            assert not takes_post_ops(x)
     assert not takes_post_ops(x)  # a gradient may be recorded
 
 
