@@ -18,7 +18,8 @@ Groups of rows, each against its first row (the network with 3D convs):
 Every row runs in two layouts, ``NCDHW`` and ``channels_last_3d`` (input and
 weights; the segmentors' default), the second being every network's fastest
 setting on the CPU here. A training step is forward, cross-entropy against
-fixed random labels, backward and an Adam update; inference is batch 1 under
+fixed random labels, backward and an Adam update; inference is timed at batch
+1 (latency) and at the training batch (throughput), under
 ``torch.inference_mode``. Each repetition times every (row, layout) once, in
 turn, after one warm-up each; medians are reported. Each time ratio is to
 the group's 3D row in its fastest layout for that measure, with the FLOPs
@@ -174,8 +175,9 @@ def runs(
     device: str,
     train_too: bool = True,
 ) -> Dict[str, Callable[[], None]]:
-    """Callables for one training step (unless not ``train_too``) and one
-    batch-1 inference."""
+    """Callables for one training step (unless not ``train_too``), one
+    batch-1 inference (latency) and one inference of the whole training
+    batch (throughput)."""
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
 
     def sync():
@@ -189,13 +191,17 @@ def runs(
         optimizer.step()
         sync()
 
-    def infer():
+    def infer(size: int):
         net.eval()
         with torch.inference_mode():
-            net(batch[:1])
+            net(batch[:size])
         sync()
 
-    return {'train': train, 'infer': infer} if train_too else {'infer': infer}
+    timed = {
+        'infer': lambda: infer(1),
+        'infer_batch': lambda: infer(len(batch)),
+    }
+    return dict(train=train, **timed) if train_too else timed
 
 
 def lay_out(x: torch.Tensor, layout: str) -> torch.Tensor:
@@ -257,27 +263,29 @@ def table(entries: List[dict], title: str) -> str:
     """Markdown: each row's medians and ratios to the 3D row's fastest."""
     base = [e for e in entries if e['name'] == entries[0]['name']]
     best = {
-        key: min(e['median'][key] for e in base) for key in ('train', 'infer')
+        key: min(e['median'][key] for e in base)
+        for key in ('train', 'infer', 'infer_batch')
     }
     lines = [
         f'**{title}**',
         '',
         '| model | layout | params (M) | GFLOPs | train step (ms) | '
         'train / 3D best | inference (ms) | inference / 3D best | '
-        'FLOPs / 3D |',
-        '|---|---|---|---|---|---|---|---|---|',
+        'inference, training batch (ms) | the same / 3D best | FLOPs / 3D |',
+        '|---|---|---|---|---|---|---|---|---|---|---|',
     ]
+
+    def cells(e, key):
+        value = e['median'].get(key)
+        if value is None:
+            return '- | -'
+        return f'{value * 1e3:.1f} | {value / best[key]:.2f}'
+
     for e in entries:
-        train, infer = e['median'].get('train'), e['median']['infer']
-        trained = (
-            f'{train * 1e3:.1f} | {train / best["train"]:.2f}'
-            if train is not None
-            else '- | -'
-        )
         lines.append(
             f'| {e["name"]} | {e["layout"]} | {e["params"]:.3f} | '
-            f'{e["gflops"]:.3f} | {trained} | {infer * 1e3:.1f} | '
-            f'{infer / best["infer"]:.2f} | '
+            f'{e["gflops"]:.3f} | {cells(e, "train")} | '
+            f'{cells(e, "infer")} | {cells(e, "infer_batch")} | '
             f'{e["gflops"] / base[0]["gflops"]:.2f} |'
         )
     return '\n'.join(lines)
