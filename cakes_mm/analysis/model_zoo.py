@@ -4,6 +4,7 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import ClassVar, Dict, List, Optional, Sequence, Tuple, Union
 
+import torch
 import torch.nn as nn
 from mmengine.registry import init_default_scope
 
@@ -367,7 +368,10 @@ def config_complexity(
     cfg = read_config(config)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     shape = tuple(shape) if shape else default_input_shape(cfg)
-    model = network_of(MODELS.build(cfg.model))
+    # Counting needs only shapes: built on the meta device, the model
+    # allocates and initialises no weights.
+    with torch.device('meta'):
+        model = network_of(MODELS.build(cfg.model))
     return model_complexity(model, shape), shape
 
 
