@@ -312,9 +312,8 @@ def complexity(cfg: dict, shape, kind: str) -> Complexity:
     )
     key = repr((cfg, frame_shape))
     if key not in _COSTS:
-        if (
-            cfg['type'] == 'CAKESResNetSupernet'
-        ):  # the derived (initial) subnet
+        # A supernet is counted as its derived (initial) subnet.
+        if cfg['type'] == 'CAKESResNetSupernet':
             arch = dump_chosen(MODELS.build(cfg))
             cfg = dict(type='CAKESResNet', op=dict(type='cakes', arch=arch))
         with torch.device('meta'):
