@@ -50,6 +50,7 @@ from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.utils import _triple
 
+from .aligned_norm import aligned_batch_norm
 from .flat_conv import FlatConv3d
 from .sub_kernels import IntOr3, make_sub_kernel_conv, uniform_split
 
@@ -198,7 +199,7 @@ class PmSCnStream(nn.Module):
             if isinstance(norm, nn.Identity) and self.folded_relu(conv):
                 x = conv(x, relu=True)
             else:
-                x = self.act(norm(conv(x)))
+                x = self.act(aligned_batch_norm(conv(x), norm))
         return self.conv1d(x)
 
     def folded_relu(self, conv: nn.Module) -> bool:

@@ -1,0 +1,153 @@
+import copy
+
+import pytest
+import torch
+import torch.nn as nn
+
+from cakes_mm.models import PmSCn
+from cakes_mm.models.layers import aligned_norm
+from cakes_mm.models.layers.aligned_norm import (
+    _AlignedBatchNorm,
+    aligned_batch_norm,
+    column_fold,
+    uses_batch_statistics,
+)
+
+CL = torch.channels_last_3d
+
+
+def channels_last(*shape, seed=0, scale=3.0, shift=1.0):
+    """A seeded channels-last tensor, off zero mean and unit spread."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(*shape, generator=generator) * scale + shift
+    return x.contiguous(memory_format=CL)
+
+
+def random_norm(channels, affine=True, momentum=0.1, seed=1):
+    torch.manual_seed(seed)
+    norm = nn.BatchNorm3d(channels, affine=affine, momentum=momentum)
+    if affine:
+        nn.init.normal_(norm.weight)
+        nn.init.normal_(norm.bias)
+    return norm
+
+
+@pytest.mark.parametrize(
+    'channels, fold', [(3, 16), (18, 8), (20, 4), (36, 4), (41, 16)]
+)
+def test_fold_aligns_the_rows(channels, fold):
+    x = channels_last(2, channels, 4, 4, 8)
+    assert column_fold(x) == fold
+    assert fold * channels % aligned_norm.VECTOR_WIDTH == 0
+
+
+@pytest.mark.parametrize(
+    'x',
+    [
+        channels_last(2, 16, 4, 4, 4),  # aligned
+        channels_last(2, 72, 4, 4, 4),  # wide: PyTorch's kernel is as fast
+        channels_last(2, 18, 4, 4, 4).contiguous(),  # NCDHW
+        channels_last(2, 18, 4, 4, 4).double(),
+        channels_last(1, 18, 1, 1, 3),  # 3 voxels: no whole row of 8
+        torch.randn(4, 18, 4, 4),  # not 5D
+    ],
+    ids=['aligned', 'wide', 'ncdhw', 'float64', 'few voxels', '4d'],
+)
+def test_no_fold_where_the_plain_norm_is_fine_or_needed(x):
+    assert column_fold(x) == 0
+
+
+@pytest.mark.parametrize('channels', [3, 18, 20, 41])
+@pytest.mark.parametrize('affine', [True, False])
+@pytest.mark.parametrize('momentum', [0.1, None])
+def test_equals_batch_norm_in_training(channels, affine, momentum):
+    x = channels_last(4, channels, 6, 8, 8).requires_grad_()
+    grad = channels_last(4, channels, 6, 8, 8, seed=2, shift=0.0)
+    plain = random_norm(channels, affine, momentum)
+    aligned = copy.deepcopy(plain)
+    expected = []
+    for norm, forward in ((plain, plain), (aligned, None)):
+        x.grad = None
+        for _ in range(2):  # running statistics over two steps
+            out = norm(x) if forward else aligned_batch_norm(x, norm)
+        out.backward(grad)
+        expected.append((out, x.grad.clone()))
+    (out_plain, grad_plain), (out_aligned, grad_aligned) = expected
+    assert out_aligned.is_contiguous(memory_format=CL)
+    torch.testing.assert_close(out_aligned, out_plain, rtol=1e-4, atol=1e-4)
+    scale = grad_plain.abs().max()
+    torch.testing.assert_close(
+        grad_aligned / scale, grad_plain / scale, rtol=0, atol=1e-5
+    )
+    for name in ('running_mean', 'running_var', 'num_batches_tracked'):
+        torch.testing.assert_close(
+            getattr(aligned, name), getattr(plain, name), rtol=1e-5, atol=1e-6
+        )
+    if affine:
+        for name in ('weight', 'bias'):
+            want = getattr(plain, name).grad
+            got = getattr(aligned, name).grad
+            torch.testing.assert_close(
+                got / want.abs().max(),
+                want / want.abs().max(),
+                atol=1e-5,
+                rtol=0,
+            )
+
+
+def test_gradients_are_exact_in_float64():
+    x = channels_last(2, 3, 2, 4, 4).double().requires_grad_()
+    weight = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(3, dtype=torch.float64, requires_grad=True)
+
+    def normalised(x, weight, bias):
+        return _AlignedBatchNorm.apply(x, weight, bias, 1e-5, 16)[0]
+
+    assert torch.autograd.gradcheck(normalised, (x, weight, bias))
+
+
+def test_eval_and_unfolded_inputs_use_the_norm_itself():
+    norm = random_norm(18).eval()
+    x = channels_last(2, 18, 4, 4, 4)
+    torch.testing.assert_close(
+        aligned_batch_norm(x, norm), norm(x), rtol=0, atol=0
+    )
+    norm.train()
+    with pytest.raises(RuntimeError, match='running_mean should contain 20'):
+        aligned_batch_norm(channels_last(2, 20, 4, 4, 4), norm)
+
+
+def test_sync_batch_norm_keeps_its_own_path():
+    """A SyncBatchNorm's statistics span processes, so it is never replaced
+    (here it runs unsynchronised, as it does outside a process group)."""
+    norm = nn.SyncBatchNorm(18).train()
+    assert not uses_batch_statistics(norm)
+    x = channels_last(2, 18, 4, 4, 4)
+    twin = copy.deepcopy(norm)
+    torch.testing.assert_close(
+        aligned_batch_norm(x, norm), twin(x), rtol=0, atol=0
+    )
+
+
+def test_pmscn_trains_alike_in_either_layout():
+    """The channels-last unit takes the aligned norm (widths 18 and 3 per
+    stream); NCDHW takes PyTorch's. Outputs, gradients and running stats
+    agree."""
+    torch.manual_seed(0)
+    unit = PmSCn(1, 16, m=2, n=2).train()
+    widths = [norm.num_features for s in unit.streams for norm in s.norms]
+    assert any(column_fold(channels_last(2, w, 4, 4, 4)) for w in widths)
+    twin = copy.deepcopy(unit)
+    x = channels_last(2, 1, 8, 8, 8)
+    out_cl = unit(x)
+    out_nc = twin(x.contiguous())
+    torch.testing.assert_close(out_cl, out_nc, rtol=1e-4, atol=1e-4)
+    out_cl.square().sum().backward()
+    out_nc.square().sum().backward()
+    for (name, a), b in zip(unit.named_parameters(), twin.parameters()):
+        scale = b.grad.abs().max()
+        torch.testing.assert_close(
+            a.grad / scale, b.grad / scale, rtol=0, atol=1e-4, msg=name
+        )
+    for a, b in zip(unit.buffers(), twin.buffers()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
