@@ -50,7 +50,7 @@ from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.utils import _triple
 
-from .aligned_norm import aligned_batch_norm
+from .channels_last_norm import aligned_batch_norm
 from .flat_conv import FlatConv3d
 from .sub_kernels import IntOr3, make_sub_kernel_conv, uniform_split
 
@@ -190,6 +190,10 @@ class PmSCnStream(nn.Module):
             flat=True,
         )
         self.act = build_activation_layer(act_cfg)
+        if type(self.act) is nn.ReLU:
+            # It only ever sees a norm's (or conv's) new output, so it may
+            # overwrite it: one pass over memory fewer in training.
+            self.act.inplace = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """2D convs with BN and ReLU, then the 1D conv. A conv whose norm

@@ -35,6 +35,7 @@ import torch.nn as nn
 from mmaction.registry import MODELS
 from mmcv.cnn import build_norm_layer
 
+from ..layers.channels_last_norm import channels_last_instance_norm
 from ..layers.sub_kernels import make_sub_kernel_conv
 from .base import OpSpec, VolumetricNet
 
@@ -114,7 +115,7 @@ class PreActConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """ReLU, conv, norm."""
-        return self.norm(self.conv(self.act(x)))
+        return channels_last_instance_norm(self.conv(self.act(x)), self.norm)
 
 
 def pointwise(

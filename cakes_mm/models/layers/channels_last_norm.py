@@ -1,19 +1,28 @@
-"""Batch norm over a ``channels_last_3d`` tensor whose width the CPU's vector
-does not divide.
+"""Batch and instance norms over ``channels_last_3d`` CPU tensors, where
+PyTorch's own kernels are several times slower than in NCDHW.
 
-PyTorch's CPU batch norm on a channels-last tensor vectorises along the
-channels; when their number is not a multiple of the vector width (16
-floats with AVX-512), it runs several times slower per element than at an
-aligned width. PmSCn's Eq. 5 widths (18, 20, 36, 72, ...) are rarely
-aligned, so in training its streams' norms cost more than their convs.
+A channels-last tensor of C channels is, in memory, an (N, M, C) array, M
+the voxels of a sample. Both norms here work on that view, so they never
+copy the tensor into NCDHW and back.
 
-A channels-last tensor of C channels is, in memory, an (M, C) matrix, M the
-voxels of the batch. Viewed as (M / k, k·C) with k·C a multiple of the
-vector width, it has every row aligned. :func:`aligned_batch_norm` computes
-the statistics of the k·C columns there, merges each channel's k columns by
-the parallel-variance rule, and normalises with per-column scale and shift.
-Its backward pass works on the same view. The result is the batch norm's,
-up to rounding.
+* **Batch norm at an unaligned width.** PyTorch's CPU batch norm on a
+  channels-last tensor vectorises along the channels; when their number is
+  not a multiple of the vector width (16 floats with AVX-512), it runs
+  several times slower per element than at an aligned width. PmSCn's Eq. 5
+  widths (18, 20, 36, ...) are rarely aligned, so in training its streams'
+  norms cost more than their convs. :func:`aligned_batch_norm` views the
+  (N·M, C) rows as (N·M / k, k·C), k·C a multiple of the vector width,
+  computes the statistics of the k·C columns there, merges each channel's
+  k columns by the parallel-variance rule and normalises with per-column
+  scale and shift; its backward pass works on the same view.
+* **Instance norm.** PyTorch normalises each sample's channels as one batch
+  norm over a (1, N·C, D, H, W) view, which a channels-last tensor lacks,
+  so it copies. :func:`channels_last_instance_norm` runs the batch norm
+  kernel on each sample's (M, C) rows instead, writing into one output.
+
+Both give the plain norm's result up to rounding, and both step aside (the
+plain norm runs) while tracing or compiling, so exported and compiled
+graphs keep the standard operators.
 """
 
 import math
@@ -21,12 +30,43 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
+from torch.autograd.function import once_differentiable
 from torch.nn.modules.batchnorm import _BatchNorm
 
 #: Channels a CPU vector holds (floats under AVX-512); a multiple of 8.
 VECTOR_WIDTH = 16
 #: Widths from which PyTorch's own kernel is as fast (measured, 2 threads).
 ALIGNED_BELOW = 64
+
+
+def is_channels_last_cpu_float(x: torch.Tensor) -> bool:
+    """Whether ``x`` is a 5D CPU float32 ``channels_last_3d`` tensor (and
+    not also NCDHW-contiguous), outside tracing and compiling.
+
+    Args:
+        x (torch.Tensor): Any tensor.
+
+    Returns:
+        bool: True where this module's norms apply.
+    """
+    if x.dim() != 5 or x.device.type != 'cpu' or x.dtype != torch.float32:
+        return False
+    if torch.jit.is_tracing() or torch.compiler.is_compiling():
+        return False  # traced and compiled graphs keep the plain norms
+    if not x.is_contiguous(memory_format=torch.channels_last_3d):
+        return False
+    return not x.is_contiguous()  # else a single voxel, or one channel
+
+
+def _sample_rows(x: torch.Tensor) -> torch.Tensor:
+    """The (N, M, C) view of a channels-last tensor."""
+    return x.permute(0, 2, 3, 4, 1).reshape(x.shape[0], -1, x.shape[1])
+
+
+def _from_rows(rows: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Rows of ``like``'s voxels, back as a channels-last (N, C, D, H, W)."""
+    out = rows.view(like.shape[0], *like.shape[2:], like.shape[1])
+    return out.permute(0, 4, 1, 2, 3)
 
 
 def column_fold(x: torch.Tensor) -> int:
@@ -42,16 +82,10 @@ def column_fold(x: torch.Tensor) -> int:
     Returns:
         int: k >= 2, or 0.
     """
-    if x.dim() != 5 or x.device.type != 'cpu' or x.dtype != torch.float32:
+    if not is_channels_last_cpu_float(x):
         return 0
-    if torch.jit.is_tracing() or torch.compiler.is_compiling():
-        return 0  # traced and compiled graphs keep the plain norm
     channels = x.shape[1]
     if channels % VECTOR_WIDTH == 0 or channels >= ALIGNED_BELOW:
-        return 0
-    if not x.is_contiguous(memory_format=torch.channels_last_3d):
-        return 0
-    if x.is_contiguous():  # a single voxel, or one channel
         return 0
     fold = VECTOR_WIDTH // math.gcd(channels, VECTOR_WIDTH)
     voxels = x.numel() // channels
@@ -59,8 +93,8 @@ def column_fold(x: torch.Tensor) -> int:
 
 
 def _rows(x: torch.Tensor, fold: int) -> torch.Tensor:
-    """The (M / k, k·C) view of a channels-last tensor."""
-    return x.permute(0, 2, 3, 4, 1).reshape(-1, fold * x.shape[1])
+    """The (N·M / k, k·C) view of a channels-last tensor."""
+    return _sample_rows(x).view(-1, fold * x.shape[1])
 
 
 def _tile(values: torch.Tensor, fold: int) -> torch.Tensor:
@@ -98,10 +132,10 @@ class _AlignedBatchNorm(torch.autograd.Function):
         ctx.fold = fold
         ctx.has_bias = bias is not None
         ctx.mark_non_differentiable(channel_mean, channel_var)
-        out = out.view(x.shape[0], *x.shape[2:], x.shape[1])
-        return out.permute(0, 4, 1, 2, 3), channel_mean, channel_var
+        return _from_rows(out, x), channel_mean, channel_var
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad, _grad_mean, _grad_var):
         x, weight, mean, invstd = ctx.saved_tensors
         fold = ctx.fold
@@ -118,8 +152,7 @@ class _AlignedBatchNorm(torch.autograd.Function):
         const = -gain * grad_sum / count - x_coef * mean
         grad_x = torch.addcmul(_tile(const, fold), rows, _tile(x_coef, fold))
         grad_x.addcmul_(grad_rows, _tile(gain, fold))
-        grad_x = grad_x.view(x.shape[0], *x.shape[2:], x.shape[1])
-        grad_x = grad_x.permute(0, 4, 1, 2, 3)
+        grad_x = _from_rows(grad_x, x)
         grad_weight = dot * invstd if weight is not None else None
         grad_bias = grad_sum if ctx.has_bias else None
         return grad_x, grad_weight, grad_bias, None, None
@@ -193,3 +226,69 @@ def update_running_stats(
     unbiased = var * (count / max(count - 1, 1))
     norm.running_mean.lerp_(mean, momentum)
     norm.running_var.lerp_(unbiased, momentum)
+
+
+class _ChannelsLastInstanceNorm(torch.autograd.Function):
+    """Instance norm as one batch norm per sample over its (M, C) rows."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps):
+        rows = _sample_rows(x)
+        out = torch.empty_like(rows)
+        mean = rows.new_empty(rows.shape[0], rows.shape[2])
+        invstd = torch.empty_like(mean)
+        for n, sample in enumerate(rows):
+            torch.native_batch_norm(
+                sample, weight, bias, None, None, True, 0.0, eps,
+                out=(out[n], mean[n], invstd[n]),
+            )  # fmt: skip
+        ctx.save_for_backward(x, weight, mean, invstd)
+        ctx.eps = eps
+        ctx.has_bias = bias is not None
+        return _from_rows(out, x)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        x, weight, mean, invstd = ctx.saved_tensors
+        rows = _sample_rows(x)
+        grad = grad.contiguous(memory_format=torch.channels_last_3d)
+        grad_rows = _sample_rows(grad)
+        grad_x = torch.empty_like(rows)
+        grad_weight, grad_bias = torch.empty_like(mean), torch.empty_like(mean)
+        for n, sample in enumerate(rows):
+            torch.ops.aten.native_batch_norm_backward.out(
+                grad_rows[n], sample, weight, None, None, mean[n], invstd[n],
+                True, ctx.eps, [True, True, True],
+                out0=grad_x[n], out1=grad_weight[n], out2=grad_bias[n],
+            )  # fmt: skip
+        return (
+            _from_rows(grad_x, x),
+            None if weight is None else grad_weight.sum(0),
+            grad_bias.sum(0) if ctx.has_bias else None,
+            None,
+        )
+
+
+def channels_last_instance_norm(
+    x: torch.Tensor, norm: nn.Module
+) -> torch.Tensor:
+    """``norm(x)`` for an ``nn.InstanceNorm3d`` without running statistics,
+    computed on the channels-last rows where
+    :func:`is_channels_last_cpu_float` allows, else by ``norm`` itself.
+
+    Args:
+        x (torch.Tensor): (N, C, D, H, W).
+        norm (nn.Module): The norm; other modules run as they are.
+
+    Returns:
+        torch.Tensor: The normalised ``x``.
+    """
+    if not (
+        isinstance(norm, nn.InstanceNorm3d)
+        and not norm.track_running_stats
+        and x.shape[1:2] == (norm.num_features,)
+        and is_channels_last_cpu_float(x)
+    ):
+        return norm(x)
+    return _ChannelsLastInstanceNorm.apply(x, norm.weight, norm.bias, norm.eps)

@@ -5,13 +5,16 @@ import torch
 import torch.nn as nn
 
 from cakes_mm.models import PmSCn
-from cakes_mm.models.layers import aligned_norm
-from cakes_mm.models.layers.aligned_norm import (
+from cakes_mm.models.layers import channels_last_norm
+from cakes_mm.models.layers.channels_last_norm import (
     _AlignedBatchNorm,
+    _ChannelsLastInstanceNorm,
     aligned_batch_norm,
+    channels_last_instance_norm,
     column_fold,
     uses_batch_statistics,
 )
+from cakes_mm.models.volumetric.c2fnas import PreActConv
 
 CL = torch.channels_last_3d
 
@@ -38,7 +41,7 @@ def random_norm(channels, affine=True, momentum=0.1, seed=1):
 def test_fold_aligns_the_rows(channels, fold):
     x = channels_last(2, channels, 4, 4, 8)
     assert column_fold(x) == fold
-    assert fold * channels % aligned_norm.VECTOR_WIDTH == 0
+    assert fold * channels % channels_last_norm.VECTOR_WIDTH == 0
 
 
 @pytest.mark.parametrize(
@@ -151,3 +154,86 @@ def test_pmscn_trains_alike_in_either_layout():
         )
     for a, b in zip(unit.buffers(), twin.buffers()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('affine', [True, False])
+@pytest.mark.parametrize('channels', [3, 32])
+def test_instance_norm_equals_pytorch_in_training_and_eval(affine, channels):
+    torch.manual_seed(3)
+    norm = nn.InstanceNorm3d(channels, affine=affine)
+    if affine:
+        nn.init.normal_(norm.weight)
+        nn.init.normal_(norm.bias)
+    twin = copy.deepcopy(norm)
+    x = channels_last(3, channels, 4, 6, 8).requires_grad_()
+    grad = channels_last(3, channels, 4, 6, 8, seed=2, shift=0.0)
+    out = channels_last_instance_norm(x, norm)
+    assert out.is_contiguous(memory_format=CL)
+    out.backward(grad)
+    got = [x.grad.clone()] + [p.grad for p in norm.parameters()]
+    x.grad = None
+    expected = twin(x.contiguous())
+    expected.backward(grad)
+    want = [x.grad] + [p.grad for p in twin.parameters()]
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-4)
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-4)
+    with torch.no_grad():  # eval without running stats: instance stats too
+        torch.testing.assert_close(
+            channels_last_instance_norm(x, norm.eval()),
+            twin.eval()(x),
+            rtol=1e-4,
+            atol=1e-4,
+        )
+
+
+def test_instance_norm_gradients_are_exact_in_float64():
+    x = channels_last(2, 3, 2, 4, 4).double().requires_grad_()
+    weight = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(3, dtype=torch.float64, requires_grad=True)
+
+    def normalised(x, weight, bias):
+        return _ChannelsLastInstanceNorm.apply(x, weight, bias, 1e-5)
+
+    assert torch.autograd.gradcheck(normalised, (x, weight, bias))
+
+
+@pytest.mark.parametrize(
+    'norm',
+    [
+        nn.InstanceNorm3d(8, track_running_stats=True),
+        nn.BatchNorm3d(8),
+        nn.GroupNorm(2, 8),
+    ],
+    ids=['running stats', 'batch norm', 'group norm'],
+)
+def test_other_norms_run_as_they_are(norm, monkeypatch):
+    def refuse(*args):
+        raise AssertionError('the channels-last instance norm ran')
+
+    monkeypatch.setattr(_ChannelsLastInstanceNorm, 'apply', refuse)
+    x = channels_last(2, 8, 4, 4, 4)
+    torch.testing.assert_close(
+        channels_last_instance_norm(x, norm),
+        copy.deepcopy(norm)(x),
+        rtol=0,
+        atol=0,
+    )
+
+
+def test_instance_norm_steps_aside_for_ncdhw_and_tracing(monkeypatch):
+    calls = []
+    apply = _ChannelsLastInstanceNorm.apply
+    monkeypatch.setattr(
+        _ChannelsLastInstanceNorm,
+        'apply',
+        lambda *args: calls.append(1) or apply(*args),
+    )
+    norm = nn.InstanceNorm3d(8, affine=True)
+    x = channels_last(2, 8, 4, 4, 4)
+    channels_last_instance_norm(x.contiguous(), norm)
+    block = PreActConv(nn.Identity(), 8, dict(type='IN3d'))
+    torch.jit.trace(block, (x,), check_trace=False)  # a check runs eagerly
+    assert not calls
+    channels_last_instance_norm(x, norm)
+    assert calls == [1]
