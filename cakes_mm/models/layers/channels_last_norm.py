@@ -63,10 +63,10 @@ def _sample_rows(x: torch.Tensor) -> torch.Tensor:
     return x.permute(0, 2, 3, 4, 1).reshape(x.shape[0], -1, x.shape[1])
 
 
-def _from_rows(rows: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Rows of ``like``'s voxels, back as a channels-last (N, C, D, H, W)."""
-    out = rows.view(like.shape[0], *like.shape[2:], like.shape[1])
-    return out.permute(0, 4, 1, 2, 3)
+def _new_like(x: torch.Tensor) -> torch.Tensor:
+    """An uninitialised channels-last tensor of ``x``'s shape, to be filled
+    through its row views (a Function must not return a view)."""
+    return torch.empty_like(x, memory_format=torch.channels_last_3d)
 
 
 def column_fold(x: torch.Tensor) -> int:
@@ -127,12 +127,15 @@ class _AlignedBatchNorm(torch.autograd.Function):
         shift = -channel_mean * scale
         if bias is not None:
             shift = shift + bias
-        out = torch.addcmul(_tile(shift, fold), rows, _tile(scale, fold))
+        out = _new_like(x)
+        torch.addcmul(
+            _tile(shift, fold), rows, _tile(scale, fold), out=_rows(out, fold)
+        )
         ctx.save_for_backward(x, weight, channel_mean, invstd)
         ctx.fold = fold
         ctx.has_bias = bias is not None
         ctx.mark_non_differentiable(channel_mean, channel_var)
-        return _from_rows(out, x), channel_mean, channel_var
+        return out, channel_mean, channel_var
 
     @staticmethod
     @once_differentiable
@@ -150,9 +153,12 @@ class _AlignedBatchNorm(torch.autograd.Function):
         # grad_x = gain * (grad - grad_sum / M - (x - mean) invstd² dot / M)
         x_coef = -gain * invstd.square() * dot / count
         const = -gain * grad_sum / count - x_coef * mean
-        grad_x = torch.addcmul(_tile(const, fold), rows, _tile(x_coef, fold))
-        grad_x.addcmul_(grad_rows, _tile(gain, fold))
-        grad_x = _from_rows(grad_x, x)
+        grad_x = _new_like(x)
+        grad_x_rows = _rows(grad_x, fold)
+        torch.addcmul(
+            _tile(const, fold), rows, _tile(x_coef, fold), out=grad_x_rows
+        )
+        grad_x_rows.addcmul_(grad_rows, _tile(gain, fold))
         grad_weight = dot * invstd if weight is not None else None
         grad_bias = grad_sum if ctx.has_bias else None
         return grad_x, grad_weight, grad_bias, None, None
@@ -234,18 +240,19 @@ class _ChannelsLastInstanceNorm(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, eps):
         rows = _sample_rows(x)
-        out = torch.empty_like(rows)
+        out = _new_like(x)
+        out_rows = _sample_rows(out)
         mean = rows.new_empty(rows.shape[0], rows.shape[2])
         invstd = torch.empty_like(mean)
         for n, sample in enumerate(rows):
             torch.native_batch_norm(
                 sample, weight, bias, None, None, True, 0.0, eps,
-                out=(out[n], mean[n], invstd[n]),
+                out=(out_rows[n], mean[n], invstd[n]),
             )  # fmt: skip
         ctx.save_for_backward(x, weight, mean, invstd)
         ctx.eps = eps
         ctx.has_bias = bias is not None
-        return _from_rows(out, x)
+        return out
 
     @staticmethod
     @once_differentiable
@@ -254,16 +261,17 @@ class _ChannelsLastInstanceNorm(torch.autograd.Function):
         rows = _sample_rows(x)
         grad = grad.contiguous(memory_format=torch.channels_last_3d)
         grad_rows = _sample_rows(grad)
-        grad_x = torch.empty_like(rows)
+        grad_x = _new_like(x)
+        grad_x_rows = _sample_rows(grad_x)
         grad_weight, grad_bias = torch.empty_like(mean), torch.empty_like(mean)
         for n, sample in enumerate(rows):
             torch.ops.aten.native_batch_norm_backward.out(
                 grad_rows[n], sample, weight, None, None, mean[n], invstd[n],
                 True, ctx.eps, [True, True, True],
-                out0=grad_x[n], out1=grad_weight[n], out2=grad_bias[n],
+                out0=grad_x_rows[n], out1=grad_weight[n], out2=grad_bias[n],
             )  # fmt: skip
         return (
-            _from_rows(grad_x, x),
+            grad_x,
             None if weight is None else grad_weight.sum(0),
             grad_bias.sum(0) if ctx.has_bias else None,
             None,

@@ -132,18 +132,25 @@ def test_sync_batch_norm_keeps_its_own_path():
     )
 
 
-def test_pmscn_trains_alike_in_either_layout():
-    """The channels-last unit takes the aligned norm (widths 18 and 3 per
-    stream); NCDHW takes PyTorch's. Outputs, gradients and running stats
-    agree."""
+def test_pmscn_trains_alike_in_either_layout(monkeypatch):
+    """The channels-last unit takes the aligned norm (and its ReLU then
+    works in place on the norm's output); NCDHW takes PyTorch's. Outputs,
+    gradients and running stats agree."""
+    calls = []
+    apply = _AlignedBatchNorm.apply
+    monkeypatch.setattr(
+        _AlignedBatchNorm,
+        'apply',
+        lambda *args: calls.append(args[-1]) or apply(*args),
+    )
     torch.manual_seed(0)
-    unit = PmSCn(1, 16, m=2, n=2).train()
-    widths = [norm.num_features for s in unit.streams for norm in s.norms]
-    assert any(column_fold(channels_last(2, w, 4, 4, 4)) for w in widths)
+    unit = PmSCn(4, 16, m=2, n=2).train()
     twin = copy.deepcopy(unit)
-    x = channels_last(2, 1, 8, 8, 8)
+    x = channels_last(2, 4, 8, 8, 8)
     out_cl = unit(x)
+    assert calls == [8, 8, 8, 8]  # widths 10 and 18: 8 rows fold to one
     out_nc = twin(x.contiguous())
+    assert len(calls) == 4  # NCDHW added none
     torch.testing.assert_close(out_cl, out_nc, rtol=1e-4, atol=1e-4)
     out_cl.square().sum().backward()
     out_nc.square().sum().backward()
@@ -185,6 +192,21 @@ def test_instance_norm_equals_pytorch_in_training_and_eval(affine, channels):
             rtol=1e-4,
             atol=1e-4,
         )
+
+
+def test_outputs_may_be_overwritten_in_place():
+    """A ReLU in place on either Function's output keeps the gradients."""
+    x = channels_last(2, 18, 4, 4, 4).requires_grad_()
+    batch_norm, instance_norm = nn.BatchNorm3d(18), nn.InstanceNorm3d(18)
+    for norm, fast in (
+        (batch_norm, aligned_batch_norm),
+        (instance_norm, channels_last_instance_norm),
+    ):
+        fast(x, norm).relu_().sum().backward()
+        got, x.grad = x.grad, None
+        copy.deepcopy(norm)(x.contiguous()).relu().sum().backward()
+        torch.testing.assert_close(got, x.grad, rtol=1e-4, atol=1e-5)
+        x.grad = None
 
 
 def test_instance_norm_gradients_are_exact_in_float64():
