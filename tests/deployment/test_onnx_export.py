@@ -116,6 +116,16 @@ def test_the_batch_dimension_is_dynamic(tmp_path):
     assert [
         dim.dim_value for dim in graph.input[0].type.tensor_type.shape.dim[1:]
     ] == [3, 2, 32, 32]
+    # Every tensor's shape is written in, sizes that follow from the batch
+    # as its expressions (frames: 2*batch), so onnxruntime can plan them.
+    dims = [
+        dim
+        for value in list(graph.value_info) + list(graph.output)
+        for dim in value.type.tensor_type.shape.dim
+    ]
+    assert len(graph.value_info) > len(graph.initializer)
+    assert all(dim.HasField('dim_value') or dim.dim_param for dim in dims)
+    assert {dim.dim_param for dim in dims} == {'', 'batch', '2*batch'}
     module = ClipScores(model).eval()
     for batch in (1, 5):
         clips = torch.randn(batch, 3, 2, 32, 32)

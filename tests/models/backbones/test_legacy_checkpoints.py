@@ -51,7 +51,13 @@ def test_a_checkpoint_in_the_old_layout_loads_and_computes_the_same(name):
         osp.join(LEGACY, f'{name}_output.pth'), weights_only=True
     )
     with torch.no_grad():
-        # 1e-4: a CAKES conv now sums its narrow groups' taps in one fused
-        # conv (conv_plan), in another order than when these were recorded.
-        torch.testing.assert_close(model(clip), expected, rtol=1e-4, atol=1e-5)
+        got = model(clip)
+    # 1e-4 of the output's scale: a CAKES conv now sums its narrow groups'
+    # taps in one fused conv (conv_plan), in another order than when these
+    # were recorded, and oneDNN's kernels sum in another order on another
+    # CPU (an Intel Xeon's came to 1.25e-4 of one element's own size).
+    scale = expected.abs().max()
+    torch.testing.assert_close(
+        got / scale, expected / scale, rtol=1e-4, atol=1e-4
+    )
     assert is_frozen(model) == name.endswith('frozen')
