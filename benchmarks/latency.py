@@ -2,13 +2,16 @@
 TSN, TSM and I3D, in one process, on the same input.
 
     python benchmarks/latency.py [--device cpu|cuda] [--threads 2]
-        [--frames 8] [--size 224] [--repeat 5] [--no-train] [--no-pmscn]
-        [--onnxruntime] [--only REGEX] [--out FILE]
+        [--frames 8] [--size 224] [--repeat 5] [--batch 8] [--no-train]
+        [--no-pmscn] [--onnxruntime] [--only REGEX] [--out FILE]
 
 Every model is built first; then each repetition times every model once, in
 turn (interleaved), after one warm-up call each, and the median and min-max
-are reported. Inference is batch 1, fp32, under ``torch.inference_mode``;
-the training step is forward + backward at batch 2. TSN and TSM take the
+are reported. Inference is fp32, under ``torch.inference_mode``: latency at
+batch 1, and throughput (clips/s) at ``--batch``; the training step is
+forward, backward and an SGD update (momentum 0.9, as the configs') at
+batch 2 (the configs' 8-12 clips per GPU would take minutes a step on a
+CPU). TSN and TSM take the
 clip's frames as a batch of 2D images, as they do in mmaction2. Extra rows
 run the peers in their fastest CPU layout: TSN with weights and frames in
 ``channels_last`` (the layout our deploy mode uses), I3D and R3D-34 in
@@ -72,6 +75,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--frames', type=int, default=8)
     parser.add_argument('--size', type=int, default=224)
     parser.add_argument('--repeat', type=int, default=5)
+    parser.add_argument(
+        '--batch', type=int, default=8, help='clips per throughput call'
+    )
     parser.add_argument(
         '--no-train', action='store_true', help='skip the training-step column'
     )
@@ -250,40 +256,43 @@ def timers(
     device: str,
     train: bool,
 ) -> Dict[str, Callable[[], None]]:
-    """Callables that run one inference and one training step."""
+    """Callables that run one batch-1 inference, one inference of the
+    whole ``clip`` batch and, unless in deploy form or not ``train``, one
+    training step at batch 2."""
 
     def sync():
         if device == 'cuda':
             torch.cuda.synchronize()
 
     single = as_input(clip[:1], kind)
-    double = as_input(clip, kind)
+    double = as_input(clip[:2], kind)
+    batch = as_input(clip, kind)
+    optimizer = torch.optim.SGD(backbone.parameters(), lr=1e-4, momentum=0.9)
 
-    def infer():
+    def infer(inputs: torch.Tensor):
         backbone.eval()
         with torch.inference_mode():
-            backbone(single)
+            backbone(inputs)
         sync()
 
     def step():
         backbone.train()
-        backbone.zero_grad(set_to_none=True)
+        optimizer.zero_grad(set_to_none=True)
         backbone(double).mean().backward()
+        optimizer.step()
         sync()
 
-    deployable = getattr(backbone, 'deploy', False)
-    return (
-        {'infer': infer}
-        if deployable or not train
-        else {'infer': infer, 'train': step}
-    )
+    runs = {'infer': lambda: infer(single), 'batch': lambda: infer(batch)}
+    if train and not getattr(backbone, 'deploy', False):
+        runs['train'] = step
+    return runs
 
 
 def onnxruntime_timers(
     backbone: torch.nn.Module, clip: torch.Tensor, kind: str, threads: int
 ) -> Dict[str, Callable[[], None]]:
-    """A callable that runs one batch-1 inference of the backbone,
-    exported to ONNX, in onnxruntime."""
+    """Callables that run one batch-1 inference of the backbone, exported
+    to ONNX, in onnxruntime, and one of the whole ``clip`` batch."""
     from cakes_mm.deployment import INPUT_NAME, onnx_bytes, onnx_session
 
     backbone.eval()
@@ -291,8 +300,11 @@ def onnxruntime_timers(
         backbone.switch_to_deploy()
     single = as_input(clip[:1], kind)
     session = onnx_session(onnx_bytes(backbone, single), threads, spin=False)
-    feed = {INPUT_NAME: single.numpy()}
-    return {'infer': lambda: session.run(None, feed)}
+    feeds = [{INPUT_NAME: x.numpy()} for x in (single, as_input(clip, kind))]
+    return {
+        key: lambda feed=feed: session.run(None, feed)
+        for key, feed in zip(('infer', 'batch'), feeds)
+    }
 
 
 #: Each distinct (backbone config, input shape)'s count, made once.
@@ -330,7 +342,9 @@ def complexity(cfg: dict, shape, kind: str) -> Complexity:
 def measure(rows, shape, args) -> List[dict]:
     """Build, warm up, and time every row, interleaved."""
     torch.manual_seed(0)
-    clip = torch.randn((2,) + tuple(shape[1:]), device=args.device)
+    clip = torch.randn(
+        (max(2, args.batch),) + tuple(shape[1:]), device=args.device
+    )
     entries = []
     for name, cfg, kind in rows:
         # Random weights from construction: timing needs no init_weights()
@@ -362,18 +376,21 @@ def measure(rows, shape, args) -> List[dict]:
     return entries
 
 
-def table(entries: List[dict], title: str) -> str:
-    """A Markdown table with ratios to the first row."""
+def table(entries: List[dict], title: str, batch: int) -> str:
+    """A Markdown table with ratios to the first row; throughput is at
+    ``batch`` clips a call."""
     base = entries[0]
     base_infer = statistics.median(base['times']['infer'])
+    base_batch = statistics.median(base['times']['batch'])
     base_train = statistics.median(base['times'].get('train', [float('nan')]))
     lines = [
         title,
         '',
         '| model | params (M) | GFLOPs | infer median (s) | infer '
         'min-max (s) | train step median (s) | latency ratio | FLOPs '
-        'ratio | train ratio |',
-        '|---|---|---|---|---|---|---|---|---|',
+        f'ratio | train ratio | throughput at batch {batch} (clips/s) | '
+        'throughput time ratio |',
+        '|---|---|---|---|---|---|---|---|---|---|---|',
     ]
     for e in entries:
         infer = statistics.median(e['times']['infer'])
@@ -385,11 +402,13 @@ def table(entries: List[dict], title: str) -> str:
         train_ratio = (
             f'{statistics.median(train) / base_train:.2f}' if train else '-'
         )
+        per_batch = statistics.median(e['times']['batch'])
         lines.append(
             f'| {e["name"]} | {e["params"]:.2f} | {e["gflops"]:.2f} | '
             f'{infer:.3f} | {spread} | {train_cell} | '
             f'{infer / base_infer:.2f} | {e["gflops"] / base["gflops"]:.2f} '
-            f'| {train_ratio} |'
+            f'| {train_ratio} | {batch / per_batch:.2f} | '
+            f'{per_batch / base_batch:.2f} |'
         )
     return '\n'.join(lines)
 
@@ -477,6 +496,7 @@ def main() -> None:
         table(
             video,
             f'## Video models, {args.frames}x{args.size}², ratios to TSN',
+            args.batch,
         ),
         search_step_ratios(video),
         onnxruntime_ratios(video),
@@ -489,6 +509,7 @@ def main() -> None:
             table(
                 pmscn,
                 '## PmSCn, 64x64² (UCF101 recipe), ratios to the 3D ResNet-34',
+                args.batch,
             )
         )
     text = '\n\n'.join(part for part in parts if part) + '\n'

@@ -1,8 +1,12 @@
 """The latency benchmark runs end to end on a tiny clip and writes the table
 it prints."""
 
+import importlib
+import os.path as osp
+
 import pytest
-from tool_helpers import run_tool
+import torch
+from tool_helpers import REPO, run_tool
 
 pytestmark = pytest.mark.slow  # each test runs a tool in a subprocess
 
@@ -72,6 +76,9 @@ def test_latency_benchmark_writes_every_row(tmp_path):
     assert list(rows) == ROWS
     tsn, cakes12d_c = rows['TSN R50 (mmaction2)'], rows['CAKES12D_C']
     assert tsn[5:8] == ['1.00', '1.00', '1.00']  # TSN is the reference
+    assert float(tsn[8]) > 0 and tsn[9] == '1.00'  # throughput, its ratio
+    assert 'throughput at batch 8 (clips/s)' in written
+    assert float(rows['CAKES12D_C deploy'][8]) > 0
     # Params (M) and the FLOPs ratio of the paper's 12D-cost row (Table 3:
     # 20.5M; 29.3 / 33.0 GFLOPs), at any input size.
     assert cakes12d_c[0] == '20.50' and cakes12d_c[6] == '0.89'
@@ -89,3 +96,23 @@ def test_only_times_the_rows_it_names_beside_the_reference(tmp_path):
         'CAKES12D_C',
         'CAKES12D_C deploy',
     ]
+
+
+def test_the_training_step_updates_the_weights(monkeypatch):
+    """The timed step is forward, backward and the optimizer's update; the
+    throughput call takes the whole batch."""
+    monkeypatch.syspath_prepend(osp.join(REPO, 'benchmarks'))
+    latency = importlib.import_module('latency')
+    torch.manual_seed(0)
+    conv = torch.nn.Conv3d(3, 4, 3, padding=1)
+    seen = []
+    conv.register_forward_hook(lambda m, args, out: seen.append(len(out)))
+    runs = latency.timers(
+        conv, torch.randn(5, 3, 2, 8, 8), 'clip', 'cpu', True
+    )
+    assert set(runs) == {'infer', 'batch', 'train'}
+    before = conv.weight.detach().clone()
+    for run in runs.values():
+        run()
+    assert seen == [1, 5, 2]  # latency, throughput, training batch
+    assert not torch.equal(conv.weight, before)
