@@ -26,7 +26,6 @@ graphs keep the standard operators.
 """
 
 import math
-from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -164,9 +163,7 @@ class _AlignedBatchNorm(torch.autograd.Function):
         return grad_x, grad_weight, grad_bias, None, None
 
 
-def aligned_batch_norm(
-    x: torch.Tensor, norm: nn.Module, fold: Optional[int] = None
-) -> torch.Tensor:
+def aligned_batch_norm(x: torch.Tensor, norm: nn.Module) -> torch.Tensor:
     """``norm(x)`` for a training-mode batch norm, computed on the aligned
     view where :func:`column_fold` allows, else by ``norm`` itself.
 
@@ -177,16 +174,17 @@ def aligned_batch_norm(
         x (torch.Tensor): (N, C, D, H, W).
         norm (nn.Module): The norm; only an ``nn.BatchNorm3d`` in
             training takes the aligned path.
-        fold (int, optional): :func:`column_fold` of ``x``, if known.
 
     Returns:
         torch.Tensor: The normalised ``x``, channels-last.
     """
-    fold = column_fold(x) if fold is None else fold
-    if not (fold and uses_batch_statistics(norm)):
-        return norm(x)
-    if x.shape[1] != norm.num_features:
-        return norm(x)  # which raises PyTorch's own error
+    fold = column_fold(x)
+    if not (
+        fold
+        and uses_batch_statistics(norm)
+        and x.shape[1] == norm.num_features
+    ):
+        return norm(x)  # PyTorch's own path (and error, for a wrong width)
     out, mean, var = _AlignedBatchNorm.apply(
         x, norm.weight, norm.bias, norm.eps, fold
     )
@@ -293,10 +291,10 @@ def channels_last_instance_norm(
         torch.Tensor: The normalised ``x``.
     """
     if not (
-        isinstance(norm, nn.InstanceNorm3d)
+        is_channels_last_cpu_float(x)
+        and isinstance(norm, nn.InstanceNorm3d)
         and not norm.track_running_stats
-        and x.shape[1:2] == (norm.num_features,)
-        and is_channels_last_cpu_float(x)
+        and x.shape[1] == norm.num_features
     ):
         return norm(x)
     return _ChannelsLastInstanceNorm.apply(x, norm.weight, norm.bias, norm.eps)
