@@ -76,7 +76,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--size', type=int, default=224)
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument(
-        '--batch', type=int, default=8, help='clips per throughput call'
+        '--batch', type=int, default=8, help='clips per throughput call (>= 1)'
     )
     parser.add_argument(
         '--no-train', action='store_true', help='skip the training-step column'
@@ -106,6 +106,8 @@ def parse_args() -> argparse.Namespace:
             '--onnxruntime times the CPU build of onnxruntime; use '
             'it with --device cpu'
         )
+    if args.batch < 1:
+        parser.error(f'--batch must be at least 1, got {args.batch}')
     return args
 
 
@@ -255,9 +257,10 @@ def timers(
     kind: str,
     device: str,
     train: bool,
+    batch_size: int,
 ) -> Dict[str, Callable[[], None]]:
-    """Callables that run one batch-1 inference, one inference of the
-    whole ``clip`` batch and, unless in deploy form or not ``train``, one
+    """Callables that run one batch-1 inference, one inference of
+    ``batch_size`` clips and, unless in deploy form or not ``train``, one
     training step at batch 2."""
 
     def sync():
@@ -266,7 +269,7 @@ def timers(
 
     single = as_input(clip[:1], kind)
     double = as_input(clip[:2], kind)
-    batch = as_input(clip, kind)
+    batch = as_input(clip[:batch_size], kind)
     optimizer = torch.optim.SGD(backbone.parameters(), lr=1e-4, momentum=0.9)
 
     def infer(inputs: torch.Tensor):
@@ -289,10 +292,14 @@ def timers(
 
 
 def onnxruntime_timers(
-    backbone: torch.nn.Module, clip: torch.Tensor, kind: str, threads: int
+    backbone: torch.nn.Module,
+    clip: torch.Tensor,
+    kind: str,
+    threads: int,
+    batch_size: int,
 ) -> Dict[str, Callable[[], None]]:
     """Callables that run one batch-1 inference of the backbone, exported
-    to ONNX, in onnxruntime, and one of the whole ``clip`` batch.
+    to ONNX, in onnxruntime, and one of ``batch_size`` clips.
 
     The batch runs in a session of its own whose memory arena shrinks
     after each call: eleven sessions each keeping a batch-8 arena (a few
@@ -315,7 +322,7 @@ def onnxruntime_timers(
         'memory.enable_memory_arena_shrinkage', 'cpu:0'
     )
     one = {INPUT_NAME: single.numpy()}
-    batch = {INPUT_NAME: as_input(clip, kind).numpy()}
+    batch = {INPUT_NAME: as_input(clip[:batch_size], kind).numpy()}
     return {
         'infer': lambda: latency.run(None, one),
         'batch': lambda: throughput.run(None, batch, shrink),
@@ -369,9 +376,18 @@ def measure(rows, shape, args) -> List[dict]:
         if kind in LAYOUTS:
             backbone.to(memory_format=LAYOUTS[kind])
         if name.endswith(ONNXRUNTIME):
-            runs = onnxruntime_timers(backbone, clip, kind, args.threads)
+            runs = onnxruntime_timers(
+                backbone, clip, kind, args.threads, args.batch
+            )
         else:
-            runs = timers(backbone, clip, kind, args.device, not args.no_train)
+            runs = timers(
+                backbone,
+                clip,
+                kind,
+                args.device,
+                not args.no_train,
+                args.batch,
+            )
         for run in runs.values():
             run()  # warm-up (and, in deploy mode, the switch)
         cost = complexity(

@@ -100,19 +100,18 @@ def test_only_times_the_rows_it_names_beside_the_reference(tmp_path):
 
 def test_the_training_step_updates_the_weights(monkeypatch):
     """The timed step is forward, backward and the optimizer's update; the
-    throughput call takes the whole batch."""
+    throughput call takes the batch it is given, not the whole clip."""
     monkeypatch.syspath_prepend(osp.join(REPO, 'benchmarks'))
     latency = importlib.import_module('latency')
     torch.manual_seed(0)
     conv = torch.nn.Conv3d(3, 4, 3, padding=1)
     seen = []
     conv.register_forward_hook(lambda m, args, out: seen.append(len(out)))
-    runs = latency.timers(
-        conv, torch.randn(5, 3, 2, 8, 8), 'clip', 'cpu', True
-    )
+    clip = torch.randn(5, 3, 2, 8, 8)
+    runs = latency.timers(conv, clip, latency.CLIP, 'cpu', True, 4)
     assert set(runs) == {'infer', 'batch', 'train'}
     before = conv.weight.detach().clone()
     for run in runs.values():
         run()
-    assert seen == [1, 5, 2]  # latency, throughput, training batch
+    assert seen == [1, 4, 2]  # latency, throughput, training batch
     assert not torch.equal(conv.weight, before)
