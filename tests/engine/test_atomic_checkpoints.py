@@ -21,7 +21,11 @@ import sys
 import time
 
 import pytest
-from mmengine.runner import save_checkpoint
+import torch
+from mmengine.evaluator import BaseMetric, Evaluator
+from mmengine.hooks import CheckpointHook
+from mmengine.model import BaseModel
+from mmengine.runner import Runner, save_checkpoint
 from tool_helpers import (
     TOOLS,
     python_path,
@@ -32,6 +36,7 @@ from tool_helpers import (
 
 from cakes_mm import fileio
 from cakes_mm.checkpoint.safe_load import load_local_checkpoint
+from cakes_mm.engine.hooks import AtomicCheckpointHook
 from cakes_mm.fileio import atomic_write
 from cakes_mm.models.arch import resolve_arch
 
@@ -262,3 +267,86 @@ def test_killed_writes_leave_complete_files_and_resume(search_run):
         for name in os.listdir(work)
         if name.startswith(('.epoch_', '.last_checkpoint'))
     ]
+
+
+# --------------------------------------------------------------------------
+# Every save that records last_checkpoint publishes it atomically
+# --------------------------------------------------------------------------
+class ToyModel(BaseModel):
+    """One weight; its loss is the weight squared."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        if mode == 'loss':
+            return dict(loss=(self.weight * inputs).pow(2).mean())
+        return [dict(score=float(self.weight))] * len(inputs)
+
+
+class ToyMetric(BaseMetric):
+    """An accuracy that grows every evaluation, so each is the best."""
+
+    evaluations = 0
+
+    def process(self, data_batch, data_samples):
+        self.results.append(0)
+
+    def compute_metrics(self, results):
+        type(self).evaluations += 1
+        return dict(acc=float(self.evaluations))
+
+
+def test_every_recorded_save_publishes_last_checkpoint_atomically(
+    tmp_path, monkeypatch
+):
+    published = []
+
+    def recording(path, data):
+        published.append((os.path.basename(path), data))
+        atomic_write(path, data)
+
+    monkeypatch.setattr(fileio, 'atomic_write', recording)
+    monkeypatch.setattr(ToyMetric, 'evaluations', 0)
+    loader = dict(
+        dataset=[torch.ones(1)] * 2,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        batch_size=1,
+    )
+    runner = Runner(
+        model=ToyModel(),
+        work_dir=str(tmp_path),
+        train_dataloader=loader,
+        val_dataloader=loader,
+        val_evaluator=Evaluator([ToyMetric()]),
+        train_cfg=dict(by_epoch=True, max_epochs=2, val_interval=1),
+        val_cfg=dict(),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        default_hooks=dict(
+            checkpoint=dict(
+                type='AtomicCheckpointHook', interval=1, save_best='acc'
+            )
+        ),
+        default_scope='mmaction',
+    )
+    runner.train()
+    records = [data for name, data in published if name == 'last_checkpoint']
+    # each epoch records its checkpoint twice: when it is saved, and when
+    # the validation's new best score is saved into it again (mmengine
+    # re-saves the epoch's checkpoint then); both records are published
+    assert [os.path.basename(r) for r in records] == [
+        'epoch_1.pth',
+        'epoch_1.pth',
+        'epoch_2.pth',
+        'epoch_2.pth',
+    ]
+    assert os.path.isfile(tmp_path / 'best_acc_epoch_2.pth')
+    assert (tmp_path / 'last_checkpoint').read_text() == records[-1]
+    assert os.path.isfile(records[-1])
+    # no staging folder or temp file is left in the work dir
+    assert not [p for p in os.listdir(tmp_path) if p.endswith('.tmp')]
+    assert (
+        AtomicCheckpointHook._save_checkpoint_with_step
+        is CheckpointHook._save_checkpoint_with_step
+    )

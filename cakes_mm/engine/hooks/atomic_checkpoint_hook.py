@@ -13,21 +13,41 @@ from ... import fileio
 LAST_CHECKPOINT = 'last_checkpoint'
 
 
-class WorkDirElsewhere:
-    """A runner whose ``work_dir`` is another folder; everything else is
-    the runner's own.
+class StagedWorkDir:
+    """A runner whose ``work_dir`` is a staging folder, made on first use;
+    everything else is the runner's own.
 
     Args:
         runner (Runner): The runner.
-        work_dir (str): The folder to give as ``work_dir``.
     """
 
-    def __init__(self, runner, work_dir: str) -> None:
+    def __init__(self, runner) -> None:
         self.runner = runner
-        self.work_dir = work_dir
+        self.staging = None
+
+    @property
+    def work_dir(self) -> str:
+        """The staging folder (made when first asked for)."""
+        if self.staging is None:
+            self.staging = tempfile.TemporaryDirectory()
+        return self.staging.name
 
     def __getattr__(self, name: str):
         return getattr(self.runner, name)
+
+    def publish(self) -> None:
+        """Move a ``last_checkpoint`` written to the staging folder into
+        the runner's work dir atomically, and remove the staging folder."""
+        if self.staging is None:
+            return
+        with self.staging as staging:
+            staged = osp.join(staging, LAST_CHECKPOINT)
+            if osp.isfile(staged):  # only the main process writes it
+                with open(staged) as file:
+                    record = file.read()
+                fileio.atomic_write(
+                    osp.join(self.runner.work_dir, LAST_CHECKPOINT), record
+                )
 
 
 @HOOKS.register_module()
@@ -45,13 +65,13 @@ class AtomicCheckpointHook(CheckpointHook):
     one is resumed. Our base runtime config names it as
     ``default_hooks.checkpoint``.
 
-    mmengine offers no public step between saving a checkpoint and
-    recording it, so :meth:`_save_checkpoint_with_step` (mmengine's private
-    method that does both) is extended: mmengine's own code runs with the
-    runner's ``work_dir`` shown as a staging folder, where it writes
-    ``last_checkpoint``, which is then published into the work dir with
-    :func:`~cakes_mm.fileio.atomic_write`. Nothing of mmengine's is
-    replaced.
+    mmengine records ``last_checkpoint`` inside the same private step that
+    saves, so this hook wraps the three public hook methods that can save
+    (after a training iteration, a training epoch and a validation epoch):
+    each runs mmengine's own code with the runner's ``work_dir`` shown as a
+    staging folder, where mmengine writes ``last_checkpoint``, which is then
+    published into the work dir with :func:`~cakes_mm.fileio.atomic_write`.
+    No private method of mmengine's is overridden or replaced.
 
     Args:
         *args: ``CheckpointHook``'s arguments.
@@ -67,17 +87,20 @@ class AtomicCheckpointHook(CheckpointHook):
             **kwargs,
         )
 
-    def _save_checkpoint_with_step(self, runner, step, meta):
-        """Save as mmengine does, then publish ``last_checkpoint``
-        atomically (see the class docstring)."""
-        with tempfile.TemporaryDirectory() as staging:
-            super()._save_checkpoint_with_step(
-                WorkDirElsewhere(runner, staging), step, meta
-            )
-            staged = osp.join(staging, LAST_CHECKPOINT)
-            if osp.isfile(staged):  # only the main process writes it
-                with open(staged) as file:
-                    record = file.read()
-                fileio.atomic_write(
-                    osp.join(runner.work_dir, LAST_CHECKPOINT), record
-                )
+    def after_train_iter(self, runner, *args, **kwargs) -> None:
+        """mmengine's step, with ``last_checkpoint`` published atomically."""
+        staged = StagedWorkDir(runner)
+        super().after_train_iter(staged, *args, **kwargs)
+        staged.publish()
+
+    def after_train_epoch(self, runner) -> None:
+        """mmengine's step, with ``last_checkpoint`` published atomically."""
+        staged = StagedWorkDir(runner)
+        super().after_train_epoch(staged)
+        staged.publish()
+
+    def after_val_epoch(self, runner, *args, **kwargs) -> None:
+        """mmengine's step, with ``last_checkpoint`` published atomically."""
+        staged = StagedWorkDir(runner)
+        super().after_val_epoch(staged, *args, **kwargs)
+        staged.publish()
