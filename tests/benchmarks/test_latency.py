@@ -1,5 +1,5 @@
 """The latency benchmark runs end to end on a tiny clip and writes the table
-it prints."""
+it prints; with ``--onnxruntime`` it adds the exported networks' rows."""
 
 import importlib
 import os.path as osp
@@ -70,10 +70,24 @@ def run_on_a_tiny_clip(tmp_path, *options):
     return written
 
 
-def test_latency_benchmark_writes_every_row(tmp_path):
-    written = run_on_a_tiny_clip(tmp_path)
+#: The rows exported to ONNX and timed again in onnxruntime.
+EXPORTED = ['TSN R50 (mmaction2)', 'I3D R50 (mmaction2)'] + [
+    row for row in ROWS if row.endswith(' deploy')
+]
+
+
+@pytest.fixture(scope='module')
+def every_row(tmp_path_factory):
+    """The table of one run of every row, onnxruntime's included."""
+    return run_on_a_tiny_clip(
+        tmp_path_factory.mktemp('latency'), '--onnxruntime'
+    )
+
+
+def test_latency_benchmark_writes_every_row(every_row):
+    written = every_row
     rows = table_rows(written)
-    assert list(rows) == ROWS
+    assert list(rows) == ROWS + [f'{name}, onnxruntime' for name in EXPORTED]
     tsn, cakes12d_c = rows['TSN R50 (mmaction2)'], rows['CAKES12D_C']
     assert tsn[5:8] == ['1.00', '1.00', '1.00']  # TSN is the reference
     assert float(tsn[8]) > 0 and tsn[9] == '1.00'  # throughput, its ratio
@@ -87,6 +101,25 @@ def test_latency_benchmark_writes_every_row(tmp_path):
         'Search step (forward + backward) / fixed C2D step: '
         'CAKES 12D perf supernet: ' in written
     )
+
+
+def test_latency_benchmark_adds_onnxruntime_rows(every_row):
+    rows = table_rows(every_row)
+    assert len(EXPORTED) == 10  # TSN, I3D, C2D, C3D, the six released archs
+    ratios = next(
+        line
+        for line in every_row.splitlines()
+        if line.startswith(
+            'onnxruntime latency / PyTorch latency of the same network: '
+        )
+    )
+    for name in EXPORTED:
+        exported = rows[f'{name}, onnxruntime']
+        # The same network: params, GFLOPs and the FLOPs ratio.
+        assert exported[:2] == rows[name][:2]
+        assert exported[6] == rows[name][6]
+        assert float(exported[2]) > 0
+        assert f'{name}: ' in ratios
 
 
 def test_only_times_the_rows_it_names_beside_the_reference(tmp_path):
