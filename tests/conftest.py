@@ -37,15 +37,3 @@ def pytest_fixture_setup(fixturedef, request):
     if fixturedef.scope != 'function':
         seed_everything()
     return (yield)
-
-
-def pytest_collection_modifyitems(items):
-    """The files that hold ``slow`` tests (tools run in subprocesses) come
-    first, each file's tests in their own order. The README's parallel run
-    (pytest-xdist, one file per process) hands out files in this order, so
-    the long files start early and the run ends on short ones instead of
-    one process finishing a long file alone."""
-    slow_files = {
-        item.path for item in items if item.get_closest_marker('slow')
-    }
-    items[:] = sorted(items, key=lambda item: item.path not in slow_files)

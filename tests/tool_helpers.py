@@ -7,13 +7,11 @@ from_size == to_size", rows being padded to 64). The model is a CAKESResNet-50 w
 base width 8 and a uniform 1D/2D split, on 4 frames of 32x32.
 """
 
-import importlib.util
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
-from types import ModuleType
 from typing import Dict, List, Optional, Sequence
 
 import cv2
@@ -291,18 +289,3 @@ def run_tool(
         text=True,
         timeout=timeout,
     )
-
-
-def load_tool(relative_path: str) -> ModuleType:
-    """Import a tool script (e.g. ``'data/check_videos.py'``) as a module.
-
-    Scripts are loaded by path under a unique name, since ``tools/test.py``
-    would clash with Python's own ``test`` package.
-    """
-    path = osp.join(TOOLS, relative_path)
-    name = 'tool_' + relative_path.replace('/', '_').replace('.py', '')
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # so that its functions pickle
-    spec.loader.exec_module(module)
-    return module

@@ -1,6 +1,6 @@
-"""Tools whose other tests call the package (or a loaded copy of the
-script) start as scripts too: each prints its usage from outside the
-repository. Every other tool has a test that runs it in a subprocess."""
+"""Tools whose other tests call the package start as scripts too: each
+prints its usage from outside the repository. Every other tool has a test
+that runs it in a subprocess."""
 
 import os.path as osp
 
