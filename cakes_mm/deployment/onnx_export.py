@@ -106,9 +106,9 @@ def with_symbolic_shapes(model: bytes) -> bytes:
     form's clips → frames) unknown, and every tensor after it then has a
     size onnxruntime cannot compare. It then cannot prove that a residual
     conv's summed input and output are the same size, so it copies instead
-    of summing in place: a deploy-form C2D ran 10% slower than the same
-    convs in TSN's graph (docs/onnx.md). With the shapes written in it
-    runs as fast.
+    of summing in place, and a deploy-form C2D ran slower than the same
+    convs in TSN's graph; with the shapes written in it runs as fast
+    (timings in docs/onnx.md).
 
     Args:
         model (bytes): An ONNX model.

@@ -100,8 +100,8 @@ def fixed_sizes(x: torch.Tensor) -> Tuple[int, ...]:
     """``x``'s sizes after the batch, as plain ints: constants in a traced
     (ONNX) graph, where only the batch stays dynamic. Reshapes given these
     and -1 for the batch then need no shape arithmetic in the graph, which
-    lets onnxruntime plan the memory of a static-shaped network (about 10%
-    faster than with the arithmetic; docs/onnx.md).
+    lets onnxruntime plan the memory of a static-shaped network, which runs
+    faster (timings in docs/onnx.md).
 
     Args:
         x (torch.Tensor): Any tensor with a batch dimension first.
