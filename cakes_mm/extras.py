@@ -6,6 +6,7 @@ traceback from deep inside an import.
 """
 
 import importlib
+from types import ModuleType
 
 #: The modules each extra of ``pyproject.toml`` brings.
 EXTRAS = {
@@ -59,3 +60,39 @@ def require_extra(extra: str, tool: str) -> None:
             f'{"is" if len(missing) == 1 else "are"} missing): '
             f'pip install -e ".[{extra}]"'
         )
+
+
+class MissingExtraError(ImportError):
+    """A module of an optional extra is not installed; the message names
+    the extra and the install command."""
+
+
+def import_from_extra(module: str, extra: str, user: str) -> ModuleType:
+    """Import ``module``, which ``extra`` brings, where it is first needed.
+
+    The package imports the optional halves' modules lazily, so that
+    ``import cakes_mm`` (and every tool) stays quick without them.
+
+    Args:
+        module (str): The module, e.g. ``'monai.transforms'``.
+        extra (str): A key of :data:`EXTRAS`, e.g. ``'volumetric'``.
+        user (str): What needs it, for the message.
+
+    Returns:
+        ModuleType: The module.
+
+    Raises:
+        MissingExtraError: ``<user> needs the '<extra>' extra (<module> is
+            missing): pip install -e ".[<extra>]"``.
+    """
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if not f'{module}.'.startswith(f'{error.name}.'):
+            raise  # installed, but broken inside
+        raise MissingExtraError(
+            f"{user} needs the '{extra}' extra "
+            f'({module.split(".")[0]} is missing): '
+            f'pip install -e ".[{extra}]"',
+            name=error.name,
+        ) from None

@@ -10,7 +10,13 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from cakes_mm.extras import EXTRAS, missing_modules, require_extra
+from cakes_mm.extras import (
+    EXTRAS,
+    MissingExtraError,
+    import_from_extra,
+    missing_modules,
+    require_extra,
+)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -88,3 +94,23 @@ def test_tools_without_their_extra_say_so(module, tool, extra):
         f"{osp.basename(tool)} needs the '{extra}' extra ({module} is "
         f'missing): pip install -e ".[{extra}]"'
     )
+
+
+def test_import_from_extra_names_the_extra_only_when_it_is_missing(
+    monkeypatch, tmp_path
+):
+    assert import_from_extra('json.decoder', 'deploy', 'X').__name__ == (
+        'json.decoder'
+    )
+    monkeypatch.setitem(sys.modules, 'onnx', None)
+    with pytest.raises(MissingExtraError) as missing:
+        import_from_extra('onnx.helper', 'deploy', 'The export')
+    assert str(missing.value) == (
+        "The export needs the 'deploy' extra (onnx is missing): "
+        'pip install -e ".[deploy]"'
+    )
+    # installed, but one of its own imports fails: the error is its own
+    (tmp_path / 'half_installed.py').write_text('import no_such_module\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ModuleNotFoundError, match='no_such_module'):
+        import_from_extra('half_installed', 'deploy', 'X')

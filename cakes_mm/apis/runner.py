@@ -30,6 +30,7 @@ from ..config_names import resolve_config
 from ..datasets import BadInputError, short_message
 from ..deployment.onnx_export import ExportError
 from ..environment import hide_irrelevant_log_messages
+from ..extras import MissingExtraError
 from .pipeline import UnsupportedConfigError
 
 #: Errors whose message names the file, line or key at fault and says what
@@ -39,6 +40,7 @@ INPUT_ERRORS = (
     CheckpointMismatchError,
     ExportError,
     FileNotFoundError,
+    MissingExtraError,
     UnsafeCheckpointError,
     UnsupportedConfigError,
 )

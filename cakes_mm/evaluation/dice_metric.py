@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from mmaction.registry import METRICS
 from mmengine.evaluator import BaseMetric
-from monai.metrics import DiceMetric
 
 
 def seg_field(
@@ -148,6 +147,8 @@ class VolumeDiceMetric(VolumeSegMetric):
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
         """Score each volume of the batch (:meth:`volumes`) with MONAI's
         ``DiceMetric``; ``data_batch`` is unused."""
+        from monai.metrics import DiceMetric
+
         dice = DiceMetric(
             include_background=False,
             reduction='none',

@@ -461,12 +461,16 @@ def test_bad_pair_is_skipped_in_training_when_asked(tiny):
 
 @pytest.mark.slow
 def test_cakes_mm_imports_without_monai():
+    """MONAI is imported where it is first used, not by ``import cakes_mm``;
+    without it the dataset still registers, and building its pipeline is
+    one error naming the extra."""
     code = (
         'import sys; sys.modules["monai"] = None; import cakes_mm; '
         'from mmaction.registry import DATASETS; '
-        'import cakes_mm.datasets as d; '
-        'print("MSDDataset" in d.__all__, '
-        'DATASETS.get("CheckedVideoDataset") is not None)'
+        'from cakes_mm.datasets.volumetric import build_pipeline; '
+        'print(DATASETS.get("MSDDataset") is not None, '
+        'DATASETS.get("CheckedVideoDataset") is not None); '
+        'build_pipeline([dict(type="LoadImaged", keys=["image"])])'
     )
     result = subprocess.run(
         [sys.executable, '-c', code],
@@ -474,5 +478,21 @@ def test_cakes_mm_imports_without_monai():
         text=True,
         timeout=120,
     )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ['False', 'True']
+    assert result.stdout.split() == ['True', 'True'], result.stderr
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        'cakes_mm.extras.MissingExtraError: MSDDataset needs the '
+        "'volumetric' extra (monai is missing): "
+        'pip install -e ".[volumetric]"'
+    )
+
+
+def test_import_cakes_mm_leaves_monai_unimported():
+    code = 'import sys, cakes_mm; print("monai" in sys.modules)'
+    result = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.split() == ['False'], result.stderr

@@ -19,13 +19,23 @@ uninterrupted run drew. A pipeline without random transforms draws nothing
 from the global generator.
 """
 
-from typing import Callable, Sequence, Union
+from types import ModuleType
+from typing import TYPE_CHECKING, Callable, Sequence, Union
 
 import numpy as np
-from monai import transforms
-from monai.utils import MAX_SEED
+
+from ...extras import import_from_extra
+
+if TYPE_CHECKING:
+    from monai.transforms import Compose
 
 TransformConfig = Union[dict, Callable]
+
+
+def monai_transforms() -> ModuleType:
+    """``monai.transforms``, imported when first needed; without MONAI, an
+    error naming the ``volumetric`` extra."""
+    return import_from_extra('monai.transforms', 'volumetric', 'MSDDataset')
 
 
 def build_transform(config: TransformConfig) -> Callable:
@@ -46,6 +56,7 @@ def build_transform(config: TransformConfig) -> Callable:
                 'nor a transform'
             )
         return config
+    transforms = monai_transforms()
     kwargs = dict(config)
     kind = kwargs.pop('type', None)
     if isinstance(kind, str):
@@ -60,7 +71,7 @@ def build_transform(config: TransformConfig) -> Callable:
     return kind(**kwargs)
 
 
-def build_pipeline(configs: Sequence[TransformConfig]) -> transforms.Compose:
+def build_pipeline(configs: Sequence[TransformConfig]) -> 'Compose':
     """Build a MONAI ``Compose`` from a list of transform configs.
 
     Args:
@@ -71,10 +82,10 @@ def build_pipeline(configs: Sequence[TransformConfig]) -> transforms.Compose:
         returns several samples (e.g. ``RandCropByPosNegLabeld`` with
         ``num_samples > 1``) has the later ones applied to each.
     """
-    return transforms.Compose([build_transform(c) for c in configs])
+    return monai_transforms().Compose([build_transform(c) for c in configs])
 
 
-def is_random(pipeline: transforms.Compose) -> bool:
+def is_random(pipeline: 'Compose') -> bool:
     """Whether any transform of ``pipeline`` is random.
 
     Args:
@@ -83,19 +94,23 @@ def is_random(pipeline: transforms.Compose) -> bool:
     Returns:
         bool: True if one of them is ``Randomizable``.
     """
+    from monai.transforms import Randomizable
+
     return any(
-        isinstance(transform, transforms.Randomizable)
+        isinstance(transform, Randomizable)
         for transform in pipeline.transforms
     )
 
 
-def reseed(pipeline: transforms.Compose) -> None:
+def reseed(pipeline: 'Compose') -> None:
     """Seed ``pipeline``'s random transforms from numpy's global generator.
 
     Args:
         pipeline (monai.transforms.Compose): The transforms; each random one
             gets its own seed derived from the one number drawn.
     """
+    from monai.utils import MAX_SEED
+
     pipeline.set_random_state(
         seed=int(np.random.randint(MAX_SEED, dtype=np.int64))
     )

@@ -1,11 +1,10 @@
 """NIfTI image/label pairs in the Medical Segmentation Decathlon layout."""
 
-from typing import Callable, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Union
 
 import torch
 from mmaction.registry import DATASETS
 from mmengine.dataset import BaseDataset
-from monai.transforms import Compose, LoadImaged
 
 from ..errors import BadSampleError
 from ..sample_checks import SampleChecksMixin
@@ -21,8 +20,11 @@ from .nifti_checks import (
 )
 from .volume_packing import pack_volume
 
+if TYPE_CHECKING:
+    from monai.transforms import Compose
 
-def load_step_end(pipeline: Compose) -> int:
+
+def load_step_end(pipeline: 'Compose') -> int:
     """Where the pipeline has loaded the pair: one past its ``LoadImaged``.
 
     Args:
@@ -31,6 +33,8 @@ def load_step_end(pipeline: Compose) -> int:
     Returns:
         int: The index of the first transform after the loader.
     """
+    from monai.transforms import LoadImaged
+
     for position, transform in enumerate(pipeline.transforms):
         if isinstance(transform, LoadImaged):
             if not {'image', 'label'} <= set(transform.keys):

@@ -4,7 +4,6 @@ from typing import List, Union
 
 import numpy as np
 import torch
-from monai.data import MetaTensor
 
 from cakes_mm.structures import VolumeSegDataSample
 
@@ -20,6 +19,8 @@ def plain_tensor(value: object) -> torch.Tensor:
     Returns:
         torch.Tensor: A contiguous tensor.
     """
+    from monai.data import MetaTensor
+
     if isinstance(value, MetaTensor):
         value = value.as_tensor()
     return torch.as_tensor(value).contiguous()
@@ -63,6 +64,8 @@ def pack_volume(
         dict: ``inputs`` (FloatTensor ``[C, D, H, W]``) and
         ``data_samples`` (:class:`VolumeSegDataSample` with ``gt_seg``).
     """
+    from monai.data import MetaTensor
+
     where = f'{data_info["image"]} ({data_info["ann_line"]})'
     data = single_sample(data, where)
     image, label = data['image'], data['label']
