@@ -196,9 +196,23 @@ class ShapeGroup(nn.Module):
         )
         self.conv = frame_conv(weight, bias, stride)
 
-    def forward(self, x: torch.Tensor, frames: int) -> torch.Tensor:
-        """(N·T, C_in, H, W) → (N·T, width, H', W')."""
-        z = self.conv(x)
+    def forward(
+        self, x: torch.Tensor, frames: int, relu: bool = False
+    ) -> torch.Tensor:
+        """(N·T, C_in, H, W) → (N·T, width, H', W').
+
+        Args:
+            x (torch.Tensor): The frames.
+            frames (int): T, the frames per clip.
+            relu (bool): Apply ReLU to the sums: as the conv's post-op in a
+                group without time offsets (in ONNX a ``Conv`` that
+                onnxruntime fuses with its ``Relu``), else after the
+                shifted adds. Defaults to False.
+
+        Returns:
+            torch.Tensor: The group's output channels.
+        """
+        z = self.conv(x, relu=relu and not self.offsets)
         if not self.offsets:
             return z
         channels, h, w = fixed_sizes(z)
@@ -218,6 +232,8 @@ class ShapeGroup(nn.Module):
             if self.out_of_place
             else z[:, :, : self.width]  # ``temporal`` was added in place
         )
+        if relu:
+            out = F.relu(out, inplace=not self.out_of_place)
         return out.reshape(-1, self.width, h, w)
 
 
@@ -260,8 +276,13 @@ class DeployMidConv(nn.Module):
         self.groups = nn.ModuleList(groups)
         self.register_buffer('order', torch.cat(order))
 
-    def forward(self, x: torch.Tensor, frames: int) -> torch.Tensor:
-        outs = [group(x, frames) for group in self.groups]
+    def forward(
+        self, x: torch.Tensor, frames: int, relu: bool = False
+    ) -> torch.Tensor:
+        """(N·T, C_in, H, W) → (N·T, C_out, H', W'), channels in
+        :attr:`order`; with ReLU applied per group if ``relu``
+        (:meth:`ShapeGroup.forward`)."""
+        outs = [group(x, frames, relu) for group in self.groups]
         return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
 
 
@@ -287,7 +308,7 @@ class DeployBottleneck(nn.Module):
     def forward(self, x: torch.Tensor, frames: int) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         out = self.conv1(x, relu=True)
-        out = F.relu(self.conv2(out, frames), inplace=True)
+        out = self.conv2(out, frames, relu=True)
         return self.conv3(out, identity, relu=True)
 
 
