@@ -20,10 +20,10 @@ The setting is the same for every row, ours and the peers':
 Three measures per row: ``latency``, a batch-1 inference; ``throughput``, an
 inference at ``--batch`` (clips or volumes per second); ``train``, forward,
 a mean (video) or cross-entropy (volumetric) loss, backward and an SGD
-update at ``--batch``. Each repetition
-times every row's measures in turn (interleaved), each time over
-``--replays`` calls; medians are reported, with every time ratio to the
-group's reference beside its FLOPs ratio.
+update at ``--batch``. One measure at a time, each repetition times
+every row in turn (interleaved), each time over ``--replays`` calls;
+medians are reported, with every time ratio to the group's reference
+beside its FLOPs ratio.
 
 Groups, in the order they run (a row is skipped, and listed so, once
 ``--budget`` seconds have passed):

@@ -5,8 +5,9 @@ TSN, TSM and I3D, in one process, on the same input.
         [--frames 8] [--size 224] [--repeat 5] [--batch 8] [--no-train]
         [--no-pmscn] [--onnxruntime] [--only REGEX] [--out FILE]
 
-Every model is built first; then each repetition times every model once, in
-turn (interleaved), after one warm-up call each, and the median and min-max
+Every model is built first; then, one measure at a time (latency, then
+throughput, then the training step), each repetition times every model once,
+in turn (interleaved), after one warm-up round, and the median and min-max
 are reported. Inference is fp32, under ``torch.inference_mode``: latency at
 batch 1, and throughput (clips/s) at ``--batch``; the training step is
 forward, backward and an SGD update (momentum 0.9, as the configs') at

@@ -5,22 +5,32 @@ from typing import List
 
 
 def time_interleaved(entries: List[dict], repeat: int, label: str) -> None:
-    """Time every entry's runs once per repetition, in turn.
+    """Time every entry's runs, one kind of run at a time, interleaved.
 
-    Each repetition runs every callable of ``entry['runs']`` once, entry
-    after entry, so that a change in the machine's load falls on all of
-    them alike; each time is appended to ``entry['times'][key]``.
+    The kinds of run (``infer``, ``batch``, ``train``...) are timed in
+    phases, in the order they first appear: a phase runs one untimed round,
+    then ``repeat`` timed rounds, and each round runs every entry's callable
+    of that kind once, entry after entry, so that a change in the machine's
+    load falls on all of them alike. A batch-1 call is thus timed after
+    other batch-1 calls, as a process that serves single clips runs it,
+    not after another model's batch or training step has left the
+    allocator and the caches in another state. Each time is appended to
+    ``entry['times'][key]``.
 
     Args:
         entries (list[dict]): Each with ``runs`` ({key: callable}) and
             ``times`` ({key: list of seconds}).
-        repeat (int): Repetitions.
-        label (str): Printed before each repetition's progress line.
+        repeat (int): Timed rounds per phase.
+        label (str): Printed before each round's progress line.
     """
-    for r in range(repeat):
-        for entry in entries:
-            for key, run in entry['runs'].items():
+    keys = list(dict.fromkeys(k for e in entries for k in e['runs']))
+    for key in keys:
+        timed = [e for e in entries if key in e['runs']]
+        for entry in timed:
+            entry['runs'][key]()  # the phase's warm-up round
+        for r in range(repeat):
+            for entry in timed:
                 start = time.perf_counter()
-                run()
+                entry['runs'][key]()
                 entry['times'][key].append(time.perf_counter() - start)
-        print(f'{label}repetition {r + 1}/{repeat}', flush=True)
+            print(f'{label}{key}: round {r + 1}/{repeat}', flush=True)

@@ -20,8 +20,8 @@ weights; the segmentors' default), the second being every network's fastest
 setting on the CPU here. A training step is forward, cross-entropy against
 fixed random labels, backward and an Adam update; inference is timed at batch
 1 (latency) and at the training batch (throughput), under
-``torch.inference_mode``. Each repetition times every (row, layout) once, in
-turn, after one warm-up each; medians are reported. Each time ratio is to
+``torch.inference_mode``. One measure at a time, each repetition times every
+(row, layout) once, in turn, after one warm-up round; medians are reported. Each time ratio is to
 the group's 3D row in its fastest layout for that measure, with the FLOPs
 ratio beside it. The table is printed and written to
 ``benchmarks/results/volumetric_<device>.md``.
