@@ -76,16 +76,14 @@ EXPORTED = ['TSN R50 (mmaction2)', 'I3D R50 (mmaction2)'] + [
 ]
 
 
-@pytest.fixture(scope='module')
-def every_row(tmp_path_factory):
-    """The table of one run of every row, onnxruntime's included."""
-    return run_on_a_tiny_clip(
-        tmp_path_factory.mktemp('latency'), '--onnxruntime'
-    )
-
-
-def test_latency_benchmark_writes_every_row(every_row):
-    written = every_row
+def test_latency_benchmark_writes_every_row_and_its_onnxruntime_rows(
+    tmp_path,
+):
+    """One run of every row, onnxruntime's included. One test, not a
+    module fixture shared by two: xdist would run such a fixture once per
+    worker that gets one of its tests, and two of these runs (about 14 GB
+    each) at once outgrow a 23 GB machine."""
+    written = run_on_a_tiny_clip(tmp_path, '--onnxruntime')
     rows = table_rows(written)
     assert list(rows) == ROWS + [f'{name}, onnxruntime' for name in EXPORTED]
     tsn, cakes12d_c = rows['TSN R50 (mmaction2)'], rows['CAKES12D_C']
@@ -102,13 +100,11 @@ def test_latency_benchmark_writes_every_row(every_row):
         'CAKES 12D perf supernet: ' in written
     )
 
-
-def test_latency_benchmark_adds_onnxruntime_rows(every_row):
-    rows = table_rows(every_row)
+    # The onnxruntime rows: the same networks, exported.
     assert len(EXPORTED) == 10  # TSN, I3D, C2D, C3D, the six released archs
     ratios = next(
         line
-        for line in every_row.splitlines()
+        for line in written.splitlines()
         if line.startswith(
             'onnxruntime latency / PyTorch latency of the same network: '
         )
