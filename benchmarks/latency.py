@@ -363,7 +363,8 @@ def complexity(cfg: dict, shape, kind: str) -> Complexity:
 
 
 def measure(rows, shape, args) -> List[dict]:
-    """Build, warm up, and time every row, interleaved."""
+    """Build every row, then time them interleaved (each measure after its
+    own warm-up round, :func:`time_interleaved`)."""
     torch.manual_seed(0)
     clip = torch.randn(
         (max(2, args.batch),) + tuple(shape[1:]), device=args.device
@@ -389,8 +390,6 @@ def measure(rows, shape, args) -> List[dict]:
                 not args.no_train,
                 args.batch,
             )
-        for run in runs.values():
-            run()  # warm-up (and, in deploy mode, the switch)
         cost = complexity(
             {k: v for k, v in cfg.items() if k != 'deploy'}, shape, kind
         )

@@ -237,8 +237,6 @@ def measure(group: str, args: argparse.Namespace) -> List[dict]:
                 args.device,
                 train_too=not name.endswith(DEPLOY),
             )
-            for run in timed.values():
-                run()  # warm-up
             entries.append(
                 dict(
                     name=name,
