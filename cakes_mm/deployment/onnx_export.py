@@ -27,6 +27,7 @@ import torch.nn as nn
 
 from ..fileio import atomic_write
 from .clip_scores import ClipScores
+from .traceable_blocks import held_block_kernels
 from .traceable_shifts import out_of_place_shifts
 
 INPUT_NAME = 'input'
@@ -48,7 +49,9 @@ def onnx_bytes(module: nn.Module, example: torch.Tensor) -> bytes:
     """Export a one-input module to ONNX with a dynamic batch dimension.
 
     Deploy-form CAKES convs are traced with their shifted adds out of place
-    (:mod:`cakes_mm.deployment.traceable_shifts`), and every tensor's shape
+    (:mod:`cakes_mm.deployment.traceable_shifts`), CAKES convs' fused
+    blocks with their kernels as constants
+    (:mod:`cakes_mm.deployment.traceable_blocks`), and every tensor's shape
     is written into the file (:func:`with_symbolic_shapes`).
 
     Args:
@@ -64,6 +67,7 @@ def onnx_bytes(module: nn.Module, example: torch.Tensor) -> bytes:
         warnings.catch_warnings(),
         torch.no_grad(),
         out_of_place_shifts(module),
+        held_block_kernels(module),
     ):
         warnings.filterwarnings(
             'ignore',

@@ -277,3 +277,35 @@ def test_pmscn_exports_in_deploy_form_with_its_norms_folded(tmp_path):
     recognizer = init_recognizer(PMSCN, device='cpu')
     export_recognizer(recognizer, str(path), SHAPE)
     assert recognizer.backbone.deploy and path.stat().st_size > 0
+
+
+def test_a_volumetric_net_whose_cakes_convs_fuse_groups_exports(tmp_path):
+    """The demo UNet with CAKES 2D: each 16-wide layer computes its three
+    planar groups as one conv over their padded kernels, which the exporter
+    needs as constants. The file matches PyTorch at any batch, and the
+    network's convs follow their weights again after the export."""
+    from cakes_mm.models import UNet3D
+    from cakes_mm.models.layers import CAKESConv3d
+
+    torch.manual_seed(0)
+    op = dict(type='cakes', op_set=['1xkxk', 'kxkx1', 'kx1xk'])
+    net = randomise_norms(UNet3D(3, 1, 4, op=op, features=(16, 32, 64)))
+    net.eval()
+    layers = [m for m in net.modules() if isinstance(m, CAKESConv3d)]
+    assert any(len(block) > 1 for m in layers for block in m.blocks['cpu'])
+    volumes = torch.randn(2, 1, 16, 16, 16)
+    session = onnxruntime.InferenceSession(
+        onnx_bytes(net, volumes[:1]), providers=['CPUExecutionProvider']
+    )
+    with torch.no_grad():
+        want = net(volumes)
+    got = torch.from_numpy(session.run(None, {'input': volumes.numpy()})[0])
+    assert got.shape == want.shape == (2, 4, 16, 16, 16)
+    assert (got - want).abs().max() <= 1e-4 * want.abs().max()
+    assert all(m.held_kernels is None for m in layers)
+    with torch.no_grad():
+        for m in layers:
+            for conv in m.convs.values():
+                conv.weight.mul_(2)
+        doubled = net(volumes)
+    assert not torch.allclose(doubled, want, atol=1e-3)

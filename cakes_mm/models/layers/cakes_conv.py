@@ -39,6 +39,8 @@ from .sub_kernels import (
 )
 
 PLANS = ('auto', 'split')
+#: A fused block's kernel and its bias (None without biases).
+KernelAndBias = Tuple[torch.Tensor, Optional[torch.Tensor]]
 #: The device types a plan is made for; any other uses ``'other'``'s.
 PLANNED_DEVICES = ('cpu', 'other')
 
@@ -153,6 +155,9 @@ class CAKESConv3d(SubKernelConv3d):
         self.blocks: Dict[str, Tuple[Block, ...]] = {}
         for kind in PLANNED_DEVICES:
             self.register_buffer(f'gather_{kind}', None, persistent=False)
+        #: Each fused block's (kernel, bias) while they are held as plain
+        #: tensors (:meth:`hold_block_kernels`); None otherwise.
+        self.held_kernels: Optional[Dict[Block, KernelAndBias]] = None
         self.set_plan(plan)
         if channel_order is not None:
             self.set_channel_order(channel_order)
@@ -274,13 +279,58 @@ class CAKESConv3d(SubKernelConv3d):
         """One conv computing the groups of ``block``, in block order."""
         if len(block) == 1:
             return self.convs[block[0]](x)
+        if self.held_kernels is not None:
+            weight, bias = self.held_kernels[block]
+        else:
+            weight, bias = self.block_kernel(block)
+        return box_conv(
+            x, weight, bias, box_size(block, self.kernel_size), self
+        )
+
+    def block_kernel(self, block: Block) -> KernelAndBias:
+        """The kernel of a fused block, its groups' weights zero-padded to
+        their box and concatenated, and their biases (or None).
+
+        Args:
+            block (tuple[str, ...]): Sub-kernel names, as in :attr:`blocks`.
+
+        Returns:
+            tuple[torch.Tensor, torch.Tensor | None]: The kernel and bias.
+        """
         convs = [self.convs[name] for name in block]
         box = box_size(block, self.kernel_size)
         weight = torch.cat([pad_to_box(conv.weight, box) for conv in convs])
         bias = None
         if convs[0].bias is not None:
             bias = torch.cat([conv.bias for conv in convs])
-        return box_conv(x, weight, bias, box, self)
+        return weight, bias
+
+    def hold_block_kernels(self, hold: bool = True) -> None:
+        """Compute each fused block's kernel once and keep it as a plain
+        tensor, which a tracer takes as a constant, or stop doing so.
+
+        A trace that follows the padding of the weights leaves the padded
+        kernel's shape unknown to the ONNX exporter, which then cannot
+        export the conv; :func:`~cakes_mm.deployment.onnx_bytes` holds
+        the kernels while it traces. Held kernels do not follow later
+        changes of the weights.
+
+        Args:
+            hold (bool): Hold them (True) or drop them (False). Defaults
+                to True.
+        """
+        self.held_kernels = None
+        if hold:
+            fused = {
+                block
+                for blocks in self.blocks.values()
+                for block in blocks
+                if len(block) > 1
+            }
+            with torch.no_grad():
+                self.held_kernels = {
+                    block: self.block_kernel(block) for block in fused
+                }
 
     def inflate_from_2d(
         self, weight2d: torch.Tensor, mode: str = 'sum'
