@@ -26,7 +26,7 @@ performance-priority supernet rows time a search step (one drawn op per
 channel) and count the params/GFLOPs of their derived subnet.
 
 ``--onnxruntime`` (CPU only; needs the ``deploy`` extra) adds rows that run
-TSN and our deploy-mode networks exported to ONNX as
+TSN, I3D, R3D-34 and our deploy-mode networks exported to ONNX as
 ``tools/deployment/export_onnx.py`` exports them (``cakes_mm.deployment``,
 backbone only here, with the same threads and without spinning threads),
 timed in the same interleaved repetitions, and a line with each one's
@@ -43,6 +43,7 @@ from typing import Callable, Dict, List, Tuple
 import torch
 from mmaction.registry import MODELS
 from mmengine.registry import init_default_scope
+from onnxruntime_runs import onnxruntime_runs  # benchmarks/
 from timing import time_interleaved  # benchmarks/timing.py
 
 import cakes_mm  # noqa: F401
@@ -93,7 +94,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--onnxruntime',
         action='store_true',
-        help='also time TSN and the deploy-mode nets '
+        help='also time TSN, I3D, R3D-34 and the deploy-mode nets '
         'exported to ONNX, in onnxruntime (CPU)',
     )
     parser.add_argument(
@@ -213,24 +214,25 @@ def onnxruntime_models(frames: int) -> List[Tuple[str, dict, str]]:
     ]
 
 
-def pmscn_models() -> List[Tuple[str, dict, str]]:
+def pmscn_models(onnxruntime: bool = False) -> List[Tuple[str, dict, str]]:
     """Each PmSCn ResNet-34; R3D-34 and P2SC2 also channels_last_3d, and
-    P2SC2 in deploy form (norms folded) too."""
-    rows = []
+    P2SC2 in deploy form (norms folded) too; with ``onnxruntime``, R3D-34
+    and P2SC2's deploy form again, to run exported to ONNX."""
+    rows, exported = [], []
     for name, cfg in PMSCN.items():
         backbone = dict(type='PmSCnResNet', depth=34, op=cfg, with_pool1=False)
         rows.append((name, backbone, CLIP))
         if name in ('R3D-34', 'P2SC2'):
             rows.append((f'{name}, channels_last_3d', backbone, CLIP_NDHWC))
+        if name == 'R3D-34':
+            exported.append((name + ONNXRUNTIME, backbone, CLIP))
         if name == 'P2SC2':
+            deploy = dict(backbone, deploy=True)
             rows.append(
-                (
-                    f'{name} deploy, channels_last_3d',
-                    dict(backbone, deploy=True),
-                    CLIP_NDHWC,
-                )
+                (f'{name} deploy, channels_last_3d', deploy, CLIP_NDHWC)
             )
-    return rows
+            exported.append((f'{name} deploy{ONNXRUNTIME}', deploy, CLIP))
+    return rows + (exported if onnxruntime else [])
 
 
 def selected(rows: List[Tuple[str, dict, str]], only) -> list:
@@ -300,34 +302,16 @@ def onnxruntime_timers(
     batch_size: int,
 ) -> Dict[str, Callable[[], None]]:
     """Callables that run one batch-1 inference of the backbone, exported
-    to ONNX, in onnxruntime, and one of ``batch_size`` clips.
-
-    The batch runs in a session of its own whose memory arena shrinks
-    after each call: eleven sessions each keeping a batch-8 arena (a few
-    GB for I3D) outgrow a 24 GB machine. The latency session keeps
-    onnxruntime's defaults.
-    """
-    import onnxruntime
-
-    from cakes_mm.deployment import INPUT_NAME, onnx_bytes, onnx_session
-
+    to ONNX (in deploy form where it has one), in onnxruntime, and one of
+    ``batch_size`` clips (:func:`onnxruntime_runs`)."""
     backbone.eval()
     if getattr(backbone, 'deploy', False):
         backbone.switch_to_deploy()
-    single = as_input(clip[:1], kind)
-    model = onnx_bytes(backbone, single)
-    latency = onnx_session(model, threads, spin=False)
-    throughput = onnx_session(model, threads, spin=False)
-    shrink = onnxruntime.RunOptions()
-    shrink.add_run_config_entry(
-        'memory.enable_memory_arena_shrinkage', 'cpu:0'
-    )
-    one = {INPUT_NAME: single.numpy()}
-    batch = {INPUT_NAME: as_input(clip[:batch_size], kind).numpy()}
-    return {
-        'infer': lambda: latency.run(None, one),
-        'batch': lambda: throughput.run(None, batch, shrink),
+    inputs = {
+        'infer': as_input(clip[:1], kind),
+        'batch': as_input(clip[:batch_size], kind),
     }
+    return onnxruntime_runs(backbone, inputs, threads)
 
 
 #: Each distinct (backbone config, input shape)'s count, made once.
@@ -534,15 +518,18 @@ def main() -> None:
     ]
     if not args.no_pmscn:
         pmscn = measure(
-            selected(pmscn_models(), args.only), (1, 3, 64, 64, 64), args
+            selected(pmscn_models(args.onnxruntime), args.only),
+            (1, 3, 64, 64, 64),
+            args,
         )
-        parts.append(
+        parts += [
             table(
                 pmscn,
                 '## PmSCn, 64x64² (UCF101 recipe), ratios to the 3D ResNet-34',
                 args.batch,
-            )
-        )
+            ),
+            onnxruntime_ratios(pmscn),
+        ]
     text = '\n\n'.join(part for part in parts if part) + '\n'
     print(text)
     # The GPU's own table (bf16, CUDA graphs) is benchmarks/gpu_fastest.py's.

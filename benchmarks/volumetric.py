@@ -3,7 +3,7 @@ PmSCn against the 3D convs they replace, in one process, on the same input.
 
     python benchmarks/volumetric.py [--groups demo c2fnas basicunet ...]
         [--threads 2] [--repeat 5] [--size 64] [--device cpu|cuda]
-        [--out FILE]
+        [--onnxruntime] [--out FILE]
 
 Groups of rows, each against its first row (the network with 3D convs):
 
@@ -16,14 +16,18 @@ Groups of rows, each against its first row (the network with 3D convs):
   (batch 2, ``--size``³ crops).
 
 Every row runs in two layouts, ``NCDHW`` and ``channels_last_3d`` (input and
-weights; the segmentors' default), the second being every network's fastest
-setting on the CPU here. A training step is forward, cross-entropy against
-fixed random labels, backward and an Adam update; inference is timed at batch
-1 (latency) and at the training batch (throughput), under
-``torch.inference_mode``. One measure at a time, each repetition times every
-(row, layout) once, in turn, after one warm-up round; medians are reported. Each time ratio is to
-the group's 3D row in its fastest layout for that measure, with the FLOPs
-ratio beside it. The table is printed and written to
+weights; the segmentors' default). With ``--onnxruntime`` (CPU only; needs
+the ``deploy`` extra) each row's inference also runs exported to ONNX, in
+onnxruntime (the layout column says ``onnxruntime``). At batch 1 PyTorch
+computes a 3D conv over a small volume with its own unvectorised kernel
+rather than oneDNN's (where N, C, T and H multiply to at most 20,480 and the
+kernel is at most 3 wide), which onnxruntime does not. A training step is
+forward, cross-entropy against fixed random labels, backward and an Adam
+update; inference is timed at batch 1 (latency) and at the training batch
+(throughput), under ``torch.inference_mode``. One measure at a time, each repetition times every
+(row, layout) once, in turn, after one warm-up round; medians are reported.
+Each time ratio is to the group's 3D row in its fastest layout or runtime
+for that measure, with the FLOPs ratio beside it. The table is printed and written to
 ``benchmarks/results/volumetric_<device>.md``.
 """
 
@@ -37,6 +41,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import MMLogger
+from onnxruntime_runs import onnxruntime_runs  # benchmarks/
 from timing import time_interleaved  # benchmarks/timing.py
 
 import cakes_mm  # noqa: F401
@@ -72,6 +77,8 @@ C2FNAS_OPS = [
 Builder = Callable[[], nn.Module]
 #: A row whose name ends so is an inference-only deploy form.
 DEPLOY = 'deploy'
+#: The layout column of the rows that run in onnxruntime.
+ONNXRUNTIME = 'onnxruntime'
 
 
 def parse_args() -> argparse.Namespace:
@@ -86,11 +93,20 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument(
+        '--onnxruntime',
+        action='store_true',
+        help="also time each row's inference exported to ONNX, in "
+        'onnxruntime (CPU)',
+    )
+    parser.add_argument(
         '--out',
         help='where to write the table (default: '
         'benchmarks/results/volumetric_<device>.md)',
     )
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.onnxruntime and args.device != 'cpu':
+        parser.error('--onnxruntime runs on the CPU; use --device cpu')
+    return args
 
 
 def demo_rows() -> List[Tuple[str, Builder]]:
@@ -211,6 +227,20 @@ def lay_out(x: torch.Tensor, layout: str) -> torch.Tensor:
     return x.contiguous(memory_format=LAYOUTS[layout])
 
 
+def timed_entry(
+    name: str, layout: str, timed: Dict[str, Callable], cost
+) -> dict:
+    """One (row, layout) to time: its calls, counts and empty times."""
+    return dict(
+        name=name,
+        layout=layout,
+        runs=timed,
+        params=cost.params_m,
+        gflops=cost.gflops,
+        times={key: [] for key in timed},
+    )
+
+
 def measure(group: str, args: argparse.Namespace) -> List[dict]:
     """Build every (row, layout) of a group and time them interleaved."""
     title, rows, batch_size, size, classes = GROUPS[group]
@@ -237,16 +267,12 @@ def measure(group: str, args: argparse.Namespace) -> List[dict]:
                 args.device,
                 train_too=not name.endswith(DEPLOY),
             )
-            entries.append(
-                dict(
-                    name=name,
-                    layout=layout,
-                    runs=timed,
-                    params=cost.params_m,
-                    gflops=cost.gflops,
-                    times={key: [] for key in timed},
-                )
-            )
+            entries.append(timed_entry(name, layout, timed, cost))
+        if args.onnxruntime:
+            net = build().eval()
+            inputs = {'infer': volume[:1], 'infer_batch': volume}
+            timed = onnxruntime_runs(net, inputs, args.threads)
+            entries.append(timed_entry(name, ONNXRUNTIME, timed, cost))
         print(f'built {name}', flush=True)
     time_interleaved(entries, args.repeat, f'{group}: ')
     for entry in entries:
@@ -261,7 +287,7 @@ def table(entries: List[dict], title: str) -> str:
     """Markdown: each row's medians and ratios to the 3D row's fastest."""
     base = [e for e in entries if e['name'] == entries[0]['name']]
     best = {
-        key: min(e['median'][key] for e in base)
+        key: min(e['median'][key] for e in base if key in e['median'])
         for key in ('train', 'infer', 'infer_batch')
     }
     lines = [

@@ -144,3 +144,24 @@ def test_the_training_step_updates_the_weights(monkeypatch):
         run()
     assert seen == [1, 4, 2]  # latency, throughput, training batch
     assert not torch.equal(conv.weight, before)
+
+
+def test_the_pmscn_table_runs_r3d_and_p2sc2_deploy_in_onnxruntime(
+    monkeypatch,
+):
+    """With --onnxruntime the PmSCn table adds the 3D peer and P2SC2's
+    deploy form, exported from the same configs as their PyTorch rows."""
+    monkeypatch.syspath_prepend(osp.join(REPO, 'benchmarks'))
+    latency = importlib.import_module('latency')
+    plain = latency.pmscn_models()
+    with_ort = latency.pmscn_models(onnxruntime=True)
+    assert with_ort[: len(plain)] == plain
+    added = {name: (cfg, kind) for name, cfg, kind in with_ort[len(plain) :]}
+    by_name = {name: cfg for name, cfg, _ in plain}
+    assert added == {
+        'R3D-34, onnxruntime': (by_name['R3D-34'], latency.CLIP),
+        'P2SC2 deploy, onnxruntime': (
+            by_name['P2SC2 deploy, channels_last_3d'],
+            latency.CLIP,
+        ),
+    }

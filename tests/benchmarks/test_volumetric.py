@@ -1,5 +1,5 @@
-"""The volumetric benchmark runs the MRI demo's rows once and writes the
-table it prints."""
+"""The volumetric benchmark runs the MRI demo's rows once, in both layouts
+and in onnxruntime, and writes the table it prints."""
 
 import pytest
 from tool_helpers import run_tool
@@ -16,7 +16,10 @@ DEMO_ROWS = [
 ]
 
 
-def test_volumetric_benchmark_writes_both_layouts_of_every_row(tmp_path):
+LAYOUTS = ('NCDHW', 'channels_last_3d', 'onnxruntime')
+
+
+def test_volumetric_benchmark_writes_every_layout_of_every_row(tmp_path):
     out = tmp_path / 'volumetric.md'
     result = run_tool(
         [
@@ -25,6 +28,7 @@ def test_volumetric_benchmark_writes_both_layouts_of_every_row(tmp_path):
             'demo',
             '--repeat',
             '1',
+            '--onnxruntime',
             '--out',
             str(out),
         ],
@@ -40,23 +44,20 @@ def test_volumetric_benchmark_writes_both_layouts_of_every_row(tmp_path):
         if line.startswith('| ') and not line.startswith('| model')
     ]
     assert [(r[0], r[1]) for r in rows] == [
-        (name, layout)
-        for name in DEMO_ROWS
-        for layout in ('NCDHW', 'channels_last_3d')
+        (name, layout) for name in DEMO_ROWS for layout in LAYOUTS
     ]
     by_name = {(r[0], r[1]): r for r in rows}
     # params (M), GFLOPs and FLOPs / 3D, as the MRI demo's table counts them
     assert by_name['3D', 'NCDHW'][2:4] == ['0.340', '1.517']
     assert by_name['CAKES 1,2,3D', 'NCDHW'][-1] == '0.41'
     assert by_name['P2SC2', 'NCDHW'][-1] == '0.78'
-    # The 3D row's fastest layout is the reference of each time ratio:
-    # training step, batch-1 inference and inference at the training batch.
-    for column in (5, 7, 9):
-        assert (
-            min(
-                float(by_name['3D', lay][column])
-                for lay in ('NCDHW', 'channels_last_3d')
-            )
-            == 1.0
-        )
+    # The 3D row's fastest layout or runtime is the reference of each time
+    # ratio: training step, batch-1 inference and inference at the training
+    # batch. onnxruntime runs inference only.
+    for column, layouts in ((5, LAYOUTS[:2]), (7, LAYOUTS), (9, LAYOUTS)):
+        assert min(float(by_name['3D', lay][column]) for lay in layouts) == 1.0
     assert by_name['P2SC2 deploy', 'NCDHW'][4:6] == ['-', '-']
+    for name in DEMO_ROWS:
+        exported = by_name[name, 'onnxruntime']
+        assert exported[2:4] == by_name[name, 'NCDHW'][2:4]
+        assert exported[4:6] == ['-', '-'] and float(exported[6]) > 0
