@@ -44,7 +44,7 @@ import torch
 from mmaction.registry import MODELS
 from mmengine.registry import init_default_scope
 from onnxruntime_runs import onnxruntime_runs  # benchmarks/
-from timing import time_interleaved  # benchmarks/timing.py
+from timing import allocator_setting, time_interleaved  # benchmarks/
 
 import cakes_mm  # noqa: F401
 from cakes_mm.analysis import Complexity, model_complexity
@@ -488,7 +488,7 @@ def machine(args) -> str:
         return torch.cuda.get_device_name()
     return (
         f'{cpu_name()}, {torch.backends.cpu.get_cpu_capability()}, '
-        f'{args.threads} threads'
+        f'{args.threads} threads, {allocator_setting()}'
     )
 
 

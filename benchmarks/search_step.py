@@ -17,6 +17,7 @@ import statistics
 import time
 
 import torch
+from timing import allocator_setting  # benchmarks/timing.py
 
 import cakes_mm  # noqa: F401
 from cakes_mm.environment import silence_irrelevant_warnings
@@ -96,7 +97,8 @@ def main() -> None:
     base = statistics.median(times['C2D (fixed)'])
     print(
         f'\nTraining step, batch {args.batch}, {args.frames}x{args.size}², '
-        f'{args.device}, {args.threads} threads, median of {args.repeat}'
+        f'{args.device}, {args.threads} threads, {allocator_setting()}, '
+        f'median of {args.repeat}'
     )
     print(
         '| model | median (s) | min-max (s) | ratio to C2D | ratio to '

@@ -1,7 +1,32 @@
-"""Interleaved repetitions, shared by the benchmark scripts."""
+"""Interleaved repetitions, and the process settings a table states, shared
+by the benchmark scripts."""
 
+import os
 import time
 from typing import List
+
+#: Environment variables that change how the C library allocates memory.
+ALLOCATOR_VARIABLES = ('GLIBC_TUNABLES', 'LD_PRELOAD')
+
+
+def allocator_setting() -> str:
+    """The process's C allocator setting, as a table header states it.
+
+    By default glibc's ``malloc`` returns every large freed block to the
+    kernel, so a training step that reallocates its activations touches
+    fresh pages each time; ``GLIBC_TUNABLES`` (or a preloaded jemalloc or
+    tcmalloc) can keep them instead (docs/benchmarks.md).
+
+    Returns:
+        str: ``'default malloc'``, or each allocator variable that is set,
+        as ``NAME=value``.
+    """
+    named = [
+        f'{name}={os.environ[name]}'
+        for name in ALLOCATOR_VARIABLES
+        if os.environ.get(name)
+    ]
+    return ', '.join(named) or 'default malloc'
 
 
 def time_interleaved(entries: List[dict], repeat: int, label: str) -> None:

@@ -42,7 +42,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import MMLogger
 from onnxruntime_runs import onnxruntime_runs  # benchmarks/
-from timing import time_interleaved  # benchmarks/timing.py
+from timing import allocator_setting, time_interleaved  # benchmarks/
 
 import cakes_mm  # noqa: F401
 from cakes_mm.analysis import count_complexity
@@ -321,7 +321,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     sections = [
         f'Volumetric training step and inference, {args.device}, '
-        f'{args.threads} threads, torch {torch.__version__}, '
+        f'{args.threads} threads, {allocator_setting()}, '
+        f'torch {torch.__version__}, '
         f'{args.repeat} interleaved repetitions (medians). GFLOPs: one '
         f'sample, multiply-adds.',
     ]

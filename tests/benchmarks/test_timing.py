@@ -35,3 +35,15 @@ def test_measures_are_timed_one_at_a_time_with_models_interleaved(
     assert all(
         t >= 0 for e in entries for ts in e['times'].values() for t in ts
     )
+
+
+def test_a_table_states_the_allocator_setting(monkeypatch):
+    monkeypatch.syspath_prepend(osp.join(REPO, 'benchmarks'))
+    timing = importlib.import_module('timing')
+    for name in timing.ALLOCATOR_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert timing.allocator_setting() == 'default malloc'
+    monkeypatch.setenv('GLIBC_TUNABLES', 'glibc.malloc.mmap_max=0')
+    assert (
+        timing.allocator_setting() == 'GLIBC_TUNABLES=glibc.malloc.mmap_max=0'
+    )
