@@ -24,10 +24,11 @@ rather than oneDNN's (where N, C, T and H multiply to at most 20,480 and the
 kernel is at most 3 wide), which onnxruntime does not. A training step is
 forward, cross-entropy against fixed random labels, backward and an Adam
 update; inference is timed at batch 1 (latency) and at the training batch
-(throughput), under ``torch.inference_mode``. One measure at a time, each repetition times every
-(row, layout) once, in turn, after one warm-up round; medians are reported.
-Each time ratio is to the group's 3D row in its fastest layout or runtime
-for that measure, with the FLOPs ratio beside it. The table is printed and written to
+(throughput), under ``torch.inference_mode``. One measure at a time, each
+repetition times every (row, layout) once, in turn, after one warm-up round;
+medians are reported. Each time ratio is to the group's 3D row in its
+fastest layout or runtime for that measure, with the FLOPs ratio beside it.
+The table is printed and written to
 ``benchmarks/results/volumetric_<device>.md``.
 """
 

@@ -1,12 +1,9 @@
 """The latency benchmark runs end to end on a tiny clip and writes the table
 it prints; with ``--onnxruntime`` it adds the exported networks' rows."""
 
-import importlib
-import os.path as osp
-
 import pytest
 import torch
-from tool_helpers import REPO, run_tool
+from tool_helpers import run_tool
 
 pytestmark = pytest.mark.slow  # each test runs a tool in a subprocess
 
@@ -127,11 +124,10 @@ def test_only_times_the_rows_it_names_beside_the_reference(tmp_path):
     ]
 
 
-def test_the_training_step_updates_the_weights(monkeypatch):
+def test_the_training_step_updates_the_weights(benchmark_script):
     """The timed step is forward, backward and the optimizer's update; the
     throughput call takes the batch it is given, not the whole clip."""
-    monkeypatch.syspath_prepend(osp.join(REPO, 'benchmarks'))
-    latency = importlib.import_module('latency')
+    latency = benchmark_script('latency')
     torch.manual_seed(0)
     conv = torch.nn.Conv3d(3, 4, 3, padding=1)
     seen = []
@@ -147,12 +143,11 @@ def test_the_training_step_updates_the_weights(monkeypatch):
 
 
 def test_the_pmscn_table_runs_r3d_and_p2sc2_deploy_in_onnxruntime(
-    monkeypatch,
+    benchmark_script,
 ):
     """With --onnxruntime the PmSCn table adds the 3D peer and P2SC2's
     deploy form, exported from the same configs as their PyTorch rows."""
-    monkeypatch.syspath_prepend(osp.join(REPO, 'benchmarks'))
-    latency = importlib.import_module('latency')
+    latency = benchmark_script('latency')
     plain = latency.pmscn_models()
     with_ort = latency.pmscn_models(onnxruntime=True)
     assert with_ort[: len(plain)] == plain

@@ -1,17 +1,11 @@
 """The benchmarks' onnxruntime calls run the exported network on their own
 inputs, at any batch and layout."""
 
-import importlib
-import os.path as osp
-
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-
-def test_each_call_runs_the_exported_network_on_its_input(monkeypatch):
-    monkeypatch.syspath_prepend(osp.join(REPO, 'benchmarks'))
-    runs_module = importlib.import_module('onnxruntime_runs')
+def test_each_call_runs_the_exported_network_on_its_input(benchmark_script):
+    runs_module = benchmark_script('onnxruntime_runs')
     torch.manual_seed(0)
     net = torch.nn.Sequential(
         torch.nn.Conv3d(2, 4, 3, padding=1), torch.nn.ReLU()

@@ -1,16 +1,10 @@
 """The shared timing loop: phases by measure, models interleaved."""
 
-import importlib
-import os.path as osp
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 
 def test_measures_are_timed_one_at_a_time_with_models_interleaved(
-    monkeypatch,
+    benchmark_script,
 ):
-    monkeypatch.syspath_prepend(osp.join(REPO, 'benchmarks'))
-    timing = importlib.import_module('timing')
+    timing = benchmark_script('timing')
     calls = []
 
     def entry(name, keys):
@@ -37,9 +31,8 @@ def test_measures_are_timed_one_at_a_time_with_models_interleaved(
     )
 
 
-def test_a_table_states_the_allocator_setting(monkeypatch):
-    monkeypatch.syspath_prepend(osp.join(REPO, 'benchmarks'))
-    timing = importlib.import_module('timing')
+def test_a_table_states_the_allocator_setting(benchmark_script, monkeypatch):
+    timing = benchmark_script('timing')
     for name in timing.ALLOCATOR_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     assert timing.allocator_setting() == 'default malloc'
