@@ -13,6 +13,7 @@ that leaves them out runs without them.
 """
 
 import argparse
+import atexit
 import os
 import os.path as osp
 import sys
@@ -191,18 +192,35 @@ def runner_from_config(cfg: Config) -> Runner:
     return Runner.from_cfg(cfg)
 
 
-def leave_process_group() -> None:
-    """Leave the process group, if any, once every rank has got here.
+def exit_distributed_process() -> None:
+    """End a distributed tool's process once every rank has got here.
 
-    mmengine leaves the group to interpreter exit. A gloo group torn down
-    that way while the other rank is still closing its connections can abort
-    that rank (``terminate called without an active exception``), failing a
-    run that trained and saved correctly. The tools call this after a run
-    that ended without error.
+    Without a process group this does nothing. With one, every rank waits
+    at a barrier and leaves the group; then the atexit handlers run (log
+    files, a visualizer's writers), the standard streams are flushed and
+    the process ends with status 0, skipping the interpreter's teardown.
+
+    Why skip it: gloo runs collectives on its own worker threads, and a
+    worker frees a finished collective's tensors a moment after the caller
+    has seen it finish. Tensors that Python has already let go of need the
+    GIL to be freed. If that moment falls inside the interpreter's
+    teardown, the worker cannot take the GIL, is unwound, and the process
+    aborts (``terminate called without an active exception``), failing a
+    run that trained, tested and saved correctly. The worker threads
+    belong to a process group that the run's objects still hold (the
+    model's DDP wrapper among them), so they outlive
+    :func:`torch.distributed.destroy_process_group`. A tool
+    calls this after ``main`` returned without error, as its last step;
+    ``main`` itself leaves the process running, for callers that go on.
     """
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    dist.barrier()
+    dist.destroy_process_group()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def one_line_report(error: BaseException) -> str:

@@ -31,7 +31,7 @@ from mmengine.runner import Runner
 
 from ..models.utils import unwrap_model
 from .pipeline import use_test_views
-from .runner import build_runner, leave_process_group, load_config, tool_parser
+from .runner import build_runner, load_config, tool_parser
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -105,4 +105,3 @@ def main(argv=None) -> None:
     if args.deploy:
         switch_to_deploy(runner)
     runner.test()
-    leave_process_group()

@@ -26,7 +26,7 @@ import argparse
 import torch
 from mmengine.config import Config
 
-from .runner import build_runner, leave_process_group, load_config, tool_parser
+from .runner import build_runner, load_config, tool_parser
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -83,4 +83,3 @@ def main(argv=None) -> None:
     cfg = load_config(args)
     apply_train_args(cfg, args)
     build_runner(cfg).train()
-    leave_process_group()

@@ -4,6 +4,8 @@ checked in-process on configs; tests/tools/test_train_test.py runs the
 tools as scripts."""
 
 import copy
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -196,16 +198,38 @@ def test_cpu_distributed_setup_keeps_a_configs_wrapper(tmp_path):
         dist.destroy_process_group()
 
 
-def test_leave_process_group_tears_the_group_down(tmp_path):
-    import torch.distributed as dist
+EXIT_SCRIPT = """
+import atexit
+import sys
 
-    runner.leave_process_group()  # no group: nothing to do
-    dist.init_process_group(
-        backend='gloo',
-        init_method=f'file://{tmp_path / "store"}',
-        rank=0,
-        world_size=1,
+import torch.distributed as dist
+
+from cakes_mm.apis.runner import exit_distributed_process
+
+exit_distributed_process()
+print('no group: returned')
+dist.init_process_group(
+    backend='gloo', init_method='file://@STORE@', rank=0, world_size=1
+)
+atexit.register(print, 'atexit handler ran')
+sys.stdout.write('a buffered line without a newline')
+exit_distributed_process()
+print('not reached')
+"""
+
+
+def test_exit_distributed_process_runs_exit_handlers_and_ends(tmp_path):
+    script = tmp_path / 'end.py'
+    script.write_text(EXIT_SCRIPT.replace('@STORE@', str(tmp_path / 'store')))
+    # stdout is a pipe, so block-buffered: what reaches it was flushed.
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    assert dist.is_initialized()
-    runner.leave_process_group()
-    assert not dist.is_initialized()
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines() == [
+        'no group: returned',
+        'a buffered line without a newlineatexit handler ran',
+    ]
