@@ -17,6 +17,7 @@ import atexit
 import os
 import os.path as osp
 import sys
+import threading
 from typing import Callable
 
 import torch
@@ -196,9 +197,11 @@ def exit_distributed_process() -> None:
     """End a distributed tool's process once every rank has got here.
 
     Without a process group this does nothing. With one, every rank waits
-    at a barrier and leaves the group; then the atexit handlers run (log
-    files, a visualizer's writers), the standard streams are flushed and
-    the process ends with status 0, skipping the interpreter's teardown.
+    at a barrier and leaves the group; then, as at a normal exit, the
+    Python threads that are not daemons are joined and the atexit handlers
+    run (log files, a visualizer's writers); the standard streams are
+    flushed and the process ends with status 0, skipping the interpreter's
+    teardown.
 
     Why skip it: gloo runs collectives on its own worker threads, and a
     worker frees a finished collective's tensors a moment after the caller
@@ -217,6 +220,9 @@ def exit_distributed_process() -> None:
         return
     dist.barrier()
     dist.destroy_process_group()
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -201,6 +201,8 @@ def test_cpu_distributed_setup_keeps_a_configs_wrapper(tmp_path):
 EXIT_SCRIPT = """
 import atexit
 import sys
+import threading
+import time
 
 import torch.distributed as dist
 
@@ -213,6 +215,10 @@ dist.init_process_group(
 )
 atexit.register(print, 'atexit handler ran')
 sys.stdout.write('a buffered line without a newline')
+# Still running when the process is to end: it must be waited for.
+threading.Thread(
+    target=lambda: time.sleep(0.5) or print('thread ended')
+).start()
 exit_distributed_process()
 print('not reached')
 """
@@ -231,5 +237,6 @@ def test_exit_distributed_process_runs_exit_handlers_and_ends(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines() == [
         'no group: returned',
-        'a buffered line without a newlineatexit handler ran',
+        'a buffered line without a newlinethread ended',
+        'atexit handler ran',
     ]
