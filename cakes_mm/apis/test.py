@@ -88,7 +88,12 @@ def switch_to_deploy(runner: Runner) -> None:
 
 
 def main(argv=None) -> None:
-    """Test, as ``tools/test.py`` with the arguments ``argv``."""
+    """Test, as ``tools/test.py`` with the arguments ``argv``.
+
+    A distributed run's process group stays joined on return; the tool
+    then ends its process with
+    :func:`~cakes_mm.apis.runner.exit_distributed_process`.
+    """
     args = parse_args(argv)
     cfg = load_config(args)
     cfg.load_from = args.checkpoint

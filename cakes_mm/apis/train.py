@@ -78,7 +78,12 @@ def apply_train_args(cfg: Config, args: argparse.Namespace) -> None:
 
 
 def main(argv=None) -> None:
-    """Train, as ``tools/train.py`` with the arguments ``argv``."""
+    """Train, as ``tools/train.py`` with the arguments ``argv``.
+
+    A distributed run's process group stays joined on return; the tool
+    then ends its process with
+    :func:`~cakes_mm.apis.runner.exit_distributed_process`.
+    """
     args = parse_args(argv)
     cfg = load_config(args)
     apply_train_args(cfg, args)
