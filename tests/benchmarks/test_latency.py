@@ -73,16 +73,13 @@ EXPORTED = ['TSN R50 (mmaction2)', 'I3D R50 (mmaction2)'] + [
 ]
 
 
-def test_latency_benchmark_writes_every_row_and_its_onnxruntime_rows(
-    tmp_path,
-):
-    """One run of every row, onnxruntime's included. One test, not a
-    module fixture shared by two: xdist would run such a fixture once per
-    worker that gets one of its tests, and two of these runs (about 14 GB
-    each) at once outgrow a 23 GB machine."""
-    written = run_on_a_tiny_clip(tmp_path, '--onnxruntime')
+def test_latency_benchmark_writes_every_row(tmp_path):
+    """One run of every PyTorch row. One test, not a module fixture shared
+    by two: xdist would run such a fixture once per worker that gets one of
+    its tests, and two of these runs at once outgrow a 23 GB machine."""
+    written = run_on_a_tiny_clip(tmp_path)
     rows = table_rows(written)
-    assert list(rows) == ROWS + [f'{name}, onnxruntime' for name in EXPORTED]
+    assert list(rows) == ROWS
     tsn, cakes12d_c = rows['TSN R50 (mmaction2)'], rows['CAKES12D_C']
     assert tsn[5:8] == ['1.00', '1.00', '1.00']  # TSN is the reference
     assert float(tsn[8]) > 0 and tsn[9] == '1.00'  # throughput, its ratio
@@ -97,31 +94,45 @@ def test_latency_benchmark_writes_every_row_and_its_onnxruntime_rows(
         'CAKES 12D perf supernet: ' in written
     )
 
-    # The onnxruntime rows: the same networks, exported.
+
+def test_onnxruntime_rows_are_the_peers_and_every_deploy_row(
+    benchmark_script,
+):
+    """--onnxruntime adds TSN, I3D and every deploy row again, from the same
+    configs and inputs as their PyTorch rows."""
+    latency = benchmark_script('latency')
+    plain = {name: (cfg, kind) for name, cfg, kind in latency.video_models(2)}
+    exported = latency.onnxruntime_models(2)
     assert len(EXPORTED) == 10  # TSN, I3D, C2D, C3D, the six released archs
-    ratios = next(
-        line
-        for line in written.splitlines()
-        if line.startswith(
-            'onnxruntime latency / PyTorch latency of the same network: '
-        )
-    )
-    for name in EXPORTED:
-        exported = rows[f'{name}, onnxruntime']
-        # The same network: params, GFLOPs and the FLOPs ratio.
-        assert exported[:2] == rows[name][:2]
-        assert exported[6] == rows[name][6]
-        assert float(exported[2]) > 0
-        assert f'{name}: ' in ratios
+    assert [name for name, _, _ in exported] == [
+        f'{name}, onnxruntime' for name in EXPORTED
+    ]
+    for name, cfg, kind in exported:
+        assert (cfg, kind) == plain[name.removesuffix(', onnxruntime')]
 
 
 def test_only_times_the_rows_it_names_beside_the_reference(tmp_path):
-    written = run_on_a_tiny_clip(tmp_path, '--only', '^CAKES12D_C')
-    assert list(table_rows(written)) == [
+    """With --only, the reference and the named rows; with --onnxruntime,
+    a named deploy row is also run exported, as the same network."""
+    written = run_on_a_tiny_clip(
+        tmp_path, '--onnxruntime', '--only', '^CAKES12D_C'
+    )
+    rows = table_rows(written)
+    assert list(rows) == [
         'TSN R50 (mmaction2)',
         'CAKES12D_C',
         'CAKES12D_C deploy',
+        'CAKES12D_C deploy, onnxruntime',
     ]
+    deploy = rows['CAKES12D_C deploy']
+    exported = rows['CAKES12D_C deploy, onnxruntime']
+    # The same network: params, GFLOPs and the FLOPs ratio.
+    assert exported[:2] == deploy[:2] and exported[6] == deploy[6]
+    assert float(exported[2]) > 0
+    assert (
+        'onnxruntime latency / PyTorch latency of the same network: '
+        'CAKES12D_C deploy: ' in written
+    )
 
 
 def test_the_training_step_updates_the_weights(benchmark_script):
