@@ -51,8 +51,10 @@ _replace = os.replace
 
 def pausing_replace(src, dst, *args, **kwargs):
     if os.path.basename(dst) == os.environ.get('PAUSE_BEFORE_REPLACING'):
-        with open(os.environ['PAUSE_MARKER'], 'w') as marker:
-            marker.write(str(src))
+        marker = os.environ['PAUSE_MARKER']
+        with open(marker + '.part', 'w') as part:
+            part.write(str(src))
+        _replace(marker + '.part', marker)  # whole once it exists
         time.sleep(600)
     return _replace(src, dst, *args, **kwargs)
 
@@ -175,7 +177,6 @@ def kill_while_publishing(root, pause_at, *args, timeout=120):
                 f'never paused before writing {pause_at}: {log[-3000:]}'
             )
         time.sleep(0.1)
-    time.sleep(0.2)  # the marker's text is flushed before the pause
     process.send_signal(signal.SIGKILL)
     assert process.wait(timeout=30) == -signal.SIGKILL
     return marker.read_text()
