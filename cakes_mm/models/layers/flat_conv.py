@@ -26,12 +26,16 @@ where no gradient is recorded (``torch.is_grad_enabled()`` is False).
 ``docs/benchmarks.md`` gives what each step bought.
 """
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .fused_conv import ReorderedWeight, conv2d_post_ops
+
+#: A 3D conv's spatial axes, (T, H, W), in their own order.
+SPATIAL_AXES: Tuple[int, int, int] = (0, 1, 2)
 
 
 def flat_conv3d(
@@ -131,23 +135,35 @@ class FlatConv3d(nn.Conv3d):
     oneDNN's layout between calls. Every other case, and a trace (an ONNX
     export keeps its 3D conv node), is ``nn.Conv3d``'s own forward. It can
     also apply ReLU to its output, which the 2D form does in the conv's own
-    call."""
+    call, and take an input whose spatial axes are its kernel's in another
+    order (``axes``), as PmSCn's streams give it in training."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.reordered = ReorderedWeight()
 
-    def forward(self, x: torch.Tensor, relu: bool = False) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        relu: bool = False,
+        axes: Tuple[int, int, int] = SPATIAL_AXES,
+    ) -> torch.Tensor:
         """``nn.Conv3d.forward``, through the 2D view where it applies.
 
         Args:
-            x (torch.Tensor): (N, C_in, T, H, W).
+            x (torch.Tensor): (N, C_in, T, H, W), or with ``axes`` its
+                spatial axes in that order.
             relu (bool): Whether to apply ReLU to the output. Defaults to
                 False.
+            axes (tuple[int, int, int]): Which of the kernel's axes (0: T,
+                1: H, 2: W) each spatial axis of ``x`` is, in ``x``'s order;
+                the output's follow the same order. Defaults to (0, 1, 2).
 
         Returns:
             torch.Tensor: The conv's output (after ReLU if ``relu``).
         """
+        if axes != SPATIAL_AXES:
+            return self._forward_in_axes(x, relu, axes)
         if (
             not torch.is_grad_enabled()
             and not torch.jit.is_tracing()  # ONNX keeps the 3D conv
@@ -169,4 +185,26 @@ class FlatConv3d(nn.Conv3d):
             if y is not None:
                 return y
         y = super().forward(x)
+        return y.relu_() if relu else y
+
+    def _forward_in_axes(
+        self, x: torch.Tensor, relu: bool, axes: Tuple[int, int, int]
+    ) -> torch.Tensor:
+        """The conv on an input whose spatial axes are its kernel's in the
+        order ``axes``: the same conv with its weight, stride, padding and
+        dilation permuted alike (zero padding given as numbers only)."""
+        if self.padding_mode != 'zeros' or isinstance(self.padding, str):
+            raise ValueError(
+                f'FlatConv3d: axes={axes} takes zero padding given as '
+                f'numbers, got padding={self.padding!r}, '
+                f'padding_mode={self.padding_mode!r}'
+            )
+        stride, padding, dilation = (
+            tuple(v[a] for a in axes)
+            for v in (self.stride, self.padding, self.dilation)
+        )
+        weight = self.weight.permute(0, 1, *(2 + a for a in axes))
+        y = F.conv3d(
+            x, weight, self.bias, stride, padding, dilation, self.groups
+        )
         return y.relu_() if relu else y

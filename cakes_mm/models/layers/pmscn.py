@@ -50,9 +50,13 @@ from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.utils import _triple
 
-from .channels_last_norm import aligned_batch_norm
-from .flat_conv import FlatConv3d
+from .channels_last_norm import aligned_batch_norm, is_channels_last_cpu_float
+from .flat_conv import SPATIAL_AXES, FlatConv3d
 from .sub_kernels import IntOr3, make_sub_kernel_conv, uniform_split
+
+#: The narrowest 2D conv with which a stream is run with its axes reordered
+#: in training (:meth:`PmSCnStream.training_axes`).
+REORDER_MIN_WIDTH = 32
 
 # (2D sub-kernel, 1D sub-kernel) of each stream, in stream order.
 STREAM_KERNELS: Tuple[Tuple[str, str], ...] = (
@@ -198,13 +202,68 @@ class PmSCnStream(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """2D convs with BN and ReLU, then the 1D conv. A conv whose norm
         is folded (deploy form) applies a ReLU itself, in its own call
-        where it can (:class:`FlatConv3d`)."""
+        where it can (:class:`FlatConv3d`). In CPU training the stream may
+        run on its input with the axes reordered (:meth:`training_axes`);
+        the output is the same."""
+        axes = self.training_axes(x)
+        reordered = axes != SPATIAL_AXES
+        kwargs = dict(axes=axes) if reordered else {}
+        if reordered:
+            x = x.permute(0, 1, *(2 + a for a in axes)).contiguous(
+                memory_format=torch.channels_last_3d
+            )
         for conv, norm in zip(self.convs2d, self.norms):
             if isinstance(norm, nn.Identity) and self.folded_relu(conv):
-                x = conv(x, relu=True)
+                x = conv(x, relu=True, **kwargs)
             else:
-                x = self.act(aligned_batch_norm(conv(x), norm))
-        return self.conv1d(x)
+                x = self.act(aligned_batch_norm(conv(x, **kwargs), norm))
+        y = self.conv1d(x, **kwargs)
+        if not reordered:
+            return y
+        back = [axes.index(a) for a in SPATIAL_AXES]
+        return y.permute(0, 1, *(2 + i for i in back)).contiguous(
+            memory_format=torch.channels_last_3d
+        )
+
+    def training_axes(self, x: torch.Tensor) -> Tuple[int, int, int]:
+        """The order of (T, H, W) this stream runs ``x`` in.
+
+        oneDNN's backward pass is slower for ``kxkx1`` / ``1x1xk`` and
+        ``kx1xk`` / ``1xkx1`` kernels than for ``1xkxk`` / ``kx1x1`` ones of
+        the same size. So where a gradient is recorded on a CPU float32
+        ``channels_last_3d`` input, a stream whose 2D convs are at least
+        :data:`REORDER_MIN_WIDTH` wide and whose norms are batch norms runs
+        on a copy of ``x`` whose first spatial axis is its 1D conv's, where
+        its kernels take the fast shapes. Narrower streams, and those with
+        instance or group norms, ran slower so (``docs/benchmarks.md``).
+        Everywhere else (inference, other devices and layouts, traces,
+        compiles, the first stream) the order is the identity.
+
+        Args:
+            x (torch.Tensor): The stream's input, (N, C, T, H, W).
+
+        Returns:
+            tuple[int, int, int]: Which of (T, H, W) each spatial axis of
+            the stream's working tensor is.
+        """
+        line_axis = self.line.split('x').index('k')
+        if (
+            line_axis == 0
+            or not torch.is_grad_enabled()
+            or not is_channels_last_cpu_float(x)
+            or min(conv.out_channels for conv in self.convs2d)
+            < REORDER_MIN_WIDTH
+            or not all(
+                isinstance(norm, (_BatchNorm, nn.Identity))
+                for norm in self.norms
+            )
+            or not all(
+                isinstance(conv, FlatConv3d)
+                for conv in (*self.convs2d, self.conv1d)
+            )
+        ):
+            return SPATIAL_AXES
+        return (line_axis, *(a for a in SPATIAL_AXES if a != line_axis))
 
     def folded_relu(self, conv: nn.Module) -> bool:
         """Whether ``conv`` can apply the stream's activation itself: a

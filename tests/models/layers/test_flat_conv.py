@@ -93,3 +93,52 @@ def test_a_pmscn_unit_at_batch_1_keeps_channels_last_3d():
         fast = unit(x)
     assert fast.is_contiguous(memory_format=CL)
     torch.testing.assert_close(fast, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('kernel', FLAT + [(3, 3, 3)])
+@pytest.mark.parametrize('axes', list(itertools.permutations(range(3))))
+def test_an_input_in_another_axis_order_gives_the_output_in_that_order(
+    kernel, axes
+):
+    torch.manual_seed(0)
+    conv = FlatConv3d(
+        4,
+        5,
+        kernel,
+        stride=(1, 2, 1),
+        padding=tuple(k // 2 for k in kernel),
+        dilation=(2, 1, 1),
+        bias=True,
+    )
+    x = torch.randn(2, 4, 6, 7, 8).contiguous(memory_format=CL)
+    order = (0, 1, *(2 + a for a in axes))
+    back = [order.index(i) for i in range(5)]
+    upstream = torch.randn(conv(x).shape)
+    outputs, grads = [], []
+    for reorder in (False, True):
+        given = x.detach().requires_grad_()
+        conv.zero_grad()
+        if reorder:
+            y = conv(given.permute(order), axes=axes).permute(back)
+        else:
+            y = conv(given)
+        y.backward(upstream)
+        outputs.append(y)
+        grads.append((given.grad, conv.weight.grad, conv.bias.grad))
+    torch.testing.assert_close(outputs[1], outputs[0], rtol=1e-5, atol=1e-5)
+    for reordered, plain in zip(grads[1], grads[0]):
+        torch.testing.assert_close(reordered, plain, rtol=1e-4, atol=1e-4)
+    with torch.no_grad():  # inference may take the 2D view on that order
+        torch.testing.assert_close(
+            conv(x.permute(order), axes=axes, relu=True),
+            F.relu(outputs[0].detach()).permute(order),
+            rtol=1e-5,
+            atol=1e-5,
+        )
+
+
+def test_another_axis_order_needs_zero_padding_given_as_numbers():
+    conv = FlatConv3d(2, 2, (3, 3, 1), padding='same')
+    with pytest.raises(ValueError, match="axes=\\(2, 0, 1\\).*'same'"):
+        conv(torch.randn(1, 2, 3, 4, 5), axes=(2, 0, 1))
+    assert conv(torch.randn(1, 2, 3, 4, 5)).shape == (1, 2, 3, 4, 5)

@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 import torch.nn as nn
@@ -5,7 +7,13 @@ from mmaction.models.common import Conv2plus1d
 from model_helpers import assert_every_parameter_learns, randomise_norms
 
 from cakes_mm.models import PmSCn
-from cakes_mm.models.layers.pmscn import eq5_mid_channels, stream_widths
+from cakes_mm.models.layers.pmscn import (
+    REORDER_MIN_WIDTH,
+    eq5_mid_channels,
+    stream_widths,
+)
+
+CL = torch.channels_last_3d
 
 # (2D kernel, 1D kernel) of streams 1, 2 and 3 for k = 3, as (T, H, W).
 ORIENTATIONS = [
@@ -127,6 +135,55 @@ def test_forward_backward_every_parameter_gets_a_gradient(m, n):
     assert unit(x).shape == (2, 7, 4, 4, 4)
     weights = torch.randn(2, 7, 4, 4, 4)
     assert_every_parameter_learns(unit, lambda: (unit(x) * weights).sum())
+
+
+def test_streams_train_on_reordered_axes_to_the_same_result():
+    """In CPU training on ``channels_last_3d``, streams 2 and 3 run with
+    their 1D conv's axis first; outputs, gradients and running statistics
+    are those of the plain order, which an NCDHW input keeps."""
+    torch.manual_seed(0)
+    reordered = PmSCn(48, 48, stride=(1, 2, 1), m=3, n=2)
+    assert reordered.widths == [36, 36]
+    plain = copy.deepcopy(reordered)
+    x = torch.randn(2, 48, 4, 6, 5)
+    upstream = torch.randn(2, 48, 4, 3, 5)
+    cl_input = x.contiguous(memory_format=CL).requires_grad_()
+    assert [s.training_axes(cl_input) for s in reordered.streams] == [
+        (0, 1, 2),
+        (2, 0, 1),
+        (1, 0, 2),
+    ]
+    ncdhw_input = x.clone().requires_grad_()
+    assert {s.training_axes(ncdhw_input) for s in plain.streams} == {(0, 1, 2)}
+    y = reordered(cl_input)
+    assert y.is_contiguous(memory_format=CL)
+    y.backward(upstream)
+    expected = plain(ncdhw_input)
+    expected.backward(upstream)
+    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        cl_input.grad, ncdhw_input.grad, rtol=1e-4, atol=1e-5
+    )
+    for (name, p), q in zip(reordered.named_parameters(), plain.parameters()):
+        torch.testing.assert_close(
+            p.grad, q.grad, rtol=1e-4, atol=1e-4, msg=name
+        )
+    for a, b in zip(reordered.buffers(), plain.buffers()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_streams_keep_their_axes_where_reordering_was_measured_slower():
+    x = torch.randn(1, 48, 3, 4, 5).contiguous(memory_format=CL)
+    wide = PmSCn(48, 48, m=2, n=2).streams[1]
+    assert wide.training_axes(x.requires_grad_()) == (2, 0, 1)
+    with torch.no_grad():  # inference: the flat 2D views are as fast
+        assert wide.training_axes(x) == (0, 1, 2)
+    narrow = PmSCn(16, 16, m=2, n=2).streams[1]
+    assert narrow.convs2d[0].out_channels < REORDER_MIN_WIDTH
+    instance = PmSCn(48, 48, m=2, n=2, norm_cfg=dict(type='IN3d')).streams[1]
+    x16 = torch.randn(1, 16, 3, 4, 5).contiguous(memory_format=CL)
+    assert narrow.training_axes(x16.requires_grad_()) == (0, 1, 2)
+    assert instance.training_axes(x) == (0, 1, 2)
 
 
 @pytest.mark.parametrize(
