@@ -162,37 +162,35 @@ class FlatConv3d(nn.Conv3d):
         Returns:
             torch.Tensor: The conv's output (after ReLU if ``relu``).
         """
-        if axes != SPATIAL_AXES:
-            return self._forward_in_axes(x, relu, axes)
+        weight, stride, padding, dilation = self._in_axes(axes)
         if (
             not torch.is_grad_enabled()
             and not torch.jit.is_tracing()  # ONNX keeps the 3D conv
-            and self.stride == (1, 1, 1)
+            and stride == (1, 1, 1)
             and self.groups == 1
             and self.padding_mode == 'zeros'
-            and not isinstance(self.padding, str)
+            and not isinstance(padding, str)
             and x.dim() == 5
         ):
             y = flat_conv3d(
-                x,
-                self.weight,
-                self.bias,
-                self.padding,
-                self.dilation,
-                relu,
-                self.reordered,
+                x, weight, self.bias, padding, dilation, relu, self.reordered
             )
             if y is not None:
                 return y
-        y = super().forward(x)
+        if axes == SPATIAL_AXES:
+            y = super().forward(x)
+        else:
+            y = F.conv3d(
+                x, weight, self.bias, stride, padding, dilation, self.groups
+            )
         return y.relu_() if relu else y
 
-    def _forward_in_axes(
-        self, x: torch.Tensor, relu: bool, axes: Tuple[int, int, int]
-    ) -> torch.Tensor:
-        """The conv on an input whose spatial axes are its kernel's in the
-        order ``axes``: the same conv with its weight, stride, padding and
-        dilation permuted alike (zero padding given as numbers only)."""
+    def _in_axes(self, axes: Tuple[int, int, int]) -> tuple:
+        """The weight, stride, padding and dilation for an input whose
+        spatial axes are the kernel's in the order ``axes``: permuted alike
+        (zero padding given as numbers only, where the order changes)."""
+        if axes == SPATIAL_AXES:
+            return self.weight, self.stride, self.padding, self.dilation
         if self.padding_mode != 'zeros' or isinstance(self.padding, str):
             raise ValueError(
                 f'FlatConv3d: axes={axes} takes zero padding given as '
@@ -204,7 +202,4 @@ class FlatConv3d(nn.Conv3d):
             for v in (self.stride, self.padding, self.dilation)
         )
         weight = self.weight.permute(0, 1, *(2 + a for a in axes))
-        y = F.conv3d(
-            x, weight, self.bias, stride, padding, dilation, self.groups
-        )
-        return y.relu_() if relu else y
+        return weight, stride, padding, dilation

@@ -55,8 +55,10 @@ from .flat_conv import SPATIAL_AXES, FlatConv3d
 from .sub_kernels import IntOr3, make_sub_kernel_conv, uniform_split
 
 #: The narrowest 2D conv with which a stream is run with its axes reordered
-#: in training (:meth:`PmSCnStream.training_axes`).
+#: in training, and the largest frame (H·W pixels) on which stream 1 is in
+#: inference (:meth:`PmSCnStream.working_axes`).
 REORDER_MIN_WIDTH = 32
+REORDER_MAX_FRAME = 64
 
 # (2D sub-kernel, 1D sub-kernel) of each stream, in stream order.
 STREAM_KERNELS: Tuple[Tuple[str, str], ...] = (
@@ -203,9 +205,9 @@ class PmSCnStream(nn.Module):
         """2D convs with BN and ReLU, then the 1D conv. A conv whose norm
         is folded (deploy form) applies a ReLU itself, in its own call
         where it can (:class:`FlatConv3d`). In CPU training the stream may
-        run on its input with the axes reordered (:meth:`training_axes`);
+        run on its input with the axes reordered (:meth:`working_axes`);
         the output is the same."""
-        axes = self.training_axes(x)
+        axes = self.working_axes(x)
         reordered = axes != SPATIAL_AXES
         kwargs = dict(axes=axes) if reordered else {}
         if reordered:
@@ -225,19 +227,26 @@ class PmSCnStream(nn.Module):
             memory_format=torch.channels_last_3d
         )
 
-    def training_axes(self, x: torch.Tensor) -> Tuple[int, int, int]:
+    def working_axes(self, x: torch.Tensor) -> Tuple[int, int, int]:
         """The order of (T, H, W) this stream runs ``x`` in.
 
-        oneDNN's backward pass is slower for ``kxkx1`` / ``1x1xk`` and
-        ``kx1xk`` / ``1xkx1`` kernels than for ``1xkxk`` / ``kx1x1`` ones of
-        the same size. So where a gradient is recorded on a CPU float32
-        ``channels_last_3d`` input, a stream whose 2D convs are at least
-        :data:`REORDER_MIN_WIDTH` wide and whose norms are batch norms runs
-        on a copy of ``x`` whose first spatial axis is its 1D conv's, where
-        its kernels take the fast shapes. Narrower streams, and those with
-        instance or group norms, ran slower so (``docs/benchmarks.md``).
-        Everywhere else (inference, other devices and layouts, traces,
-        compiles, the first stream) the order is the identity.
+        oneDNN is faster for some kernel shapes than for others of the same
+        size, so on a CPU float32 ``channels_last_3d`` input a stream may
+        run on a copy of ``x`` with its axes reordered (``docs/benchmarks.md``
+        has the measurements):
+
+        * in training, streams 2 and 3 put their 1D conv's axis first: the
+          backward pass of ``kxkx1`` / ``1x1xk`` and ``kx1xk`` / ``1xkx1``
+          kernels is slower than that of ``1xkxk`` / ``kx1x1`` ones. Only
+          streams whose 2D convs are at least :data:`REORDER_MIN_WIDTH` wide
+          and whose norms are batch norms: the others ran slower so;
+        * in inference, stream 1 puts T last where its frames have at most
+          :data:`REORDER_MAX_FRAME` pixels: its ``1xkxk`` convs then run as
+          one 2D conv over rows of frames instead of one over many tiny
+          frames.
+
+        Everywhere else (other devices, dtypes and layouts, traces,
+        compiles) the order is the identity.
 
         Args:
             x (torch.Tensor): The stream's input, (N, C, T, H, W).
@@ -247,19 +256,21 @@ class PmSCnStream(nn.Module):
             the stream's working tensor is.
         """
         line_axis = self.line.split('x').index('k')
+        if not is_channels_last_cpu_float(x) or not all(
+            isinstance(conv, FlatConv3d)
+            for conv in (*self.convs2d, self.conv1d)
+        ):
+            return SPATIAL_AXES
+        if not torch.is_grad_enabled():
+            small = x.shape[3] * x.shape[4] <= REORDER_MAX_FRAME
+            return (1, 2, 0) if line_axis == 0 and small else SPATIAL_AXES
         if (
             line_axis == 0
-            or not torch.is_grad_enabled()
-            or not is_channels_last_cpu_float(x)
             or min(conv.out_channels for conv in self.convs2d)
             < REORDER_MIN_WIDTH
             or not all(
                 isinstance(norm, (_BatchNorm, nn.Identity))
                 for norm in self.norms
-            )
-            or not all(
-                isinstance(conv, FlatConv3d)
-                for conv in (*self.convs2d, self.conv1d)
             )
         ):
             return SPATIAL_AXES

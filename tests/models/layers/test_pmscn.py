@@ -8,6 +8,7 @@ from model_helpers import assert_every_parameter_learns, randomise_norms
 
 from cakes_mm.models import PmSCn
 from cakes_mm.models.layers.pmscn import (
+    REORDER_MAX_FRAME,
     REORDER_MIN_WIDTH,
     eq5_mid_channels,
     stream_widths,
@@ -148,13 +149,13 @@ def test_streams_train_on_reordered_axes_to_the_same_result():
     x = torch.randn(2, 48, 4, 6, 5)
     upstream = torch.randn(2, 48, 4, 3, 5)
     cl_input = x.contiguous(memory_format=CL).requires_grad_()
-    assert [s.training_axes(cl_input) for s in reordered.streams] == [
+    assert [s.working_axes(cl_input) for s in reordered.streams] == [
         (0, 1, 2),
         (2, 0, 1),
         (1, 0, 2),
     ]
     ncdhw_input = x.clone().requires_grad_()
-    assert {s.training_axes(ncdhw_input) for s in plain.streams} == {(0, 1, 2)}
+    assert {s.working_axes(ncdhw_input) for s in plain.streams} == {(0, 1, 2)}
     y = reordered(cl_input)
     assert y.is_contiguous(memory_format=CL)
     y.backward(upstream)
@@ -175,15 +176,41 @@ def test_streams_train_on_reordered_axes_to_the_same_result():
 def test_streams_keep_their_axes_where_reordering_was_measured_slower():
     x = torch.randn(1, 48, 3, 4, 5).contiguous(memory_format=CL)
     wide = PmSCn(48, 48, m=2, n=2).streams[1]
-    assert wide.training_axes(x.requires_grad_()) == (2, 0, 1)
-    with torch.no_grad():  # inference: the flat 2D views are as fast
-        assert wide.training_axes(x) == (0, 1, 2)
+    assert wide.working_axes(x.requires_grad_()) == (2, 0, 1)
+    with torch.no_grad():  # inference: its flat 2D views are as fast
+        assert wide.working_axes(x) == (0, 1, 2)
     narrow = PmSCn(16, 16, m=2, n=2).streams[1]
     assert narrow.convs2d[0].out_channels < REORDER_MIN_WIDTH
     instance = PmSCn(48, 48, m=2, n=2, norm_cfg=dict(type='IN3d')).streams[1]
     x16 = torch.randn(1, 16, 3, 4, 5).contiguous(memory_format=CL)
-    assert narrow.training_axes(x16.requires_grad_()) == (0, 1, 2)
-    assert instance.training_axes(x) == (0, 1, 2)
+    assert narrow.working_axes(x16.requires_grad_()) == (0, 1, 2)
+    assert instance.working_axes(x) == (0, 1, 2)
+
+
+def test_stream_1_infers_small_frames_with_time_last_to_the_same_result():
+    """In inference, stream 1 runs frames of at most REORDER_MAX_FRAME
+    pixels with T last (its 1xkxk convs over rows of frames), larger ones
+    in the plain order; both deploy and eval forms give the plain output."""
+    torch.manual_seed(0)
+    unit = PmSCn(8, 8, m=2, n=2).eval()
+    randomise_norms(unit)
+    small = torch.randn(2, 8, 5, 8, 8)  # 64 pixels a frame
+    assert small.shape[3] * small.shape[4] == REORDER_MAX_FRAME
+    large = torch.randn(2, 8, 5, 8, 9)
+    stream = unit.streams[0]
+    with torch.no_grad():
+        expected = unit(small)  # NCDHW: the plain order
+        cl_small = small.contiguous(memory_format=CL)
+        assert stream.working_axes(cl_small) == (1, 2, 0)
+        assert unit.streams[1].working_axes(cl_small) == (0, 1, 2)
+        cl_large = large.contiguous(memory_format=CL)
+        assert stream.working_axes(cl_large) == (0, 1, 2)
+        evaluated = unit(cl_small)
+        unit.switch_to_deploy()
+        deployed = unit(cl_small)
+    for y in (evaluated, deployed):
+        assert y.is_contiguous(memory_format=CL)
+        torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize(
