@@ -204,9 +204,9 @@ class PmSCnStream(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """2D convs with BN and ReLU, then the 1D conv. A conv whose norm
         is folded (deploy form) applies a ReLU itself, in its own call
-        where it can (:class:`FlatConv3d`). In CPU training the stream may
-        run on its input with the axes reordered (:meth:`working_axes`);
-        the output is the same."""
+        where it can (:class:`FlatConv3d`). On the CPU the stream may run
+        on a copy of its input with the axes reordered
+        (:meth:`working_axes`); the output is the same."""
         axes = self.working_axes(x)
         reordered = axes != SPATIAL_AXES
         kwargs = dict(axes=axes) if reordered else {}
