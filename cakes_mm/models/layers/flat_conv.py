@@ -136,7 +136,7 @@ class FlatConv3d(nn.Conv3d):
     export keeps its 3D conv node), is ``nn.Conv3d``'s own forward. It can
     also apply ReLU to its output, which the 2D form does in the conv's own
     call, and take an input whose spatial axes are its kernel's in another
-    order (``axes``), as PmSCn's streams give it in training."""
+    order (``axes``), as PmSCn's streams may give it."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
