@@ -38,6 +38,21 @@ from .fused_conv import ReorderedWeight, conv2d_post_ops
 SPATIAL_AXES: Tuple[int, int, int] = (0, 1, 2)
 
 
+def in_axis_order(x: torch.Tensor, axes: Tuple[int, int, int]) -> torch.Tensor:
+    """A view of ``x`` (N, C, then three spatial axes, as an input or a
+    conv weight) with its spatial axes taken in the order ``axes``.
+
+    Args:
+        x (torch.Tensor): A 5D tensor.
+        axes (tuple[int, int, int]): Which of ``x``'s spatial axes comes
+            first, second and third.
+
+    Returns:
+        torch.Tensor: The permuted view.
+    """
+    return x.permute(0, 1, *(2 + a for a in axes))
+
+
 def flat_conv3d(
     x: torch.Tensor,
     weight: torch.Tensor,
@@ -201,5 +216,5 @@ class FlatConv3d(nn.Conv3d):
             tuple(v[a] for a in axes)
             for v in (self.stride, self.padding, self.dilation)
         )
-        weight = self.weight.permute(0, 1, *(2 + a for a in axes))
+        weight = in_axis_order(self.weight, axes)
         return weight, stride, padding, dilation

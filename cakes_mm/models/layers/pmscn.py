@@ -51,7 +51,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.utils import _triple
 
 from .channels_last_norm import aligned_batch_norm, is_channels_last_cpu_float
-from .flat_conv import SPATIAL_AXES, FlatConv3d
+from .flat_conv import SPATIAL_AXES, FlatConv3d, in_axis_order
 from .sub_kernels import IntOr3, make_sub_kernel_conv, uniform_split
 
 #: The narrowest 2D conv with which a stream is run with its axes reordered
@@ -59,6 +59,8 @@ from .sub_kernels import IntOr3, make_sub_kernel_conv, uniform_split
 #: inference (:meth:`PmSCnStream.working_axes`).
 REORDER_MIN_WIDTH = 32
 REORDER_MAX_FRAME = 64
+
+CL = torch.channels_last_3d
 
 # (2D sub-kernel, 1D sub-kernel) of each stream, in stream order.
 STREAM_KERNELS: Tuple[Tuple[str, str], ...] = (
@@ -211,9 +213,7 @@ class PmSCnStream(nn.Module):
         reordered = axes != SPATIAL_AXES
         kwargs = dict(axes=axes) if reordered else {}
         if reordered:
-            x = x.permute(0, 1, *(2 + a for a in axes)).contiguous(
-                memory_format=torch.channels_last_3d
-            )
+            x = in_axis_order(x, axes).contiguous(memory_format=CL)
         for conv, norm in zip(self.convs2d, self.norms):
             if isinstance(norm, nn.Identity) and self.folded_relu(conv):
                 x = conv(x, relu=True, **kwargs)
@@ -222,10 +222,8 @@ class PmSCnStream(nn.Module):
         y = self.conv1d(x, **kwargs)
         if not reordered:
             return y
-        back = [axes.index(a) for a in SPATIAL_AXES]
-        return y.permute(0, 1, *(2 + i for i in back)).contiguous(
-            memory_format=torch.channels_last_3d
-        )
+        back = tuple(axes.index(a) for a in SPATIAL_AXES)
+        return in_axis_order(y, back).contiguous(memory_format=CL)
 
     def working_axes(self, x: torch.Tensor) -> Tuple[int, int, int]:
         """The order of (T, H, W) this stream runs ``x`` in.
