@@ -30,6 +30,7 @@ from .conv_plan import (
     pad_to_box,
     plan_blocks,
 )
+from .flat_conv import takes_unvectorised_path
 from .kernel_shrinking import inflate_kernel, shrink_kernel, split_filters
 from .sub_kernels import (
     IntOr3,
@@ -276,10 +277,17 @@ class CAKESConv3d(SubKernelConv3d):
         return y if gather is None else y.index_select(1, gather)
 
     def _run_block(self, x: torch.Tensor, block: Block) -> torch.Tensor:
-        """One conv computing the groups of ``block``, in block order."""
+        """One conv computing the groups of ``block``, in block order (a
+        lone group by its own conv, unless PyTorch would run that conv on
+        its unvectorised kernel, which :func:`box_conv` avoids)."""
         if len(block) == 1:
-            return self.convs[block[0]](x)
-        if self.held_kernels is not None:
+            conv = self.convs[block[0]]
+            if not isinstance(conv, nn.Conv3d) or not takes_unvectorised_path(
+                x, conv.weight, conv.stride, conv.padding, conv.dilation, 1
+            ):
+                return conv(x)  # (a converter may have replaced the conv)
+            weight, bias = conv.weight, conv.bias
+        elif self.held_kernels is not None:
             weight, bias = self.held_kernels[block]
         else:
             weight, bias = self.block_kernel(block)

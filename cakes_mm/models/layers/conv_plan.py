@@ -39,6 +39,7 @@ from typing import Dict, List, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 
+from .flat_conv import flat_conv3d, takes_unvectorised_path
 from .sub_kernels import kernel_size, same_padding
 
 #: Output channels a conv computes together, by CPU capability.
@@ -218,5 +219,7 @@ def box_conv(
     if layer.padding_mode != 'zeros':
         pads = [p for p in reversed(padding) for _ in range(2)]
         x = F.pad(x, pads, mode=layer.padding_mode)
-        padding = 0
+        padding = (0, 0, 0)
+    if takes_unvectorised_path(x, weight, layer.stride, padding, dilation, 1):
+        return flat_conv3d(x, weight, bias, padding, dilation)
     return F.conv3d(x, weight, bias, layer.stride, padding, dilation)

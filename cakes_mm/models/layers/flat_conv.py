@@ -22,8 +22,11 @@ goes through :func:`~cakes_mm.models.layers.fused_conv.conv2d_post_ops`:
 one oneDNN call with the weight reordered in advance, and the ReLU that
 follows a folded PmSCn conv applied in the same call. The dilated forms'
 backward passes are slower than the 3D conv's, so the 2D form is used only
-where no gradient is recorded (``torch.is_grad_enabled()`` is False).
-``docs/benchmarks.md`` gives what each step bought.
+where no gradient is recorded (``torch.is_grad_enabled()`` is False), or
+where PyTorch would run the 3D conv on its own unvectorised kernel
+(:func:`takes_unvectorised_path`: one thread and a kernel 1 wide along H and
+W, as a ``kx1x1`` sub-kernel is), which also gives its output in the default
+layout. ``docs/benchmarks.md`` gives what each step bought.
 """
 
 from typing import Optional, Tuple
@@ -31,7 +34,9 @@ from typing import Optional, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.modules.utils import _triple
 
+from .channels_last_norm import is_channels_last_cpu_float
 from .fused_conv import ReorderedWeight, conv2d_post_ops
 
 #: A 3D conv's spatial axes, (T, H, W), in their own order.
@@ -51,6 +56,46 @@ def in_axis_order(x: torch.Tensor, axes: Tuple[int, int, int]) -> torch.Tensor:
         torch.Tensor: The permuted view.
     """
     return x.permute(0, 1, *(2 + a for a in axes))
+
+
+def takes_unvectorised_path(
+    x: torch.Tensor, weight: torch.Tensor, stride, padding, dilation, groups
+) -> bool:
+    """Whether PyTorch computes ``F.conv3d`` of a CPU float32
+    ``channels_last_3d`` input ``x`` with its own unvectorised kernel
+    instead of oneDNN's, which a 2D conv over the rows of ``x`` avoids.
+
+    PyTorch keeps 1x1 filters off oneDNN on one thread (where that kernel is
+    the faster for them in the default layout), and its test looks at the
+    last two kernel axes only, so a ``kx1x1`` conv goes there too. On a
+    ``channels_last_3d`` input that kernel copies the input to the default
+    layout, returns its output in that layout, and runs 1.5-8x slower than
+    the 2D conv (forward and backward, ``docs/benchmarks.md``). The test is
+    PyTorch's: one thread, fewer than 16 samples, unit stride and dilation,
+    no groups, and a kernel 1 wide along H and W (here also unpadded there,
+    as the 2D view needs).
+
+    Args:
+        x (torch.Tensor): The conv's input.
+        weight (torch.Tensor): (C_out, C_in, kT, kH, kW).
+        stride, padding, dilation (int | tuple[int, int, int]): The
+            conv's.
+        groups (int): The conv's groups.
+
+    Returns:
+        bool: True where :func:`flat_conv3d` should run the conv instead.
+    """
+    return (
+        is_channels_last_cpu_float(x)  # False in traces and compiles
+        and torch.get_num_threads() == 1
+        and x.shape[0] < 16
+        and groups == 1
+        and weight.shape[3:] == (1, 1)
+        and _triple(stride) == (1, 1, 1)
+        and _triple(dilation) == (1, 1, 1)
+        and not isinstance(padding, str)
+        and _triple(padding)[1:] == (0, 0)
+    )
 
 
 def flat_conv3d(
@@ -180,7 +225,11 @@ class FlatConv3d(nn.Conv3d):
         weight, stride, padding, dilation = self._in_axes(axes)
         if (
             not torch.is_grad_enabled()
-            and not torch.jit.is_tracing()  # ONNX keeps the 3D conv
+            or takes_unvectorised_path(
+                x, weight, stride, padding, dilation, self.groups
+            )
+        ) and (
+            not torch.jit.is_tracing()  # ONNX keeps the 3D conv
             and stride == (1, 1, 1)
             and self.groups == 1
             and self.padding_mode == 'zeros'

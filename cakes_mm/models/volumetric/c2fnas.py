@@ -36,6 +36,7 @@ from mmaction.registry import MODELS
 from mmcv.cnn import build_norm_layer
 
 from ..layers.channels_last_norm import channels_last_instance_norm
+from ..layers.flat_conv import FlatConv3d
 from ..layers.sub_kernels import make_sub_kernel_conv
 from .base import OpSpec, VolumetricNet
 
@@ -123,7 +124,7 @@ def pointwise(
 ) -> PreActConv:
     """A pre-activation 1x1x1 block."""
     return PreActConv(
-        nn.Conv3d(in_channels, out_channels, 1, bias=False),
+        FlatConv3d(in_channels, out_channels, 1, bias=False),
         out_channels,
         norm_cfg,
     )
@@ -287,7 +288,7 @@ class C2FNAS(VolumetricNet):
             upsampler(upsample_mode),
             cubic(f, f, norm_cfg),
             nn.ReLU(),
-            nn.Conv3d(f, out_channels, 1),
+            FlatConv3d(f, out_channels, 1),
         )
         self.finish_op()
 

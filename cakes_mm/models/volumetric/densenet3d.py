@@ -32,6 +32,7 @@ import torch.nn as nn
 from mmaction.registry import MODELS
 from mmcv.cnn import build_norm_layer
 
+from ..layers.flat_conv import FlatConv3d
 from .base import OpSpec, VolumetricNet
 
 
@@ -57,9 +58,11 @@ def norm_act_conv(
     layer = nn.Sequential()
     layer.add_module('norm', build_norm_layer(norm_cfg, in_channels)[1])
     layer.add_module('act', nn.ReLU())
+    # FlatConv3d: nn.Conv3d's parameters, and its 1x1x1 kernels stay off
+    # PyTorch's unvectorised CPU conv (see flat_conv.takes_unvectorised_path)
     layer.add_module(
         'conv',
-        nn.Conv3d(
+        FlatConv3d(
             in_channels,
             out_channels,
             kernel_size,

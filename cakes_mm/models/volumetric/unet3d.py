@@ -26,6 +26,7 @@ from mmaction.registry import MODELS
 from mmcv.cnn import build_norm_layer
 
 from ...deprecation import UNSET, renamed_argument
+from ..layers.flat_conv import FlatConv3d
 from .base import OpSpec, VolumetricNet
 
 UPSAMPLE_MODES = ('deconv', 'trilinear', 'nearest')
@@ -78,7 +79,7 @@ def up_layer(mode: str, in_channels: int, out_channels: int) -> nn.Module:
             mode=mode,
             align_corners=False if mode == 'trilinear' else None,
         ),
-        nn.Conv3d(in_channels, out_channels, 1),
+        FlatConv3d(in_channels, out_channels, 1),
     )
 
 
@@ -170,7 +171,7 @@ class UNet3D(VolumetricNet):
             DecoderLevel(features[i + 1], features[i], norm_cfg, upsample_mode)
             for i in range(len(features) - 1)
         )
-        self.head = nn.Conv3d(features[0], out_channels, 1)
+        self.head = FlatConv3d(features[0], out_channels, 1)
         self.finish_op()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -15,6 +15,8 @@ from cakes_mm.models.layers.sub_kernels import SUB_KERNEL_NAMES, uniform_split
 BELL_NUMBERS = [1, 1, 2, 5, 15, 52, 203, 877]
 PADDING_MODES = ['zeros', 'reflect', 'replicate', 'circular']
 
+CL = torch.channels_last_3d
+
 
 @pytest.mark.parametrize('count', range(8))
 def test_every_partition_is_listed_once(count):
@@ -107,6 +109,43 @@ def test_fused_blocks_keep_the_checkpoint_and_the_channel_order(
     # Each group's channels come out where the split conv puts them.
     torch.testing.assert_close(fused(x)[:, :2], fused.convs['kx1x1'](x))
     torch.testing.assert_close(fused(x)[:, 5:], fused.convs['kxkxk'](x))
+
+
+@pytest.mark.parametrize(
+    'choice,plan',
+    [
+        ({'kx1x1': 8}, 'auto'),
+        ({'kx1x1': 3, '1x1xk': 2, 'kxkx1': 3}, 'split'),
+    ],
+)
+def test_on_one_thread_kx1x1_groups_train_in_channels_last_3d(choice, plan):
+    """On one thread PyTorch runs a kx1x1 conv on its unvectorised kernel,
+    which returns the default layout; a CAKES conv runs such a block as a
+    2D conv instead: ``channels_last_3d`` out, and the output and gradients
+    of the same conv on an NCDHW input."""
+    torch.manual_seed(0)
+    conv = CAKESConv3d(8, choice, plan=plan)
+    assert ('kx1x1',) in conv.blocks['cpu']
+    x, upstream = torch.randn(2, 8, 4, 5, 3), torch.randn(2, 8, 4, 5, 3)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        fast_input = x.contiguous(memory_format=CL).requires_grad_()
+        y = conv(fast_input)
+        assert y.is_contiguous(memory_format=CL)
+        ours = torch.autograd.grad(
+            y, [fast_input, *conv.parameters()], upstream
+        )
+    finally:
+        torch.set_num_threads(before)
+    plain_input = x.clone().requires_grad_()
+    expected = conv(plain_input)
+    theirs = torch.autograd.grad(
+        expected, [plain_input, *conv.parameters()], upstream
+    )
+    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
 
 
 def test_a_bad_plan_is_refused():

@@ -1,5 +1,6 @@
 """FlatConv3d: a flat kernel as a 2D conv over a free view, exactly the 3D
-conv, in the input's layout, and only where no gradient is recorded."""
+conv, in the input's layout, only where no gradient is recorded or where
+PyTorch would otherwise run it on its unvectorised kernel."""
 
 import itertools
 
@@ -80,6 +81,54 @@ def test_flat_conv3d_is_an_nn_conv3d_and_only_infers_through_the_view(
     torch.testing.assert_close(
         inferred, plain(x).detach(), rtol=1e-5, atol=1e-5
     )
+
+
+@pytest.fixture(params=[1, 2], ids=['1-thread', '2-threads'])
+def threads(request):
+    """torch on this many threads for the test (one, as under torchrun and
+    in the demos), restored after it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(request.param)
+    yield request.param
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize('kernel', [(3, 1, 1), (1, 1, 1)])
+def test_a_kernel_flat_along_h_and_w_trains_through_the_view_on_one_thread(
+    kernel, threads, monkeypatch
+):
+    """On one thread PyTorch runs such a conv (kx1x1, 1x1x1) on its own
+    unvectorised kernel, which returns the default layout; FlatConv3d then
+    trains it through the 2D view. Both ways give the 3D conv's output and
+    gradients, in ``channels_last_3d``."""
+    torch.manual_seed(0)
+    padding = tuple(k // 2 for k in kernel)
+    conv = FlatConv3d(6, 5, kernel, padding=padding)
+    plain = nn.Conv3d(6, 5, kernel, padding=padding)
+    plain.load_state_dict(conv.state_dict())
+    x, upstream = torch.randn(2, 6, 4, 5, 3), torch.randn(2, 5, 4, 5, 3)
+    calls = []
+    conv2d = flat_conv.conv2d_post_ops
+    monkeypatch.setattr(
+        flat_conv,
+        'conv2d_post_ops',
+        lambda *args, **kwargs: calls.append(1) or conv2d(*args, **kwargs),
+    )
+    fast_input = x.contiguous(memory_format=CL).requires_grad_()
+    y = conv(fast_input)
+    assert bool(calls) == (threads == 1)
+    assert y.is_contiguous(memory_format=CL)
+    y.backward(upstream)
+    plain_input = x.clone().requires_grad_()
+    expected = plain(plain_input)
+    expected.backward(upstream)
+    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
+    for ours, theirs in (
+        (fast_input.grad, plain_input.grad),
+        (conv.weight.grad, plain.weight.grad),
+        (conv.bias.grad, plain.bias.grad),
+    ):
+        torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-4)
 
 
 def test_a_pmscn_unit_at_batch_1_keeps_channels_last_3d():

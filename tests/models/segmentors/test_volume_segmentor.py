@@ -3,6 +3,7 @@ prediction, raw outputs, and its batch handling."""
 
 import pytest
 import torch
+import torch.nn as nn
 from mmaction.registry import MODELS
 from model_helpers import assert_every_parameter_learns
 from monai.losses import DiceCELoss
@@ -173,8 +174,15 @@ def test_networks_run_channels_last_with_the_same_outputs():
         for p in model.parameters()
         if p.dim() == 5
     )
+    # The network starts in channels_last_3d from its one-channel input
+    # (whose layout is ambiguous) because its weights are. What later layers
+    # return is PyTorch's choice: its instance norm returns the default
+    # layout, and so does a 1x1x1 conv on one thread, MONAI's last layer.
     layouts = []
-    model.network.register_forward_hook(
+    first = next(
+        m for m in model.network.modules() if isinstance(m, nn.Conv3d)
+    )
+    first.register_forward_hook(
         lambda module, args, out: layouts.append(is_channels_last(out))
     )
     volume = torch.randn(1, 1, 48, 32, 32)
