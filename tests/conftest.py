@@ -1,7 +1,9 @@
-"""Shared fixtures: the plugin is imported, and every test starts in
-mmaction's registry scope (an mmengine Runner built without one leaves
-mmengine's behind) from the same random state."""
+"""Shared fixtures: the plugin is imported, every test starts in mmaction's
+registry scope (an mmengine Runner built without one leaves mmengine's
+behind) from the same random state, and an xdist worker runs torch on one
+thread."""
 
+import os
 import random
 
 import numpy as np
@@ -12,6 +14,11 @@ from mmengine.registry import init_default_scope
 import cakes_mm  # noqa: F401
 
 init_default_scope('mmaction')
+
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # The workers share the machine's cores: intra-op threads on top of
+    # them would only contend (and spin) for the same cores.
+    torch.set_num_threads(1)
 
 
 def seed_everything():

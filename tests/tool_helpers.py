@@ -280,7 +280,14 @@ def run_tool(
     Returns:
         subprocess.CompletedProcess: With ``stdout`` and ``stderr`` text.
     """
-    full_env = dict(os.environ, OMP_NUM_THREADS='1', **(env or {}))
+    # One thread, and sleeping rather than spinning where a tool asks for
+    # more: the suite's other workers share the machine's cores.
+    full_env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        OMP_WAIT_POLICY='PASSIVE',
+        **(env or {}),
+    )
     return subprocess.run(
         [sys.executable, osp.join(TOOLS, args[0]), *args[1:]],
         cwd=cwd,

@@ -54,6 +54,8 @@ def run_on_a_tiny_clip(tmp_path, *options):
             '--repeat',
             '1',
             '--no-pmscn',
+            '--threads',
+            '1',
             *options,
             '--out',
             str(out),

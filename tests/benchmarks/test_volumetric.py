@@ -29,6 +29,8 @@ def test_volumetric_benchmark_writes_every_layout_of_every_row(tmp_path):
             '--repeat',
             '1',
             '--onnxruntime',
+            '--threads',
+            '1',
             '--out',
             str(out),
         ],
