@@ -192,7 +192,9 @@ class FlatConv3d(nn.Conv3d):
     """An ``nn.Conv3d`` (same parameters, same state dict) that, when no
     gradient is recorded, runs a kernel flat along an axis as a 2D conv over
     a free view of its input (:func:`flat_conv3d`), its 2D weight kept in
-    oneDNN's layout between calls. Every other case, and a trace (an ONNX
+    oneDNN's layout between calls; in training too where PyTorch would run
+    it on its unvectorised kernel (:func:`takes_unvectorised_path`; a 1x1x1
+    kernel counts as flat). Every other case, and a trace (an ONNX
     export keeps its 3D conv node), is ``nn.Conv3d``'s own forward. It can
     also apply ReLU to its output, which the 2D form does in the conv's own
     call, and take an input whose spatial axes are its kernel's in another
