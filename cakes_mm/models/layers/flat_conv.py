@@ -36,9 +36,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.modules.utils import _triple
 
+from .channels_last_norm import is_channels_last_cpu_float
 from .fused_conv import ReorderedWeight, conv2d_post_ops
-
-CL = torch.channels_last_3d
 
 #: A 3D conv's spatial axes, (T, H, W), in their own order.
 SPATIAL_AXES: Tuple[int, int, int] = (0, 1, 2)
@@ -62,19 +61,19 @@ def in_axis_order(x: torch.Tensor, axes: Tuple[int, int, int]) -> torch.Tensor:
 def takes_unvectorised_path(
     x: torch.Tensor, weight: torch.Tensor, stride, padding, dilation, groups
 ) -> bool:
-    """Whether PyTorch computes ``F.conv3d`` of a dense CPU float32 input
-    ``x`` with its own unvectorised kernel instead of oneDNN's, which a 2D
-    conv over the rows of ``x`` avoids.
+    """Whether PyTorch computes ``F.conv3d`` of a CPU float32
+    ``channels_last_3d`` input ``x`` with its own unvectorised kernel
+    instead of oneDNN's, which a 2D conv over the rows of ``x`` avoids.
 
     PyTorch keeps 1x1 filters off oneDNN on one thread (where that kernel is
-    the faster for them), and its test looks at the last two kernel axes
-    only, so a ``kx1x1`` conv goes there too. There the 2D conv over the
-    (N, C, T, H·W) view takes 0.5-1x the time in NCDHW and 0.1-0.7x in
-    ``channels_last_3d``, where PyTorch's kernel also copies the input to
-    the default layout and returns its output in it (forward and backward,
-    ``docs/benchmarks.md``). The test is PyTorch's: one thread, fewer than
-    16 samples, unit stride and dilation, no groups, and a kernel 1 wide
-    along H and W (here also unpadded there, as the 2D view needs).
+    the faster for them in the default layout), and its test looks at the
+    last two kernel axes only, so a ``kx1x1`` conv goes there too. On a
+    ``channels_last_3d`` input that kernel copies the input to the default
+    layout, returns its output in that layout, and runs 1.5-8x slower than
+    the 2D conv (forward and backward, ``docs/benchmarks.md``). The test is
+    PyTorch's: one thread, fewer than 16 samples, unit stride and dilation,
+    no groups, and a kernel 1 wide along H and W (here also unpadded there,
+    as the 2D view needs).
 
     Args:
         x (torch.Tensor): The conv's input.
@@ -86,12 +85,9 @@ def takes_unvectorised_path(
     Returns:
         bool: True where :func:`flat_conv3d` should run the conv instead.
     """
-    if x.dim() != 5 or x.device.type != 'cpu' or x.dtype != torch.float32:
-        return False
-    if torch.jit.is_tracing() or torch.compiler.is_compiling():
-        return False  # traced and compiled graphs keep the 3D conv
     return (
-        torch.get_num_threads() == 1
+        is_channels_last_cpu_float(x)  # False in traces and compiles
+        and torch.get_num_threads() == 1
         and x.shape[0] < 16
         and groups == 1
         and weight.shape[3:] == (1, 1)
@@ -99,7 +95,6 @@ def takes_unvectorised_path(
         and _triple(dilation) == (1, 1, 1)
         and not isinstance(padding, str)
         and _triple(padding)[1:] == (0, 0)
-        and (x.is_contiguous() or x.is_contiguous(memory_format=CL))
     )
 
 
@@ -157,7 +152,7 @@ def _flat_conv(
             reordered=reordered,
         )
 
-    if kt == 1 and x.is_contiguous(memory_format=CL):
+    if kt == 1 and x.is_contiguous(memory_format=torch.channels_last_3d):
         frames = x.transpose(1, 2).reshape(n * t, c, h, w)
         y = conv2d(frames, weight[:, :, 0], (ph, pw), (dh, dw))
         return y.view(n, t, -1, h, w).transpose(1, 2)
@@ -182,8 +177,8 @@ def _dense_strides(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     is returned as it is.
     """
     n, c, t, h, w = y.shape
-    if x.is_contiguous(memory_format=CL):
-        layout = CL
+    if x.is_contiguous(memory_format=torch.channels_last_3d):
+        layout = torch.channels_last_3d
         strides = (c * t * h * w, 1, h * w * c, w * c, c)
     else:
         layout = torch.contiguous_format
