@@ -39,6 +39,8 @@ from torch.nn.modules.utils import _triple
 from .channels_last_norm import is_channels_last_cpu_float
 from .fused_conv import ReorderedWeight, conv2d_post_ops
 
+CL = torch.channels_last_3d
+
 #: A 3D conv's spatial axes, (T, H, W), in their own order.
 SPATIAL_AXES: Tuple[int, int, int] = (0, 1, 2)
 
@@ -152,18 +154,21 @@ def _flat_conv(
             reordered=reordered,
         )
 
-    if kt == 1 and x.is_contiguous(memory_format=torch.channels_last_3d):
+    # The output's sizes come from the 2D conv's: a padding need not keep
+    # the size, except along the flat axis, where the view has no room for
+    # the padded rows.
+    if kt == 1 and pt == 0 and x.is_contiguous(memory_format=CL):
         frames = x.transpose(1, 2).reshape(n * t, c, h, w)
         y = conv2d(frames, weight[:, :, 0], (ph, pw), (dh, dw))
-        return y.view(n, t, -1, h, w).transpose(1, 2)
-    if kw == 1:
+        return y.view(n, t, -1, *y.shape[2:]).transpose(1, 2)
+    if kw == 1 and pw == 0:
         rows = x.reshape(n, c, t, h * w)
         y = conv2d(rows, weight[..., 0], (pt, w * ph), (dt, w * dh))
-        return y.view(n, -1, t, h, w)
-    if kh == 1:
+        return y.view(n, -1, y.shape[2], y.shape[3] // w, w)
+    if kh == 1 and ph == 0:
         planes = x.reshape(n, c, t * h, w)
         y = conv2d(planes, weight[:, :, :, 0], (h * pt, pw), (h * dt, dw))
-        return y.view(n, -1, t, h, w)
+        return y.view(n, -1, y.shape[2] // h, h, y.shape[3])
     return None
 
 
@@ -177,8 +182,8 @@ def _dense_strides(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     is returned as it is.
     """
     n, c, t, h, w = y.shape
-    if x.is_contiguous(memory_format=torch.channels_last_3d):
-        layout = torch.channels_last_3d
+    if x.is_contiguous(memory_format=CL):
+        layout = CL
         strides = (c * t * h * w, 1, h * w * c, w * c, c)
     else:
         layout = torch.contiguous_format

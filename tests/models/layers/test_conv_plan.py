@@ -112,19 +112,22 @@ def test_fused_blocks_keep_the_checkpoint_and_the_channel_order(
 
 
 @pytest.mark.parametrize(
-    'choice,plan',
+    'choice,plan,padding_mode',
     [
-        ({'kx1x1': 8}, 'auto'),
-        ({'kx1x1': 3, '1x1xk': 2, 'kxkx1': 3}, 'split'),
+        ({'kx1x1': 8}, 'auto', 'zeros'),
+        ({'kx1x1': 8}, 'auto', 'reflect'),
+        ({'kx1x1': 3, '1x1xk': 2, 'kxkx1': 3}, 'split', 'zeros'),
     ],
 )
-def test_on_one_thread_kx1x1_groups_train_in_channels_last_3d(choice, plan):
+def test_on_one_thread_kx1x1_groups_train_in_channels_last_3d(
+    choice, plan, padding_mode
+):
     """On one thread PyTorch runs a kx1x1 conv on its unvectorised kernel,
     which returns the default layout; a CAKES conv runs such a block as a
     2D conv instead: ``channels_last_3d`` out, and the output and gradients
     of the same conv on an NCDHW input."""
     torch.manual_seed(0)
-    conv = CAKESConv3d(8, choice, plan=plan)
+    conv = CAKESConv3d(8, choice, plan=plan, padding_mode=padding_mode)
     assert ('kx1x1',) in conv.blocks['cpu']
     x, upstream = torch.randn(2, 8, 4, 5, 3), torch.randn(2, 8, 4, 5, 3)
     before = torch.get_num_threads()

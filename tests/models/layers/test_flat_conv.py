@@ -46,6 +46,25 @@ def test_flat_conv_equals_conv3d_in_the_input_layout(
     assert y.is_contiguous(memory_format=layout)
 
 
+@pytest.mark.parametrize('layout', [CL, torch.contiguous_format])
+@pytest.mark.parametrize('kernel', FLAT + [(1, 1, 1)])
+@pytest.mark.parametrize('padding', [(0, 0, 0), (1, 0, 0), (0, 1, 1)])
+def test_a_padding_that_does_not_keep_the_size(kernel, layout, padding):
+    """Any zero padding: the view's output takes the 2D conv's sizes, or,
+    where the padding lies along the axis the view folds (which has no room
+    for padded rows), there is no flat form (None), never a wrong one."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 6, 7, 8).contiguous(memory_format=layout)
+    weight = torch.randn(3, 5, *kernel)
+    with torch.no_grad():
+        y = flat_conv3d(x, weight, None, padding, (1, 1, 1))
+    expected = F.conv3d(x, weight, None, 1, padding)
+    if padding == (0, 0, 0) and (layout == CL or kernel[0] > 1):
+        assert y is not None
+    if y is not None:
+        torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
+
+
 def test_a_full_kernel_has_no_flat_form():
     x = torch.randn(1, 2, 3, 3, 3)
     assert (
@@ -54,15 +73,9 @@ def test_a_full_kernel_has_no_flat_form():
     )
 
 
-def test_flat_conv3d_is_an_nn_conv3d_and_only_infers_through_the_view(
-    monkeypatch,
-):
-    torch.manual_seed(0)
-    conv = FlatConv3d(4, 6, (3, 3, 1), padding=(1, 1, 0))
-    plain = nn.Conv3d(4, 6, (3, 3, 1), padding=(1, 1, 0))
-    assert conv.state_dict().keys() == plain.state_dict().keys()
-    plain.load_state_dict(conv.state_dict())
-    x = torch.randn(1, 4, 5, 6, 7).contiguous(memory_format=CL)
+@pytest.fixture
+def calls(monkeypatch):
+    """A list that gets an entry for every 2D conv the flat form runs."""
     calls = []
     conv2d = flat_conv.conv2d_post_ops
     monkeypatch.setattr(
@@ -70,6 +83,18 @@ def test_flat_conv3d_is_an_nn_conv3d_and_only_infers_through_the_view(
         'conv2d_post_ops',
         lambda *args, **kwargs: calls.append(1) or conv2d(*args, **kwargs),
     )
+    return calls
+
+
+def test_flat_conv3d_is_an_nn_conv3d_and_only_infers_through_the_view(
+    calls,
+):
+    torch.manual_seed(0)
+    conv = FlatConv3d(4, 6, (3, 3, 1), padding=(1, 1, 0))
+    plain = nn.Conv3d(4, 6, (3, 3, 1), padding=(1, 1, 0))
+    assert conv.state_dict().keys() == plain.state_dict().keys()
+    plain.load_state_dict(conv.state_dict())
+    x = torch.randn(1, 4, 5, 6, 7).contiguous(memory_format=CL)
     with torch.no_grad():
         inferred = conv(x)
     assert calls, 'no 2D conv ran in inference'
@@ -95,7 +120,7 @@ def threads(request):
 
 @pytest.mark.parametrize('kernel', [(3, 1, 1), (1, 1, 1)])
 def test_a_kernel_flat_along_h_and_w_trains_through_the_view_on_one_thread(
-    kernel, threads, monkeypatch
+    kernel, threads, calls
 ):
     """On one thread PyTorch runs such a conv (kx1x1, 1x1x1) on its own
     unvectorised kernel, which returns the default layout; FlatConv3d then
@@ -107,13 +132,6 @@ def test_a_kernel_flat_along_h_and_w_trains_through_the_view_on_one_thread(
     plain = nn.Conv3d(6, 5, kernel, padding=padding)
     plain.load_state_dict(conv.state_dict())
     x, upstream = torch.randn(2, 6, 4, 5, 3), torch.randn(2, 5, 4, 5, 3)
-    calls = []
-    conv2d = flat_conv.conv2d_post_ops
-    monkeypatch.setattr(
-        flat_conv,
-        'conv2d_post_ops',
-        lambda *args, **kwargs: calls.append(1) or conv2d(*args, **kwargs),
-    )
     fast_input = x.contiguous(memory_format=CL).requires_grad_()
     y = conv(fast_input)
     assert bool(calls) == (threads == 1)
