@@ -39,7 +39,7 @@ from typing import Dict, List, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 
-from .flat_conv import flat_conv3d, takes_unvectorised_path
+from .flat_conv import conv3d_in_onednn, takes_unvectorised_path
 from .sub_kernels import kernel_size, same_padding
 
 #: Output channels a conv computes together, by CPU capability.
@@ -221,5 +221,7 @@ def box_conv(
         x = F.pad(x, pads, mode=layer.padding_mode)
         padding = (0, 0, 0)
     if takes_unvectorised_path(x, weight, layer.stride, padding, dilation, 1):
-        return flat_conv3d(x, weight, bias, padding, dilation)
+        return conv3d_in_onednn(
+            x, weight, bias, layer.stride, padding, dilation
+        )
     return F.conv3d(x, weight, bias, layer.stride, padding, dilation)

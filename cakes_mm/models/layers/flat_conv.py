@@ -60,22 +60,31 @@ def in_axis_order(x: torch.Tensor, axes: Tuple[int, int, int]) -> torch.Tensor:
     return x.permute(0, 1, *(2 + a for a in axes))
 
 
+#: PyTorch runs a CPU conv of one sample on its own kernel when the sample's
+#: N·C·T·H is at most this (and the kernel is not wider than 3 on H and W).
+SMALL_SAMPLE = 20480
+
+
 def takes_unvectorised_path(
     x: torch.Tensor, weight: torch.Tensor, stride, padding, dilation, groups
 ) -> bool:
     """Whether PyTorch computes ``F.conv3d`` of a CPU float32
     ``channels_last_3d`` input ``x`` with its own unvectorised kernel
-    instead of oneDNN's, which a 2D conv over the rows of ``x`` avoids.
+    instead of oneDNN's (:func:`conv3d_in_onednn` avoids it).
 
-    PyTorch keeps 1x1 filters off oneDNN on one thread (where that kernel is
-    the faster for them in the default layout), and its test looks at the
-    last two kernel axes only, so a ``kx1x1`` conv goes there too. On a
-    ``channels_last_3d`` input that kernel copies the input to the default
-    layout, returns its output in that layout, and runs 1.5-8x slower than
-    the 2D conv (forward and backward, ``docs/benchmarks.md``). The test is
-    PyTorch's: one thread, fewer than 16 samples, unit stride and dilation,
-    no groups, and a kernel 1 wide along H and W (here also unpadded there,
-    as the 2D view needs).
+    PyTorch takes that kernel, ungrouped, in two cases (its own tests):
+
+    * one sample whose N·C·T·H is at most :data:`SMALL_SAMPLE`, for any
+      kernel not wider than 3 along both H and W: at batch 1, the deep
+      layers of a 3D net, or every layer of a small one (the MRI demo's
+      UNet at 32³, 5x slower there in inference);
+    * on one thread, fewer than 16 samples, a kernel 1 wide along H and W
+      (1x1 filters, and ``kx1x1`` too, as the test looks at the last two
+      kernel axes only), unit stride and dilation.
+
+    On a ``channels_last_3d`` input that kernel also copies the input to
+    the default layout and returns its output in that layout
+    (``docs/benchmarks.md`` has the measurements).
 
     Args:
         x (torch.Tensor): The conv's input.
@@ -85,18 +94,75 @@ def takes_unvectorised_path(
         groups (int): The conv's groups.
 
     Returns:
-        bool: True where :func:`flat_conv3d` should run the conv instead.
+        bool: True where :func:`conv3d_in_onednn` should run the conv.
     """
+    if not _runs_channels_last(x, weight) or groups != 1:
+        return False  # (False in traces and compiles too)
+    n, c, t, h = x.shape[:4]
+    kh, kw = weight.shape[3:]
+    if n == 1 and n * c * t * h <= SMALL_SAMPLE and not (kh > 3 and kw > 3):
+        return True
     return (
-        is_channels_last_cpu_float(x)  # False in traces and compiles
-        and torch.get_num_threads() == 1
-        and x.shape[0] < 16
-        and groups == 1
-        and weight.shape[3:] == (1, 1)
+        n < 16
+        and (kh, kw) == (1, 1)
         and _triple(stride) == (1, 1, 1)
         and _triple(dilation) == (1, 1, 1)
-        and not isinstance(padding, str)
-        and _triple(padding)[1:] == (0, 0)
+        and torch.get_num_threads() == 1
+    )
+
+
+def _runs_channels_last(x: torch.Tensor, weight: torch.Tensor) -> bool:
+    """Whether a conv of ``x`` with ``weight`` runs in ``channels_last_3d``
+    on the CPU in float32, outside traces and compiles: ``x`` is in that
+    layout, or has one channel (so it is in both) and the weight's strides
+    are that layout's, which a conv then follows."""
+    if is_channels_last_cpu_float(x):
+        return True
+    return (
+        x.dim() == 5
+        and x.shape[1] == 1
+        and weight.stride(1) == 1
+        and x.device.type == 'cpu'
+        and x.dtype == torch.float32
+        and not torch.jit.is_tracing()
+        and not torch.compiler.is_compiling()
+        and x.is_contiguous(memory_format=CL)
+        and weight.is_contiguous(memory_format=CL)
+    )
+
+
+def conv3d_in_onednn(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor],
+    stride,
+    padding,
+    dilation,
+) -> torch.Tensor:
+    """``F.conv3d`` (ungrouped, zero padding given as numbers) where
+    :func:`takes_unvectorised_path` holds, through oneDNN: a kernel flat
+    along H and W with unit stride as a 2D conv over the (N, C, T, H·W)
+    view (:func:`flat_conv3d`; on one thread it is faster than oneDNN's 3D
+    conv), any other by calling oneDNN's 3D conv directly. Both keep
+    ``channels_last_3d`` and record gradients.
+
+    Args:
+        x (torch.Tensor): (N, C_in, T, H, W).
+        weight (torch.Tensor): (C_out, C_in, kT, kH, kW).
+        bias (torch.Tensor, optional): (C_out,) or None.
+        stride, padding, dilation (int | tuple[int, int, int]): The
+            conv's.
+
+    Returns:
+        torch.Tensor: The conv's output.
+    """
+    stride, padding, dilation = map(_triple, (stride, padding, dilation))
+    if x.shape[0] > 1 and weight.shape[3:] == (1, 1) and stride == (1, 1, 1):
+        y = flat_conv3d(x, weight, bias, padding, dilation)
+        if y is not None:
+            return y
+    return torch.mkldnn_convolution(
+        x, weight, bias, padding, stride, dilation, 1
     )
 
 
@@ -230,17 +296,15 @@ class FlatConv3d(nn.Conv3d):
             torch.Tensor: The conv's output (after ReLU if ``relu``).
         """
         weight, stride, padding, dilation = self._in_axes(axes)
+        numeric_zero_padding = self.padding_mode == 'zeros' and not (
+            isinstance(padding, str)
+        )
         if (
             not torch.is_grad_enabled()
-            or takes_unvectorised_path(
-                x, weight, stride, padding, dilation, self.groups
-            )
-        ) and (
-            not torch.jit.is_tracing()  # ONNX keeps the 3D conv
+            and not torch.jit.is_tracing()  # ONNX keeps the 3D conv
             and stride == (1, 1, 1)
             and self.groups == 1
-            and self.padding_mode == 'zeros'
-            and not isinstance(padding, str)
+            and numeric_zero_padding
             and x.dim() == 5
         ):
             y = flat_conv3d(
@@ -248,7 +312,13 @@ class FlatConv3d(nn.Conv3d):
             )
             if y is not None:
                 return y
-        if axes == SPATIAL_AXES:
+        if numeric_zero_padding and takes_unvectorised_path(
+            x, weight, stride, padding, dilation, self.groups
+        ):
+            y = conv3d_in_onednn(
+                x, weight, self.bias, stride, padding, dilation
+            )
+        elif axes == SPATIAL_AXES:
             y = super().forward(x)
         else:
             y = F.conv3d(

@@ -151,6 +151,39 @@ def test_on_one_thread_kx1x1_groups_train_in_channels_last_3d(
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize('plan', ['auto', 'split'])
+def test_one_small_sample_runs_in_onednn_in_channels_last_3d(
+    plan, monkeypatch
+):
+    """PyTorch runs a conv of one small sample (N·C·T·H at most 20,480) on
+    its unvectorised kernel, which returns the default layout; a CAKES
+    conv's blocks, fused or alone, call oneDNN's conv instead: the output
+    and gradients of the same conv on an NCDHW input."""
+    calls = []
+    onednn = torch.mkldnn_convolution
+    monkeypatch.setattr(
+        torch,
+        'mkldnn_convolution',
+        lambda *args: calls.append(1) or onednn(*args),
+    )
+    torch.manual_seed(0)
+    conv = CAKESConv3d(8, {'kxkxk': 4, '1xkxk': 2, 'kxkx1': 2}, plan=plan)
+    x, upstream = torch.randn(1, 8, 4, 5, 3), torch.randn(1, 8, 4, 5, 3)
+    fast_input = x.clone(memory_format=CL).requires_grad_()
+    y = conv(fast_input)
+    assert len(calls) == len(conv.blocks['cpu'])
+    assert y.is_contiguous(memory_format=CL)
+    ours = torch.autograd.grad(y, [fast_input, *conv.parameters()], upstream)
+    plain_input = x.clone().requires_grad_()
+    expected = conv(plain_input)
+    theirs = torch.autograd.grad(
+        expected, [plain_input, *conv.parameters()], upstream
+    )
+    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
 def test_a_bad_plan_is_refused():
     with pytest.raises(ValueError, match='plan must be one of'):
         CAKESConv3d(3, {'kxkxk': 4}, plan='fast')

@@ -149,6 +149,70 @@ def test_a_kernel_flat_along_h_and_w_trains_through_the_view_on_one_thread(
         torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-4)
 
 
+@pytest.fixture
+def onednn_calls(monkeypatch):
+    """A list that gets an entry for every direct call of oneDNN's conv."""
+    calls = []
+    conv = torch.mkldnn_convolution
+    monkeypatch.setattr(
+        torch,
+        'mkldnn_convolution',
+        lambda *args: calls.append(1) or conv(*args),
+    )
+    return calls
+
+
+@pytest.mark.parametrize('kernel', [(3, 3, 3), (3, 3, 1), (1, 1, 1)])
+@pytest.mark.parametrize('grad', [True, False])
+def test_one_small_sample_runs_in_onednn(kernel, grad, onednn_calls):
+    """PyTorch runs a conv of one sample whose N·C·T·H is at most 20,480 on
+    its unvectorised kernel, which returns the default layout; FlatConv3d
+    (in training, and in inference where no flat view fits) calls oneDNN's
+    conv instead: the 3D conv's output and gradients, in
+    ``channels_last_3d``. Two samples take PyTorch's own path."""
+    torch.manual_seed(0)
+    padding = tuple(k // 2 for k in kernel)
+    conv = FlatConv3d(6, 5, kernel, padding=padding, stride=(1, 2, 1))
+    plain = nn.Conv3d(6, 5, kernel, padding=padding, stride=(1, 2, 1))
+    plain.load_state_dict(conv.state_dict())
+    x, upstream = torch.randn(1, 6, 4, 5, 3), torch.randn(1, 5, 4, 3, 3)
+    fast_input = x.clone(memory_format=CL).requires_grad_()
+    with torch.set_grad_enabled(grad):
+        y = conv(fast_input)
+    assert onednn_calls
+    assert y.is_contiguous(memory_format=CL)
+    plain_input = x.clone().requires_grad_()
+    expected = plain(plain_input)
+    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
+    if grad:
+        y.backward(upstream)
+        expected.backward(upstream)
+        for ours, theirs in (
+            (fast_input.grad, plain_input.grad),
+            (conv.weight.grad, plain.weight.grad),
+        ):
+            torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-4)
+    onednn_calls.clear()
+    conv(torch.cat([fast_input, fast_input]).contiguous(memory_format=CL))
+    assert not onednn_calls
+
+
+def test_a_one_channel_input_follows_the_weights_layout(onednn_calls):
+    """A one-channel input is in both layouts, and a conv follows its
+    weight's: with ``channels_last_3d`` weights the small sample runs in
+    oneDNN in that layout; with default ones, PyTorch's path is left."""
+    torch.manual_seed(0)
+    conv = FlatConv3d(1, 4, 3, padding=1)
+    x = torch.randn(1, 1, 4, 5, 3)
+    assert not conv(x).is_contiguous(memory_format=CL)
+    assert not onednn_calls
+    expected = conv(x)
+    conv.to(memory_format=CL)
+    y = conv(x)
+    assert onednn_calls and y.is_contiguous(memory_format=CL)
+    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
+
+
 def test_a_pmscn_unit_at_batch_1_keeps_channels_last_3d():
     """The streams' outputs must share strides, or their concatenation
     falls back to the default layout (and every later layer reorders)."""
