@@ -188,3 +188,25 @@ def assert_every_parameter_learns(model, run, skip=()):
     params = dict(model.named_parameters())
     for name in exempt:
         assert params[name].grad.abs().max() <= 1e-4 * largest, name
+
+
+def count_calls(monkeypatch, owner, name):
+    """Wrap ``owner.name`` for the test so that each call also appends an
+    entry to the list returned.
+
+    Args:
+        monkeypatch (pytest.MonkeyPatch): The test's fixture.
+        owner (object): A module or class.
+        name (str): The attribute to wrap.
+
+    Returns:
+        list: One entry per call.
+    """
+    calls = []
+    function = getattr(owner, name)
+    monkeypatch.setattr(
+        owner,
+        name,
+        lambda *args, **kwargs: calls.append(1) or function(*args, **kwargs),
+    )
+    return calls

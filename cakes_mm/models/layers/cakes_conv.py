@@ -283,7 +283,7 @@ class CAKESConv3d(SubKernelConv3d):
         if len(block) == 1:
             conv = self.convs[block[0]]
             if not isinstance(conv, nn.Conv3d) or not takes_unvectorised_path(
-                x, conv.weight, conv.stride, conv.padding, conv.dilation, 1
+                x, conv.weight, conv.stride, conv.dilation, 1
             ):
                 return conv(x)  # (a converter may have replaced the conv)
             weight, bias = conv.weight, conv.bias

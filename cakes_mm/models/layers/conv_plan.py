@@ -220,7 +220,7 @@ def box_conv(
         pads = [p for p in reversed(padding) for _ in range(2)]
         x = F.pad(x, pads, mode=layer.padding_mode)
         padding = (0, 0, 0)
-    if takes_unvectorised_path(x, weight, layer.stride, padding, dilation, 1):
+    if takes_unvectorised_path(x, weight, layer.stride, dilation, 1):
         return conv3d_in_onednn(
             x, weight, bias, layer.stride, padding, dilation
         )

@@ -22,11 +22,13 @@ goes through :func:`~cakes_mm.models.layers.fused_conv.conv2d_post_ops`:
 one oneDNN call with the weight reordered in advance, and the ReLU that
 follows a folded PmSCn conv applied in the same call. The dilated forms'
 backward passes are slower than the 3D conv's, so the 2D form is used only
-where no gradient is recorded (``torch.is_grad_enabled()`` is False), or
-where PyTorch would run the 3D conv on its own unvectorised kernel
-(:func:`takes_unvectorised_path`: one thread and a kernel 1 wide along H and
-W, as a ``kx1x1`` sub-kernel is), which also gives its output in the default
-layout. ``docs/benchmarks.md`` gives what each step bought.
+where no gradient is recorded (``torch.is_grad_enabled()`` is False).
+
+Where PyTorch would run a 3D conv on its own unvectorised kernel (one small
+sample, or on one thread a kernel 1 wide along H and W), which is slow and
+returns the default layout, :func:`conv3d_in_onednn` runs it through oneDNN
+instead, in training too (:func:`takes_unvectorised_path` says where).
+``docs/benchmarks.md`` gives what each step bought.
 """
 
 from typing import Optional, Tuple
@@ -66,7 +68,7 @@ SMALL_SAMPLE = 20480
 
 
 def takes_unvectorised_path(
-    x: torch.Tensor, weight: torch.Tensor, stride, padding, dilation, groups
+    x: torch.Tensor, weight: torch.Tensor, stride, dilation, groups
 ) -> bool:
     """Whether PyTorch computes ``F.conv3d`` of a CPU float32
     ``channels_last_3d`` input ``x`` with its own unvectorised kernel
@@ -89,8 +91,7 @@ def takes_unvectorised_path(
     Args:
         x (torch.Tensor): The conv's input.
         weight (torch.Tensor): (C_out, C_in, kT, kH, kW).
-        stride, padding, dilation (int | tuple[int, int, int]): The
-            conv's.
+        stride, dilation (int | tuple[int, int, int]): The conv's.
         groups (int): The conv's groups.
 
     Returns:
@@ -263,9 +264,9 @@ class FlatConv3d(nn.Conv3d):
     """An ``nn.Conv3d`` (same parameters, same state dict) that, when no
     gradient is recorded, runs a kernel flat along an axis as a 2D conv over
     a free view of its input (:func:`flat_conv3d`), its 2D weight kept in
-    oneDNN's layout between calls; in training too where PyTorch would run
-    it on its unvectorised kernel (:func:`takes_unvectorised_path`; a 1x1x1
-    kernel counts as flat). Every other case, and a trace (an ONNX
+    oneDNN's layout between calls. Where PyTorch would run it on its
+    unvectorised kernel, it runs through oneDNN (:func:`conv3d_in_onednn`),
+    in training too. Every other case, and a trace (an ONNX
     export keeps its 3D conv node), is ``nn.Conv3d``'s own forward. It can
     also apply ReLU to its output, which the 2D form does in the conv's own
     call, and take an input whose spatial axes are its kernel's in another
@@ -313,7 +314,7 @@ class FlatConv3d(nn.Conv3d):
             if y is not None:
                 return y
         if numeric_zero_padding and takes_unvectorised_path(
-            x, weight, stride, padding, dilation, self.groups
+            x, weight, stride, dilation, self.groups
         ):
             y = conv3d_in_onednn(
                 x, weight, self.bias, stride, padding, dilation

@@ -3,6 +3,7 @@ import copy
 import pytest
 import torch
 import torch.nn as nn
+from model_helpers import count_calls
 
 from cakes_mm.models import PmSCn
 from cakes_mm.models.layers import channels_last_norm
@@ -244,13 +245,7 @@ def test_other_norms_run_as_they_are(norm, monkeypatch):
 
 
 def test_instance_norm_steps_aside_for_ncdhw_and_tracing(monkeypatch):
-    calls = []
-    apply = _ChannelsLastInstanceNorm.apply
-    monkeypatch.setattr(
-        _ChannelsLastInstanceNorm,
-        'apply',
-        lambda *args: calls.append(1) or apply(*args),
-    )
+    calls = count_calls(monkeypatch, _ChannelsLastInstanceNorm, 'apply')
     norm = nn.InstanceNorm3d(8, affine=True)
     x = channels_last(2, 8, 4, 4, 4)
     channels_last_instance_norm(x.contiguous(), norm)

@@ -1,5 +1,6 @@
 import pytest
 import torch
+from model_helpers import count_calls
 
 from cakes_mm.models.layers import cakes_conv, conv_plan
 from cakes_mm.models.layers.cakes_conv import CAKESConv3d
@@ -111,6 +112,20 @@ def test_fused_blocks_keep_the_checkpoint_and_the_channel_order(
     torch.testing.assert_close(fused(x)[:, 5:], fused.convs['kxkxk'](x))
 
 
+def output_and_gradients(conv, x, upstream):
+    """``conv(x)``, and the gradients of ``x`` and of the parameters."""
+    x = x.detach().requires_grad_()
+    y = conv(x)
+    return (y, *torch.autograd.grad(y, [x, *conv.parameters()], upstream))
+
+
+def assert_all_close(ours, theirs):
+    """Outputs and gradients equal to float32 rounding."""
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize(
     'choice,plan,padding_mode',
     [
@@ -133,22 +148,13 @@ def test_on_one_thread_kx1x1_groups_train_in_channels_last_3d(
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        fast_input = x.contiguous(memory_format=CL).requires_grad_()
-        y = conv(fast_input)
-        assert y.is_contiguous(memory_format=CL)
-        ours = torch.autograd.grad(
-            y, [fast_input, *conv.parameters()], upstream
+        ours = output_and_gradients(
+            conv, x.contiguous(memory_format=CL), upstream
         )
     finally:
         torch.set_num_threads(before)
-    plain_input = x.clone().requires_grad_()
-    expected = conv(plain_input)
-    theirs = torch.autograd.grad(
-        expected, [plain_input, *conv.parameters()], upstream
-    )
-    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
-    for a, b in zip(ours, theirs):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+    assert ours[0].is_contiguous(memory_format=CL)
+    assert_all_close(ours, output_and_gradients(conv, x, upstream))
 
 
 @pytest.mark.parametrize('plan', ['auto', 'split'])
@@ -159,29 +165,14 @@ def test_one_small_sample_runs_in_onednn_in_channels_last_3d(
     its unvectorised kernel, which returns the default layout; a CAKES
     conv's blocks, fused or alone, call oneDNN's conv instead: the output
     and gradients of the same conv on an NCDHW input."""
-    calls = []
-    onednn = torch.mkldnn_convolution
-    monkeypatch.setattr(
-        torch,
-        'mkldnn_convolution',
-        lambda *args: calls.append(1) or onednn(*args),
-    )
+    calls = count_calls(monkeypatch, torch, 'mkldnn_convolution')
     torch.manual_seed(0)
     conv = CAKESConv3d(8, {'kxkxk': 4, '1xkxk': 2, 'kxkx1': 2}, plan=plan)
     x, upstream = torch.randn(1, 8, 4, 5, 3), torch.randn(1, 8, 4, 5, 3)
-    fast_input = x.clone(memory_format=CL).requires_grad_()
-    y = conv(fast_input)
+    ours = output_and_gradients(conv, x.contiguous(memory_format=CL), upstream)
     assert len(calls) == len(conv.blocks['cpu'])
-    assert y.is_contiguous(memory_format=CL)
-    ours = torch.autograd.grad(y, [fast_input, *conv.parameters()], upstream)
-    plain_input = x.clone().requires_grad_()
-    expected = conv(plain_input)
-    theirs = torch.autograd.grad(
-        expected, [plain_input, *conv.parameters()], upstream
-    )
-    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
-    for a, b in zip(ours, theirs):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+    assert ours[0].is_contiguous(memory_format=CL)
+    assert_all_close(ours, output_and_gradients(conv, x, upstream))
 
 
 def test_a_bad_plan_is_refused():

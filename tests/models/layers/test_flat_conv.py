@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from model_helpers import count_calls
 
 from cakes_mm.models.layers import flat_conv
 from cakes_mm.models.layers.flat_conv import FlatConv3d, flat_conv3d
@@ -76,14 +77,7 @@ def test_a_full_kernel_has_no_flat_form():
 @pytest.fixture
 def calls(monkeypatch):
     """A list that gets an entry for every 2D conv the flat form runs."""
-    calls = []
-    conv2d = flat_conv.conv2d_post_ops
-    monkeypatch.setattr(
-        flat_conv,
-        'conv2d_post_ops',
-        lambda *args, **kwargs: calls.append(1) or conv2d(*args, **kwargs),
-    )
-    return calls
+    return count_calls(monkeypatch, flat_conv, 'conv2d_post_ops')
 
 
 def test_flat_conv3d_is_an_nn_conv3d_and_only_infers_through_the_view(
@@ -152,14 +146,7 @@ def test_a_kernel_flat_along_h_and_w_trains_through_the_view_on_one_thread(
 @pytest.fixture
 def onednn_calls(monkeypatch):
     """A list that gets an entry for every direct call of oneDNN's conv."""
-    calls = []
-    conv = torch.mkldnn_convolution
-    monkeypatch.setattr(
-        torch,
-        'mkldnn_convolution',
-        lambda *args: calls.append(1) or conv(*args),
-    )
-    return calls
+    return count_calls(monkeypatch, torch, 'mkldnn_convolution')
 
 
 @pytest.mark.parametrize('kernel', [(3, 3, 3), (3, 3, 1), (1, 1, 1)])
