@@ -99,6 +99,8 @@ def takes_unvectorised_path(
     """
     if not _runs_channels_last(x, weight) or groups != 1:
         return False  # (False in traces and compiles too)
+    if not torch.backends.mkldnn.is_available():
+        return False  # PyTorch has no other kernel either
     n, c, t, h = x.shape[:4]
     kh, kw = weight.shape[3:]
     if n == 1 and n * c * t * h <= SMALL_SAMPLE and not (kh > 3 and kw > 3):
