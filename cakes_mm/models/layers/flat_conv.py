@@ -119,6 +119,8 @@ def _runs_channels_last(x: torch.Tensor, weight: torch.Tensor) -> bool:
     on the CPU in float32, outside traces and compiles: ``x`` is in that
     layout, or has one channel (so it is in both) and the weight's strides
     are that layout's, which a conv then follows."""
+    if torch.jit.is_tracing() or torch.compiler.is_compiling():
+        return False  # (before any test of a shape, which a trace records)
     if is_channels_last_cpu_float(x):
         return True
     return (
@@ -127,8 +129,6 @@ def _runs_channels_last(x: torch.Tensor, weight: torch.Tensor) -> bool:
         and weight.stride(1) == 1
         and x.device.type == 'cpu'
         and x.dtype == torch.float32
-        and not torch.jit.is_tracing()
-        and not torch.compiler.is_compiling()
         and x.is_contiguous(memory_format=CL)
         and weight.is_contiguous(memory_format=CL)
     )
