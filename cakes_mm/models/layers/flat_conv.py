@@ -21,8 +21,10 @@ Each view is free in the layout it is used with, and in
 goes through :func:`~cakes_mm.models.layers.fused_conv.conv2d_post_ops`:
 one oneDNN call with the weight reordered in advance, and the ReLU that
 follows a folded PmSCn conv applied in the same call. The dilated forms'
-backward passes are slower than the 3D conv's, so the 2D form is used only
-where no gradient is recorded (``torch.is_grad_enabled()`` is False).
+backward passes are slower than the 3D conv's, so in training only a kernel
+flat along T runs as a 2D conv, over frames of at least
+:data:`TRAIN_MIN_FRAME` pixels (:func:`trains_over_frames`); every other
+2D form is used only where no gradient is recorded.
 
 Where PyTorch would run a 3D conv on its own unvectorised kernel (one small
 sample, or on one thread a kernel 1 wide along H and W), which is slow and
@@ -61,6 +63,10 @@ def in_axis_order(x: torch.Tensor, axes: Tuple[int, int, int]) -> torch.Tensor:
     """
     return x.permute(0, 1, *(2 + a for a in axes))
 
+
+#: The smallest frame, in pixels (H·W), over which a kernel flat along T
+#: trains as a 2D conv (:func:`trains_over_frames`).
+TRAIN_MIN_FRAME = 1024
 
 #: PyTorch runs a CPU conv of one sample on its own kernel when the sample's
 #: N·C·T·H is at most this (and the kernel is not wider than 3 on H and W).
@@ -111,6 +117,40 @@ def takes_unvectorised_path(
         and _triple(stride) == (1, 1, 1)
         and _triple(dilation) == (1, 1, 1)
         and torch.get_num_threads() == 1
+    )
+
+
+def trains_over_frames(
+    x: torch.Tensor, weight: torch.Tensor, stride, groups
+) -> bool:
+    """Whether a conv that records gradients runs as a 2D conv over the
+    frames of ``x`` (:func:`flat_conv3d`, T joined to the batch).
+
+    oneDNN's 2D conv was 3-13% faster than its 3D conv of a ``1xkxk``
+    kernel, forward and backward, over frames of 32² pixels and more
+    (P2SC2's stage-1 stream convs, 64→72 and 72→72 over 2×64×32², 144 → 138
+    and 173 → 157 ms), and as fast or slower over smaller ones (1.15× at
+    288 channels over 16×8², 1.29× at 576 over 8×4²); ``docs/benchmarks.md``
+    has the measurements. So: a kernel 1 along T, unit stride, no groups,
+    frames of at least :data:`TRAIN_MIN_FRAME` pixels, a CPU float32
+    ``channels_last_3d`` input, outside traces and compiles.
+
+    Args:
+        x (torch.Tensor): The conv's input, (N, C_in, T, H, W).
+        weight (torch.Tensor): (C_out, C_in, kT, kH, kW).
+        stride (tuple[int, int, int]): The conv's stride.
+        groups (int): The conv's groups.
+
+    Returns:
+        bool: True where the 2D conv should run.
+    """
+    return (
+        torch.is_grad_enabled()
+        and weight.shape[2] == 1
+        and tuple(stride) == (1, 1, 1)
+        and groups == 1
+        and is_channels_last_cpu_float(x)
+        and x.shape[3] * x.shape[4] >= TRAIN_MIN_FRAME
     )
 
 
@@ -257,8 +297,8 @@ def _dense_strides(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     else:
         layout = torch.contiguous_format
         strides = (c * t * h * w, t * h * w, h * w, w, 1)
-    if not y.is_contiguous(memory_format=layout):
-        return y  # another layout (the weight's, say): left as it is
+    if not y.is_contiguous(memory_format=layout) or y.stride() == strides:
+        return y  # another layout (the weight's, say), or dense already
     return y.as_strided(y.shape, strides)
 
 
@@ -266,10 +306,12 @@ class FlatConv3d(nn.Conv3d):
     """An ``nn.Conv3d`` (same parameters, same state dict) that, when no
     gradient is recorded, runs a kernel flat along an axis as a 2D conv over
     a free view of its input (:func:`flat_conv3d`), its 2D weight kept in
-    oneDNN's layout between calls. Where PyTorch would run it on its
-    unvectorised kernel, it runs through oneDNN (:func:`conv3d_in_onednn`),
-    in training too. Every other case, and a trace (an ONNX
-    export keeps its 3D conv node), is ``nn.Conv3d``'s own forward. It can
+    oneDNN's layout between calls; in training it does so for a kernel flat
+    along T over large frames (:func:`trains_over_frames`). Where PyTorch
+    would run it on its unvectorised kernel, it runs through oneDNN
+    (:func:`conv3d_in_onednn`), in training too. Every other case, and a
+    trace (an ONNX export keeps its 3D conv node), is ``nn.Conv3d``'s own
+    forward. It can
     also apply ReLU to its output, which the 2D form does in the conv's own
     call, and take an input whose spatial axes are its kernel's in another
     order (``axes``), as PmSCn's streams may give it."""
@@ -302,13 +344,18 @@ class FlatConv3d(nn.Conv3d):
         numeric_zero_padding = self.padding_mode == 'zeros' and not (
             isinstance(padding, str)
         )
-        if (
+        inferring = (
             not torch.is_grad_enabled()
             and not torch.jit.is_tracing()  # ONNX keeps the 3D conv
             and stride == (1, 1, 1)
             and self.groups == 1
-            and numeric_zero_padding
+        )
+        if (
+            numeric_zero_padding
             and x.dim() == 5
+            and (
+                inferring or trains_over_frames(x, weight, stride, self.groups)
+            )
         ):
             y = flat_conv3d(
                 x, weight, self.bias, padding, dilation, relu, self.reordered

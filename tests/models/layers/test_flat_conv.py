@@ -1,6 +1,7 @@
 """FlatConv3d: a flat kernel as a 2D conv over a free view, exactly the 3D
-conv, in the input's layout, only where no gradient is recorded or where
-PyTorch would otherwise run it on its unvectorised kernel."""
+conv, in the input's layout, where no gradient is recorded, in training for
+a kernel flat along T over large frames, or where PyTorch would otherwise
+run it on its unvectorised kernel."""
 
 import itertools
 
@@ -80,9 +81,7 @@ def calls(monkeypatch):
     return count_calls(monkeypatch, flat_conv, 'conv2d_post_ops')
 
 
-def test_flat_conv3d_is_an_nn_conv3d_and_only_infers_through_the_view(
-    calls,
-):
+def test_flat_conv3d_is_an_nn_conv3d_and_infers_through_the_view(calls):
     torch.manual_seed(0)
     conv = FlatConv3d(4, 6, (3, 3, 1), padding=(1, 1, 0))
     plain = nn.Conv3d(4, 6, (3, 3, 1), padding=(1, 1, 0))
@@ -94,12 +93,54 @@ def test_flat_conv3d_is_an_nn_conv3d_and_only_infers_through_the_view(
     assert calls, 'no 2D conv ran in inference'
     calls.clear()
     trained = conv(x.requires_grad_())
-    assert not calls, 'a 2D conv ran while a gradient was recorded'
+    assert not calls, 'a 2D conv trained over small frames'
     trained.sum().backward()
     assert x.grad is not None and conv.weight.grad is not None
     torch.testing.assert_close(
         inferred, plain(x).detach(), rtol=1e-5, atol=1e-5
     )
+
+
+@pytest.mark.parametrize(
+    'frame,layout,stride,runs_2d',
+    [
+        ((32, 32), CL, 1, True),  # 1024 pixels: the 2D conv
+        ((16, 64), CL, 1, True),
+        ((31, 32), CL, 1, False),  # a smaller frame
+        ((32, 32), torch.contiguous_format, 1, False),  # T cannot join N
+        ((32, 32), CL, (1, 2, 2), False),  # strided
+    ],
+)
+def test_a_kernel_flat_along_t_trains_over_large_frames_as_a_2d_conv(
+    frame, layout, stride, runs_2d, calls
+):
+    """In training a ``1xkxk`` kernel runs as a 2D conv over the frames
+    where they have at least TRAIN_MIN_FRAME pixels (in
+    ``channels_last_3d``, unit stride); output and input, weight and bias
+    gradients equal ``nn.Conv3d``'s either way, and so does the layout."""
+    torch.manual_seed(0)
+    assert frame[0] * frame[1] >= flat_conv.TRAIN_MIN_FRAME or not runs_2d
+    conv = FlatConv3d(5, 6, (1, 3, 3), stride, padding=(0, 1, 1))
+    plain = nn.Conv3d(5, 6, (1, 3, 3), stride, padding=(0, 1, 1))
+    plain.load_state_dict(conv.state_dict())
+    x = torch.randn(2, 5, 3, *frame)
+    fast_input = x.clone(memory_format=layout).requires_grad_()
+    y = conv(fast_input, relu=True)
+    assert bool(calls) == runs_2d
+    assert y.is_contiguous(memory_format=layout)
+    plain_input = x.clone().requires_grad_()
+    expected = F.relu(plain(plain_input))
+    assert (expected == 0).any() and (expected > 0).any()
+    upstream = torch.randn_like(expected)
+    y.backward(upstream)
+    expected.backward(upstream)
+    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
+    for ours, theirs in (
+        (fast_input.grad, plain_input.grad),
+        (conv.weight.grad, plain.weight.grad),
+        (conv.bias.grad, plain.bias.grad),
+    ):
+        torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-4)
 
 
 @pytest.fixture(params=[1, 2], ids=['1-thread', '2-threads'])
