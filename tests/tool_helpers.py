@@ -163,6 +163,7 @@ optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9))
 param_scheduler = [dict(type='MultiStepLR', milestones=[1], by_epoch=True)]
 default_hooks = dict(logger=dict(interval=1),
                      checkpoint=dict(interval=1, save_best=None))
+randomness = dict(seed=0)
 """
 
 RAWFRAME_DATA = """dataset = dict(type='CheckedRawframeDataset', ann_file='@ANN@',

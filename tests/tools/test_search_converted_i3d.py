@@ -88,11 +88,13 @@ def test_the_original_i3d_converted_with_the_arch_gives_the_subnet(searched):
     rebuilt.eval()
     clip = torch.randn(2, 3, 4, 32, 32)
     with torch.no_grad():
+        # Two forms of one function (fused blocks against the supernet's
+        # masked kernels) that sum in different orders: equal to 1e-4.
         torch.testing.assert_close(
             rebuilt.backbone(clip),
             supernet.backbone(clip),
-            rtol=1e-5,
-            atol=1e-5,
+            rtol=1e-4,
+            atol=1e-4,
         )
 
 
