@@ -137,9 +137,12 @@ def cubic(
     stride: int = 1,
     activate: bool = True,
 ) -> PreActConv:
-    """A pre-activation 3x3x3 block (a stem conv or a down cell's prep)."""
+    """A pre-activation 3x3x3 block (a stem conv, a down cell's prep or an
+    end conv), its conv a :class:`FlatConv3d`, which calls oneDNN where
+    PyTorch would take its unvectorised kernel (one small sample, as the
+    first stem conv's one-channel input at batch 1 is)."""
     return PreActConv(
-        nn.Conv3d(in_channels, out_channels, 3, stride, 1, bias=False),
+        FlatConv3d(in_channels, out_channels, 3, stride, 1, bias=False),
         out_channels,
         norm_cfg,
         activate,

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn as nn
 from mmaction.registry import MODELS
-from model_helpers import assert_every_parameter_learns
+from model_helpers import assert_every_parameter_learns, count_calls
 from monai.data import create_test_image_3d
 from monai.inferers import sliding_window_inference
 from monai.losses import DiceCELoss
@@ -16,11 +16,13 @@ from monai.losses import DiceCELoss
 from cakes_mm.models import C2FNAS, DenseNet3D, UNet3D
 from cakes_mm.models.convert import convert_to_pmscn
 from cakes_mm.models.layers import CAKESConv3d, PmSCn
+from cakes_mm.models.layers.flat_conv import FlatConv3d
 from cakes_mm.models.search import CAKESSearchConv3d, search_layers
 
 from .small import ALL_OPS, SMALL, small
 
 CAKES = dict(type='cakes', op_set=ALL_OPS)
+CL = torch.channels_last_3d
 COST_SEARCH = dict(
     type='cakes_search', op_set=['kxkxk', 'kxkx1', '1x1xk'], mode='cost'
 )
@@ -138,6 +140,33 @@ def test_c2fnas_op_changes_the_17_op_convs_only(op, kind):
         assert [row.name.split(' + ')[0] for row in model.report.layers] == [
             n for n, _ in op_convs(reference)
         ]
+
+
+def test_c2fnas_skeleton_convs_call_onednn_for_one_small_sample(monkeypatch):
+    """C2FNAS's 3x3x3 stem, prep and end convs are FlatConv3d (same state
+    dict): where PyTorch would run a conv on its unvectorised kernel, as the
+    first stem conv's one-channel input at batch 1 makes it, they call
+    oneDNN, which keeps ``channels_last_3d``, with nn.Conv3d's output."""
+    torch.manual_seed(0)
+    model = small(C2FNAS, CAKES).to(memory_format=CL)
+    inside = tuple(f'{name}.' for name, _ in op_convs(model))
+    skeleton = [
+        m
+        for name, m in model.named_modules()
+        if isinstance(m, nn.Conv3d)
+        and m.kernel_size == (3, 3, 3)
+        and not name.startswith(inside)
+    ]
+    assert len(skeleton) == 7
+    assert all(type(m) is FlatConv3d for m in skeleton)
+    calls = count_calls(monkeypatch, torch, 'mkldnn_convolution')
+    stem = model.stem[0].conv
+    x = torch.randn(1, 1, 32, 16, 16).contiguous(memory_format=CL)
+    y = stem(x)
+    assert calls, 'PyTorch ran the conv on its own kernel'
+    assert y.is_contiguous(memory_format=CL) and not y.is_contiguous()
+    expected = nn.functional.conv3d(x.contiguous(), stem.weight, None, 1, 1)
+    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
 
 
 def test_2d_and_p3d_op_convs():
