@@ -19,6 +19,24 @@ CL = torch.channels_last_3d
 FLAT = [(1, 3, 3), (3, 3, 1), (3, 1, 3), (3, 1, 1), (1, 1, 3), (1, 3, 1)]
 
 
+def assert_trains_alike(ours, theirs, upstream=None):
+    """Backpropagate ``upstream`` (seeded random by default) through two
+    (conv, input, output) triples; their outputs, and their input, weight
+    and bias gradients, are equal."""
+    (conv, x, y), (plain, plain_x, expected) = ours, theirs
+    if upstream is None:
+        upstream = torch.randn_like(expected)
+    y.backward(upstream)
+    expected.backward(upstream)
+    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
+    for mine, reference in (
+        (x.grad, plain_x.grad),
+        (conv.weight.grad, plain.weight.grad),
+        (conv.bias.grad, plain.bias.grad),
+    ):
+        torch.testing.assert_close(mine, reference, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize(
     'kernel,layout,dilation,relu',
     list(
@@ -131,16 +149,7 @@ def test_a_kernel_flat_along_t_trains_over_large_frames_as_a_2d_conv(
     plain_input = x.clone().requires_grad_()
     expected = F.relu(plain(plain_input))
     assert (expected == 0).any() and (expected > 0).any()
-    upstream = torch.randn_like(expected)
-    y.backward(upstream)
-    expected.backward(upstream)
-    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
-    for ours, theirs in (
-        (fast_input.grad, plain_input.grad),
-        (conv.weight.grad, plain.weight.grad),
-        (conv.bias.grad, plain.bias.grad),
-    ):
-        torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-4)
+    assert_trains_alike((conv, fast_input, y), (plain, plain_input, expected))
 
 
 @pytest.fixture(params=[1, 2], ids=['1-thread', '2-threads'])
@@ -171,17 +180,12 @@ def test_a_kernel_flat_along_h_and_w_trains_through_the_view_on_one_thread(
     y = conv(fast_input)
     assert bool(calls) == (threads == 1)
     assert y.is_contiguous(memory_format=CL)
-    y.backward(upstream)
     plain_input = x.clone().requires_grad_()
-    expected = plain(plain_input)
-    expected.backward(upstream)
-    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
-    for ours, theirs in (
-        (fast_input.grad, plain_input.grad),
-        (conv.weight.grad, plain.weight.grad),
-        (conv.bias.grad, plain.bias.grad),
-    ):
-        torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-4)
+    assert_trains_alike(
+        (conv, fast_input, y),
+        (plain, plain_input, plain(plain_input)),
+        upstream,
+    )
 
 
 @pytest.fixture
