@@ -70,6 +70,63 @@ def placement(
     return positions, False
 
 
+def gather_channels(y: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """``y.index_select(1, order)`` for a permutation ``order`` of ``y``'s
+    channels, in ``y``'s memory layout.
+
+    ``index_select`` first copies a ``channels_last`` / ``channels_last_3d``
+    tensor to the default layout and returns that layout, so every later
+    layer would run in it (and a norm's backward then mixes layouts, which
+    is slow on the CPU); its backward scatters into zeros. On such a tensor
+    the channels are instead gathered along the last axis of its
+    channels-last view, and the backward gathers the gradient by the inverse
+    permutation. A trace (an ONNX export) keeps ``index_select``.
+
+    Args:
+        y (torch.Tensor): (N, C, ...).
+        order (torch.Tensor): A permutation of ``range(C)``.
+
+    Returns:
+        torch.Tensor: ``y``'s channels in that order, in ``y``'s layout.
+    """
+    if _is_channels_last(y) and not torch.jit.is_tracing():
+        return _ChannelPermutation.apply(y, order)
+    return y.index_select(1, order)
+
+
+def _is_channels_last(y: torch.Tensor) -> bool:
+    """Whether ``y`` is in ``channels_last`` (4D) or ``channels_last_3d``
+    (5D) and not also in the default layout."""
+    layout = {4: torch.channels_last, 5: torch.channels_last_3d}.get(y.dim())
+    return (
+        layout is not None
+        and not y.is_contiguous()
+        and y.is_contiguous(memory_format=layout)
+    )
+
+
+def _take_channels(y: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """``y``'s channels in ``order``, gathered in ``y``'s layout."""
+    if _is_channels_last(y):
+        return y.movedim(1, -1)[..., order].movedim(-1, 1)
+    return y.index_select(1, order)
+
+
+class _ChannelPermutation(torch.autograd.Function):
+    """A permutation of a channels-last tensor's channels, whose backward is
+    the inverse permutation (see :func:`gather_channels`)."""
+
+    @staticmethod
+    def forward(ctx, y: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(order)
+        return _take_channels(y, order)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (order,) = ctx.saved_tensors
+        return _take_channels(grad, torch.argsort(order)), None
+
+
 def place_channels(
     y: torch.Tensor, index: torch.Tensor, gather: bool, width: int
 ) -> torch.Tensor:
@@ -85,7 +142,7 @@ def place_channels(
         torch.Tensor: (N, width, ...).
     """
     if gather:
-        return y.index_select(1, index)
+        return gather_channels(y, index)
     out = y.new_zeros((y.shape[0], width) + y.shape[2:])
     return out.index_add(1, index, y)
 
@@ -274,7 +331,7 @@ class CAKESConv3d(SubKernelConv3d):
         outs = [self._run_block(x, block) for block in self.blocks[kind]]
         y = outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
         gather = getattr(self, f'gather_{kind}')
-        return y if gather is None else y.index_select(1, gather)
+        return y if gather is None else gather_channels(y, gather)
 
     def _run_block(self, x: torch.Tensor, block: Block) -> torch.Tensor:
         """One conv computing the groups of ``block``, in block order (a

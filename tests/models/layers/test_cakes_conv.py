@@ -2,7 +2,7 @@ import pytest
 import torch
 from model_helpers import assert_every_parameter_learns
 
-from cakes_mm.models.layers.cakes_conv import CAKESConv3d
+from cakes_mm.models.layers.cakes_conv import CAKESConv3d, gather_channels
 from cakes_mm.models.layers.p3d_conv import P3DConv3d
 from cakes_mm.models.layers.sub_kernels import SUB_KERNEL_NAMES
 
@@ -63,3 +63,43 @@ def test_p3d_inflation_starts_as_the_2d_conv_on_any_clip():
     )
     with pytest.raises(ValueError, match='C_in == C_out'):
         P3DConv3d(5, 6).inflate_from_2d(torch.randn(6, 5, 3, 3))
+
+
+@pytest.mark.parametrize(
+    'shape,layout',
+    [
+        ((2, 6, 3, 4, 5), torch.channels_last_3d),
+        ((2, 6, 4, 5), torch.channels_last),
+        ((2, 6, 3, 4, 5), torch.contiguous_format),
+    ],
+)
+def test_gather_channels_is_index_select_in_the_inputs_layout(shape, layout):
+    """A permutation of the channels, forward and backward, equal to
+    ``index_select``'s, and the output keeps a channels-last layout, which
+    ``index_select`` drops."""
+    torch.manual_seed(0)
+    order = torch.randperm(shape[1])
+    x = torch.randn(shape)
+    ours = x.clone(memory_format=layout).requires_grad_()
+    theirs = x.clone().requires_grad_()
+    y, expected = gather_channels(ours, order), theirs.index_select(1, order)
+    assert torch.equal(y, expected)
+    assert y.is_contiguous(memory_format=layout)
+    upstream = torch.randn(shape).contiguous(memory_format=layout)
+    y.backward(upstream)
+    expected.backward(upstream)
+    assert torch.equal(ours.grad, theirs.grad)
+
+
+def test_a_permuted_cakes_conv_keeps_channels_last_3d():
+    """A CAKES conv whose channels are placed by ``channel_order`` gives a
+    ``channels_last_3d`` input's output in that layout, equal to NCDHW's."""
+    torch.manual_seed(0)
+    conv = CAKESConv3d(
+        4, {'kxkxk': 3, '1xkxk': 3}, channel_order=[5, 0, 3, 1, 4, 2]
+    )
+    assert conv.gather_cpu is not None
+    x = torch.randn(2, 4, 3, 6, 6)
+    y = conv(x.contiguous(memory_format=torch.channels_last_3d))
+    assert y.is_contiguous(memory_format=torch.channels_last_3d)
+    torch.testing.assert_close(y, conv(x), rtol=1e-5, atol=1e-5)

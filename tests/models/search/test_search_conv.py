@@ -331,3 +331,20 @@ def test_a_supernet_step_with_paths_drawn_by_the_caller():
     for expected, result in outputs:
         torch.testing.assert_close(result, expected, atol=0, rtol=0)
     assert not torch.equal(outputs[0][0], outputs[1][0])  # new paths
+
+
+def test_a_drawn_path_keeps_channels_last_3d():
+    """A performance-mode layer puts its drawn channels back in place without
+    leaving ``channels_last_3d`` (outputs equal to NCDHW's), so the norms and
+    convs after it keep that layout in a search step."""
+    conv = randomised(CAKESSearchConv3d(4, 12, OPS, 'performance'))
+    conv.generator = torch.Generator().manual_seed(3)
+    conv.train()
+    conv.search_bn.eval()  # running stats, so outputs are comparable
+    x = torch.randn(2, 4, 5, 6, 6)
+    state = conv.generator.get_state()
+    plain = conv(x)
+    conv.generator.set_state(state)
+    y = conv(x.contiguous(memory_format=torch.channels_last_3d))
+    assert y.is_contiguous(memory_format=torch.channels_last_3d)
+    torch.testing.assert_close(y, plain, rtol=1e-5, atol=1e-5)
