@@ -10,11 +10,17 @@ and the spread (min-max) are reported. The supernet computes one drawn op
 per channel, so its step should cost about one path: the ratio to C2D is
 the issue's target (<= 1.3), and the ratio to the fixed network with the
 same op set split evenly shows the price of sampling itself.
+
+With ``--channels-last``, every model also runs in ``channels_last_3d``,
+and each ratio is also given with both sides at their faster layout.
 """
 
 import argparse
+import copy
+import math
 import statistics
 import time
+from typing import Dict, List
 
 import torch
 from timing import allocator_setting  # benchmarks/timing.py
@@ -40,6 +46,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--device', default='cpu')
     parser.add_argument(
         '--op-sets', nargs='+', default=list(OP_SETS), choices=list(OP_SETS)
+    )
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='also run every model in channels_last_3d',
     )
     return parser.parse_args()
 
@@ -81,12 +92,19 @@ def main() -> None:
     clip = torch.randn(
         args.batch, 3, args.frames, args.size, args.size, device=args.device
     )
+    layouts = {'': torch.contiguous_format}
+    if args.channels_last:
+        layouts[CHANNELS_LAST] = torch.channels_last_3d
     steps = {}
     for name, backbone in models(args.op_sets):
         backbone.init_weights()
         backbone.to(args.device).train()
-        steps[name] = step_fn(backbone, clip, args.device)
-        steps[name]()  # warm-up
+        for suffix, layout in layouts.items():
+            net = backbone if not suffix else copy.deepcopy(backbone)
+            net.to(memory_format=layout)
+            inputs = clip.contiguous(memory_format=layout)
+            steps[name + suffix] = step_fn(net, inputs, args.device)
+            steps[name + suffix]()  # warm-up
     times = {name: [] for name in steps}
     for r in range(args.repeat):
         for name, step in steps.items():
@@ -117,6 +135,32 @@ def main() -> None:
             f'| {name} | {median:.3f} | {min(values):.3f}-'
             f'{max(values):.3f} | {median / base:.2f} | {same} |'
         )
+    if args.channels_last:
+        print(best_layout_ratios(times))
+
+
+#: The name suffix of a model run in ``channels_last_3d``.
+CHANNELS_LAST = ', channels_last_3d'
+
+
+def best_layout_ratios(times: Dict[str, List[float]]) -> str:
+    """Each model's median step at its faster layout, over C2D's at its
+    faster layout.
+
+    Args:
+        times (dict[str, list[float]]): Step times by row name.
+
+    Returns:
+        str: One line per model.
+    """
+    best = {}
+    for name, values in times.items():
+        model = name.removesuffix(CHANNELS_LAST)
+        best[model] = min(best.get(model, math.inf), statistics.median(values))
+    base = best['C2D (fixed)']
+    return '\nEach at its faster layout, ratio to C2D: ' + ', '.join(
+        f'{model} {step / base:.2f}' for model, step in best.items()
+    )
 
 
 if __name__ == '__main__':
