@@ -328,7 +328,10 @@ class CAKESSearchConv3d(SubKernelConv3d):
         for (_, name, _), index in zip(used, channels):
             conv = self.convs[name]
             bias = None if conv.bias is None else conv.bias[index]
-            outs.append(conv._conv_forward(x, conv.weight[index], bias))
+            # box_conv: the op's own conv, kept off PyTorch's unvectorised
+            # kernel, which would return the default layout.
+            box = box_size((name,), self.kernel_size)
+            outs.append(box_conv(x, conv.weight[index], bias, box, self))
         y = self._normalize(torch.cat(outs, dim=1), pairs)
         return place_channels(y, order, gather, self.out_channels)
 
