@@ -34,6 +34,8 @@ OP_SETS = {
     '23d': ['kxkxk', '1xkxk'],
     '123d': ['kxkxk', '1xkxk', 'kx1x1'],
 }
+#: The name suffix of a model run in ``channels_last_3d``.
+CHANNELS_LAST = ', channels_last_3d'
 
 
 def parse_args() -> argparse.Namespace:
@@ -137,10 +139,6 @@ def main() -> None:
         )
     if args.channels_last:
         print(best_layout_ratios(times))
-
-
-#: The name suffix of a model run in ``channels_last_3d``.
-CHANNELS_LAST = ', channels_last_3d'
 
 
 def best_layout_ratios(times: Dict[str, List[float]]) -> str:

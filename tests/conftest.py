@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.registry import init_default_scope
+from model_helpers import torch_threads
 
 import cakes_mm  # noqa: F401
 
@@ -44,3 +45,10 @@ def pytest_fixture_setup(fixturedef, request):
     if fixturedef.scope != 'function':
         seed_everything()
     return (yield)
+
+
+@pytest.fixture(params=[1, 2], ids=['1-thread', '2-threads'])
+def threads(request):
+    """torch on one thread, then on two, for the test, restored after it."""
+    with torch_threads(request.param) as count:
+        yield count

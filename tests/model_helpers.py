@@ -1,11 +1,13 @@
 """Helpers shared by the model tests: random "trained" norms, random 2D
-ResNet checkpoints in torchvision's key layout, and the check that every
-parameter of a network learns."""
+ResNet checkpoints in torchvision's key layout, the check that every
+parameter of a network learns, a call counter and a thread-count block."""
 
 import re
 from collections import defaultdict
+from contextlib import contextmanager
 from functools import partial
 
+import torch
 from mmaction.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
@@ -210,3 +212,19 @@ def count_calls(monkeypatch, owner, name):
         lambda *args, **kwargs: calls.append(1) or function(*args, **kwargs),
     )
     return calls
+
+
+@contextmanager
+def torch_threads(count):
+    """Run torch on ``count`` intra-op threads inside the block (one, as
+    under torchrun and in the demos), and restore the count after it.
+
+    Args:
+        count (int): The number of threads.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield count
+    finally:
+        torch.set_num_threads(before)

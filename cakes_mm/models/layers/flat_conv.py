@@ -311,10 +311,9 @@ class FlatConv3d(nn.Conv3d):
     would run it on its unvectorised kernel, it runs through oneDNN
     (:func:`conv3d_in_onednn`), in training too. Every other case, and a
     trace (an ONNX export keeps its 3D conv node), is ``nn.Conv3d``'s own
-    forward. It can
-    also apply ReLU to its output, which the 2D form does in the conv's own
-    call, and take an input whose spatial axes are its kernel's in another
-    order (``axes``), as PmSCn's streams may give it."""
+    forward. It can also apply ReLU to its output, which the 2D form does in
+    the conv's own call, and take an input whose spatial axes are its
+    kernel's in another order (``axes``), as PmSCn's streams may give it."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -341,8 +340,8 @@ class FlatConv3d(nn.Conv3d):
             torch.Tensor: The conv's output (after ReLU if ``relu``).
         """
         weight, stride, padding, dilation = self._in_axes(axes)
-        numeric_zero_padding = self.padding_mode == 'zeros' and not (
-            isinstance(padding, str)
+        numeric_zero_padding = self.padding_mode == 'zeros' and not isinstance(
+            padding, str
         )
         inferring = (
             not torch.is_grad_enabled()

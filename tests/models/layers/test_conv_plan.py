@@ -1,6 +1,6 @@
 import pytest
 import torch
-from model_helpers import count_calls
+from model_helpers import count_calls, torch_threads
 
 from cakes_mm.models.layers import cakes_conv, conv_plan
 from cakes_mm.models.layers.cakes_conv import CAKESConv3d
@@ -145,14 +145,10 @@ def test_on_one_thread_kx1x1_groups_train_in_channels_last_3d(
     conv = CAKESConv3d(8, choice, plan=plan, padding_mode=padding_mode)
     assert ('kx1x1',) in conv.blocks['cpu']
     x, upstream = torch.randn(2, 8, 4, 5, 3), torch.randn(2, 8, 4, 5, 3)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         ours = output_and_gradients(
             conv, x.contiguous(memory_format=CL), upstream
         )
-    finally:
-        torch.set_num_threads(before)
     assert ours[0].is_contiguous(memory_format=CL)
     assert_all_close(ours, output_and_gradients(conv, x, upstream))
 

@@ -152,16 +152,6 @@ def test_a_kernel_flat_along_t_trains_over_large_frames_as_a_2d_conv(
     assert_trains_alike((conv, fast_input, y), (plain, plain_input, expected))
 
 
-@pytest.fixture(params=[1, 2], ids=['1-thread', '2-threads'])
-def threads(request):
-    """torch on this many threads for the test (one, as under torchrun and
-    in the demos), restored after it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(request.param)
-    yield request.param
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize('kernel', [(3, 1, 1), (1, 1, 1)])
 def test_a_kernel_flat_along_h_and_w_trains_through_the_view_on_one_thread(
     kernel, threads, calls

@@ -333,15 +333,6 @@ def test_a_supernet_step_with_paths_drawn_by_the_caller():
     assert not torch.equal(outputs[0][0], outputs[1][0])  # new paths
 
 
-@pytest.fixture(params=[1, 2], ids=['1-thread', '2-threads'])
-def threads(request):
-    """torch on this many threads for the test, restored after it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(request.param)
-    yield request.param
-    torch.set_num_threads(before)
-
-
 def test_a_drawn_path_keeps_channels_last_3d(threads):
     """A performance-mode layer puts its drawn channels back in place without
     leaving ``channels_last_3d`` (outputs equal to NCDHW's), so the norms and
