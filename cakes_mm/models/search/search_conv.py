@@ -39,7 +39,7 @@ from ..layers.kernel_shrinking import inflate_kernel, shrink_kernel
 from ..layers.sub_kernels import IntOr3, SubKernelConv3d, check_op_set
 from ..utils import Link
 from .derive import DERIVE_MODES, check_choice, derive_mask, mask_to_choice
-from .paths import host_to_device, indices_to, sample_paths
+from .paths import drawn_filters, host_to_device, indices_to, sample_paths
 
 SEARCH_MODES = ('performance', 'cost')
 COST_OUTPUTS = ('sum', 'concat')
@@ -327,11 +327,14 @@ class CAKESSearchConv3d(SubKernelConv3d):
         outs = []
         for (_, name, _), index in zip(used, channels):
             conv = self.convs[name]
-            bias = None if conv.bias is None else conv.bias[index]
+            weight = drawn_filters(conv.weight, index)
+            bias = (
+                None if conv.bias is None else drawn_filters(conv.bias, index)
+            )
             # box_conv: the op's own conv, kept off PyTorch's unvectorised
             # kernel, which would return the default layout.
             box = box_size((name,), self.kernel_size)
-            outs.append(box_conv(x, conv.weight[index], bias, box, self))
+            outs.append(box_conv(x, weight, bias, box, self))
         y = self._normalize(torch.cat(outs, dim=1), pairs)
         return place_channels(y, order, gather, self.out_channels)
 
