@@ -51,6 +51,7 @@ from cakes_mm.analysis import Complexity, model_complexity
 from cakes_mm.environment import silence_irrelevant_warnings
 from cakes_mm.fileio import atomic_write
 from cakes_mm.models.search import dump_chosen
+from cakes_mm.models.search.paths import reserve_conv_plans
 
 RESULTS = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
 RELEASED = [
@@ -496,6 +497,7 @@ def machine(args) -> str:
 
 def main() -> None:
     args = parse_args()
+    reserve_conv_plans()  # as the search hook does, before any conv
     torch.set_num_threads(args.threads)
     init_default_scope('mmaction')
     shape = (1, 3, args.frames, args.size, args.size)

@@ -28,6 +28,7 @@ from timing import allocator_setting  # benchmarks/timing.py
 import cakes_mm  # noqa: F401
 from cakes_mm.environment import silence_irrelevant_warnings
 from cakes_mm.models import CAKESResNet, CAKESResNetSupernet
+from cakes_mm.models.search.paths import reserve_conv_plans
 
 OP_SETS = {
     '12d': ['1xkxk', 'kx1x1'],
@@ -89,6 +90,7 @@ def step_fn(backbone, clip, device):
 
 def main() -> None:
     args = parse_args()
+    reserve_conv_plans()  # as the search hook does, before any conv
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     clip = torch.randn(

@@ -1,6 +1,7 @@
 """Each job of the CAKES search, as its own hook used alone."""
 
 import json
+import os
 
 import pytest
 import torch
@@ -20,6 +21,10 @@ from cakes_mm.models.search import (
     is_frozen,
     search_layers,
     subnet_complexity,
+)
+from cakes_mm.models.search.paths import (
+    CONV_PLAN_CACHE,
+    ONEDNN_CACHE_VARIABLE,
 )
 from engine.fake_runner import (
     assert_pinned,
@@ -127,10 +132,13 @@ def test_dump_hook_does_not_rewrite_a_resumed_frozen_choice(tmp_path):
     assert not (tmp_path / 'arch_frozen.json').exists()
 
 
-def test_path_hook_alone_seeds_saves_and_restores(tmp_path):
+def test_path_hook_alone_seeds_saves_and_restores(tmp_path, monkeypatch):
+    monkeypatch.setenv(ONEDNN_CACHE_VARIABLE, 'restored after the test')
+    monkeypatch.delenv(ONEDNN_CACHE_VARIABLE)
     runner = make_runner(tmp_path)
     hook = SearchPathHook()
     hook.before_run(runner)
+    assert os.environ[ONEDNN_CACHE_VARIABLE] == str(CONV_PLAN_CACHE)
     torch.testing.assert_close(
         hook.path_generator.get_state(),
         torch.Generator().manual_seed(runner.seed).get_state(),

@@ -8,6 +8,7 @@ from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 
 from ...models.search import share_path_generator
+from ...models.search.paths import reserve_conv_plans
 from .search_state import searched_layers
 
 
@@ -16,7 +17,9 @@ class SearchPathHook(Hook):
     """Make a CAKES search draw the same paths when it is resumed.
 
     Before the run it gives every searched layer one generator, seeded
-    from the run's seed (0 when the run has none). Each checkpoint keeps
+    from the run's seed (0 when the run has none), and lets oneDNN keep
+    the conv plans of the drawn paths
+    (:func:`~cakes_mm.models.search.paths.reserve_conv_plans`). Each checkpoint keeps
     the generator's state under ``checkpoint['cakes_search']
     ['path_generator']``, and loading one restores it; a checkpoint
     without it leaves the generator as seeded.
@@ -32,6 +35,7 @@ class SearchPathHook(Hook):
     def before_run(self, runner) -> None:
         """Seed the searched layers' shared generator from the run."""
         searched_layers(runner, type(self).__name__)
+        reserve_conv_plans()
         seed = runner.seed if runner.seed is not None else 0
         self.path_generator = share_path_generator(runner.model, seed)
 

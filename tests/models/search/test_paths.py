@@ -1,7 +1,14 @@
+import os
+
 import pytest
 import torch
 
-from cakes_mm.models.search.paths import drawn_filters
+from cakes_mm.models.search.paths import (
+    CONV_PLAN_CACHE,
+    ONEDNN_CACHE_VARIABLE,
+    drawn_filters,
+    reserve_conv_plans,
+)
 
 
 @pytest.mark.parametrize(
@@ -28,3 +35,15 @@ def test_drawn_filters_of_a_bias():
     assert out.tolist() == [5.0, 1.0]
     out.backward(torch.tensor([2.0, 3.0]))
     assert bias.grad.tolist() == [0.0, 3.0, 0.0, 0.0, 0.0, 2.0]
+
+
+def test_reserve_conv_plans_sets_the_cache_and_keeps_a_users_setting(
+    monkeypatch,
+):
+    monkeypatch.setenv(ONEDNN_CACHE_VARIABLE, 'restored after the test')
+    monkeypatch.delenv(ONEDNN_CACHE_VARIABLE)
+    reserve_conv_plans()
+    assert os.environ[ONEDNN_CACHE_VARIABLE] == str(CONV_PLAN_CACHE)
+    monkeypatch.setenv(ONEDNN_CACHE_VARIABLE, '100')
+    reserve_conv_plans(8192)
+    assert os.environ[ONEDNN_CACHE_VARIABLE] == '100'
