@@ -153,7 +153,7 @@ class CAKESSearchConv3d(SubKernelConv3d):
         #: the ops' common box, each channel's filter its drawn op's,
         #: zero-padded: shapes that do not change from step to step, so
         #: that a GPU keeps its conv plans and a CUDA graph can replay the
-        #: step. None (the default) is dense on a GPU only.
+        #: step. None (the default) is dense on a GPU and while compiling.
         self.dense_paths: Optional[bool] = None
         #: Whether forward draws the path; a caller that replays a CUDA
         #: graph sets it False and calls :meth:`draw_path` before each step.
@@ -202,10 +202,17 @@ class CAKESSearchConv3d(SubKernelConv3d):
         return sample_paths(num_ops, self.channels, self.generator)
 
     def active_mask(self) -> torch.Tensor:
-        """The pairs this call computes, by state (see the module doc)."""
+        """The pairs this call computes, by state (see the module doc); a
+        path drawn before the call (:meth:`draw_path`) where the layer does
+        not draw in forward."""
         if self.fixed_on_cpu is not None:
             return self.fixed_on_cpu
-        return self.sample_mask() if self.training else self.derived_mask()
+        if not self.training:
+            return self.derived_mask()
+        if self.mode == 'performance' and not self.draws_in_forward:
+            ops = torch.arange(len(self.op_set))
+            return self.drawn.cpu() == ops[:, None]
+        return self.sample_mask()
 
     @property
     def current_choice(self) -> Dict[str, int]:
@@ -290,7 +297,9 @@ class CAKESSearchConv3d(SubKernelConv3d):
         )
         if not drawing:
             return False
-        return x.is_cuda if self.dense_paths is None else self.dense_paths
+        if self.dense_paths is None:
+            return x.is_cuda or torch.compiler.is_compiling()
+        return self.dense_paths
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Compute the active pairs, normalise them in one call and place
@@ -299,12 +308,16 @@ class CAKESSearchConv3d(SubKernelConv3d):
         A drawn path is a CPU mask: its channel indices, and where the
         output channels go, are found on the CPU and copied to the device
         at once (:func:`indices_to`), so a search step never waits for the
-        device.
+        device. While compiling, every state computes shapes that do not
+        depend on the pairs (:meth:`_forward_dense`,
+        :meth:`_forward_all_pairs`), so the graph has no break.
         """
         if self.search_bn.training and self.search_bn.track_running_stats:
             self.search_bn.num_batches_tracked.add_(1)
         if self.uses_dense_path(x):
             return self._forward_dense(x)
+        if torch.compiler.is_compiling():
+            return self._forward_all_pairs(x)
         mask = self.active_mask().cpu()  # already there in training
         used = [
             (o, name, mask[o].nonzero().squeeze(1))
@@ -337,6 +350,44 @@ class CAKESSearchConv3d(SubKernelConv3d):
             outs.append(box_conv(x, weight, bias, box, self))
         y = self._normalize(torch.cat(outs, dim=1), pairs)
         return place_channels(y, order, gather, self.out_channels)
+
+    def _forward_all_pairs(self, x: torch.Tensor) -> torch.Tensor:
+        """Every (op, channel) pair computed and normalised, the inactive
+        ones zeroed: the sparse path's output, with shapes that do not
+        depend on which pairs are active (what a compiled graph needs).
+
+        The active pairs are the frozen ones, every pair in cost-mode
+        training, or the derived ones in eval. The running statistics of
+        the inactive pairs are put back as they were.
+        """
+        if self.fixed_on_cpu is not None:
+            mask = self.fixed_mask  # the frozen pairs, on the device
+        else:
+            mask = self.active_mask().to(x.device)
+        keep = mask.flatten()
+        k = self.kernel_size
+        y = torch.cat(
+            [
+                box_conv(x, conv.weight, conv.bias, box_size((name,), k), self)
+                for name, conv in self.convs.items()
+            ],
+            dim=1,
+        )
+        norm = self.search_bn
+        tracked = norm.training and norm.track_running_stats
+        before = [s.clone() for s in self._running_stats()] if tracked else []
+        y = self._normalize(y, torch.arange(keep.numel(), device=y.device))
+        with torch.no_grad():
+            for stat, old in zip(self._running_stats(), before):
+                stat.copy_(torch.where(keep, stat, old))
+        y = y * keep.to(y.dtype).view(1, -1, *([1] * (y.dim() - 2)))
+        if self.out_channels > self.channels:  # cost mode's 'concat'
+            return y
+        return y.unflatten(1, (len(self.op_set), self.channels)).sum(dim=1)
+
+    def _running_stats(self) -> List[torch.Tensor]:
+        """The norm's running mean and variance."""
+        return [self.search_bn.running_mean, self.search_bn.running_var]
 
     def _forward_dense(self, x: torch.Tensor) -> torch.Tensor:
         """A drawn path as one conv: every channel's filter is its drawn
