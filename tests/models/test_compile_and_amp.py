@@ -50,6 +50,12 @@ def converted_monai_unet():
     return net
 
 
+def supernet(mode):
+    return CAKESResNetSupernet(
+        op=dict(type='cakes_search', op_set=OPS, mode=mode), base_channels=8
+    )
+
+
 NETWORKS = {
     'cakes_resnet': (cakes_resnet, CLIP),
     'cakes_resnet_deploy': (lambda: cakes_resnet(deploy=True), CLIP),
@@ -109,9 +115,7 @@ def test_the_supernet_compiles_whole_in_every_state_and_equals_eager(
     mode, state
 ):
     torch.manual_seed(0)
-    net = CAKESResNetSupernet(
-        op=dict(type='cakes_search', op_set=OPS, mode=mode), base_channels=8
-    )
+    net = supernet(mode)
     # float64: in training the deepest norms see a few values each, which
     # would magnify float32 rounding (the two forms sum in other orders).
     randomise_norms(net).double().train(state != 'eval')
@@ -145,14 +149,22 @@ def test_the_supernet_compiles_whole_in_every_state_and_equals_eager(
 # instance norms see 2³ voxels, where a bf16 variance can round to zero and
 # the gradients overflow; one CI run saw it. Its op is checked in bf16 by
 # test_a_cakes_conv_in_bf16_is_its_fp32_output_rounded.
-BF16_NETWORKS = [
-    n for n in NETWORKS if 'deploy' not in n and 'c2fnas' not in n
-]
+BF16_NETWORKS = {
+    name: case
+    for name, case in NETWORKS.items()
+    if 'deploy' not in name and 'c2fnas' not in name
+}
+BF16_NETWORKS.update(
+    {
+        f'supernet_{mode}': (lambda mode=mode: supernet(mode), CLIP)
+        for mode in ('performance', 'cost')
+    }
+)
 
 
 @pytest.mark.parametrize('name', BF16_NETWORKS)
 def test_a_network_trains_in_bf16_autocast_close_to_fp32(name):
-    build, shape = NETWORKS[name]
+    build, shape = BF16_NETWORKS[name]
     torch.manual_seed(0)
     net = randomise_norms(build()).train()
     x = torch.randn((2,) + shape[1:])
