@@ -137,8 +137,7 @@ def test_the_supernet_compiles_whole_in_every_state_and_equals_eager(
         for a, b in zip(running_stats(net), running_stats(eager)):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
         if draw is not None:
-            draw()
-            draw_paths_before_calls(eager)
+            draw()  # eager, a copy, already takes its paths from the caller
             for a, b in zip(net.modules(), eager.modules()):
                 if hasattr(a, 'drawn'):
                     b.drawn.copy_(a.drawn)

@@ -19,10 +19,10 @@ class SearchPathHook(Hook):
     Before the run it gives every searched layer one generator, seeded
     from the run's seed (0 when the run has none), and lets oneDNN keep
     the conv plans of the drawn paths
-    (:func:`~cakes_mm.models.search.paths.reserve_conv_plans`). Each checkpoint keeps
-    the generator's state under ``checkpoint['cakes_search']
-    ['path_generator']``, and loading one restores it; a checkpoint
-    without it leaves the generator as seeded.
+    (:func:`~cakes_mm.models.search.paths.reserve_conv_plans`). Each
+    checkpoint keeps the generator's state under
+    ``checkpoint['cakes_search']['path_generator']``, and loading one
+    restores it; a checkpoint without it leaves the generator as seeded.
 
     :class:`CAKESSearchHook` includes this hook.
     """

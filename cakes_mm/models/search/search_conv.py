@@ -210,9 +210,15 @@ class CAKESSearchConv3d(SubKernelConv3d):
         if not self.training:
             return self.derived_mask()
         if self.mode == 'performance' and not self.draws_in_forward:
-            ops = torch.arange(len(self.op_set))
-            return self.drawn.cpu() == ops[:, None]
+            return self.drawn_mask().cpu()
         return self.sample_mask()
+
+    def drawn_mask(self) -> torch.Tensor:
+        """The last path :meth:`draw_path` drew, as a bool (num_ops, C)
+        mask on the device, one-hot by comparison (``F.one_hot`` checks its
+        input's range on the host, which a CUDA graph cannot capture)."""
+        ops = torch.arange(len(self.op_set), device=self.drawn.device)
+        return self.drawn == ops[:, None]
 
     @property
     def current_choice(self) -> Dict[str, int]:
@@ -397,10 +403,7 @@ class CAKESSearchConv3d(SubKernelConv3d):
             self.draw_path()
         box = box_size(self.op_set, self.kernel_size)
         convs = [self.convs[name] for name in self.op_set]
-        ops = torch.arange(len(convs), device=self.drawn.device)
-        # (ops, C) one-hot, by comparison: F.one_hot checks its input's
-        # range on the host, which a CUDA graph cannot capture.
-        chosen = (self.drawn == ops[:, None]).to(convs[0].weight)
+        chosen = self.drawn_mask().to(convs[0].weight)
         weight = sum(
             pick.view(-1, 1, 1, 1, 1) * pad_to_box(conv.weight, box)
             for pick, conv in zip(chosen, convs)
