@@ -143,6 +143,21 @@ class PmSCnBasicBlock(nn.Module):
                 out = self.relu(out)
         return self.relu(out + identity)
 
+    def fold_unit_norms(self) -> int:
+        """Fold the norm after each PmSCn unit into the unit's 1D convs
+        (:meth:`~cakes_mm.models.layers.pmscn.PmSCn.absorb_norm`) and drop
+        it (deploy form).
+
+        Returns:
+            int: How many norms were folded.
+        """
+        folded = 0
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            if isinstance(conv, PmSCn) and conv.absorb_norm(norm):
+                self.norms[i] = nn.Identity()
+                folded += 1
+        return folded
+
 
 @MODELS.register_module()
 class PmSCnResNet(ResNet3dBase):
@@ -305,10 +320,15 @@ class PmSCnResNet(ResNet3dBase):
 
     def switch_to_deploy(self) -> None:
         """Fold the batch norms inside the PmSCn units into their 2D convs
-        (:func:`~cakes_mm.models.layers.pmscn.switch_pmscn_to_deploy`); the
-        eval-mode output is unchanged."""
+        (:func:`~cakes_mm.models.layers.pmscn.switch_pmscn_to_deploy`), and
+        each block's norm after a unit into the unit's 1D convs
+        (:meth:`PmSCnBasicBlock.fold_unit_norms`); the eval-mode output is
+        unchanged. The stem's and the shortcuts' norms stay, as in the 3D
+        network."""
         if not self.deploy:
             switch_pmscn_to_deploy(self)
+            for block in self.blocks().values():
+                block.fold_unit_norms()
             self.deploy = True
 
     def forward_stem(self, x: torch.Tensor) -> torch.Tensor:

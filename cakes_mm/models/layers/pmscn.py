@@ -39,7 +39,10 @@ has a bias; with ``bias=True`` (a converted conv that had one) each stream's
 a stream is folded into the 2D conv before it, which gains a bias, and the
 norm becomes an identity; the unit then computes what it computed in eval
 mode with one pass fewer over memory per 2D conv. Norms that use the batch's
-own statistics (instance or group norms) cannot fold and stay.
+own statistics (instance or group norms) cannot fold and stay. A batch norm
+that follows the unit folds too, into the streams' 1D convs, each taking the
+slice of it that its filters give (:meth:`PmSCn.absorb_norm`); the network
+that owns that norm drops it (``PmSCnResNet`` does so in its deploy form).
 """
 
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -287,20 +290,38 @@ class PmSCnStream(nn.Module):
         """
         folded = 0
         for i, (conv, norm) in enumerate(zip(self.convs2d, self.norms)):
-            if isinstance(norm, _BatchNorm) and norm.track_running_stats:
+            if folds_into_conv(norm):
                 self.convs2d[i] = conv_with_norm(conv, norm)
                 self.norms[i] = nn.Identity()
                 folded += 1
         return folded
 
 
-def conv_with_norm(conv: nn.Conv3d, norm: _BatchNorm) -> FlatConv3d:
+def folds_into_conv(norm: nn.Module) -> bool:
+    """Whether ``norm`` is a batch norm that normalises with running
+    statistics in eval mode, and so can fold into the conv before it.
+
+    Args:
+        norm (nn.Module): Any module.
+
+    Returns:
+        bool: True for a ``_BatchNorm`` that tracks running statistics.
+    """
+    return isinstance(norm, _BatchNorm) and norm.track_running_stats
+
+
+def conv_with_norm(
+    conv: nn.Conv3d, norm: _BatchNorm, channels: slice = slice(None)
+) -> FlatConv3d:
     """One conv computing ``norm(conv(x))`` with the norm's running
     statistics: the weight scaled by γ/σ per filter and a bias.
 
     Args:
         conv (nn.Conv3d): A conv, with or without a bias.
         norm (_BatchNorm): The batch norm after it.
+        channels (slice): The norm's channels that ``conv``'s filters
+            give, in order (a PmSCn stream gives a slice of the unit's
+            output). Defaults to all of them.
 
     Returns:
         FlatConv3d: The folded conv, on the conv's device, layout and
@@ -312,6 +333,7 @@ def conv_with_norm(conv: nn.Conv3d, norm: _BatchNorm) -> FlatConv3d:
     shift = -norm.running_mean * scale
     if norm.affine:
         shift = shift + norm.bias
+    scale, shift = scale[channels], shift[channels]
     if conv.bias is not None:
         shift = shift + conv.bias * scale
     fused = FlatConv3d(
@@ -438,6 +460,32 @@ class PmSCn(nn.Module):
             int: How many norms were folded.
         """
         return sum(stream.fold_norms() for stream in self.streams)
+
+    def absorb_norm(self, norm: nn.Module) -> bool:
+        """Fold a batch norm that follows the unit into the streams' 1D
+        convs: each stream's filters give a slice of the unit's channels, so
+        each takes that slice of the norm. Eval-mode outputs are unchanged,
+        and the norm must then be dropped (replaced by an identity) by the
+        caller.
+
+        Args:
+            norm (nn.Module): The norm applied to the unit's output.
+
+        Returns:
+            bool: Whether it was folded; False, with nothing changed, for a
+            norm that :func:`folds_into_conv` refuses or that does not have
+            the unit's width.
+        """
+        if not folds_into_conv(norm) or norm.num_features != self.out_channels:
+            return False
+        start = 0
+        for stream in self.streams:
+            width = stream.conv1d.out_channels
+            stream.conv1d = conv_with_norm(
+                stream.conv1d, norm, slice(start, start + width)
+            )
+            start += width
+        return True
 
 
 def switch_pmscn_to_deploy(model: nn.Module) -> int:

@@ -51,6 +51,32 @@ def test_non_affine_norms_and_conv_biases_fold_too():
     assert_deploy_equals_eval(unit, (2, 4, 4, 6, 6), randomise=False)
 
 
+@pytest.mark.parametrize('m,n', [(2, 2), (3, 1)])
+def test_a_norm_after_the_unit_folds_into_its_1d_convs(m, n):
+    torch.manual_seed(0)
+    unit = PmSCn(6, 8, m=m, n=n, bias=True)
+    norm = randomise_norms(nn.BatchNorm3d(8)).eval()
+    unit.eval()
+    x = torch.randn(2, 6, 4, 8, 8)
+    with torch.no_grad():
+        for stream in unit.streams:
+            stream.conv1d.bias.normal_()
+        before = norm(unit(x))
+        assert unit.absorb_norm(norm)
+        after = unit(x)
+    torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    'norm', [nn.BatchNorm3d(5), nn.InstanceNorm3d(8, affine=True)]
+)
+def test_a_norm_of_another_width_or_on_batch_statistics_is_refused(norm):
+    unit = PmSCn(4, 8, m=2, n=1)
+    convs = [stream.conv1d for stream in unit.streams]
+    assert not unit.absorb_norm(norm)
+    assert [stream.conv1d for stream in unit.streams] == convs
+
+
 def test_norms_on_batch_statistics_stay():
     unit = PmSCn(4, 6, m=2, n=1, norm_cfg=dict(type='IN3d'))
     assert unit.switch_to_deploy() == 0
@@ -115,6 +141,23 @@ def test_every_pmscn_network_deploys_to_its_eval_output(build, shape):
         for unit in units
         for stream in unit.streams
         for norm in stream.norms
+    )
+
+
+@pytest.mark.parametrize('n', [1, 2])
+def test_the_resnet_drops_the_norm_after_each_unit(n):
+    model = assert_deploy_equals_eval(
+        PmSCnResNet(depth=18, pmscn=dict(m=2, n=n), base_channels=4),
+        (1, 3, 4, 32, 32),
+    )
+    blocks = model.blocks().values()
+    assert all(
+        isinstance(norm, nn.Identity) for b in blocks for norm in b.norms
+    )
+    assert all(
+        isinstance(b.downsample[1], nn.BatchNorm3d)
+        for b in blocks
+        if b.downsample is not None
     )
 
 
