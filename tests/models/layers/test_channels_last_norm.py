@@ -6,7 +6,7 @@ import torch.nn as nn
 from model_helpers import count_calls
 
 from cakes_mm.models import PmSCn
-from cakes_mm.models.layers import channels_last_norm
+from cakes_mm.models.layers import channels_last_norm, fused_norm_relu
 from cakes_mm.models.layers.channels_last_norm import (
     _AlignedBatchNorm,
     _ChannelsLastInstanceNorm,
@@ -134,9 +134,11 @@ def test_sync_batch_norm_keeps_its_own_path():
 
 
 def test_pmscn_trains_alike_in_either_layout(monkeypatch):
-    """The channels-last unit takes the aligned norm (and its ReLU then
-    works in place on the norm's output); NCDHW takes PyTorch's. Outputs,
-    gradients and running stats agree."""
+    """Without the fused norm + ReLU kernels, the channels-last unit takes
+    the aligned norm (and its ReLU then works in place on the norm's
+    output); NCDHW takes PyTorch's. Outputs, gradients and running stats
+    agree."""
+    monkeypatch.setattr(fused_norm_relu, 'kernels', lambda: None)
     calls = []
     apply = _AlignedBatchNorm.apply
     monkeypatch.setattr(

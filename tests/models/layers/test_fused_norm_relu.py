@@ -1,0 +1,222 @@
+"""The fused batch norm + ReLU against PyTorch's two operators, and the
+loader of its C kernels: where they cannot be built, the plain path runs."""
+
+import copy
+import os
+import stat
+
+import pytest
+import torch
+import torch.nn as nn
+from model_helpers import torch_threads
+
+from cakes_mm.models import PmSCn
+from cakes_mm.models.layers import fused_norm_relu, native_kernels
+from cakes_mm.models.layers.fused_norm_relu import batch_norm_relu, row_fold
+
+CL = torch.channels_last_3d
+
+
+def channels_last(*shape, scale=3.0, shift=1.0, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(*shape, generator=generator) * scale + shift
+    return x.contiguous(memory_format=CL)
+
+
+def random_norm(channels, affine=True, momentum=0.1, seed=1):
+    torch.manual_seed(seed)
+    norm = nn.BatchNorm3d(channels, affine=affine, momentum=momentum)
+    if affine:
+        nn.init.uniform_(norm.weight, 0.5, 1.5)
+        nn.init.normal_(norm.bias, 0, 0.3)
+    return norm
+
+
+def away_from_the_kink(x, norm, margin=1e-3):
+    """Where the float64 pre-activation is at least ``margin`` from 0: a
+    ReLU's gradient there does not depend on float32 rounding."""
+    x = x.double()
+    mean = x.mean((0, 2, 3, 4), keepdim=True)
+    var = x.var((0, 2, 3, 4), unbiased=False, keepdim=True)
+    z = (x - mean) / (var + norm.eps).sqrt()
+    if norm.affine:
+        z = z * norm.weight.double().view(1, -1, 1, 1, 1)
+        z = z + norm.bias.double().view(1, -1, 1, 1, 1)
+    return z.abs() > margin
+
+
+def run_both(x, norm, threads=2):
+    """(plain, fused) results: output, input gradient, norm after the
+    step, and the output's grad_fn name."""
+    grad = channels_last(*x.shape, scale=1.0, shift=0.0, seed=7)
+    results = []
+    for fused in (False, True):
+        own = copy.deepcopy(norm)
+        x_own = x.clone().requires_grad_()
+        with torch_threads(threads):
+            if fused:
+                y = batch_norm_relu(x_own, own, nn.ReLU())
+            else:
+                y = torch.relu(own(x_own))
+            y.backward(grad)
+        results.append((y, x_own.grad, own, type(y.grad_fn).__name__))
+    return results
+
+
+@pytest.mark.parametrize(
+    'shape, affine, momentum',
+    [
+        ((2, 32, 4, 8, 8), True, 0.1),  # aligned width
+        ((2, 18, 4, 6, 6), True, 0.1),  # 8 voxels to a row
+        ((1, 5, 3, 3, 3), True, 0.1),  # 27 voxels: no fold divides them
+        ((2, 24, 2, 4, 4), False, None),  # no affine; cumulative average
+    ],
+)
+@pytest.mark.parametrize('threads', [1, 2])
+def test_fused_equals_the_norm_then_relu(shape, affine, momentum, threads):
+    x = channels_last(*shape)
+    norm = random_norm(shape[1], affine, momentum).train()
+    plain, fused = run_both(x, norm, threads)
+    assert fused[3] == '_BatchNormReLUBackward' != plain[3]
+    torch.testing.assert_close(fused[0], plain[0], rtol=1e-5, atol=1e-5)
+    assert fused[0].is_contiguous(memory_format=CL)
+    assert fused[1].is_contiguous(memory_format=CL)
+    far = away_from_the_kink(x, norm)
+    assert far.float().mean() > 0.99
+    torch.testing.assert_close(
+        fused[1][far], plain[1][far], rtol=1e-4, atol=1e-5
+    )
+    for name in ('running_mean', 'running_var', 'num_batches_tracked'):
+        torch.testing.assert_close(
+            getattr(fused[2], name), getattr(plain[2], name)
+        )
+    if affine:
+        for name in ('weight', 'bias'):
+            torch.testing.assert_close(
+                getattr(fused[2], name).grad,
+                getattr(plain[2], name).grad,
+                rtol=1e-3,  # a kink-side flip moves a sum by one term
+                atol=1e-3,
+            )
+
+
+def test_a_large_mean_keeps_the_variance():
+    # Sums of x² alone would lose the variance to a mean 1000 times the
+    # spread; the sums are taken about the first voxel's value.
+    x = channels_last(2, 16, 4, 8, 8, scale=1.0, shift=1000.0)
+    norm = random_norm(16).train()
+    plain, fused = run_both(x, norm)
+    torch.testing.assert_close(fused[0], plain[0], rtol=1e-3, atol=1e-3)
+    torch.testing.assert_close(
+        fused[2].running_var, plain[2].running_var, rtol=1e-4, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    'case',
+    ['eval', 'ncdhw', 'float64', 'leaky_relu', 'instance_norm'],
+)
+def test_other_inputs_take_the_plain_path(case):
+    x = channels_last(2, 16, 4, 8, 8)
+    norm, act = random_norm(16).train(), nn.ReLU()
+    if case == 'eval':
+        norm.eval()
+    elif case == 'ncdhw':
+        x = x.contiguous()
+    elif case == 'float64':
+        x, norm = x.double(), norm.double()
+    elif case == 'leaky_relu':
+        act = nn.LeakyReLU()
+    else:
+        norm = nn.InstanceNorm3d(16)
+    x.requires_grad_()
+    y = batch_norm_relu(x, norm, act)
+    assert type(y.grad_fn).__name__ != '_BatchNormReLUBackward'
+    torch.testing.assert_close(y, act(norm(x)))
+
+
+def test_the_fold_makes_rows_of_whole_vectors():
+    assert row_fold(32, 100) == 1
+    assert row_fold(18, 64) == 8
+    assert row_fold(20, 12) == 4
+    assert row_fold(18, 27) == 1  # 8 does not divide 27 voxels
+    assert row_fold(5, 32) == 16
+
+
+def test_a_pmscn_unit_trains_the_same_with_and_without_the_kernels(
+    monkeypatch,
+):
+    torch.manual_seed(0)
+    unit = PmSCn(16, 32, m=2, n=2).to(memory_format=CL).train()
+    x = channels_last(2, 16, 4, 8, 8)
+    grads, outputs = [], []
+    for with_kernels in (True, False):
+        if not with_kernels:
+            monkeypatch.setattr(fused_norm_relu, 'kernels', lambda: None)
+        own = copy.deepcopy(unit)
+        y = own(x)
+        y.square().mean().backward()
+        outputs.append(y)
+        grads.append([p.grad for p in own.parameters()])
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-4, atol=1e-4)
+    for fused, plain in zip(*grads):
+        torch.testing.assert_close(fused, plain, rtol=1e-3, atol=1e-4)
+
+
+@pytest.fixture
+def fresh_loader(monkeypatch, tmp_path):
+    """The loader with an empty cache in ``tmp_path`` and no memory of
+    earlier loads; its memory is cleared again afterwards."""
+    monkeypatch.setenv(native_kernels.CACHE_ENV, str(tmp_path / 'cache'))
+    monkeypatch.delenv(native_kernels.DISABLE_ENV, raising=False)
+    native_kernels.load.cache_clear()
+    yield tmp_path / 'cache'
+    native_kernels.load.cache_clear()
+
+
+def test_the_kernels_build_into_the_cache_once(fresh_loader):
+    library = native_kernels.load('batch_norm_relu')
+    assert library is not None
+    built = sorted(fresh_loader.iterdir())
+    assert [p.name.startswith('batch_norm_relu-') for p in built] == [True]
+    assert stat.S_IMODE(fresh_loader.stat().st_mode) & 0o077 == 0
+    native_kernels.load.cache_clear()
+    before = built[0].stat().st_mtime_ns
+    assert native_kernels.load('batch_norm_relu') is not None
+    assert built[0].stat().st_mtime_ns == before  # loaded, not rebuilt
+
+
+def test_the_switch_turns_them_off(fresh_loader, monkeypatch):
+    monkeypatch.setenv(native_kernels.DISABLE_ENV, '1')
+    assert native_kernels.load('batch_norm_relu') is None
+    assert not fresh_loader.exists() or not any(fresh_loader.iterdir())
+
+
+@pytest.mark.parametrize('compiler', ['missing', 'failing'])
+def test_no_working_compiler_warns_and_falls_back(
+    fresh_loader, monkeypatch, tmp_path, compiler
+):
+    if compiler == 'missing':
+        monkeypatch.setattr(native_kernels, 'find_compiler', lambda: None)
+        match = 'no C compiler found'
+    else:
+        fake = tmp_path / 'cc'
+        fake.write_text('#!/bin/sh\necho "cc: broken" >&2\nexit 1\n')
+        fake.chmod(0o755)
+        monkeypatch.setenv('CC', str(fake))
+        match = 'could not build batch_norm_relu.c: cc: broken'
+    with pytest.warns(UserWarning, match=match):
+        assert native_kernels.load('batch_norm_relu') is None
+    # Nothing half-written is left behind.
+    assert not fresh_loader.exists() or not any(fresh_loader.iterdir())
+    # And the norm still works, on the plain path.
+    x = channels_last(2, 16, 2, 4, 4).requires_grad_()
+    y = batch_norm_relu(x, random_norm(16).train(), nn.ReLU())
+    assert type(y.grad_fn).__name__ != '_BatchNormReLUBackward'
+
+
+def test_a_cache_others_may_write_to_is_refused(fresh_loader):
+    fresh_loader.mkdir(parents=True)
+    os.chmod(fresh_loader, 0o777)
+    with pytest.warns(UserWarning, match='no private cache directory'):
+        assert native_kernels.load('batch_norm_relu') is None
