@@ -1,17 +1,18 @@
 """A training-mode batch norm and the ReLU after it, in one operator, on
 ``channels_last_3d`` CPU float32 tensors.
 
-PyTorch runs the pair as two operators and five passes over memory forward
-(statistics, normalise, ReLU) and eight backward (ReLU's mask, then the
-norm's two sums and its input gradient, each reading what the one before
-wrote). The C kernels of ``kernels/batch_norm_relu.c`` take three passes
-forward and four backward: the mask is recomputed from the norm's input
-instead of being read from the ReLU's output. PmSCn's streams, where a norm
-and a ReLU follow every 2D conv, use it in training.
+PyTorch runs the pair as two operators, which read or write a whole tensor
+five times forward (statistics; normalise; ReLU) and eight times backward
+(ReLU's mask; the norm's two sums; its input gradient, each reading what the
+one before wrote). The C kernels of ``kernels/batch_norm_relu.c`` do so
+three times forward and five backward: the mask is recomputed from the
+norm's input instead of being read from the ReLU's output. PmSCn's streams,
+where a norm and a ReLU follow every 2D conv, use it in training.
 
-The statistics are sums of ``x - K`` and ``(x - K)²`` in double precision,
-K being the first voxel's value of each channel, so that the variance does
-not lose its digits to a large mean. A narrow layer's channels are viewed
+The statistics are sums of ``x - K`` and ``(x - K)²``, K being each
+channel's value in the first voxel, so that the variance does not lose its
+digits to a large mean; blocks of 64 rows are summed in float, the blocks'
+sums in double, and the coefficients are worked out in double. A narrow layer's channels are viewed
 k voxels to a row (as :mod:`.channels_last_norm` does) so that each row's
 width is a multiple of the CPU's vector width.
 
@@ -37,20 +38,13 @@ from .native_kernels import load
 
 CL = torch.channels_last_3d
 _F32 = ctypes.POINTER(ctypes.c_float)
-_F64 = ctypes.POINTER(ctypes.c_double)
-_I64 = ctypes.c_int64
-_INT = ctypes.c_int
+_I64, _INT, _DOUBLE = ctypes.c_int64, ctypes.c_int, ctypes.c_double
 _SIGNATURES = {
-    'shifted_sums': (_INT, [_F32, _I64, _I64, _INT, _F32, _F64, _F64]),
-    'affine_relu': (None, [_F32, _F32, _I64, _I64, _INT, _F32, _F32]),
-    'masked_grad_sums': (
-        _INT,
-        [_F32, _F32, _I64, _I64, _INT, _F32, _F32, _F32, _F64, _F64],
-    ),
-    'masked_grad_input': (
-        None,
-        [_F32, _F32, _F32, _I64, _I64, _INT, _F32, _F32, _F32, _F32, _F32],
-    ),
+    'batch_norm_relu_forward': [_F32, _F32, _I64, _I64, _I64, _INT]
+    + [_F32, _F32, _DOUBLE]
+    + [_F32] * 5,
+    'batch_norm_relu_backward': [_F32, _F32, _F32, _I64, _I64, _I64, _INT]
+    + [_F32] * 7,
 }
 
 
@@ -61,17 +55,19 @@ def kernels():
         ctypes.CDLL | None: The library.
     """
     library = load('batch_norm_relu')
-    if library is not None and library.affine_relu.argtypes is None:
-        for name, (result, arguments) in _SIGNATURES.items():
+    if library is not None and not hasattr(library, 'signed'):
+        for name, arguments in _SIGNATURES.items():
             function = getattr(library, name)
-            function.restype = result
+            function.restype = _INT
             function.argtypes = arguments
+        library.signed = True
     return library
 
 
-def _pointer(t: torch.Tensor):
-    kind = _F64 if t.dtype == torch.float64 else _F32
-    return ctypes.cast(t.data_ptr(), kind)
+def _pointer(t):
+    """A float pointer to ``t``'s data, NULL for None. The caller keeps
+    ``t`` alive for the call: the pointer does not."""
+    return None if t is None else ctypes.cast(t.data_ptr(), _F32)
 
 
 def row_fold(channels: int, voxels: int) -> int:
@@ -97,87 +93,53 @@ def _rows(x: torch.Tensor, fold: int) -> torch.Tensor:
     return x.permute(0, 2, 3, 4, 1).reshape(-1, fold * x.shape[1])
 
 
+def _check(status: int) -> None:
+    if status:
+        raise MemoryError('batch_norm_relu: out of memory for its sums')
+
+
 class _BatchNormReLU(torch.autograd.Function):
     """``relu(batch_norm(x))`` with the batch's statistics (module doc)."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps, library):
         channels = x.shape[1]
-        voxels = x.numel() // channels
-        fold = row_fold(channels, voxels)
+        fold = row_fold(channels, x.numel() // channels)
         rows = _rows(x, fold)
-        count, width = rows.shape
-        threads = torch.get_num_threads()
-        shift = rows[0, :channels].repeat(fold)
-        first = torch.zeros(width, dtype=torch.float64)
-        second = torch.zeros(width, dtype=torch.float64)
-        if library.shifted_sums(
-            _pointer(rows), count, width, threads, _pointer(shift),
-            _pointer(first), _pointer(second),
-        ):  # fmt: skip
-            raise MemoryError('batch_norm_relu: no memory for the sums')
-        first = first.view(fold, channels).sum(0) / voxels
-        second = second.view(fold, channels).sum(0) / voxels
-        mean = shift[:channels].double() + first
-        var = (second - first.square()).clamp_min(0)
-        invstd = torch.rsqrt(var + eps)
-        gain = invstd if weight is None else invstd * weight.double()
-        offset = -mean * gain
-        if bias is not None:
-            offset = offset + bias.double()
-        scale, offset = gain.float().repeat(fold), offset.float().repeat(fold)
         out = torch.empty_like(x, memory_format=CL)
-        library.affine_relu(
-            _pointer(rows), _pointer(_rows(out, fold)), count, width,
-            threads, _pointer(scale), _pointer(offset),
+        mean, var, invstd = x.new_empty(3, channels)
+        scale, offset = x.new_empty(2, rows.shape[1])
+        _check(
+            library.batch_norm_relu_forward(
+                _pointer(rows), _pointer(_rows(out, fold)), *rows.shape,
+                channels, torch.get_num_threads(), _pointer(weight),
+                _pointer(bias), eps, _pointer(mean), _pointer(var),
+                _pointer(invstd), _pointer(scale), _pointer(offset),
+            )
         )  # fmt: skip
-        ctx.save_for_backward(x, weight, scale, offset, mean, invstd)
+        ctx.save_for_backward(x, weight, mean, invstd, scale, offset)
         ctx.fold, ctx.has_bias, ctx.library = fold, bias is not None, library
-        mean, var = mean.float(), var.float()
         ctx.mark_non_differentiable(mean, var)
         return out, mean, var
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad, _grad_mean, _grad_var):
-        x, weight, scale, offset, mean, invstd = ctx.saved_tensors
-        fold, library = ctx.fold, ctx.library
-        channels = x.shape[1]
-        voxels = x.numel() // channels
+        x, weight, mean, invstd, scale, offset = ctx.saved_tensors
         grad = grad.contiguous(memory_format=CL)
-        rows, grad_rows = _rows(x, fold), _rows(grad, fold)
-        count, width = rows.shape
-        threads = torch.get_num_threads()
-        grad_sum = torch.zeros(width, dtype=torch.float64)
-        dot = torch.zeros(width, dtype=torch.float64)  # Σ gz (x - mean)
-        # Every tensor a kernel reads is held by a name for the call: a
-        # pointer does not keep its tensor alive.
-        centre = mean.float().repeat(fold)
-        if library.masked_grad_sums(
-            _pointer(rows), _pointer(grad_rows), count, width, threads,
-            _pointer(scale), _pointer(offset), _pointer(centre),
-            _pointer(grad_sum), _pointer(dot),
-        ):  # fmt: skip
-            raise MemoryError('batch_norm_relu: no memory for the sums')
-        grad_sum = grad_sum.view(fold, channels).sum(0)
-        dot = dot.view(fold, channels).sum(0)
-        gain = invstd if weight is None else invstd * weight.double()
-        # grad_x = gain (gz - Σgz / M - (x - mean) invstd² Σgz(x - mean) / M)
-        x_coef = -gain * invstd.square() * dot / voxels
-        const = -gain * grad_sum / voxels - x_coef * mean
+        rows = _rows(x, ctx.fold)
         grad_x = torch.empty_like(x, memory_format=CL)
-        grad_coef, x_coef, const = (
-            v.float().repeat(fold) for v in (gain, x_coef, const)
-        )
-        library.masked_grad_input(
-            _pointer(rows), _pointer(grad_rows), _pointer(_rows(grad_x, fold)),
-            count, width, threads, _pointer(scale), _pointer(offset),
-            _pointer(grad_coef), _pointer(x_coef), _pointer(const),
+        grad_weight = None if weight is None else torch.empty_like(mean)
+        grad_bias = torch.empty_like(mean) if ctx.has_bias else None
+        _check(
+            ctx.library.batch_norm_relu_backward(
+                _pointer(rows), _pointer(_rows(grad, ctx.fold)),
+                _pointer(_rows(grad_x, ctx.fold)), *rows.shape, x.shape[1],
+                torch.get_num_threads(), _pointer(weight), _pointer(mean),
+                _pointer(invstd), _pointer(scale), _pointer(offset),
+                _pointer(grad_weight), _pointer(grad_bias),
+            )
         )  # fmt: skip
-        grad_weight = None
-        if weight is not None:
-            grad_weight = (dot * invstd).to(weight.dtype)
-        grad_bias = grad_sum.float() if ctx.has_bias else None
         return grad_x, grad_weight, grad_bias, None, None
 
 
@@ -205,6 +167,10 @@ def batch_norm_relu(
         type(act) is nn.ReLU
         and uses_batch_statistics(norm)
         and x.shape[1] == norm.num_features
+        and all(
+            p is None or (p.dtype == torch.float32 and p.is_contiguous())
+            for p in (norm.weight, norm.bias)
+        )
         and is_channels_last_cpu_float(x)
     ):
         library = kernels()

@@ -1,35 +1,38 @@
 /*
- * Batch norm followed by ReLU, for the (rows, C) view of a channels-last
- * float32 tensor, in the passes over memory the maths needs and no more:
+ * Batch norm (the batch's statistics) followed by ReLU, for the rows of a
+ * dense channels-last float32 tensor, reading and writing memory no more
+ * often than the maths needs:
  *
- *   forward:  statistics (one read), then y = max(x * a + b, 0) (one read,
- *             one write);
- *   backward: the two per-channel sums (one read of x and of the gradient),
+ *   forward:  the statistics (one read of x), then y = max(x * a + b, 0)
+ *             (one read, one write);
+ *   backward: two per-channel sums (one read of x and of the gradient),
  *             then the input gradient (one more read of each, one write).
  *
- * The ReLU mask is recomputed from x, a and b by the same expression the
- * forward pass used (compiled with -ffp-contract=off, so both round alike),
- * so the output of the forward pass is never read back.
+ * The backward pass recomputes the ReLU's mask from x, a and b by the same
+ * expression as the forward pass (compiled with -ffp-contract=off, so both
+ * round alike) instead of reading the output back.
  *
- * Rows are split over OpenMP threads; each thread accumulates blocks of
- * ROW_BLOCK rows in float, then adds each block's sums into its own double
- * accumulators, which are summed at the end. The Python side
- * (cakes_mm/models/layers/fused_norm_relu.py) turns the sums into the
- * statistics and coefficients.
+ * A row holds `fold` voxels of `channels` channels each (width = fold *
+ * channels values, so that narrow layers still fill whole vectors); column
+ * j belongs to channel j % channels. Rows are split over OpenMP threads.
+ * Each thread sums blocks of ROW_BLOCK rows in float and adds each block's
+ * sums into double accumulators; the statistics are taken about each
+ * channel's value in the first voxel, so a large mean does not cancel the
+ * variance's digits. Called from cakes_mm/models/layers/fused_norm_relu.py.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <omp.h>
 
 #define ROW_BLOCK 64
 
 static inline float affine(float x, float a, float b) { return x * a + b; }
 
-/* Adds the float block sums into the double accumulators and clears them. */
+/* Adds a thread's float block sums into its double sums; clears them. */
 static void flush(float *restrict f1, float *restrict f2, double *restrict d1,
-                  double *restrict d2, int64_t c) {
-    for (int64_t k = 0; k < c; ++k) {
+                  double *restrict d2, int64_t width) {
+    for (int64_t k = 0; k < width; ++k) {
         d1[k] += f1[k];
         d2[k] += f2[k];
         f1[k] = 0.f;
@@ -37,68 +40,89 @@ static void flush(float *restrict f1, float *restrict f2, double *restrict d1,
     }
 }
 
-/* The rows [*first, *last) of thread `t` of `n`. */
-static void row_range(int64_t rows, int t, int n, int64_t *first,
-                      int64_t *last) {
-    *first = rows * t / n;
-    *last = rows * (t + 1) / n;
-}
-
-/* Adds each thread's accumulators (threads x 2 x c doubles) into sum1 and
- * sum2. */
-static void reduce(const double *acc, int threads, int64_t c, double *sum1,
-                   double *sum2) {
-    for (int t = 0; t < threads; ++t) {
-        const double *a1 = acc + (size_t)t * 2 * c, *a2 = a1 + c;
-        for (int64_t k = 0; k < c; ++k) {
-            sum1[k] += a1[k];
-            sum2[k] += a2[k];
-        }
-    }
-}
-
-/* The per-thread loops, apart, so that their pointers can be restrict. */
+/* One thread's rows: sums of (x - shift) and of its square. */
 static void sums_of_rows(const float *restrict x, int64_t first, int64_t last,
-                         int64_t c, const float *restrict shift,
+                         int64_t width, const float *restrict shift,
                          float *restrict f1, float *restrict f2,
                          double *restrict d1, double *restrict d2) {
     for (int64_t r = first; r < last; ++r) {
-        const float *restrict row = x + r * c;
-        for (int64_t k = 0; k < c; ++k) {
+        const float *restrict row = x + r * width;
+        for (int64_t k = 0; k < width; ++k) {
             float v = row[k] - shift[k];
             f1[k] += v;
             f2[k] += v * v;
         }
-        if ((r - first) % ROW_BLOCK == ROW_BLOCK - 1) flush(f1, f2, d1, d2, c);
+        if ((r - first) % ROW_BLOCK == ROW_BLOCK - 1)
+            flush(f1, f2, d1, d2, width);
     }
-    flush(f1, f2, d1, d2, c);
+    flush(f1, f2, d1, d2, width);
 }
 
+/* One thread's rows: with gz = g where x * a + b > 0 (else 0), sums of gz
+ * and of gz * (x - shift). */
 static void grad_sums_of_rows(const float *restrict x, const float *restrict g,
-                              int64_t first, int64_t last, int64_t c,
+                              int64_t first, int64_t last, int64_t width,
                               const float *restrict a, const float *restrict b,
                               const float *restrict shift,
                               float *restrict f1, float *restrict f2,
                               double *restrict d1, double *restrict d2) {
     for (int64_t r = first; r < last; ++r) {
-        const float *restrict in = x + r * c, *restrict grad = g + r * c;
-        for (int64_t k = 0; k < c; ++k) {
-            float gk = grad[k];
+        const float *restrict in = x + r * width, *restrict grad = g + r * width;
+        for (int64_t k = 0; k < width; ++k) {
+            float gk = grad[k]; /* loaded either way, so that it vectorises */
             float gz = affine(in[k], a[k], b[k]) > 0.f ? gk : 0.f;
             f1[k] += gz;
             f2[k] += gz * (in[k] - shift[k]);
         }
-        if ((r - first) % ROW_BLOCK == ROW_BLOCK - 1) flush(f1, f2, d1, d2, c);
+        if ((r - first) % ROW_BLOCK == ROW_BLOCK - 1)
+            flush(f1, f2, d1, d2, width);
     }
-    flush(f1, f2, d1, d2, c);
+    flush(f1, f2, d1, d2, width);
 }
 
-/* sum1 += sum over rows of (x - shift), sum2 += sum of (x - shift)^2.
- * Returns 0, or -1 if memory ran out. */
-int shifted_sums(const float *x, int64_t rows, int64_t c, int threads,
-                 const float *shift, double *sum1, double *sum2) {
-    double *acc = calloc((size_t)threads * 2 * c, sizeof(double));
-    float *blocks = calloc((size_t)threads * 2 * c, sizeof(float));
+/* One thread's rows: y = max(x * a + b, 0). */
+static void affine_relu_rows(const float *restrict x, float *restrict y,
+                             int64_t first, int64_t last, int64_t width,
+                             const float *restrict a, const float *restrict b) {
+    for (int64_t r = first; r < last; ++r) {
+        const float *restrict in = x + r * width;
+        float *restrict out = y + r * width;
+        for (int64_t k = 0; k < width; ++k) {
+            float v = affine(in[k], a[k], b[k]);
+            out[k] = v > 0.f ? v : 0.f;
+        }
+    }
+}
+
+/* One thread's rows: dx = gz * gain + x * x_coef + constant, gz as in
+ * grad_sums_of_rows. */
+static void grad_input_rows(const float *restrict x, const float *restrict g,
+                            float *restrict dx, int64_t first, int64_t last,
+                            int64_t width, const float *restrict a,
+                            const float *restrict b,
+                            const float *restrict gain,
+                            const float *restrict x_coef,
+                            const float *restrict constant) {
+    for (int64_t r = first; r < last; ++r) {
+        const float *restrict in = x + r * width, *restrict grad = g + r * width;
+        float *restrict out = dx + r * width;
+        for (int64_t k = 0; k < width; ++k) {
+            float gk = grad[k];
+            float gz = affine(in[k], a[k], b[k]) > 0.f ? gk : 0.f;
+            out[k] = gz * gain[k] + in[k] * x_coef[k] + constant[k];
+        }
+    }
+}
+
+/* Per-channel sums (channels doubles each in sum1, sum2) over all rows of
+ * the two sums above (grad == NULL: the statistics' sums). Returns 0, or -1
+ * when memory ran out. */
+static int channel_sums(const float *x, const float *grad, int64_t rows,
+                        int64_t width, int64_t channels, int threads,
+                        const float *a, const float *b, const float *shift,
+                        double *sum1, double *sum2) {
+    double *acc = calloc((size_t)threads * 2 * width, sizeof(double));
+    float *blocks = calloc((size_t)threads * 2 * width, sizeof(float));
     if (!acc || !blocks) {
         free(acc);
         free(blocks);
@@ -107,81 +131,131 @@ int shifted_sums(const float *x, int64_t rows, int64_t c, int threads,
 #pragma omp parallel num_threads(threads)
     {
         int t = omp_get_thread_num(), n = omp_get_num_threads();
-        int64_t first, last;
-        row_range(rows, t, n, &first, &last);
-        double *d1 = acc + (size_t)t * 2 * c, *d2 = d1 + c;
-        float *f1 = blocks + (size_t)t * 2 * c, *f2 = f1 + c;
-        sums_of_rows(x, first, last, c, shift, f1, f2, d1, d2);
+        int64_t first = rows * t / n, last = rows * (t + 1) / n;
+        double *d1 = acc + (size_t)t * 2 * width, *d2 = d1 + width;
+        float *f1 = blocks + (size_t)t * 2 * width, *f2 = f1 + width;
+        if (grad)
+            grad_sums_of_rows(x, grad, first, last, width, a, b, shift, f1, f2,
+                              d1, d2);
+        else
+            sums_of_rows(x, first, last, width, shift, f1, f2, d1, d2);
     }
-    reduce(acc, threads, c, sum1, sum2);
+    for (int64_t c = 0; c < channels; ++c) sum1[c] = sum2[c] = 0.0;
+    for (int t = 0; t < threads; ++t) {
+        const double *d1 = acc + (size_t)t * 2 * width, *d2 = d1 + width;
+        for (int64_t k = 0; k < width; ++k) {
+            sum1[k % channels] += d1[k];
+            sum2[k % channels] += d2[k];
+        }
+    }
     free(acc);
     free(blocks);
     return 0;
 }
 
-/* y = max(x * a + b, 0), per channel a and b. */
-void affine_relu(const float *x, float *y, int64_t rows, int64_t c,
-                 int threads, const float *a, const float *b) {
-#pragma omp parallel num_threads(threads)
-    {
-        int64_t first, last;
-        row_range(rows, omp_get_thread_num(), omp_get_num_threads(), &first,
-                  &last);
-        for (int64_t r = first; r < last; ++r) {
-            const float *restrict in = x + r * c;
-            float *restrict out = y + r * c;
-            for (int64_t k = 0; k < c; ++k) {
-                float v = affine(in[k], a[k], b[k]);
-                out[k] = v > 0.f ? v : 0.f;
-            }
-        }
-    }
+/* out[k] = v[k % channels] for the width columns. */
+static void tile(const float *v, float *out, int64_t width, int64_t channels) {
+    for (int64_t k = 0; k < width; ++k) out[k] = v[k % channels];
 }
 
-/* With gz = g where x * a + b > 0, else 0: sum1 += sum of gz,
- * sum2 += sum of gz * (x - shift). Returns 0, or -1 if memory ran out. */
-int masked_grad_sums(const float *x, const float *g, int64_t rows, int64_t c,
-                     int threads, const float *a, const float *b,
-                     const float *shift, double *sum1, double *sum2) {
-    double *acc = calloc((size_t)threads * 2 * c, sizeof(double));
-    float *blocks = calloc((size_t)threads * 2 * c, sizeof(float));
-    if (!acc || !blocks) {
-        free(acc);
-        free(blocks);
+/*
+ * Forward. weight and bias may be NULL (1 and 0). Writes y; mean, var (the
+ * biased variance) and invstd, per channel; scale and offset, per column
+ * (a and b of y = max(x * a + b, 0)), which backward takes back.
+ * Returns 0, or -1 when memory ran out.
+ */
+int batch_norm_relu_forward(const float *x, float *y, int64_t rows,
+                            int64_t width, int64_t channels, int threads,
+                            const float *weight, const float *bias, double eps,
+                            float *mean, float *var, float *invstd,
+                            float *scale, float *offset) {
+    int64_t count = rows * (width / channels);
+    double *sum1 = malloc(2 * channels * sizeof(double)), *sum2 = sum1 + channels;
+    float *shift = malloc(width * sizeof(float));
+    if (!sum1 || !shift) {
+        free(sum1);
+        free(shift);
         return -1;
     }
+    tile(x, shift, width, channels); /* the first voxel's values */
+    if (channel_sums(x, NULL, rows, width, channels, threads, NULL, NULL, shift,
+                     sum1, sum2)) {
+        free(sum1);
+        free(shift);
+        return -1;
+    }
+    for (int64_t c = 0; c < channels; ++c) {
+        double d = sum1[c] / count, v = sum2[c] / count - d * d;
+        double m = (double)shift[c] + d, s = 1.0 / sqrt((v > 0 ? v : 0) + eps);
+        double gain = weight ? weight[c] * s : s;
+        mean[c] = (float)m;
+        var[c] = (float)(v > 0 ? v : 0);
+        invstd[c] = (float)s;
+        scale[c] = (float)gain;
+        offset[c] = (float)((bias ? bias[c] : 0.0) - m * gain);
+    }
+    tile(scale, scale, width, channels);
+    tile(offset, offset, width, channels);
+    free(sum1);
+    free(shift);
 #pragma omp parallel num_threads(threads)
     {
         int t = omp_get_thread_num(), n = omp_get_num_threads();
-        int64_t first, last;
-        row_range(rows, t, n, &first, &last);
-        double *d1 = acc + (size_t)t * 2 * c, *d2 = d1 + c;
-        float *f1 = blocks + (size_t)t * 2 * c, *f2 = f1 + c;
-        grad_sums_of_rows(x, g, first, last, c, a, b, shift, f1, f2, d1, d2);
+        affine_relu_rows(x, y, rows * t / n, rows * (t + 1) / n, width, scale,
+                         offset);
     }
-    reduce(acc, threads, c, sum1, sum2);
-    free(acc);
-    free(blocks);
     return 0;
 }
 
-/* dx = gz * s + x * u + v, gz as in masked_grad_sums. */
-void masked_grad_input(const float *x, const float *g, float *dx, int64_t rows,
-                       int64_t c, int threads, const float *a, const float *b,
-                       const float *s, const float *u, const float *v) {
+/*
+ * Backward. Takes what forward gave (mean, invstd per channel; scale and
+ * offset per column) and the output's gradient g; writes the input's
+ * gradient dx, and grad_weight and grad_bias per channel where they are not
+ * NULL. Returns 0, or -1 when memory ran out.
+ */
+int batch_norm_relu_backward(const float *x, const float *g, float *dx,
+                             int64_t rows, int64_t width, int64_t channels,
+                             int threads, const float *weight,
+                             const float *mean, const float *invstd,
+                             const float *scale, const float *offset,
+                             float *grad_weight, float *grad_bias) {
+    int64_t count = rows * (width / channels);
+    double *sum1 = malloc(2 * channels * sizeof(double)), *sum2 = sum1 + channels;
+    float *coef = malloc(4 * width * sizeof(float));
+    if (!sum1 || !coef) {
+        free(sum1);
+        free(coef);
+        return -1;
+    }
+    float *centre = coef, *gain = coef + width, *x_coef = gain + width,
+          *constant = x_coef + width;
+    tile(mean, centre, width, channels);
+    if (channel_sums(x, g, rows, width, channels, threads, scale, offset,
+                     centre, sum1, sum2)) {
+        free(sum1);
+        free(coef);
+        return -1;
+    }
+    /* dx = gain (gz - sum1 / M - (x - mean) invstd^2 sum2 / M) */
+    for (int64_t c = 0; c < channels; ++c) {
+        double s = invstd[c], k = weight ? weight[c] * s : s;
+        double xc = -k * s * s * sum2[c] / count;
+        gain[c] = (float)k;
+        x_coef[c] = (float)xc;
+        constant[c] = (float)(-k * sum1[c] / count - xc * mean[c]);
+        if (grad_weight) grad_weight[c] = (float)(sum2[c] * s);
+        if (grad_bias) grad_bias[c] = (float)sum1[c];
+    }
+    tile(gain, gain, width, channels);
+    tile(x_coef, x_coef, width, channels);
+    tile(constant, constant, width, channels);
+    free(sum1);
 #pragma omp parallel num_threads(threads)
     {
-        int64_t first, last;
-        row_range(rows, omp_get_thread_num(), omp_get_num_threads(), &first,
-                  &last);
-        for (int64_t r = first; r < last; ++r) {
-            const float *restrict in = x + r * c, *restrict grad = g + r * c;
-            float *restrict out = dx + r * c;
-            for (int64_t k = 0; k < c; ++k) {
-                float gk = grad[k];
-                float gz = affine(in[k], a[k], b[k]) > 0.f ? gk : 0.f;
-                out[k] = gz * s[k] + in[k] * u[k] + v[k];
-            }
-        }
+        int t = omp_get_thread_num(), n = omp_get_num_threads();
+        grad_input_rows(x, g, dx, rows * t / n, rows * (t + 1) / n, width,
+                        scale, offset, gain, x_coef, constant);
     }
+    free(coef);
+    return 0;
 }
