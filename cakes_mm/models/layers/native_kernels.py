@@ -31,6 +31,7 @@ import functools
 import hashlib
 import os
 import platform
+import shlex
 import shutil
 import stat
 import subprocess
@@ -76,14 +77,13 @@ def _shares_torch_openmp() -> bool:
     return 'libgomp' in maps
 
 
-def find_compiler() -> Optional[str]:
-    """``$CC``, else ``cc`` or ``gcc`` on the ``PATH``, else None."""
-    return (
-        os.environ.get('CC')
-        or shutil.which('cc')
-        or shutil.which('gcc')
-        or None
-    )
+def find_compiler() -> Optional[List[str]]:
+    """The compiler's command: ``$CC`` (which may carry flags of its own),
+    else ``cc`` or ``gcc`` on the ``PATH``, else None."""
+    if os.environ.get('CC', '').strip():
+        return shlex.split(os.environ['CC'])
+    found = shutil.which('cc') or shutil.which('gcc')
+    return [found] if found else None
 
 
 def _cpu_flags() -> str:
@@ -120,22 +120,27 @@ def cache_dir() -> Optional[Path]:
     return path
 
 
-def _library_path(name: str, compiler: str, folder: Path) -> Path:
+def _library_path(name: str, compiler: List[str], folder: Path) -> Path:
     source = (KERNEL_SOURCES / f'{name}.c').read_bytes()
     version = subprocess.run(
-        [compiler, '--version'],
+        [*compiler, '--version'],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     ).stdout
     digest = hashlib.sha256()
-    for part in (source, ' '.join(compile_flags()), version, _cpu_flags()):
+    for part in (
+        source,
+        ' '.join(compiler + compile_flags()),
+        version,
+        _cpu_flags(),
+    ):
         digest.update(part if isinstance(part, bytes) else part.encode())
     return folder / f'{name}-{digest.hexdigest()[:16]}.so'
 
 
-def _compile(name: str, compiler: str, target: Path) -> None:
+def _compile(name: str, compiler: List[str], target: Path) -> None:
     """Compile ``kernels/<name>.c`` into ``target``, atomically."""
     handle, partial = tempfile.mkstemp(
         dir=target.parent, prefix=f'.{name}-', suffix='.so'
@@ -144,7 +149,7 @@ def _compile(name: str, compiler: str, target: Path) -> None:
     try:
         done = subprocess.run(
             [
-                compiler,
+                *compiler,
                 *compile_flags(),
                 str(KERNEL_SOURCES / f'{name}.c'),
                 '-o',
@@ -191,7 +196,7 @@ def load(name: str) -> Optional[ctypes.CDLL]:
                 _compile(name, compiler, target)
             return ctypes.CDLL(str(target))
         except (OSError, RuntimeError, subprocess.SubprocessError) as error:
-            why = f'{compiler} could not build {name}.c: {error}'
+            why = f'{compiler[0]} could not build {name}.c: {error}'
     warnings.warn(
         f"cakes_mm: the {name} kernels are off ({why}); PyTorch's own "
         f'operators run instead, correct but slower. Set {DISABLE_ENV}=1 '
