@@ -135,6 +135,12 @@ def test_other_inputs_take_the_plain_path(case):
     torch.testing.assert_close(y, act(norm(x)))
 
 
+def test_one_value_per_channel_gets_pytorchs_error():
+    x = channels_last(1, 16, 1, 1, 1)
+    with pytest.raises(ValueError, match='more than 1 value per channel'):
+        batch_norm_relu(x, random_norm(16).train(), nn.ReLU())
+
+
 def test_the_fold_makes_rows_of_whole_vectors():
     assert row_fold(32, 100) == 1
     assert row_fold(18, 64) == 8
