@@ -228,3 +228,11 @@ def torch_threads(count):
         yield count
     finally:
         torch.set_num_threads(before)
+
+
+def channels_last(*shape, seed=0, scale=3.0, shift=1.0):
+    """A seeded ``channels_last_3d`` tensor, off zero mean and unit
+    spread."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(*shape, generator=generator) * scale + shift
+    return x.contiguous(memory_format=torch.channels_last_3d)

@@ -3,7 +3,7 @@ import copy
 import pytest
 import torch
 import torch.nn as nn
-from model_helpers import count_calls
+from model_helpers import channels_last, count_calls
 
 from cakes_mm.models import PmSCn
 from cakes_mm.models.layers import channels_last_norm, fused_norm_relu
@@ -18,13 +18,6 @@ from cakes_mm.models.layers.channels_last_norm import (
 from cakes_mm.models.volumetric.c2fnas import PreActConv
 
 CL = torch.channels_last_3d
-
-
-def channels_last(*shape, seed=0, scale=3.0, shift=1.0):
-    """A seeded channels-last tensor, off zero mean and unit spread."""
-    generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(*shape, generator=generator) * scale + shift
-    return x.contiguous(memory_format=CL)
 
 
 def random_norm(channels, affine=True, momentum=0.1, seed=1):

@@ -8,7 +8,7 @@ import stat
 import pytest
 import torch
 import torch.nn as nn
-from model_helpers import torch_threads
+from model_helpers import channels_last, randomise_norms, torch_threads
 
 from cakes_mm.models import PmSCn
 from cakes_mm.models.layers import fused_norm_relu, native_kernels
@@ -17,19 +17,10 @@ from cakes_mm.models.layers.fused_norm_relu import batch_norm_relu, row_fold
 CL = torch.channels_last_3d
 
 
-def channels_last(*shape, scale=3.0, shift=1.0, seed=0):
-    generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(*shape, generator=generator) * scale + shift
-    return x.contiguous(memory_format=CL)
-
-
-def random_norm(channels, affine=True, momentum=0.1, seed=1):
-    torch.manual_seed(seed)
+def random_norm(channels, affine=True, momentum=0.1):
+    """A batch norm with gains in [0.5, 1.5] and random running stats."""
     norm = nn.BatchNorm3d(channels, affine=affine, momentum=momentum)
-    if affine:
-        nn.init.uniform_(norm.weight, 0.5, 1.5)
-        nn.init.normal_(norm.bias, 0, 0.3)
-    return norm
+    return randomise_norms(norm) if affine else norm
 
 
 def away_from_the_kink(x, norm, margin=1e-3):
