@@ -84,11 +84,26 @@ def column_fold(x: torch.Tensor) -> int:
     if not is_channels_last_cpu_float(x):
         return 0
     channels = x.shape[1]
-    if channels % VECTOR_WIDTH == 0 or channels >= ALIGNED_BELOW:
+    if channels >= ALIGNED_BELOW:
         return 0
+    fold = vector_fold(channels, x.numel() // channels)
+    return fold if fold > 1 else 0
+
+
+def vector_fold(channels: int, voxels: int) -> int:
+    """k, the fewest voxels whose channels side by side fill whole CPU
+    vectors (k·C a multiple of ``VECTOR_WIDTH``); 1 where C already does,
+    or where k does not divide the voxels.
+
+    Args:
+        channels (int): C.
+        voxels (int): N·D·H·W.
+
+    Returns:
+        int: k.
+    """
     fold = VECTOR_WIDTH // math.gcd(channels, VECTOR_WIDTH)
-    voxels = x.numel() // channels
-    return fold if voxels % fold == 0 else 0
+    return fold if voxels % fold == 0 else 1
 
 
 def _rows(x: torch.Tensor, fold: int) -> torch.Tensor:

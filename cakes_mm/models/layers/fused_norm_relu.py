@@ -12,9 +12,10 @@ where a norm and a ReLU follow every 2D conv, use it in training.
 The statistics are sums of ``x - K`` and ``(x - K)²``, K being each
 channel's value in the first voxel, so that the variance does not lose its
 digits to a large mean; blocks of 64 rows are summed in float, the blocks'
-sums in double, and the coefficients are worked out in double. A narrow layer's channels are viewed
-k voxels to a row (as :mod:`.channels_last_norm` does) so that each row's
-width is a multiple of the CPU's vector width.
+sums in double, and the coefficients are worked out in double. A narrow
+layer's channels are viewed k voxels to a row
+(:func:`.channels_last_norm.vector_fold`) so that each row's width is a
+multiple of the CPU's vector width.
 
 Where the kernels cannot be had (:func:`.native_kernels.load`), and for any
 other input, layout, norm or activation, the norm and the activation run
@@ -28,11 +29,11 @@ import torch.nn as nn
 from torch.autograd.function import once_differentiable
 
 from .channels_last_norm import (
-    VECTOR_WIDTH,
     aligned_batch_norm,
     is_channels_last_cpu_float,
     update_running_stats,
     uses_batch_statistics,
+    vector_fold,
 )
 from .native_kernels import load
 
@@ -55,12 +56,14 @@ def kernels():
         ctypes.CDLL | None: The library.
     """
     library = load('batch_norm_relu')
-    if library is not None and not hasattr(library, 'signed'):
+    if (
+        library is not None
+        and library.batch_norm_relu_forward.argtypes is None
+    ):
         for name, arguments in _SIGNATURES.items():
             function = getattr(library, name)
             function.restype = _INT
             function.argtypes = arguments
-        library.signed = True
     return library
 
 
@@ -68,24 +71,6 @@ def _pointer(t):
     """A float pointer to ``t``'s data, NULL for None. The caller keeps
     ``t`` alive for the call: the pointer does not."""
     return None if t is None else ctypes.cast(t.data_ptr(), _F32)
-
-
-def row_fold(channels: int, voxels: int) -> int:
-    """k, the voxels viewed as one row so that k·C is a multiple of the
-    vector width (1 where C already is, or no k up to the width divides
-    the voxels).
-
-    Args:
-        channels (int): C.
-        voxels (int): N·D·H·W.
-
-    Returns:
-        int: k.
-    """
-    for fold in range(1, VECTOR_WIDTH + 1):
-        if (fold * channels) % VECTOR_WIDTH == 0:
-            return fold if voxels % fold == 0 else 1
-    return 1
 
 
 def _rows(x: torch.Tensor, fold: int) -> torch.Tensor:
@@ -104,7 +89,7 @@ class _BatchNormReLU(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, eps, library):
         channels = x.shape[1]
-        fold = row_fold(channels, x.numel() // channels)
+        fold = vector_fold(channels, x.numel() // channels)
         rows = _rows(x, fold)
         out = torch.empty_like(x, memory_format=CL)
         mean, var, invstd = x.new_empty(3, channels)

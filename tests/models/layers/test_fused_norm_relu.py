@@ -12,7 +12,8 @@ from model_helpers import channels_last, randomise_norms, torch_threads
 
 from cakes_mm.models import PmSCn
 from cakes_mm.models.layers import fused_norm_relu, native_kernels
-from cakes_mm.models.layers.fused_norm_relu import batch_norm_relu, row_fold
+from cakes_mm.models.layers.channels_last_norm import vector_fold
+from cakes_mm.models.layers.fused_norm_relu import batch_norm_relu
 
 CL = torch.channels_last_3d
 
@@ -133,11 +134,11 @@ def test_one_value_per_channel_gets_pytorchs_error():
 
 
 def test_the_fold_makes_rows_of_whole_vectors():
-    assert row_fold(32, 100) == 1
-    assert row_fold(18, 64) == 8
-    assert row_fold(20, 12) == 4
-    assert row_fold(18, 27) == 1  # 8 does not divide 27 voxels
-    assert row_fold(5, 32) == 16
+    assert vector_fold(32, 100) == 1
+    assert vector_fold(18, 64) == 8
+    assert vector_fold(20, 12) == 4
+    assert vector_fold(18, 27) == 1  # 8 does not divide 27 voxels
+    assert vector_fold(5, 32) == 16
 
 
 def test_a_pmscn_unit_trains_the_same_with_and_without_the_kernels(

@@ -186,10 +186,11 @@ int batch_norm_relu_forward(const float *x, float *y, int64_t rows,
     }
     for (int64_t c = 0; c < channels; ++c) {
         double d = sum1[c] / count, v = sum2[c] / count - d * d;
-        double m = (double)shift[c] + d, s = 1.0 / sqrt((v > 0 ? v : 0) + eps);
+        if (v < 0) v = 0; /* rounding */
+        double m = (double)shift[c] + d, s = 1.0 / sqrt(v + eps);
         double gain = weight ? weight[c] * s : s;
         mean[c] = (float)m;
-        var[c] = (float)(v > 0 ? v : 0);
+        var[c] = (float)v;
         invstd[c] = (float)s;
         scale[c] = (float)gain;
         offset[c] = (float)((bias ? bias[c] : 0.0) - m * gain);
