@@ -138,10 +138,25 @@ class PmSCnBasicBlock(nn.Module):
         identity = x if self.downsample is None else self.downsample(x)
         out = x
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            residual = identity if i == len(self.convs) - 1 else None
+            if self._ends_unit(conv, norm):
+                out = conv(out, residual=residual, relu=True)
+                continue
             out = norm(conv(out))
-            if i < len(self.convs) - 1:
-                out = self.relu(out)
-        return self.relu(out + identity)
+            if residual is not None:
+                out = out + residual
+            out = self.relu(out)
+        return out
+
+    def _ends_unit(self, conv: nn.Module, norm: nn.Module) -> bool:
+        """Whether the residual add and ReLU after ``conv`` can run inside
+        it: a PmSCn unit whose norm was folded away (deploy form), followed
+        by a plain ReLU."""
+        return (
+            isinstance(conv, PmSCn)
+            and isinstance(norm, nn.Identity)
+            and type(self.relu) is nn.ReLU
+        )
 
     def fold_unit_norms(self) -> int:
         """Fold the norm after each PmSCn unit into the unit's 1D convs

@@ -35,10 +35,11 @@ from .channels_last_norm import (
     uses_batch_statistics,
     vector_fold,
 )
-from .native_kernels import load
+from .native_kernels import FLOAT_POINTER, bind
+from .native_kernels import float_pointer as _pointer
 
 CL = torch.channels_last_3d
-_F32 = ctypes.POINTER(ctypes.c_float)
+_F32 = FLOAT_POINTER
 _I64, _INT, _DOUBLE = ctypes.c_int64, ctypes.c_int, ctypes.c_double
 _SIGNATURES = {
     'batch_norm_relu_forward': [_F32, _F32, _I64, _I64, _I64, _INT]
@@ -55,22 +56,7 @@ def kernels():
     Returns:
         ctypes.CDLL | None: The library.
     """
-    library = load('batch_norm_relu')
-    if (
-        library is not None
-        and library.batch_norm_relu_forward.argtypes is None
-    ):
-        for name, arguments in _SIGNATURES.items():
-            function = getattr(library, name)
-            function.restype = _INT
-            function.argtypes = arguments
-    return library
-
-
-def _pointer(t):
-    """A float pointer to ``t``'s data, NULL for None. The caller keeps
-    ``t`` alive for the call: the pointer does not."""
-    return None if t is None else ctypes.cast(t.data_ptr(), _F32)
+    return bind('batch_norm_relu', _SIGNATURES)
 
 
 def _rows(x: torch.Tensor, fold: int) -> torch.Tensor:

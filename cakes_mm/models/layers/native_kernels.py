@@ -39,7 +39,7 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import torch
 
@@ -204,3 +204,41 @@ def load(name: str) -> Optional[ctypes.CDLL]:
         stacklevel=2,
     )
     return None
+
+
+def bind(name: str, signatures: Dict[str, Sequence]) -> Optional[ctypes.CDLL]:
+    """:func:`load` ``name``, with its functions' argument types set (the
+    first time) and each returning a C ``int``.
+
+    Args:
+        name (str): The source's name without ``.c``.
+        signatures (dict[str, Sequence]): Each function's ctypes argument
+            types.
+
+    Returns:
+        ctypes.CDLL | None: The library, or None as :func:`load` gives.
+    """
+    library = load(name)
+    if library is not None:
+        for function_name, arguments in signatures.items():
+            function = getattr(library, function_name)
+            if function.argtypes is None:
+                function.restype = ctypes.c_int
+                function.argtypes = arguments
+    return library
+
+
+FLOAT_POINTER = ctypes.POINTER(ctypes.c_float)
+
+
+def float_pointer(t: Optional[torch.Tensor]):
+    """A ``float *`` to ``t``'s data, NULL for None. The caller keeps ``t``
+    alive for the call: the pointer does not.
+
+    Args:
+        t (torch.Tensor | None): A float32 tensor.
+
+    Returns:
+        ctypes.POINTER(ctypes.c_float) | None: The pointer.
+    """
+    return None if t is None else ctypes.cast(t.data_ptr(), FLOAT_POINTER)

@@ -55,6 +55,7 @@ from torch.nn.modules.utils import _triple
 
 from .channels_last_norm import is_channels_last_cpu_float
 from .flat_conv import SPATIAL_AXES, FlatConv3d, in_axis_order
+from .fused_concat import concat_add_relu
 from .fused_norm_relu import batch_norm_relu
 from .sub_kernels import IntOr3, make_sub_kernel_conv, uniform_split
 
@@ -441,17 +442,27 @@ class PmSCn(nn.Module):
             for kernels in STREAM_KERNELS[:m]
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Run the streams and concatenate them on channels.
+    def forward(
+        self,
+        x: torch.Tensor,
+        residual: Optional[torch.Tensor] = None,
+        relu: bool = False,
+    ) -> torch.Tensor:
+        """Run the streams and concatenate them on channels; optionally add
+        a residual and apply a ReLU, in the same pass where the kernels of
+        :mod:`.fused_concat` apply.
 
         Args:
             x (torch.Tensor): Input of shape (N, C_in, T, H, W).
+            residual (torch.Tensor, optional): Added to the concatenation.
+            relu (bool): Whether a ReLU follows. Defaults to False.
 
         Returns:
             torch.Tensor: (N, C_out, T', H', W'), strided as a 3D conv with
             ``stride`` and same padding would be.
         """
-        return torch.cat([stream(x) for stream in self.streams], dim=1)
+        parts = [stream(x) for stream in self.streams]
+        return concat_add_relu(parts, residual, relu)
 
     def switch_to_deploy(self) -> int:
         """Fold the streams' batch norms into their 2D convs (see the module

@@ -1,0 +1,128 @@
+"""Concatenation on channels with the residual add and ReLU that follow it,
+in one pass over memory, for inference on the CPU.
+
+A deploy-form PmSCn block ends with ``relu(cat(streams) + identity)``:
+PyTorch writes the concatenation, reads it back to add, and reads it again
+for the ReLU, seven passes over a tensor of the block's size where three do.
+The C kernel of ``kernels/concat_add_relu.c`` writes each output value once,
+by the same float addition, so the result is identical.
+
+It runs outside autograd (nothing needs a gradient), on dense CPU float32
+parts that share a layout (all ``channels_last_3d`` or all NCDHW; a
+residual in another layout is first copied to it), outside tracing and
+compiling, where the kernels load
+(:func:`.native_kernels.load`); PyTorch's operators run otherwise.
+"""
+
+import ctypes
+from typing import Optional, Sequence
+
+import torch
+
+from .native_kernels import FLOAT_POINTER, bind, float_pointer
+
+_SIGNATURES = {
+    'concat_add_relu': [
+        FLOAT_POINTER,
+        ctypes.POINTER(FLOAT_POINTER),
+        ctypes.POINTER(ctypes.c_int64),
+        ctypes.c_int,
+        FLOAT_POINTER,
+        ctypes.c_int64,
+        ctypes.c_int64,
+        ctypes.c_int,
+        ctypes.c_int,
+    ]
+}
+
+
+def _shared_layout(tensors: Sequence[torch.Tensor]):
+    """The memory format every tensor is dense in, NCDHW first; None if
+    there is none, or the tensors are not 5D CPU float32 without grad."""
+    for tensor in tensors:
+        if (
+            tensor.dim() != 5
+            or tensor.device.type != 'cpu'
+            or tensor.dtype != torch.float32
+            or tensor.requires_grad
+        ):
+            return None
+    for layout in (torch.contiguous_format, torch.channels_last_3d):
+        if all(t.is_contiguous(memory_format=layout) for t in tensors):
+            return layout
+    return None
+
+
+def _fits(residual: Optional[torch.Tensor], shape) -> bool:
+    """Whether ``residual`` is None, or a CPU float32 tensor of ``shape``
+    that needs no gradient (in any layout: it is copied to the parts')."""
+    return residual is None or (
+        residual.shape == shape
+        and residual.device.type == 'cpu'
+        and residual.dtype == torch.float32
+        and not residual.requires_grad
+    )
+
+
+def _same_voxels(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether ``a`` and ``b`` share the batch and spatial sizes."""
+    return a.shape[0] == b.shape[0] and a.shape[2:] == b.shape[2:]
+
+
+def _row_count(x: torch.Tensor, layout) -> int:
+    """Rows of the kernel's view: samples (NCDHW) or voxels."""
+    if layout == torch.contiguous_format:
+        return x.shape[0]
+    return x.numel() // x.shape[1]
+
+
+def concat_add_relu(
+    parts: Sequence[torch.Tensor],
+    residual: Optional[torch.Tensor] = None,
+    relu: bool = False,
+) -> torch.Tensor:
+    """``relu(torch.cat(parts, 1) + residual)``, each step optional.
+
+    Args:
+        parts (Sequence[torch.Tensor]): (N, C_i, D, H, W) tensors of one
+            batch and spatial shape.
+        residual (torch.Tensor, optional): (N, sum C_i, D, H, W), added.
+        relu (bool): Whether a ReLU follows. Defaults to False.
+
+    Returns:
+        torch.Tensor: The result, in the parts' layout.
+    """
+    first = parts[0]
+    shape = (first.shape[0], sum(p.shape[1] for p in parts), *first.shape[2:])
+    layout, library = None, None
+    if not (torch.jit.is_tracing() or torch.compiler.is_compiling()):
+        layout = _shared_layout(parts)
+    if (
+        layout is not None
+        and all(_same_voxels(p, first) for p in parts)
+        and _fits(residual, shape)
+        and first.numel() > 0
+    ):
+        library = bind('concat_add_relu', _SIGNATURES)
+    if library is None:
+        out = torch.cat(list(parts), 1)
+        if residual is not None:
+            out = out + residual
+        return torch.relu(out) if relu else out
+    if residual is not None:
+        residual = residual.contiguous(memory_format=layout)
+    out = torch.empty(shape, memory_format=layout)
+    rows = _row_count(out, layout)
+    widths = [p.numel() // rows for p in parts]
+    library.concat_add_relu(
+        float_pointer(out),
+        (FLOAT_POINTER * len(parts))(*map(float_pointer, parts)),
+        (ctypes.c_int64 * len(parts))(*widths),
+        len(parts),
+        float_pointer(residual),
+        rows,
+        out.numel() // rows,
+        int(relu),
+        torch.get_num_threads(),
+    )
+    return out
