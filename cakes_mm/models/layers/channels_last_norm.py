@@ -313,3 +313,22 @@ def channels_last_instance_norm(
     ):
         return norm(x)
     return _ChannelsLastInstanceNorm.apply(x, norm.weight, norm.bias, norm.eps)
+
+
+def channels_last_norm(x: torch.Tensor, norm: nn.Module) -> torch.Tensor:
+    """``norm(x)``, on this module's channels-last path for its kind of
+    norm where one applies (:func:`aligned_batch_norm`;
+    :func:`channels_last_instance_norm` from ``VECTOR_WIDTH`` channels: at
+    8 channels its per-row kernel ran 3x slower than PyTorch's copy, at 16
+    to 72 it was 1.2-3x faster, forward and backward at 2x64³).
+
+    Args:
+        x (torch.Tensor): (N, C, D, H, W).
+        norm (nn.Module): Any norm.
+
+    Returns:
+        torch.Tensor: The normalised ``x``.
+    """
+    if isinstance(norm, nn.InstanceNorm3d) and x.shape[1] >= VECTOR_WIDTH:
+        return channels_last_instance_norm(x, norm)
+    return aligned_batch_norm(x, norm)

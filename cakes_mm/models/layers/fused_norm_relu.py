@@ -1,4 +1,5 @@
-"""A training-mode batch norm and the ReLU after it, in one operator, on
+"""A norm that uses its input's statistics (a training-mode batch norm, or
+an instance norm) and the ReLU after it, in one operator, on
 ``channels_last_3d`` CPU float32 tensors.
 
 PyTorch runs the pair as two operators, which read or write a whole tensor
@@ -7,7 +8,8 @@ five times forward (statistics; normalise; ReLU) and eight times backward
 one before wrote). The C kernels of ``kernels/batch_norm_relu.c`` do so
 three times forward and five backward: the mask is recomputed from the
 norm's input instead of being read from the ReLU's output. PmSCn's streams,
-where a norm and a ReLU follow every 2D conv, use it in training.
+where a norm and a ReLU follow every 2D conv, use it in training. An
+instance norm is the same kernels run on each sample's rows.
 
 The statistics are sums of ``x - K`` and ``(x - K)²``, K being each
 channel's value in the first voxel, so that the variance does not lose its
@@ -29,7 +31,7 @@ import torch.nn as nn
 from torch.autograd.function import once_differentiable
 
 from .channels_last_norm import (
-    aligned_batch_norm,
+    channels_last_norm,
     is_channels_last_cpu_float,
     update_running_stats,
     uses_batch_statistics,
@@ -60,7 +62,8 @@ def kernels():
 
 
 def _rows(x: torch.Tensor, fold: int) -> torch.Tensor:
-    """The (voxels / k, k·C) view of a dense channels-last tensor."""
+    """The (voxels / k, k·C) view of a dense channels-last tensor (each
+    sample's rows one after the other)."""
     return x.permute(0, 2, 3, 4, 1).reshape(-1, fold * x.shape[1])
 
 
@@ -69,25 +72,29 @@ def _check(status: int) -> None:
         raise MemoryError('batch_norm_relu: out of memory for its sums')
 
 
-class _BatchNormReLU(torch.autograd.Function):
-    """``relu(batch_norm(x))`` with the batch's statistics (module doc)."""
+class _NormReLU(torch.autograd.Function):
+    """``relu(norm(x))`` with statistics over each group of rows: the whole
+    batch (a batch norm, one group) or each sample (an instance norm)."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, eps, library):
-        channels = x.shape[1]
-        fold = vector_fold(channels, x.numel() // channels)
-        rows = _rows(x, fold)
+    def forward(ctx, x, weight, bias, eps, per_sample, library):
+        samples, channels = x.shape[:2]
+        groups = samples if per_sample else 1
+        fold = vector_fold(channels, x.numel() // (groups * channels))
+        rows = _rows(x, fold).view(groups, -1, fold * channels)
         out = torch.empty_like(x, memory_format=CL)
-        mean, var, invstd = x.new_empty(3, channels)
-        scale, offset = x.new_empty(2, rows.shape[1])
-        _check(
-            library.batch_norm_relu_forward(
-                _pointer(rows), _pointer(_rows(out, fold)), *rows.shape,
-                channels, torch.get_num_threads(), _pointer(weight),
-                _pointer(bias), eps, _pointer(mean), _pointer(var),
-                _pointer(invstd), _pointer(scale), _pointer(offset),
-            )
-        )  # fmt: skip
+        out_rows = _rows(out, fold).view(rows.shape)
+        mean, var, invstd = x.new_empty(3, groups, channels)
+        scale, offset = x.new_empty(2, groups, rows.shape[2])
+        for g in range(groups):
+            _check(
+                library.batch_norm_relu_forward(
+                    _pointer(rows[g]), _pointer(out_rows[g]), *rows.shape[1:],
+                    channels, torch.get_num_threads(), _pointer(weight),
+                    _pointer(bias), eps, _pointer(mean[g]), _pointer(var[g]),
+                    _pointer(invstd[g]), _pointer(scale[g]), _pointer(offset[g]),
+                )
+            )  # fmt: skip
         ctx.save_for_backward(x, weight, mean, invstd, scale, offset)
         ctx.fold, ctx.has_bias, ctx.library = fold, bias is not None, library
         ctx.mark_non_differentiable(mean, var)
@@ -98,32 +105,56 @@ class _BatchNormReLU(torch.autograd.Function):
     def backward(ctx, grad, _grad_mean, _grad_var):
         x, weight, mean, invstd, scale, offset = ctx.saved_tensors
         grad = grad.contiguous(memory_format=CL)
-        rows = _rows(x, ctx.fold)
+        rows = _rows(x, ctx.fold).view(*scale.shape[:1], -1, scale.shape[1])
+        grad_rows = _rows(grad, ctx.fold).view(rows.shape)
         grad_x = torch.empty_like(x, memory_format=CL)
-        grad_weight = None if weight is None else torch.empty_like(mean)
-        grad_bias = torch.empty_like(mean) if ctx.has_bias else None
-        _check(
-            ctx.library.batch_norm_relu_backward(
-                _pointer(rows), _pointer(_rows(grad, ctx.fold)),
-                _pointer(_rows(grad_x, ctx.fold)), *rows.shape, x.shape[1],
-                torch.get_num_threads(), _pointer(weight), _pointer(mean),
-                _pointer(invstd), _pointer(scale), _pointer(offset),
-                _pointer(grad_weight), _pointer(grad_bias),
-            )
-        )  # fmt: skip
-        return grad_x, grad_weight, grad_bias, None, None
+        grad_x_rows = _rows(grad_x, ctx.fold).view(rows.shape)
+        grad_weight, grad_bias = torch.empty_like(mean), torch.empty_like(mean)
+        for g in range(rows.shape[0]):
+            _check(
+                ctx.library.batch_norm_relu_backward(
+                    _pointer(rows[g]), _pointer(grad_rows[g]),
+                    _pointer(grad_x_rows[g]), *rows.shape[1:], x.shape[1],
+                    torch.get_num_threads(), _pointer(weight), _pointer(mean[g]),
+                    _pointer(invstd[g]), _pointer(scale[g]), _pointer(offset[g]),
+                    _pointer(grad_weight[g]), _pointer(grad_bias[g]),
+                )
+            )  # fmt: skip
+        return (
+            grad_x,
+            None if weight is None else grad_weight.sum(0),
+            grad_bias.sum(0) if ctx.has_bias else None,
+            None,
+            None,
+            None,
+        )
 
 
-def batch_norm_relu(
+def uses_instance_statistics(norm: nn.Module) -> bool:
+    """Whether ``norm`` is an ``nn.InstanceNorm3d`` that always normalises
+    with each sample's own statistics (it keeps no running ones).
+
+    Args:
+        norm (nn.Module): Any module.
+
+    Returns:
+        bool: True for such a norm.
+    """
+    return isinstance(norm, nn.InstanceNorm3d) and not norm.track_running_stats
+
+
+def norm_relu(
     x: torch.Tensor, norm: nn.Module, act: nn.Module
 ) -> torch.Tensor:
-    """``act(norm(x))``, in one fused operator where ``norm`` is an
-    ``nn.BatchNorm3d`` using the batch's statistics, ``act`` a ReLU, ``x`` a
-    CPU float32 ``channels_last_3d`` tensor outside a trace or compile, and
-    the kernels load; otherwise ``norm`` (through
-    :func:`.channels_last_norm.aligned_batch_norm`) then ``act``.
+    """``act(norm(x))``, in one fused operator where ``act`` is a ReLU,
+    ``norm`` an ``nn.BatchNorm3d`` using the batch's statistics or an
+    ``nn.InstanceNorm3d`` without running statistics, ``x`` a CPU float32
+    ``channels_last_3d`` tensor outside a trace or compile, and the kernels
+    load; otherwise the norm on this layout's paths
+    (:func:`.channels_last_norm.channels_last_norm`) then ``act``.
 
-    Running statistics are updated as ``norm`` would update them.
+    A batch norm's running statistics are updated as ``norm`` would update
+    them.
 
     Args:
         x (torch.Tensor): (N, C, D, H, W).
@@ -133,10 +164,11 @@ def batch_norm_relu(
     Returns:
         torch.Tensor: The activation's output.
     """
+    per_sample = uses_instance_statistics(norm)
     library = None
     if (
         type(act) is nn.ReLU
-        and uses_batch_statistics(norm)
+        and (per_sample or uses_batch_statistics(norm))
         and x.shape[1] == norm.num_features
         and all(
             p is None or (p.dtype == torch.float32 and p.is_contiguous())
@@ -146,10 +178,10 @@ def batch_norm_relu(
     ):
         library = kernels()
     if library is None:
-        return act(aligned_batch_norm(x, norm))
-    out, mean, var = _BatchNormReLU.apply(
-        x, norm.weight, norm.bias, norm.eps, library
+        return act(channels_last_norm(x, norm))
+    out, mean, var = _NormReLU.apply(
+        x, norm.weight, norm.bias, norm.eps, per_sample, library
     )
-    if norm.training and norm.track_running_stats:
-        update_running_stats(norm, mean, var, x.numel() // x.shape[1])
+    if not per_sample and norm.training and norm.track_running_stats:
+        update_running_stats(norm, mean[0], var[0], x.numel() // x.shape[1])
     return out

@@ -56,7 +56,7 @@ from torch.nn.modules.utils import _triple
 from .channels_last_norm import is_channels_last_cpu_float
 from .flat_conv import SPATIAL_AXES, FlatConv3d, in_axis_order
 from .fused_concat import concat_add_relu
-from .fused_norm_relu import batch_norm_relu
+from .fused_norm_relu import norm_relu
 from .sub_kernels import IntOr3, make_sub_kernel_conv, uniform_split
 
 #: The narrowest 2D conv with which a stream is run with its axes reordered
@@ -223,7 +223,7 @@ class PmSCnStream(nn.Module):
             if isinstance(norm, nn.Identity) and self.folded_relu(conv):
                 x = conv(x, relu=True, **kwargs)
             else:
-                x = batch_norm_relu(conv(x, **kwargs), norm, self.act)
+                x = norm_relu(conv(x, **kwargs), norm, self.act)
         y = self.conv1d(x, **kwargs)
         if not reordered:
             return y

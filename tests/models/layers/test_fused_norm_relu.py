@@ -13,7 +13,7 @@ from model_helpers import channels_last, randomise_norms, torch_threads
 from cakes_mm.models import PmSCn
 from cakes_mm.models.layers import fused_norm_relu, native_kernels
 from cakes_mm.models.layers.channels_last_norm import vector_fold
-from cakes_mm.models.layers.fused_norm_relu import batch_norm_relu
+from cakes_mm.models.layers.fused_norm_relu import norm_relu
 
 CL = torch.channels_last_3d
 
@@ -24,12 +24,24 @@ def random_norm(channels, affine=True, momentum=0.1):
     return randomise_norms(norm) if affine else norm
 
 
+def random_instance_norm(channels, affine=True):
+    """An instance norm with gains in [0.5, 1.5] and random shifts."""
+    norm = nn.InstanceNorm3d(channels, affine=affine)
+    if affine:
+        generator = torch.Generator().manual_seed(channels)
+        with torch.no_grad():
+            norm.weight.uniform_(0.5, 1.5, generator=generator)
+            norm.bias.normal_(0, 0.1, generator=generator)
+    return norm
+
+
 def away_from_the_kink(x, norm, margin=1e-3):
     """Where the float64 pre-activation is at least ``margin`` from 0: a
     ReLU's gradient there does not depend on float32 rounding."""
     x = x.double()
-    mean = x.mean((0, 2, 3, 4), keepdim=True)
-    var = x.var((0, 2, 3, 4), unbiased=False, keepdim=True)
+    dims = (2, 3, 4) if isinstance(norm, nn.InstanceNorm3d) else (0, 2, 3, 4)
+    mean = x.mean(dims, keepdim=True)
+    var = x.var(dims, unbiased=False, keepdim=True)
     z = (x - mean) / (var + norm.eps).sqrt()
     if norm.affine:
         z = z * norm.weight.double().view(1, -1, 1, 1, 1)
@@ -47,7 +59,7 @@ def run_both(x, norm, threads=2):
         x_own = x.clone().requires_grad_()
         with torch_threads(threads):
             if fused:
-                y = batch_norm_relu(x_own, own, nn.ReLU())
+                y = norm_relu(x_own, own, nn.ReLU())
             else:
                 y = torch.relu(own(x_own))
             y.backward(grad)
@@ -69,7 +81,7 @@ def test_fused_equals_the_norm_then_relu(shape, affine, momentum, threads):
     x = channels_last(*shape)
     norm = random_norm(shape[1], affine, momentum).train()
     plain, fused = run_both(x, norm, threads)
-    assert fused[3] == '_BatchNormReLUBackward' != plain[3]
+    assert fused[3] == '_NormReLUBackward' != plain[3]
     torch.testing.assert_close(fused[0], plain[0], rtol=1e-5, atol=1e-5)
     assert fused[0].is_contiguous(memory_format=CL)
     assert fused[1].is_contiguous(memory_format=CL)
@@ -92,6 +104,53 @@ def test_fused_equals_the_norm_then_relu(shape, affine, momentum, threads):
             )
 
 
+@pytest.mark.parametrize(
+    'shape, affine',
+    [
+        ((2, 32, 4, 8, 8), True),  # aligned width
+        ((3, 18, 4, 6, 6), True),  # 8 voxels to a row, in each sample
+        ((2, 5, 3, 3, 3), True),  # 27 voxels a sample: no fold
+        ((2, 24, 2, 4, 4), False),
+    ],
+)
+@pytest.mark.parametrize('threads', [1, 2])
+def test_fused_instance_norm_equals_the_norm_then_relu(shape, affine, threads):
+    x = channels_last(*shape)
+    x[1] = x[1] * 4 - 2  # samples of other statistics
+    norm = random_instance_norm(shape[1], affine)
+    plain, fused = run_both(x, norm, threads)
+    assert fused[3] == '_NormReLUBackward' != plain[3]
+    torch.testing.assert_close(fused[0], plain[0], rtol=1e-5, atol=1e-5)
+    assert fused[0].is_contiguous(memory_format=CL)
+    far = away_from_the_kink(x, norm)
+    assert far.float().mean() > 0.99
+    torch.testing.assert_close(
+        fused[1][far], plain[1][far], rtol=1e-4, atol=1e-5
+    )
+    if affine:
+        for name in ('weight', 'bias'):
+            torch.testing.assert_close(
+                getattr(fused[2], name).grad,
+                getattr(plain[2], name).grad,
+                rtol=1e-3,
+                atol=1e-3,
+            )
+
+
+def test_without_the_kernels_an_instance_norm_stays_channels_last(
+    monkeypatch,
+):
+    monkeypatch.setattr(fused_norm_relu, 'kernels', lambda: None)
+    x = channels_last(2, 18, 4, 6, 6).requires_grad_()
+    norm = random_instance_norm(18)
+    y = norm_relu(x, norm, nn.ReLU())
+    norm_node = y.grad_fn.next_functions[0][0]
+    assert type(norm_node).__name__ == '_ChannelsLastInstanceNormBackward'
+    y.sum().backward()
+    assert y.is_contiguous(memory_format=CL)
+    torch.testing.assert_close(y, torch.relu(norm(x)), rtol=1e-5, atol=1e-5)
+
+
 def test_a_large_mean_keeps_the_variance():
     # Sums of x² alone would lose the variance to a mean 1000 times the
     # spread; the sums are taken about the first voxel's value.
@@ -106,7 +165,7 @@ def test_a_large_mean_keeps_the_variance():
 
 @pytest.mark.parametrize(
     'case',
-    ['eval', 'ncdhw', 'float64', 'leaky_relu', 'instance_norm'],
+    ['eval', 'ncdhw', 'float64', 'leaky_relu', 'tracked_instance_norm'],
 )
 def test_other_inputs_take_the_plain_path(case):
     x = channels_last(2, 16, 4, 8, 8)
@@ -120,17 +179,17 @@ def test_other_inputs_take_the_plain_path(case):
     elif case == 'leaky_relu':
         act = nn.LeakyReLU()
     else:
-        norm = nn.InstanceNorm3d(16)
+        norm = nn.InstanceNorm3d(16, track_running_stats=True)
     x.requires_grad_()
-    y = batch_norm_relu(x, norm, act)
-    assert type(y.grad_fn).__name__ != '_BatchNormReLUBackward'
+    y = norm_relu(x, norm, act)
+    assert type(y.grad_fn).__name__ != '_NormReLUBackward'
     torch.testing.assert_close(y, act(norm(x)))
 
 
 def test_one_value_per_channel_gets_pytorchs_error():
     x = channels_last(1, 16, 1, 1, 1)
     with pytest.raises(ValueError, match='more than 1 value per channel'):
-        batch_norm_relu(x, random_norm(16).train(), nn.ReLU())
+        norm_relu(x, random_norm(16).train(), nn.ReLU())
 
 
 def test_the_fold_makes_rows_of_whole_vectors():
@@ -209,8 +268,8 @@ def test_no_working_compiler_warns_and_falls_back(
     assert not fresh_loader.exists() or not any(fresh_loader.iterdir())
     # And the norm still works, on the plain path.
     x = channels_last(2, 16, 2, 4, 4).requires_grad_()
-    y = batch_norm_relu(x, random_norm(16).train(), nn.ReLU())
-    assert type(y.grad_fn).__name__ != '_BatchNormReLUBackward'
+    y = norm_relu(x, random_norm(16).train(), nn.ReLU())
+    assert type(y.grad_fn).__name__ != '_NormReLUBackward'
 
 
 def test_a_cache_others_may_write_to_is_refused(fresh_loader):
