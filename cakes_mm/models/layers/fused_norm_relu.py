@@ -89,10 +89,11 @@ class _NormReLU(torch.autograd.Function):
         for g in range(groups):
             _check(
                 library.batch_norm_relu_forward(
-                    _pointer(rows[g]), _pointer(out_rows[g]), *rows.shape[1:],
-                    channels, torch.get_num_threads(), _pointer(weight),
-                    _pointer(bias), eps, _pointer(mean[g]), _pointer(var[g]),
-                    _pointer(invstd[g]), _pointer(scale[g]), _pointer(offset[g]),
+                    _pointer(rows[g]), _pointer(out_rows[g]),
+                    *rows.shape[1:], channels, torch.get_num_threads(),
+                    _pointer(weight), _pointer(bias), eps,
+                    _pointer(mean[g]), _pointer(var[g]), _pointer(invstd[g]),
+                    _pointer(scale[g]), _pointer(offset[g]),
                 )
             )  # fmt: skip
         ctx.save_for_backward(x, weight, mean, invstd, scale, offset)
@@ -105,18 +106,20 @@ class _NormReLU(torch.autograd.Function):
     def backward(ctx, grad, _grad_mean, _grad_var):
         x, weight, mean, invstd, scale, offset = ctx.saved_tensors
         grad = grad.contiguous(memory_format=CL)
-        rows = _rows(x, ctx.fold).view(*scale.shape[:1], -1, scale.shape[1])
+        groups, width = scale.shape
+        rows = _rows(x, ctx.fold).view(groups, -1, width)
         grad_rows = _rows(grad, ctx.fold).view(rows.shape)
         grad_x = torch.empty_like(x, memory_format=CL)
         grad_x_rows = _rows(grad_x, ctx.fold).view(rows.shape)
         grad_weight, grad_bias = torch.empty_like(mean), torch.empty_like(mean)
-        for g in range(rows.shape[0]):
+        for g in range(groups):
             _check(
                 ctx.library.batch_norm_relu_backward(
                     _pointer(rows[g]), _pointer(grad_rows[g]),
                     _pointer(grad_x_rows[g]), *rows.shape[1:], x.shape[1],
-                    torch.get_num_threads(), _pointer(weight), _pointer(mean[g]),
-                    _pointer(invstd[g]), _pointer(scale[g]), _pointer(offset[g]),
+                    torch.get_num_threads(), _pointer(weight),
+                    _pointer(mean[g]), _pointer(invstd[g]),
+                    _pointer(scale[g]), _pointer(offset[g]),
                     _pointer(grad_weight[g]), _pointer(grad_bias[g]),
                 )
             )  # fmt: skip
