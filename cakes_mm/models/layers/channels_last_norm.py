@@ -284,11 +284,30 @@ class _ChannelsLastInstanceNorm(torch.autograd.Function):
                 out0=grad_x_rows[n], out1=grad_weight[n], out2=grad_bias[n],
             )  # fmt: skip
         return (
-            grad_x,
-            None if weight is None else grad_weight.sum(0),
-            grad_bias.sum(0) if ctx.has_bias else None,
+            *summed_sample_grads(grad_x, weight, grad_weight, grad_bias, ctx),
             None,
         )
+
+
+def summed_sample_grads(grad_x, weight, grad_weight, grad_bias, ctx):
+    """A per-sample norm's gradients: the input's, and the affine
+    parameters' summed over the samples (None where the norm has none).
+
+    Args:
+        grad_x (torch.Tensor): The input's gradient.
+        weight (torch.Tensor, optional): The norm's weight.
+        grad_weight (torch.Tensor): (samples, C) weight gradients.
+        grad_bias (torch.Tensor): (samples, C) bias gradients.
+        ctx: The autograd context, whose ``has_bias`` says if there is one.
+
+    Returns:
+        tuple: (grad_x, grad_weight or None, grad_bias or None).
+    """
+    return (
+        grad_x,
+        None if weight is None else grad_weight.sum(0),
+        grad_bias.sum(0) if ctx.has_bias else None,
+    )
 
 
 def channels_last_instance_norm(

@@ -33,6 +33,7 @@ from torch.autograd.function import once_differentiable
 from .channels_last_norm import (
     channels_last_norm,
     is_channels_last_cpu_float,
+    summed_sample_grads,
     update_running_stats,
     uses_batch_statistics,
     vector_fold,
@@ -124,9 +125,7 @@ class _NormReLU(torch.autograd.Function):
                 )
             )  # fmt: skip
         return (
-            grad_x,
-            None if weight is None else grad_weight.sum(0),
-            grad_bias.sum(0) if ctx.has_bias else None,
+            *summed_sample_grads(grad_x, weight, grad_weight, grad_bias, ctx),
             None,
             None,
             None,
