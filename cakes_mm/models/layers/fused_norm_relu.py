@@ -9,7 +9,9 @@ one before wrote). The C kernels of ``kernels/batch_norm_relu.c`` do so
 three times forward and five backward: the mask is recomputed from the
 norm's input instead of being read from the ReLU's output. PmSCn's streams,
 where a norm and a ReLU follow every 2D conv, use it in training. An
-instance norm is the same kernels run on each sample's rows.
+instance norm is the same kernels run on each sample's rows. In inference
+(eval mode, no gradient), a batch norm's running statistics fold into one
+scale and shift per channel, and one pass applies them and the ReLU.
 
 The statistics are sums of ``x - K`` and ``(x - K)²``, K being each
 channel's value in the first voxel, so that the variance does not lose its
@@ -50,6 +52,7 @@ _SIGNATURES = {
     + [_F32] * 5,
     'batch_norm_relu_backward': [_F32, _F32, _F32, _I64, _I64, _I64, _INT]
     + [_F32] * 7,
+    'affine_relu': [_F32, _F32, _I64, _I64, _I64, _INT, _F32, _F32],
 }
 
 
@@ -145,12 +148,61 @@ def uses_instance_statistics(norm: nn.Module) -> bool:
     return isinstance(norm, nn.InstanceNorm3d) and not norm.track_running_stats
 
 
+def uses_running_statistics(norm: nn.Module, x: torch.Tensor) -> bool:
+    """Whether ``norm`` is an ``nn.BatchNorm3d`` in eval mode that
+    normalises with its running statistics, and no gradient is wanted from
+    it (inference).
+
+    Args:
+        norm (nn.Module): Any module.
+        x (torch.Tensor): Its input.
+
+    Returns:
+        bool: True for such a norm.
+    """
+    if not isinstance(norm, nn.BatchNorm3d) or norm.training:
+        return False
+    if norm.running_mean is None or norm.running_var is None:
+        return False
+    tensors = (x, norm.weight, norm.bias)
+    return not (
+        torch.is_grad_enabled()
+        and any(t is not None and t.requires_grad for t in tensors)
+    )
+
+
+def _affine_relu(x, norm, library) -> torch.Tensor:
+    """``relu(norm(x))`` in inference, the running statistics folded into
+    one scale and shift per channel, as PyTorch's CPU kernel folds them."""
+    with torch.no_grad():
+        scale = torch.rsqrt(norm.running_var + norm.eps)
+        if norm.weight is not None:
+            scale = scale * norm.weight
+        offset = -norm.running_mean * scale
+        if norm.bias is not None:
+            offset = offset + norm.bias
+        scale, offset = scale.float().contiguous(), offset.float().contiguous()
+    channels = x.shape[1]
+    fold = vector_fold(channels, x.numel() // channels)
+    rows = _rows(x, fold)
+    out = torch.empty_like(x, memory_format=CL)
+    _check(
+        library.affine_relu(
+            _pointer(rows), _pointer(_rows(out, fold)), *rows.shape,
+            channels, torch.get_num_threads(), _pointer(scale),
+            _pointer(offset),
+        )
+    )  # fmt: skip
+    return out
+
+
 def norm_relu(
     x: torch.Tensor, norm: nn.Module, act: nn.Module
 ) -> torch.Tensor:
     """``act(norm(x))``, in one fused operator where ``act`` is a ReLU,
-    ``norm`` an ``nn.BatchNorm3d`` using the batch's statistics or an
-    ``nn.InstanceNorm3d`` without running statistics, ``x`` a CPU float32
+    ``norm`` an ``nn.BatchNorm3d`` using the batch's statistics (or its
+    running ones, in inference) or an ``nn.InstanceNorm3d`` without running
+    statistics, ``x`` a CPU float32
     ``channels_last_3d`` tensor outside a trace or compile, and the kernels
     load; otherwise the norm on this layout's paths
     (:func:`.channels_last_norm.channels_last_norm`) then ``act``.
@@ -167,10 +219,11 @@ def norm_relu(
         torch.Tensor: The activation's output.
     """
     per_sample = uses_instance_statistics(norm)
+    inference = uses_running_statistics(norm, x)
     library = None
     if (
         type(act) is nn.ReLU
-        and (per_sample or uses_batch_statistics(norm))
+        and (per_sample or inference or uses_batch_statistics(norm))
         and x.shape[1] == norm.num_features
         and all(
             p is None or (p.dtype == torch.float32 and p.is_contiguous())
@@ -181,6 +234,8 @@ def norm_relu(
         library = kernels()
     if library is None:
         return act(channels_last_norm(x, norm))
+    if inference:
+        return _affine_relu(x, norm, library)
     out, mean, var = _NormReLU.apply(
         x, norm.weight, norm.bias, norm.eps, per_sample, library
     )

@@ -151,6 +151,39 @@ def test_without_the_kernels_an_instance_norm_stays_channels_last(
     torch.testing.assert_close(y, torch.relu(norm(x)), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    'shape, affine',
+    [
+        ((1, 32, 4, 8, 8), True),
+        ((2, 18, 4, 6, 6), True),
+        ((1, 24, 2, 4, 4), False),
+    ],
+)
+@pytest.mark.parametrize('threads', [1, 2])
+def test_inference_folds_the_running_statistics(
+    monkeypatch, shape, affine, threads
+):
+    calls = []
+    real = fused_norm_relu._affine_relu
+    monkeypatch.setattr(
+        fused_norm_relu,
+        '_affine_relu',
+        lambda *args: calls.append(1) or real(*args),
+    )
+    x = channels_last(*shape)
+    norm = random_norm(shape[1], affine).eval()
+    if not affine:
+        norm.running_mean.normal_(
+            0, 0.5, generator=torch.Generator().manual_seed(1)
+        )
+    with torch.no_grad(), torch_threads(threads):
+        y = norm_relu(x, norm, nn.ReLU())
+        expected = torch.relu(norm(x))
+    assert calls == [1]
+    assert y.is_contiguous(memory_format=CL)
+    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
+
+
 def test_a_large_mean_keeps_the_variance():
     # Sums of x² alone would lose the variance to a mean 1000 times the
     # spread; the sums are taken about the first voxel's value.

@@ -209,6 +209,32 @@ int batch_norm_relu_forward(const float *x, float *y, int64_t rows,
 }
 
 /*
+ * Inference with running statistics: y = max(x * scale + offset, 0), scale
+ * and offset per channel (the norm folded by the caller).
+ * Returns 0, or -1 when memory ran out.
+ */
+int affine_relu(const float *x, float *y, int64_t rows, int64_t width,
+                int64_t channels, int threads, const float *scale,
+                const float *offset) {
+    float *a = malloc(2 * width * sizeof(float));
+    if (!a) return -1;
+    float *b = a + width;
+    for (int64_t c = 0; c < channels; ++c) {
+        a[c] = scale[c];
+        b[c] = offset[c];
+    }
+    tile(a, a, width, channels);
+    tile(b, b, width, channels);
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), n = omp_get_num_threads();
+        affine_relu_rows(x, y, rows * t / n, rows * (t + 1) / n, width, a, b);
+    }
+    free(a);
+    return 0;
+}
+
+/*
  * Backward. Takes what forward gave (mean, invstd per channel; scale and
  * offset per column) and the output's gradient g; writes the input's
  * gradient dx, and grad_weight and grad_bias per channel where they are not
