@@ -184,6 +184,19 @@ def test_inference_folds_the_running_statistics(
     torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
 
 
+def test_nan_stays_nan_as_in_pytorch():
+    x = channels_last(1, 16, 2, 4, 4)
+    x[0, 3, 1, 2, 2] = float('nan')
+    norm = random_norm(16).eval()
+    with torch.no_grad():
+        y = norm_relu(x, norm, nn.ReLU())
+        expected = torch.relu(norm(x))
+    assert torch.isnan(y[0, 3, 1, 2, 2])
+    torch.testing.assert_close(
+        y, expected, rtol=1e-5, atol=1e-5, equal_nan=True
+    )
+
+
 def test_a_large_mean_keeps_the_variance():
     # Sums of x² alone would lose the variance to a mean 1000 times the
     # spread; the sums are taken about the first voxel's value.

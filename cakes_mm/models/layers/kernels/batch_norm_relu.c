@@ -89,7 +89,7 @@ static void affine_relu_rows(const float *restrict x, float *restrict y,
         float *restrict out = y + r * width;
         for (int64_t k = 0; k < width; ++k) {
             float v = affine(in[k], a[k], b[k]);
-            out[k] = v > 0.f ? v : 0.f;
+            out[k] = v < 0.f ? 0.f : v; /* NaN stays NaN, as in PyTorch */
         }
     }
 }
