@@ -106,8 +106,17 @@ def vector_fold(channels: int, voxels: int) -> int:
     return fold if voxels % fold == 0 else 1
 
 
-def _rows(x: torch.Tensor, fold: int) -> torch.Tensor:
-    """The (N·M / k, k·C) view of a channels-last tensor."""
+def folded_rows(x: torch.Tensor, fold: int) -> torch.Tensor:
+    """The (N·M / k, k·C) view of a dense channels-last tensor: each
+    sample's rows one after the other, k voxels to a row.
+
+    Args:
+        x (torch.Tensor): (N, C, D, H, W), dense in ``channels_last_3d``.
+        fold (int): k, which divides the voxels of a sample.
+
+    Returns:
+        torch.Tensor: The view.
+    """
     return _sample_rows(x).view(-1, fold * x.shape[1])
 
 
@@ -126,7 +135,7 @@ class _AlignedBatchNorm(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps, fold):
-        rows = _rows(x, fold)
+        rows = folded_rows(x, fold)
         # Column statistics by the (aligned, fast) batch norm kernel; its
         # normalised output is not used.
         _, mean, column_invstd = torch.native_batch_norm(
@@ -143,7 +152,10 @@ class _AlignedBatchNorm(torch.autograd.Function):
             shift = shift + bias
         out = _new_like(x)
         torch.addcmul(
-            _tile(shift, fold), rows, _tile(scale, fold), out=_rows(out, fold)
+            _tile(shift, fold),
+            rows,
+            _tile(scale, fold),
+            out=folded_rows(out, fold),
         )
         ctx.save_for_backward(x, weight, channel_mean, invstd)
         ctx.fold = fold
@@ -157,7 +169,7 @@ class _AlignedBatchNorm(torch.autograd.Function):
         x, weight, mean, invstd = ctx.saved_tensors
         fold = ctx.fold
         grad = grad.contiguous(memory_format=torch.channels_last_3d)
-        rows, grad_rows = _rows(x, fold), _rows(grad, fold)
+        rows, grad_rows = folded_rows(x, fold), folded_rows(grad, fold)
         count = rows.shape[0] * fold
         ones = rows.new_ones(rows.shape[0])
         grad_sum = _per_channel(ones @ grad_rows, fold)
@@ -168,7 +180,7 @@ class _AlignedBatchNorm(torch.autograd.Function):
         x_coef = -gain * invstd.square() * dot / count
         const = -gain * grad_sum / count - x_coef * mean
         grad_x = _new_like(x)
-        grad_x_rows = _rows(grad_x, fold)
+        grad_x_rows = folded_rows(grad_x, fold)
         torch.addcmul(
             _tile(const, fold), rows, _tile(x_coef, fold), out=grad_x_rows
         )
@@ -222,6 +234,26 @@ def uses_batch_statistics(norm: nn.Module) -> bool:
     return isinstance(norm, nn.BatchNorm3d) and (
         norm.training or norm.running_mean is None
     )
+
+
+@torch.no_grad()
+def running_scale_shift(norm: _BatchNorm):
+    """A batch norm with its running statistics as one scale and shift per
+    channel: ``norm(x) = x * scale + shift`` in eval mode.
+
+    Args:
+        norm (_BatchNorm): A norm that tracks running statistics.
+
+    Returns:
+        tuple[torch.Tensor, torch.Tensor]: (C,) scale and shift.
+    """
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.affine:
+        scale = scale * norm.weight
+    shift = -norm.running_mean * scale
+    if norm.affine:
+        shift = shift + norm.bias
+    return scale, shift
 
 
 @torch.no_grad()

@@ -36,17 +36,22 @@ _SIGNATURES = {
 }
 
 
+def _cpu_float_without_grad(tensor: torch.Tensor) -> bool:
+    """Whether ``tensor`` is a 5D CPU float32 tensor that needs no
+    gradient."""
+    return (
+        tensor.dim() == 5
+        and tensor.device.type == 'cpu'
+        and tensor.dtype == torch.float32
+        and not tensor.requires_grad
+    )
+
+
 def _shared_layout(tensors: Sequence[torch.Tensor]):
     """The memory format every tensor is dense in, NCDHW first; None if
     there is none, or the tensors are not 5D CPU float32 without grad."""
-    for tensor in tensors:
-        if (
-            tensor.dim() != 5
-            or tensor.device.type != 'cpu'
-            or tensor.dtype != torch.float32
-            or tensor.requires_grad
-        ):
-            return None
+    if not all(map(_cpu_float_without_grad, tensors)):
+        return None
     for layout in (torch.contiguous_format, torch.channels_last_3d):
         if all(t.is_contiguous(memory_format=layout) for t in tensors):
             return layout
@@ -57,10 +62,7 @@ def _fits(residual: Optional[torch.Tensor], shape) -> bool:
     """Whether ``residual`` is None, or a CPU float32 tensor of ``shape``
     that needs no gradient (in any layout: it is copied to the parts')."""
     return residual is None or (
-        residual.shape == shape
-        and residual.device.type == 'cpu'
-        and residual.dtype == torch.float32
-        and not residual.requires_grad
+        residual.shape == shape and _cpu_float_without_grad(residual)
     )
 
 

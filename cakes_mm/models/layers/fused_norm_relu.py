@@ -34,7 +34,9 @@ from torch.autograd.function import once_differentiable
 
 from .channels_last_norm import (
     channels_last_norm,
+    folded_rows,
     is_channels_last_cpu_float,
+    running_scale_shift,
     summed_sample_grads,
     update_running_stats,
     uses_batch_statistics,
@@ -65,12 +67,6 @@ def kernels():
     return bind('batch_norm_relu', _SIGNATURES)
 
 
-def _rows(x: torch.Tensor, fold: int) -> torch.Tensor:
-    """The (voxels / k, k·C) view of a dense channels-last tensor (each
-    sample's rows one after the other)."""
-    return x.permute(0, 2, 3, 4, 1).reshape(-1, fold * x.shape[1])
-
-
 def _check(status: int) -> None:
     if status:
         raise MemoryError('batch_norm_relu: out of memory for its sums')
@@ -85,9 +81,9 @@ class _NormReLU(torch.autograd.Function):
         samples, channels = x.shape[:2]
         groups = samples if per_sample else 1
         fold = vector_fold(channels, x.numel() // (groups * channels))
-        rows = _rows(x, fold).view(groups, -1, fold * channels)
+        rows = folded_rows(x, fold).view(groups, -1, fold * channels)
         out = torch.empty_like(x, memory_format=CL)
-        out_rows = _rows(out, fold).view(rows.shape)
+        out_rows = folded_rows(out, fold).view(rows.shape)
         mean, var, invstd = x.new_empty(3, groups, channels)
         scale, offset = x.new_empty(2, groups, rows.shape[2])
         for g in range(groups):
@@ -111,10 +107,10 @@ class _NormReLU(torch.autograd.Function):
         x, weight, mean, invstd, scale, offset = ctx.saved_tensors
         grad = grad.contiguous(memory_format=CL)
         groups, width = scale.shape
-        rows = _rows(x, ctx.fold).view(groups, -1, width)
-        grad_rows = _rows(grad, ctx.fold).view(rows.shape)
+        rows = folded_rows(x, ctx.fold).view(groups, -1, width)
+        grad_rows = folded_rows(grad, ctx.fold).view(rows.shape)
         grad_x = torch.empty_like(x, memory_format=CL)
-        grad_x_rows = _rows(grad_x, ctx.fold).view(rows.shape)
+        grad_x_rows = folded_rows(grad_x, ctx.fold).view(rows.shape)
         grad_weight, grad_bias = torch.empty_like(mean), torch.empty_like(mean)
         for g in range(groups):
             _check(
@@ -174,21 +170,14 @@ def uses_running_statistics(norm: nn.Module, x: torch.Tensor) -> bool:
 def _affine_relu(x, norm, library) -> torch.Tensor:
     """``relu(norm(x))`` in inference, the running statistics folded into
     one scale and shift per channel, as PyTorch's CPU kernel folds them."""
-    with torch.no_grad():
-        scale = torch.rsqrt(norm.running_var + norm.eps)
-        if norm.weight is not None:
-            scale = scale * norm.weight
-        offset = -norm.running_mean * scale
-        if norm.bias is not None:
-            offset = offset + norm.bias
-        scale, offset = scale.float().contiguous(), offset.float().contiguous()
+    scale, offset = (t.float().contiguous() for t in running_scale_shift(norm))
     channels = x.shape[1]
     fold = vector_fold(channels, x.numel() // channels)
-    rows = _rows(x, fold)
+    rows = folded_rows(x, fold)
     out = torch.empty_like(x, memory_format=CL)
     _check(
         library.affine_relu(
-            _pointer(rows), _pointer(_rows(out, fold)), *rows.shape,
+            _pointer(rows), _pointer(folded_rows(out, fold)), *rows.shape,
             channels, torch.get_num_threads(), _pointer(scale),
             _pointer(offset),
         )

@@ -53,7 +53,10 @@ from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.utils import _triple
 
-from .channels_last_norm import is_channels_last_cpu_float
+from .channels_last_norm import (
+    is_channels_last_cpu_float,
+    running_scale_shift,
+)
 from .flat_conv import SPATIAL_AXES, FlatConv3d, in_axis_order
 from .fused_concat import concat_add_relu
 from .fused_norm_relu import norm_relu
@@ -329,12 +332,7 @@ def conv_with_norm(
         FlatConv3d: The folded conv, on the conv's device, layout and
         dtype.
     """
-    scale = torch.rsqrt(norm.running_var + norm.eps)
-    if norm.affine:
-        scale = scale * norm.weight
-    shift = -norm.running_mean * scale
-    if norm.affine:
-        shift = shift + norm.bias
+    scale, shift = running_scale_shift(norm)
     scale, shift = scale[channels], shift[channels]
     if conv.bias is not None:
         shift = shift + conv.bias * scale
