@@ -26,6 +26,7 @@ graphs keep the standard operators.
 """
 
 import math
+from typing import Tuple
 
 import torch
 import torch.nn as nn
@@ -38,17 +39,22 @@ VECTOR_WIDTH = 16
 ALIGNED_BELOW = 64
 
 
-def is_channels_last_cpu_float(x: torch.Tensor) -> bool:
-    """Whether ``x`` is a 5D CPU float32 ``channels_last_3d`` tensor (and
-    not also NCDHW-contiguous), outside tracing and compiling.
+def is_channels_last_cpu_float(
+    x: torch.Tensor, dtypes: Tuple[torch.dtype, ...] = (torch.float32,)
+) -> bool:
+    """Whether ``x`` is a 5D CPU ``channels_last_3d`` tensor of one of
+    ``dtypes`` (and not also NCDHW-contiguous), outside tracing and
+    compiling.
 
     Args:
         x (torch.Tensor): Any tensor.
+        dtypes (tuple[torch.dtype, ...]): The dtypes allowed. Defaults to
+            float32 alone, which this module's norms take.
 
     Returns:
         bool: True where this module's norms apply.
     """
-    if x.dim() != 5 or x.device.type != 'cpu' or x.dtype != torch.float32:
+    if x.dim() != 5 or x.device.type != 'cpu' or x.dtype not in dtypes:
         return False
     if torch.jit.is_tracing() or torch.compiler.is_compiling():
         return False  # traced and compiled graphs keep the plain norms

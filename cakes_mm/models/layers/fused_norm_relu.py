@@ -1,6 +1,6 @@
 """A norm that uses its input's statistics (a training-mode batch norm, or
 an instance norm) and the ReLU after it, in one operator, on
-``channels_last_3d`` CPU float32 tensors.
+``channels_last_3d`` CPU float32 or bfloat16 tensors.
 
 PyTorch runs the pair as two operators, which read or write a whole tensor
 five times forward (statistics; normalise; ReLU) and eight times backward
@@ -12,6 +12,12 @@ where a norm and a ReLU follow every 2D conv, use it in training. An
 instance norm is the same kernels run on each sample's rows. In inference
 (eval mode, no gradient), a batch norm's running statistics fold into one
 scale and shift per channel, and one pass applies them and the ReLU.
+
+A bfloat16 input (a conv's output under CPU autocast) gives a bfloat16
+output, as PyTorch's norm does there; the kernels work in float and round
+each output once. PyTorch's own bfloat16 norm is as slow as its float32 one
+at PmSCn's unaligned widths (18, 20, 36, ...), where it falls back to
+scalar code.
 
 The statistics are sums of ``x - K`` and ``(x - K)²``, K being each
 channel's value in the first voxel, so that the variance does not lose its
@@ -46,15 +52,19 @@ from .native_kernels import FLOAT_POINTER, bind
 from .native_kernels import float_pointer as _pointer
 
 CL = torch.channels_last_3d
-_F32 = FLOAT_POINTER
+_FLOAT = torch.float32
+#: The dtypes the kernels read and write (their sums are float either way).
+KERNEL_DTYPES = (torch.float32, torch.bfloat16)
+_F32, _DATA = FLOAT_POINTER, ctypes.c_void_p
 _I64, _INT, _DOUBLE = ctypes.c_int64, ctypes.c_int, ctypes.c_double
 _SIGNATURES = {
-    'batch_norm_relu_forward': [_F32, _F32, _I64, _I64, _I64, _INT]
+    'batch_norm_relu_forward': [_DATA, _DATA, _I64, _I64, _I64, _INT, _INT]
     + [_F32, _F32, _DOUBLE]
     + [_F32] * 5,
-    'batch_norm_relu_backward': [_F32, _F32, _F32, _I64, _I64, _I64, _INT]
+    'batch_norm_relu_backward': [_DATA] * 3
+    + [_I64, _I64, _I64, _INT, _INT]
     + [_F32] * 7,
-    'affine_relu': [_F32, _F32, _I64, _I64, _I64, _INT, _F32, _F32],
+    'affine_relu': [_DATA, _DATA, _I64, _I64, _I64, _INT, _INT, _F32, _F32],
 }
 
 
@@ -65,6 +75,11 @@ def kernels():
         ctypes.CDLL | None: The library.
     """
     return bind('batch_norm_relu', _SIGNATURES)
+
+
+def _half(x: torch.Tensor) -> int:
+    """The kernels' element-type flag: 1 for bfloat16, 0 for float32."""
+    return int(x.dtype == torch.bfloat16)
 
 
 def _check(status: int) -> None:
@@ -84,14 +99,14 @@ class _NormReLU(torch.autograd.Function):
         rows = folded_rows(x, fold).view(groups, -1, fold * channels)
         out = torch.empty_like(x, memory_format=CL)
         out_rows = folded_rows(out, fold).view(rows.shape)
-        mean, var, invstd = x.new_empty(3, groups, channels)
-        scale, offset = x.new_empty(2, groups, rows.shape[2])
+        mean, var, invstd = x.new_empty(3, groups, channels, dtype=_FLOAT)
+        scale, offset = x.new_empty(2, groups, rows.shape[2], dtype=_FLOAT)
         for g in range(groups):
             _check(
                 library.batch_norm_relu_forward(
-                    _pointer(rows[g]), _pointer(out_rows[g]),
+                    rows[g].data_ptr(), out_rows[g].data_ptr(),
                     *rows.shape[1:], channels, torch.get_num_threads(),
-                    _pointer(weight), _pointer(bias), eps,
+                    _half(x), _pointer(weight), _pointer(bias), eps,
                     _pointer(mean[g]), _pointer(var[g]), _pointer(invstd[g]),
                     _pointer(scale[g]), _pointer(offset[g]),
                 )
@@ -105,7 +120,7 @@ class _NormReLU(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad, _grad_mean, _grad_var):
         x, weight, mean, invstd, scale, offset = ctx.saved_tensors
-        grad = grad.contiguous(memory_format=CL)
+        grad = grad.to(x.dtype).contiguous(memory_format=CL)
         groups, width = scale.shape
         rows = folded_rows(x, ctx.fold).view(groups, -1, width)
         grad_rows = folded_rows(grad, ctx.fold).view(rows.shape)
@@ -115,9 +130,9 @@ class _NormReLU(torch.autograd.Function):
         for g in range(groups):
             _check(
                 ctx.library.batch_norm_relu_backward(
-                    _pointer(rows[g]), _pointer(grad_rows[g]),
-                    _pointer(grad_x_rows[g]), *rows.shape[1:], x.shape[1],
-                    torch.get_num_threads(), _pointer(weight),
+                    rows[g].data_ptr(), grad_rows[g].data_ptr(),
+                    grad_x_rows[g].data_ptr(), *rows.shape[1:], x.shape[1],
+                    torch.get_num_threads(), _half(x), _pointer(weight),
                     _pointer(mean[g]), _pointer(invstd[g]),
                     _pointer(scale[g]), _pointer(offset[g]),
                     _pointer(grad_weight[g]), _pointer(grad_bias[g]),
@@ -177,8 +192,8 @@ def _affine_relu(x, norm, library) -> torch.Tensor:
     out = torch.empty_like(x, memory_format=CL)
     _check(
         library.affine_relu(
-            _pointer(rows), _pointer(folded_rows(out, fold)), *rows.shape,
-            channels, torch.get_num_threads(), _pointer(scale),
+            rows.data_ptr(), folded_rows(out, fold).data_ptr(), *rows.shape,
+            channels, torch.get_num_threads(), _half(x), _pointer(scale),
             _pointer(offset),
         )
     )  # fmt: skip
@@ -191,7 +206,7 @@ def norm_relu(
     """``act(norm(x))``, in one fused operator where ``act`` is a ReLU,
     ``norm`` an ``nn.BatchNorm3d`` using the batch's statistics (or its
     running ones, in inference) or an ``nn.InstanceNorm3d`` without running
-    statistics, ``x`` a CPU float32
+    statistics, ``x`` a CPU float32 or bfloat16
     ``channels_last_3d`` tensor outside a trace or compile, and the kernels
     load; otherwise the norm on this layout's paths
     (:func:`.channels_last_norm.channels_last_norm`) then ``act``.
@@ -218,7 +233,7 @@ def norm_relu(
             p is None or (p.dtype == torch.float32 and p.is_contiguous())
             for p in (norm.weight, norm.bias)
         )
-        and is_channels_last_cpu_float(x)
+        and is_channels_last_cpu_float(x, KERNEL_DTYPES)
     ):
         library = kernels()
     if library is None:

@@ -184,6 +184,88 @@ def test_inference_folds_the_running_statistics(
     torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
 
 
+def float64_reference(x, norm, grad):
+    """relu(norm(x)) in float64 from the same (rounded) input, and the
+    gradients of ``(output * grad).sum()``: input, weight and bias."""
+    own = copy.deepcopy(norm).double()
+    x64 = x.detach().double().requires_grad_()
+    y = torch.relu(own(x64))
+    y.backward(grad.double())
+    return y, x64.grad, own
+
+
+@pytest.mark.parametrize('instance', [False, True])
+@pytest.mark.parametrize(
+    'shape',
+    [(2, 32, 4, 8, 8), (2, 18, 4, 6, 6), (2, 5, 3, 3, 3)],  # fold 1, 8, none
+)
+@pytest.mark.parametrize('threads', [1, 2])
+def test_bfloat16_is_the_float64_result_rounded_once(shape, instance, threads):
+    # Under CPU autocast a conv's output, and so its norm's input, is
+    # bfloat16; the kernels then read and write bfloat16 and work in float.
+    x = channels_last(*shape).bfloat16().requires_grad_()
+    grad = channels_last(*shape, scale=1.0, shift=0.0, seed=7).bfloat16()
+    norm = (
+        random_instance_norm(shape[1])
+        if instance
+        else random_norm(shape[1]).train()
+    )
+    expected, expected_grad, reference = float64_reference(x, norm, grad)
+    own = copy.deepcopy(norm)
+    with torch_threads(threads):
+        y = norm_relu(x, own, nn.ReLU())
+        y.backward(grad)
+    assert type(y.grad_fn).__name__ == '_NormReLUBackward'
+    assert y.dtype == x.grad.dtype == torch.bfloat16
+    assert y.is_contiguous(memory_format=CL)
+    # Float arithmetic, then one rounding to bfloat16 (8 significant
+    # bits): within half a unit, or float's error near zero.
+    torch.testing.assert_close(
+        y.double(), expected, rtol=2**-8, atol=1e-5, check_dtype=False
+    )
+    far = away_from_the_kink(x, norm)
+    assert far.float().mean() > 0.99
+    # The input gradient sums three float terms, then rounds once.
+    scale = expected_grad.abs().max()
+    torch.testing.assert_close(
+        x.grad.double()[far],
+        expected_grad[far],
+        rtol=2**-8,
+        atol=1e-3 * scale.item(),
+        check_dtype=False,
+    )
+    for name in ('weight', 'bias'):
+        torch.testing.assert_close(
+            getattr(own, name).grad.double(),
+            getattr(reference, name).grad,
+            rtol=1e-3,  # a kink-side flip moves a sum by one term
+            atol=1e-3,
+        )
+    if not instance:
+        torch.testing.assert_close(
+            own.running_var.double(), reference.running_var, rtol=1e-5, atol=0
+        )
+
+
+def test_bfloat16_inference_and_nan():
+    x = channels_last(1, 18, 2, 4, 4).bfloat16()
+    x[0, 3, 1, 2, 2] = float('nan')
+    norm = random_norm(18).eval()
+    with torch.no_grad():
+        y = norm_relu(x, norm, nn.ReLU())
+        expected = torch.relu(copy.deepcopy(norm).double()(x.double()))
+    assert y.dtype == torch.bfloat16
+    assert torch.isnan(y[0, 3, 1, 2, 2])
+    torch.testing.assert_close(
+        y.double(),
+        expected,
+        rtol=2**-8,
+        atol=1e-5,
+        equal_nan=True,
+        check_dtype=False,
+    )
+
+
 def test_nan_stays_nan_as_in_pytorch():
     x = channels_last(1, 16, 2, 4, 4)
     x[0, 3, 1, 2, 2] = float('nan')

@@ -12,6 +12,12 @@
  * expression as the forward pass (compiled with -ffp-contract=off, so both
  * round alike) instead of reading the output back.
  *
+ * The tensors x, y, g and dx hold float32, or bfloat16 where `half` is
+ * set (mixed-precision training); either way every sum and product is
+ * worked in float, and a bfloat16 output is rounded to the nearest even,
+ * as PyTorch rounds. The row loops branch on `half` outside their inner
+ * loop (-O3 unswitches it), so each element type gets its own vector code.
+ *
  * A row holds `fold` voxels of `channels` channels each (width = fold *
  * channels values, so that narrow layers still fill whole vectors); column
  * j belongs to channel j % channels. Rows are split over OpenMP threads.
@@ -23,9 +29,43 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <omp.h>
 
 #define ROW_BLOCK 64
+
+/* Element i of a float32 (half == 0) or bfloat16 (half != 0) array. */
+static inline float load(const void *p, int64_t i, int half) {
+    if (!half) return ((const float *)p)[i];
+    uint32_t bits = (uint32_t)((const uint16_t *)p)[i] << 16;
+    float v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/* Stores v as element i, rounded to the nearest even bfloat16 (a NaN to
+ * the quiet NaN 0x7fc0) where half != 0. */
+static inline void store(void *p, int64_t i, float v, int half) {
+    if (!half) {
+        ((float *)p)[i] = v;
+        return;
+    }
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    uint16_t rounded = (bits & 0x7fffffffu) > 0x7f800000u
+                           ? 0x7fc0
+                           : (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+    ((uint16_t *)p)[i] = rounded;
+}
+
+/* Bytes of one element. */
+static inline int64_t element_size(int half) { return half ? 2 : 4; }
+
+/* Row r of a rows x width array of that element type. */
+static inline const void *row_of(const void *p, int64_t r, int64_t width,
+                                 int half) {
+    return (const char *)p + r * width * element_size(half);
+}
 
 static inline float affine(float x, float a, float b) { return x * a + b; }
 
@@ -41,14 +81,14 @@ static void flush(float *restrict f1, float *restrict f2, double *restrict d1,
 }
 
 /* One thread's rows: sums of (x - shift) and of its square. */
-static void sums_of_rows(const float *restrict x, int64_t first, int64_t last,
+static void sums_of_rows(const void *x, int half, int64_t first, int64_t last,
                          int64_t width, const float *restrict shift,
                          float *restrict f1, float *restrict f2,
                          double *restrict d1, double *restrict d2) {
     for (int64_t r = first; r < last; ++r) {
-        const float *restrict row = x + r * width;
+        const void *row = row_of(x, r, width, half);
         for (int64_t k = 0; k < width; ++k) {
-            float v = row[k] - shift[k];
+            float v = load(row, k, half) - shift[k];
             f1[k] += v;
             f2[k] += v * v;
         }
@@ -60,19 +100,21 @@ static void sums_of_rows(const float *restrict x, int64_t first, int64_t last,
 
 /* One thread's rows: with gz = g where x * a + b > 0 (else 0), sums of gz
  * and of gz * (x - shift). */
-static void grad_sums_of_rows(const float *restrict x, const float *restrict g,
+static void grad_sums_of_rows(const void *x, const void *g, int half,
                               int64_t first, int64_t last, int64_t width,
                               const float *restrict a, const float *restrict b,
                               const float *restrict shift,
                               float *restrict f1, float *restrict f2,
                               double *restrict d1, double *restrict d2) {
     for (int64_t r = first; r < last; ++r) {
-        const float *restrict in = x + r * width, *restrict grad = g + r * width;
+        const void *in = row_of(x, r, width, half);
+        const void *grad = row_of(g, r, width, half);
         for (int64_t k = 0; k < width; ++k) {
-            float gk = grad[k]; /* loaded either way, so that it vectorises */
-            float gz = affine(in[k], a[k], b[k]) > 0.f ? gk : 0.f;
+            float xk = load(in, k, half);
+            float gk = load(grad, k, half); /* either way: it vectorises */
+            float gz = affine(xk, a[k], b[k]) > 0.f ? gk : 0.f;
             f1[k] += gz;
-            f2[k] += gz * (in[k] - shift[k]);
+            f2[k] += gz * (xk - shift[k]);
         }
         if ((r - first) % ROW_BLOCK == ROW_BLOCK - 1)
             flush(f1, f2, d1, d2, width);
@@ -81,35 +123,35 @@ static void grad_sums_of_rows(const float *restrict x, const float *restrict g,
 }
 
 /* One thread's rows: y = max(x * a + b, 0). */
-static void affine_relu_rows(const float *restrict x, float *restrict y,
+static void affine_relu_rows(const void *x, void *y, int half,
                              int64_t first, int64_t last, int64_t width,
                              const float *restrict a, const float *restrict b) {
     for (int64_t r = first; r < last; ++r) {
-        const float *restrict in = x + r * width;
-        float *restrict out = y + r * width;
+        const void *in = row_of(x, r, width, half);
+        void *out = (void *)row_of(y, r, width, half);
         for (int64_t k = 0; k < width; ++k) {
-            float v = affine(in[k], a[k], b[k]);
-            out[k] = v < 0.f ? 0.f : v; /* NaN stays NaN, as in PyTorch */
+            float v = affine(load(in, k, half), a[k], b[k]);
+            store(out, k, v < 0.f ? 0.f : v, half); /* NaN stays NaN */
         }
     }
 }
 
 /* One thread's rows: dx = gz * gain + x * x_coef + constant, gz as in
  * grad_sums_of_rows. */
-static void grad_input_rows(const float *restrict x, const float *restrict g,
-                            float *restrict dx, int64_t first, int64_t last,
-                            int64_t width, const float *restrict a,
-                            const float *restrict b,
+static void grad_input_rows(const void *x, const void *g, void *dx, int half,
+                            int64_t first, int64_t last, int64_t width,
+                            const float *restrict a, const float *restrict b,
                             const float *restrict gain,
                             const float *restrict x_coef,
                             const float *restrict constant) {
     for (int64_t r = first; r < last; ++r) {
-        const float *restrict in = x + r * width, *restrict grad = g + r * width;
-        float *restrict out = dx + r * width;
+        const void *in = row_of(x, r, width, half);
+        const void *grad = row_of(g, r, width, half);
+        void *out = (void *)row_of(dx, r, width, half);
         for (int64_t k = 0; k < width; ++k) {
-            float gk = grad[k];
-            float gz = affine(in[k], a[k], b[k]) > 0.f ? gk : 0.f;
-            out[k] = gz * gain[k] + in[k] * x_coef[k] + constant[k];
+            float xk = load(in, k, half), gk = load(grad, k, half);
+            float gz = affine(xk, a[k], b[k]) > 0.f ? gk : 0.f;
+            store(out, k, gz * gain[k] + xk * x_coef[k] + constant[k], half);
         }
     }
 }
@@ -117,7 +159,7 @@ static void grad_input_rows(const float *restrict x, const float *restrict g,
 /* Per-channel sums (channels doubles each in sum1, sum2) over all rows of
  * the two sums above (grad == NULL: the statistics' sums). Returns 0, or -1
  * when memory ran out. */
-static int channel_sums(const float *x, const float *grad, int64_t rows,
+static int channel_sums(const void *x, const void *grad, int half, int64_t rows,
                         int64_t width, int64_t channels, int threads,
                         const float *a, const float *b, const float *shift,
                         double *sum1, double *sum2) {
@@ -135,10 +177,10 @@ static int channel_sums(const float *x, const float *grad, int64_t rows,
         double *d1 = acc + (size_t)t * 2 * width, *d2 = d1 + width;
         float *f1 = blocks + (size_t)t * 2 * width, *f2 = f1 + width;
         if (grad)
-            grad_sums_of_rows(x, grad, first, last, width, a, b, shift, f1, f2,
-                              d1, d2);
+            grad_sums_of_rows(x, grad, half, first, last, width, a, b, shift,
+                              f1, f2, d1, d2);
         else
-            sums_of_rows(x, first, last, width, shift, f1, f2, d1, d2);
+            sums_of_rows(x, half, first, last, width, shift, f1, f2, d1, d2);
     }
     for (int64_t c = 0; c < channels; ++c) sum1[c] = sum2[c] = 0.0;
     for (int t = 0; t < threads; ++t) {
@@ -164,9 +206,9 @@ static void tile(const float *v, float *out, int64_t width, int64_t channels) {
  * (a and b of y = max(x * a + b, 0)), which backward takes back.
  * Returns 0, or -1 when memory ran out.
  */
-int batch_norm_relu_forward(const float *x, float *y, int64_t rows,
+int batch_norm_relu_forward(const void *x, void *y, int64_t rows,
                             int64_t width, int64_t channels, int threads,
-                            const float *weight, const float *bias, double eps,
+                            int half, const float *weight, const float *bias, double eps,
                             float *mean, float *var, float *invstd,
                             float *scale, float *offset) {
     int64_t count = rows * (width / channels);
@@ -177,9 +219,10 @@ int batch_norm_relu_forward(const float *x, float *y, int64_t rows,
         free(shift);
         return -1;
     }
-    tile(x, shift, width, channels); /* the first voxel's values */
-    if (channel_sums(x, NULL, rows, width, channels, threads, NULL, NULL, shift,
-                     sum1, sum2)) {
+    for (int64_t k = 0; k < width; ++k) /* the first voxel's values */
+        shift[k] = load(x, k % channels, half);
+    if (channel_sums(x, NULL, half, rows, width, channels, threads, NULL, NULL,
+                     shift, sum1, sum2)) {
         free(sum1);
         free(shift);
         return -1;
@@ -202,8 +245,8 @@ int batch_norm_relu_forward(const float *x, float *y, int64_t rows,
 #pragma omp parallel num_threads(threads)
     {
         int t = omp_get_thread_num(), n = omp_get_num_threads();
-        affine_relu_rows(x, y, rows * t / n, rows * (t + 1) / n, width, scale,
-                         offset);
+        affine_relu_rows(x, y, half, rows * t / n, rows * (t + 1) / n, width,
+                         scale, offset);
     }
     return 0;
 }
@@ -213,8 +256,8 @@ int batch_norm_relu_forward(const float *x, float *y, int64_t rows,
  * and offset per channel (the norm folded by the caller).
  * Returns 0, or -1 when memory ran out.
  */
-int affine_relu(const float *x, float *y, int64_t rows, int64_t width,
-                int64_t channels, int threads, const float *scale,
+int affine_relu(const void *x, void *y, int64_t rows, int64_t width,
+                int64_t channels, int threads, int half, const float *scale,
                 const float *offset) {
     float *a = malloc(2 * width * sizeof(float));
     if (!a) return -1;
@@ -228,7 +271,8 @@ int affine_relu(const float *x, float *y, int64_t rows, int64_t width,
 #pragma omp parallel num_threads(threads)
     {
         int t = omp_get_thread_num(), n = omp_get_num_threads();
-        affine_relu_rows(x, y, rows * t / n, rows * (t + 1) / n, width, a, b);
+        affine_relu_rows(x, y, half, rows * t / n, rows * (t + 1) / n, width,
+                         a, b);
     }
     free(a);
     return 0;
@@ -240,9 +284,9 @@ int affine_relu(const float *x, float *y, int64_t rows, int64_t width,
  * gradient dx, and grad_weight and grad_bias per channel where they are not
  * NULL. Returns 0, or -1 when memory ran out.
  */
-int batch_norm_relu_backward(const float *x, const float *g, float *dx,
+int batch_norm_relu_backward(const void *x, const void *g, void *dx,
                              int64_t rows, int64_t width, int64_t channels,
-                             int threads, const float *weight,
+                             int threads, int half, const float *weight,
                              const float *mean, const float *invstd,
                              const float *scale, const float *offset,
                              float *grad_weight, float *grad_bias) {
@@ -257,7 +301,7 @@ int batch_norm_relu_backward(const float *x, const float *g, float *dx,
     float *centre = coef, *gain = coef + width, *x_coef = gain + width,
           *constant = x_coef + width;
     tile(mean, centre, width, channels);
-    if (channel_sums(x, g, rows, width, channels, threads, scale, offset,
+    if (channel_sums(x, g, half, rows, width, channels, threads, scale, offset,
                      centre, sum1, sum2)) {
         free(sum1);
         free(coef);
@@ -280,7 +324,7 @@ int batch_norm_relu_backward(const float *x, const float *g, float *dx,
 #pragma omp parallel num_threads(threads)
     {
         int t = omp_get_thread_num(), n = omp_get_num_threads();
-        grad_input_rows(x, g, dx, rows * t / n, rows * (t + 1) / n, width,
+        grad_input_rows(x, g, dx, half, rows * t / n, rows * (t + 1) / n, width,
                         scale, offset, gain, x_coef, constant);
     }
     free(coef);
