@@ -3,7 +3,7 @@ TSN, TSM and I3D, in one process, on the same input.
 
     python benchmarks/latency.py [--device cpu|cuda] [--threads 2]
         [--frames 8] [--size 224] [--repeat 5] [--batch 8] [--no-train]
-        [--no-pmscn] [--onnxruntime] [--only REGEX] [--out FILE]
+        [--no-pmscn] [--onnxruntime] [--bf16] [--only REGEX] [--out FILE]
 
 Every model is built first; then, one measure at a time (latency, then
 throughput, then the training step), each repetition times every model once,
@@ -25,6 +25,11 @@ multiply-adds); params and GFLOPs include the head, as in the paper. The
 performance-priority supernet rows time a search step (one drawn op per
 channel) and count the params/GFLOPs of their derived subnet.
 
+``--bf16`` adds, for each row in a channels-last layout or deploy form, a
+twin (``..., bf16``) whose forward passes run under bf16 autocast (weights
+stay float32, as in mixed-precision training): on a CPU with AMX that is
+each network's fastest setting.
+
 ``--onnxruntime`` (CPU only; needs the ``deploy`` extra) adds rows that run
 TSN, I3D, R3D-34 and our deploy-mode networks exported to ONNX as
 ``tools/deployment/export_onnx.py`` exports them (``cakes_mm.deployment``,
@@ -44,7 +49,11 @@ import torch
 from mmaction.registry import MODELS
 from mmengine.registry import init_default_scope
 from onnxruntime_runs import onnxruntime_runs  # benchmarks/
-from timing import allocator_setting, time_interleaved  # benchmarks/
+from timing import (
+    allocator_setting,
+    precision,
+    time_interleaved,
+)  # benchmarks/
 
 import cakes_mm  # noqa: F401
 from cakes_mm.analysis import Complexity, model_complexity
@@ -97,6 +106,12 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='also time TSN, I3D, R3D-34 and the deploy-mode nets '
         'exported to ONNX, in onnxruntime (CPU)',
+    )
+    parser.add_argument(
+        '--bf16',
+        action='store_true',
+        help='also time each channels-last and deploy-form row under bf16 '
+        'autocast',
     )
     parser.add_argument(
         '--out',
@@ -202,6 +217,8 @@ def video_models(frames: int) -> List[Tuple[str, dict, str]]:
 
 #: Name suffix of the rows that run in onnxruntime.
 ONNXRUNTIME = ', onnxruntime'
+#: Name suffix of the rows that run under bf16 autocast.
+BF16 = ', bf16'
 
 
 def onnxruntime_models(frames: int) -> List[Tuple[str, dict, str]]:
@@ -236,6 +253,19 @@ def pmscn_models(onnxruntime: bool = False) -> List[Tuple[str, dict, str]]:
     return rows + (exported if onnxruntime else [])
 
 
+def bf16_twins(
+    rows: List[Tuple[str, dict, str]],
+) -> List[Tuple[str, dict, str]]:
+    """Each PyTorch row in a channels-last layout or deploy form, again,
+    to run under bf16 autocast."""
+    return [
+        (name + BF16, cfg, kind)
+        for name, cfg, kind in rows
+        if not name.endswith(ONNXRUNTIME)
+        and (kind in LAYOUTS or cfg.get('deploy'))
+    ]
+
+
 def selected(rows: List[Tuple[str, dict, str]], only) -> list:
     """The first row (the table's reference) and those ``only`` finds."""
     if only is None:
@@ -262,10 +292,12 @@ def timers(
     device: str,
     train: bool,
     batch_size: int,
+    bf16: bool = False,
 ) -> Dict[str, Callable[[], None]]:
     """Callables that run one batch-1 inference, one inference of
     ``batch_size`` clips and, unless in deploy form or not ``train``, one
-    training step at batch 2."""
+    training step at batch 2; each forward pass under bf16 autocast if
+    ``bf16``."""
 
     def sync():
         if device == 'cuda':
@@ -278,13 +310,15 @@ def timers(
 
     def infer(inputs: torch.Tensor):
         backbone.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), precision(device, bf16):
             backbone(inputs)
         sync()
 
     def step():
         backbone.train()
-        backbone(double).mean().backward()
+        with precision(device, bf16):
+            out = backbone(double)
+        out.float().mean().backward()
         optimizer.step()
         # Let go of the gradients now, not at the next step: every model's
         # would otherwise stay alive while the others run.
@@ -376,6 +410,7 @@ def measure(rows, shape, args) -> List[dict]:
                 args.device,
                 not args.no_train,
                 args.batch,
+                bf16=name.endswith(BF16),
             )
         cost = complexity(
             {k: v for k, v in cfg.items() if k != 'deploy'}, shape, kind
@@ -507,6 +542,8 @@ def main() -> None:
         f'repetitions'
     )
     rows = video_models(args.frames)
+    if args.bf16:
+        rows += bf16_twins(rows)
     if args.onnxruntime:
         rows += onnxruntime_models(args.frames)
     video = measure(selected(rows, args.only), shape, args)
@@ -521,8 +558,11 @@ def main() -> None:
         onnxruntime_ratios(video),
     ]
     if not args.no_pmscn:
+        pmscn_rows = pmscn_models(args.onnxruntime)
+        if args.bf16:
+            pmscn_rows += bf16_twins(pmscn_rows)
         pmscn = measure(
-            selected(pmscn_models(args.onnxruntime), args.only),
+            selected(pmscn_rows, args.only),
             (1, 3, 64, 64, 64),
             args,
         )

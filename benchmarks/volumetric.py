@@ -3,7 +3,7 @@ PmSCn against the 3D convs they replace, in one process, on the same input.
 
     python benchmarks/volumetric.py [--groups demo c2fnas basicunet ...]
         [--threads 2] [--repeat 5] [--size 64] [--device cpu|cuda]
-        [--onnxruntime] [--out FILE]
+        [--onnxruntime] [--bf16] [--out FILE]
 
 Groups of rows, each against its first row (the network with 3D convs):
 
@@ -16,7 +16,10 @@ Groups of rows, each against its first row (the network with 3D convs):
   (batch 2, ``--size``³ crops).
 
 Every row runs in two layouts, ``NCDHW`` and ``channels_last_3d`` (input and
-weights; the segmentors' default). With ``--onnxruntime`` (CPU only; needs
+weights; the segmentors' default). With ``--bf16`` each row runs a third
+time, in ``channels_last_3d`` under bf16 autocast (the layout column says
+``channels_last_3d, bf16``): on a CPU with AMX that is every network's
+fastest setting. With ``--onnxruntime`` (CPU only; needs
 the ``deploy`` extra) each row's inference also runs exported to ONNX, in
 onnxruntime (the layout column says ``onnxruntime``). At batch 1 PyTorch
 computes a 3D conv over a small volume with its own unvectorised kernel
@@ -43,7 +46,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import MMLogger
 from onnxruntime_runs import onnxruntime_runs  # benchmarks/
-from timing import allocator_setting, time_interleaved  # benchmarks/
+from timing import (
+    allocator_setting,
+    precision,
+    time_interleaved,
+)  # benchmarks/
 
 import cakes_mm  # noqa: F401
 from cakes_mm.analysis import count_complexity
@@ -80,6 +87,8 @@ Builder = Callable[[], nn.Module]
 DEPLOY = 'deploy'
 #: The layout column of the rows that run in onnxruntime.
 ONNXRUNTIME = 'onnxruntime'
+#: The layout column of the rows that run under bf16 autocast.
+BF16 = 'channels_last_3d, bf16'
 
 
 def parse_args() -> argparse.Namespace:
@@ -98,6 +107,11 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help="also time each row's inference exported to ONNX, in "
         'onnxruntime (CPU)',
+    )
+    parser.add_argument(
+        '--bf16',
+        action='store_true',
+        help='also time each row in channels_last_3d under bf16 autocast',
     )
     parser.add_argument(
         '--out',
@@ -191,10 +205,12 @@ def runs(
     labels: torch.Tensor,
     device: str,
     train_too: bool = True,
+    bf16: bool = False,
 ) -> Dict[str, Callable[[], None]]:
     """Callables for one training step (unless not ``train_too``), one
     batch-1 inference (latency) and one inference of the whole training
-    batch (throughput)."""
+    batch (throughput); each forward pass under bf16 autocast if ``bf16``
+    (the loss in float32)."""
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
 
     def sync():
@@ -204,13 +220,15 @@ def runs(
     def train():
         net.train()
         optimizer.zero_grad(set_to_none=True)
-        F.cross_entropy(net(batch), labels).backward()
+        with precision(device, bf16):
+            logits = net(batch)
+        F.cross_entropy(logits.float(), labels).backward()
         optimizer.step()
         sync()
 
     def infer(size: int):
         net.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), precision(device, bf16):
             net(batch[:size])
         sync()
 
@@ -223,7 +241,7 @@ def runs(
 
 def lay_out(x: torch.Tensor, layout: str) -> torch.Tensor:
     """``x`` in ``layout``, as the segmentors' preprocessor lays it out."""
-    if layout == 'channels_last_3d':
+    if layout in ('channels_last_3d', BF16):
         return channels_last_3d(x)
     return x.contiguous(memory_format=LAYOUTS[layout])
 
@@ -259,7 +277,10 @@ def measure(group: str, args: argparse.Namespace) -> List[dict]:
         cost = count_complexity(
             build(), lambda m: m(torch.empty((1,) + shape[1:], device='meta'))
         )
-        for layout, memory_format in LAYOUTS.items():
+        layouts = dict(LAYOUTS)
+        if args.bf16:
+            layouts[BF16] = torch.channels_last_3d
+        for layout, memory_format in layouts.items():
             net = build().to(args.device, memory_format=memory_format)
             timed = runs(
                 net,
@@ -267,6 +288,7 @@ def measure(group: str, args: argparse.Namespace) -> List[dict]:
                 labels,
                 args.device,
                 train_too=not name.endswith(DEPLOY),
+                bf16=layout == BF16,
             )
             entries.append(timed_entry(name, layout, timed, cost))
         if args.onnxruntime:

@@ -176,3 +176,46 @@ def test_the_pmscn_table_runs_r3d_and_p2sc2_deploy_in_onnxruntime(
             latency.CLIP,
         ),
     }
+
+
+def test_bf16_twins_are_the_channels_last_and_deploy_rows(benchmark_script):
+    """--bf16 adds each PyTorch row in a channels-last layout or deploy
+    form again, from the same config and input kind; not the NCDHW rows,
+    the supernets or the onnxruntime rows."""
+    latency = benchmark_script('latency')
+    for rows in (
+        latency.video_models(2) + latency.onnxruntime_models(2),
+        latency.pmscn_models(onnxruntime=True),
+    ):
+        plain = {name: (cfg, kind) for name, cfg, kind in rows}
+        twins = latency.bf16_twins(rows)
+        for name, cfg, kind in twins:
+            assert (cfg, kind) == plain[name.removesuffix(', bf16')]
+        names = [name.removesuffix(', bf16') for name, _, _ in twins]
+        assert names == [
+            name
+            for name, cfg, kind in rows
+            if ', channels_last' in name
+            or (cfg.get('deploy') and not name.endswith('onnxruntime'))
+        ]
+    assert names == [
+        'R3D-34, channels_last_3d',
+        'P2SC2, channels_last_3d',
+        'P2SC2 deploy, channels_last_3d',
+    ]
+
+
+def test_bf16_rows_run_under_autocast(benchmark_script):
+    """A bf16 twin's forward passes see bf16 activations; the weights it
+    updates stay float32."""
+    latency = benchmark_script('latency')
+    torch.manual_seed(0)
+    conv = torch.nn.Conv3d(3, 4, 3, padding=1)
+    seen = []
+    conv.register_forward_hook(lambda m, args, out: seen.append(out.dtype))
+    clip = torch.randn(2, 3, 2, 8, 8)
+    runs = latency.timers(conv, clip, latency.CLIP, 'cpu', True, 2, True)
+    for run in runs.values():
+        run()
+    assert seen == [torch.bfloat16] * 3
+    assert conv.weight.dtype == torch.float32

@@ -1,5 +1,5 @@
-"""The volumetric benchmark runs the MRI demo's rows once, in both layouts
-and in onnxruntime, and writes the table it prints."""
+"""The volumetric benchmark runs the MRI demo's rows once, in both layouts,
+under bf16 autocast and in onnxruntime, and writes the table it prints."""
 
 import pytest
 from tool_helpers import run_tool
@@ -16,7 +16,13 @@ DEMO_ROWS = [
 ]
 
 
-LAYOUTS = ('NCDHW', 'channels_last_3d', 'onnxruntime')
+LAYOUTS = (
+    'NCDHW',
+    'channels_last_3d',
+    'channels_last_3d, bf16',
+    'onnxruntime',
+)
+TRAINED = LAYOUTS[:3]
 
 
 def test_volumetric_benchmark_writes_every_layout_of_every_row(tmp_path):
@@ -29,6 +35,7 @@ def test_volumetric_benchmark_writes_every_layout_of_every_row(tmp_path):
             '--repeat',
             '1',
             '--onnxruntime',
+            '--bf16',
             '--threads',
             '1',
             '--out',
@@ -56,10 +63,14 @@ def test_volumetric_benchmark_writes_every_layout_of_every_row(tmp_path):
     # The 3D row's fastest layout or runtime is the reference of each time
     # ratio: training step, batch-1 inference and inference at the training
     # batch. onnxruntime runs inference only.
-    for column, layouts in ((5, LAYOUTS[:2]), (7, LAYOUTS), (9, LAYOUTS)):
+    for column, layouts in ((5, TRAINED), (7, LAYOUTS), (9, LAYOUTS)):
         assert min(float(by_name['3D', lay][column]) for lay in layouts) == 1.0
     assert by_name['P2SC2 deploy', 'NCDHW'][4:6] == ['-', '-']
     for name in DEMO_ROWS:
+        assert (
+            by_name[name, 'channels_last_3d, bf16'][2:4]
+            == (by_name[name, 'NCDHW'][2:4])
+        )
         exported = by_name[name, 'onnxruntime']
         assert exported[2:4] == by_name[name, 'NCDHW'][2:4]
         assert exported[4:6] == ['-', '-'] and float(exported[6]) > 0
