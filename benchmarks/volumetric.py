@@ -56,6 +56,7 @@ import cakes_mm  # noqa: F401
 from cakes_mm.analysis import count_complexity
 from cakes_mm.environment import silence_irrelevant_warnings
 from cakes_mm.fileio import atomic_write
+from cakes_mm.models.search.paths import reserve_conv_plans
 from cakes_mm.models.segmentors.data_preprocessor import channels_last_3d
 
 RESULTS = osp.join(osp.dirname(osp.abspath(__file__)), 'results')
@@ -341,6 +342,10 @@ def table(entries: List[dict], title: str) -> str:
 def main() -> None:
     args = parse_args()
     silence_irrelevant_warnings()
+    # Each row runs its convs in two or three layouts and dtypes, forward
+    # and backward, at two batch sizes: more plans than oneDNN's default
+    # cache of 1,024 keeps, which it would then keep remaking.
+    reserve_conv_plans()
     torch.set_num_threads(args.threads)
     sections = [
         f'Volumetric training step and inference, {args.device}, '

@@ -18,7 +18,11 @@ copy the tensor into NCDHW and back.
 * **Instance norm.** PyTorch normalises each sample's channels as one batch
   norm over a (1, N·C, D, H, W) view, which a channels-last tensor lacks,
   so it copies. :func:`channels_last_instance_norm` runs the batch norm
-  kernel on each sample's (M, C) rows instead, writing into one output.
+  kernel on each sample's (M, C) rows instead, writing into one output, in
+  float32 or in bfloat16 (CPU autocast). It also avoids a bug of PyTorch
+  2.13's CPU instance norm: for a batch of one sample whose gradient
+  arrives channels-last, PyTorch's input gradient is wrong (by as much as
+  the gradient itself; a batch norm and a group norm are right).
 
 Both give the plain norm's result up to rounding, and both step aside (the
 plain norm runs) while tracing or compiling, so exported and compiled
@@ -37,6 +41,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 VECTOR_WIDTH = 16
 #: Widths from which PyTorch's own kernel is as fast (measured, 2 threads).
 ALIGNED_BELOW = 64
+#: The input dtypes of :func:`channels_last_instance_norm`.
+INSTANCE_NORM_DTYPES = (torch.float32, torch.bfloat16)
 
 
 def is_channels_last_cpu_float(
@@ -293,7 +299,9 @@ class _ChannelsLastInstanceNorm(torch.autograd.Function):
         rows = _sample_rows(x)
         out = _new_like(x)
         out_rows = _sample_rows(out)
-        mean = rows.new_empty(rows.shape[0], rows.shape[2])
+        # Statistics in at least float32 (bfloat16's), as PyTorch keeps them.
+        stats = torch.promote_types(x.dtype, torch.float32)
+        mean = rows.new_empty(rows.shape[0], rows.shape[2], dtype=stats)
         invstd = torch.empty_like(mean)
         for n, sample in enumerate(rows):
             torch.native_batch_norm(
@@ -353,7 +361,9 @@ def channels_last_instance_norm(
 ) -> torch.Tensor:
     """``norm(x)`` for an ``nn.InstanceNorm3d`` without running statistics,
     computed on the channels-last rows where
-    :func:`is_channels_last_cpu_float` allows, else by ``norm`` itself.
+    :func:`is_channels_last_cpu_float` allows (float32, or bfloat16 as
+    under CPU autocast, where PyTorch copies to NCDHW and back too), else
+    by ``norm`` itself.
 
     Args:
         x (torch.Tensor): (N, C, D, H, W).
@@ -363,7 +373,7 @@ def channels_last_instance_norm(
         torch.Tensor: The normalised ``x``.
     """
     if not (
-        is_channels_last_cpu_float(x)
+        is_channels_last_cpu_float(x, INSTANCE_NORM_DTYPES)
         and isinstance(norm, nn.InstanceNorm3d)
         and not norm.track_running_stats
         and x.shape[1] == norm.num_features
@@ -377,7 +387,10 @@ def channels_last_norm(x: torch.Tensor, norm: nn.Module) -> torch.Tensor:
     norm where one applies (:func:`aligned_batch_norm`;
     :func:`channels_last_instance_norm` from ``VECTOR_WIDTH`` channels: at
     8 channels its per-row kernel ran 3x slower than PyTorch's copy, at 16
-    to 72 it was 1.2-3x faster, forward and backward at 2x64³).
+    to 72 it was 1.2-3x faster, forward and backward at 2x64³; and at any
+    width for a batch of one sample, where PyTorch 2.13's CPU instance norm
+    returns a wrong input gradient when the gradient it gets is
+    channels-last, as a channels-last network's is).
 
     Args:
         x (torch.Tensor): (N, C, D, H, W).
@@ -386,6 +399,8 @@ def channels_last_norm(x: torch.Tensor, norm: nn.Module) -> torch.Tensor:
     Returns:
         torch.Tensor: The normalised ``x``.
     """
-    if isinstance(norm, nn.InstanceNorm3d) and x.shape[1] >= VECTOR_WIDTH:
+    if isinstance(norm, nn.InstanceNorm3d) and (
+        x.shape[1] >= VECTOR_WIDTH or x.shape[0] == 1
+    ):
         return channels_last_instance_norm(x, norm)
     return aligned_batch_norm(x, norm)

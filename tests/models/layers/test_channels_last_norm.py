@@ -190,6 +190,75 @@ def test_instance_norm_equals_pytorch_in_training_and_eval(affine, channels):
         )
 
 
+def float64_instance_norm(x, norm, grad):
+    """The instance norm of ``x`` in float64 and NCDHW, its input gradient
+    and its weight and bias gradients for ``grad``, all in NCDHW (where
+    PyTorch's CPU backward is right at any batch size)."""
+    own = copy.deepcopy(norm).double()
+    x64 = x.detach().double().contiguous().requires_grad_()
+    out = own(x64)
+    out.backward(grad.double().contiguous())
+    return out, x64.grad, own.weight.grad, own.bias.grad
+
+
+@pytest.mark.parametrize('channels', [8, 32])
+def test_a_batch_of_one_gets_the_right_gradient(channels):
+    # PyTorch 2.13's CPU instance norm returns a wrong input gradient for a
+    # batch of one sample when the gradient it receives is channels-last,
+    # as every gradient of a channels-last network is; the rows path is
+    # taken at any width there.
+    torch.manual_seed(4)
+    norm = nn.InstanceNorm3d(channels, affine=True)
+    nn.init.normal_(norm.weight)
+    nn.init.normal_(norm.bias)
+    x = channels_last(1, channels, 4, 6, 8).requires_grad_()
+    grad = channels_last(1, channels, 4, 6, 8, seed=2, shift=0.0)
+    out = channels_last_norm.channels_last_norm(x, norm)
+    assert type(out.grad_fn).__name__ == '_ChannelsLastInstanceNormBackward'
+    out.backward(grad)
+    expected, grad_x, grad_w, grad_b = float64_instance_norm(x, norm, grad)
+    for got, want in (
+        (out, expected),
+        (x.grad, grad_x),
+        (norm.weight.grad, grad_w),
+        (norm.bias.grad, grad_b),
+    ):
+        torch.testing.assert_close(
+            got.double(), want, rtol=1e-4, atol=1e-4, check_dtype=False
+        )
+
+
+def test_bfloat16_instance_norm_runs_on_the_rows():
+    # Under CPU autocast a conv's output is bfloat16; PyTorch's instance
+    # norm would copy it to NCDHW and back.
+    torch.manual_seed(5)
+    norm = nn.InstanceNorm3d(32, affine=True)
+    nn.init.normal_(norm.weight)
+    nn.init.normal_(norm.bias)
+    x = channels_last(2, 32, 4, 6, 8).bfloat16().requires_grad_()
+    grad = channels_last(2, 32, 4, 6, 8, seed=2, shift=0.0).bfloat16()
+    out = channels_last_instance_norm(x, norm)
+    assert type(out.grad_fn).__name__ == '_ChannelsLastInstanceNormBackward'
+    assert out.dtype == torch.bfloat16 and out.is_contiguous(memory_format=CL)
+    out.backward(grad)
+    assert x.grad.dtype == torch.bfloat16
+    expected, grad_x, grad_w, grad_b = float64_instance_norm(x, norm, grad)
+    # Float arithmetic, one rounding to bfloat16: half a unit (2^-8).
+    torch.testing.assert_close(
+        out.double(), expected, rtol=2**-8, atol=1e-2, check_dtype=False
+    )
+    scale = grad_x.abs().max().item()
+    torch.testing.assert_close(
+        x.grad.double(),
+        grad_x,
+        rtol=2**-7,
+        atol=1e-2 * scale,
+        check_dtype=False,
+    )
+    for got, want in ((norm.weight.grad, grad_w), (norm.bias.grad, grad_b)):
+        torch.testing.assert_close(got.double(), want, rtol=1e-2, atol=1e-2)
+
+
 def test_outputs_may_be_overwritten_in_place():
     """A ReLU in place on either Function's output keeps the gradients."""
     x = channels_last(2, 18, 4, 4, 4).requires_grad_()
