@@ -11,10 +11,13 @@ advance; PyTorch's CPU build exposes both
 ``torch.ops.mkldnn._reorder_convolution_weight``, the ops its own compiler
 emits for this pattern). :class:`FusedConv2d` uses them where they apply: a
 CPU float32 input in ``channels_last`` with no gradient recorded, outside a
-trace, a compile or a CPU autocast (an ONNX export keeps its ``Conv``,
-``Add`` and ``Relu`` nodes). Everywhere else it runs the same steps one by one, with the same
-sums (``tests/models/layers/test_fused_conv.py`` checks both paths against
-each other). :func:`conv2d_post_ops` is the same for any 2D conv, and
+trace or a compile (an ONNX export keeps its ``Conv``, ``Add`` and ``Relu``
+nodes), and under a CPU bfloat16 autocast too, where the conv then runs in
+bfloat16 as autocast would run it (the residual, bfloat16 as well, is added
+before the one rounding of the output instead of after the conv's).
+Everywhere else it runs the same steps one by one, with the same sums
+(``tests/models/layers/test_fused_conv.py`` checks both paths against each
+other). :func:`conv2d_post_ops` is the same for any 2D conv, and
 PmSCn's :class:`~cakes_mm.models.layers.flat_conv.FlatConv3d` uses it for
 the 2D views it runs its flat kernels on.
 
@@ -50,29 +53,36 @@ def onednn_post_ops_available() -> bool:
     return True
 
 
-def takes_post_ops(x: torch.Tensor) -> bool:
-    """Whether :class:`FusedConv2d` may run ``x`` through oneDNN's fused
-    op (see the module docstring).
+def post_ops_dtype(x: torch.Tensor) -> Optional[torch.dtype]:
+    """The dtype in which :class:`FusedConv2d` may run the conv of ``x``
+    through oneDNN's fused op (see the module docstring), or None.
 
     Args:
         x (torch.Tensor): The conv's input.
 
     Returns:
-        bool: True for a 4D CPU float32 ``channels_last`` tensor when no
-        gradient is recorded, nothing is traced or compiled and no CPU
-        autocast is on.
+        torch.dtype | None: float32 for a 4D CPU float32 ``channels_last``
+        tensor when no gradient is recorded and nothing is traced or
+        compiled; bfloat16 for a float32 or bfloat16 one under a CPU
+        bfloat16 autocast (the dtype autocast runs a conv in); None
+        otherwise (another autocast dtype among them).
     """
-    return (
+    if not (
         x.device.type == 'cpu'
-        and x.dtype == torch.float32
         and x.dim() == 4
         and not torch.is_grad_enabled()
         and not torch.jit.is_tracing()
         and not torch.compiler.is_compiling()
-        and not torch.is_autocast_enabled('cpu')  # autocast picks the dtype
         and x.is_contiguous(memory_format=torch.channels_last)
         and onednn_post_ops_available()
-    )
+    ):
+        return None
+    if not torch.is_autocast_enabled('cpu'):
+        return torch.float32 if x.dtype == torch.float32 else None
+    autocast = torch.get_autocast_dtype('cpu')
+    if autocast == torch.bfloat16 and x.dtype in (torch.float32, autocast):
+        return autocast
+    return None
 
 
 class ReorderedWeight:
@@ -100,7 +110,8 @@ class ReorderedWeight:
         Args:
             weight (torch.Tensor): The conv weight (C_out, C_in / groups,
                 kH, kW).
-            x (torch.Tensor): The input it will meet.
+            x (torch.Tensor): The input it will meet, in the dtype the conv
+                runs in (the weight is cast to it).
             *args: The conv's padding, stride, dilation and groups.
 
         Returns:
@@ -108,6 +119,7 @@ class ReorderedWeight:
         """
         key = (
             tuple(x.shape),
+            x.dtype,
             args,
             weight.data_ptr(),
             weight.stride(),
@@ -116,7 +128,7 @@ class ReorderedWeight:
         if key != self._key:
             padding, stride, dilation, groups = args
             self._weight = torch.ops.mkldnn._reorder_convolution_weight(
-                weight.detach(),
+                weight.detach().to(x.dtype),
                 list(padding),
                 list(stride),
                 list(dilation),
@@ -141,7 +153,8 @@ def conv2d_post_ops(
 ) -> torch.Tensor:
     """``relu(conv2d(x) + residual)``: a zero-padded 2D conv, then the add if
     ``residual`` is given, then ReLU if ``relu``; one oneDNN call where
-    :func:`takes_post_ops` allows, else the steps one by one.
+    :func:`post_ops_dtype` allows (and a residual has the layout and the
+    dtype of the output), else the steps one by one.
 
     Args:
         x (torch.Tensor): (N, C_in, H, W).
@@ -162,12 +175,21 @@ def conv2d_post_ops(
         torch.Tensor: (N, C_out, H', W').
     """
     args = (tuple(padding), tuple(stride), tuple(dilation), groups)
-    if takes_post_ops(x) and (
+    dtype = post_ops_dtype(x)
+    if dtype is not None and (
         residual is None
-        or residual.is_contiguous(memory_format=torch.channels_last)
+        or (
+            residual.is_contiguous(memory_format=torch.channels_last)
+            and residual.dtype == dtype
+        )
     ):
+        x = x.to(dtype)
+        if bias is not None:
+            bias = bias.to(dtype)
         if reordered is not None:
             weight = reordered.get(weight, x, *args)
+        else:
+            weight = weight.to(dtype)
         if residual is None:
             return torch.ops.mkldnn._convolution_pointwise(
                 x, weight, bias, *args, 'relu' if relu else 'none', [], ''

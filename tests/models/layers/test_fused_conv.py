@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from cakes_mm.models.layers import fused_conv
-from cakes_mm.models.layers.fused_conv import FusedConv2d, takes_post_ops
+from cakes_mm.models.layers.fused_conv import FusedConv2d, post_ops_dtype
 
 CL = torch.channels_last
 
@@ -190,16 +190,58 @@ def test_steps_run_one_by_one_where_the_fused_call_does_not_apply(
     torch.testing.assert_close(y, by_steps(conv, x, other, True).detach())
 
 
-def test_takes_post_ops_only_for_channels_last_float32_cpu_inference():
+def test_post_ops_only_for_channels_last_cpu_inference_in_float32_or_bf16():
     x = torch.randn(1, 3, 4, 4).contiguous(memory_format=CL)
     assert fused_conv.onednn_post_ops_available()  # the CPU wheel has them
     with torch.no_grad():
-        assert takes_post_ops(x)
-        assert not takes_post_ops(x.contiguous())
-        assert not takes_post_ops(x.double())
+        assert post_ops_dtype(x) == torch.float32
+        assert post_ops_dtype(x.contiguous()) is None
+        assert post_ops_dtype(x.double()) is None
+        assert post_ops_dtype(x.bfloat16()) is None  # weights stay float32
         with torch.autocast('cpu', dtype=torch.bfloat16):
-            assert not takes_post_ops(x)
-    assert not takes_post_ops(x)  # a gradient may be recorded
+            assert post_ops_dtype(x) == torch.bfloat16
+            assert post_ops_dtype(x.bfloat16()) == torch.bfloat16
+            assert post_ops_dtype(x.double()) is None
+        with torch.autocast('cpu', dtype=torch.float16):
+            assert post_ops_dtype(x) is None
+    assert post_ops_dtype(x) is None  # a gradient may be recorded
+
+
+@pytest.mark.parametrize('residual, relu', [(False, True), (True, True)])
+def test_under_bf16_autocast_one_call_matches_autocasts_steps(
+    monkeypatch, residual, relu
+):
+    # Autocast runs the conv in bfloat16; the fused call does too, and adds
+    # the (bfloat16) residual before its single rounding.
+    torch.manual_seed(0)
+    conv = FusedConv2d(16, 24, 3, padding=1).eval()
+    x = torch.randn(2, 16, 8, 8).contiguous(memory_format=CL)
+    other = None
+    if residual:
+        other = torch.randn(2, 24, 8, 8).bfloat16()
+        other = other.contiguous(memory_format=CL)
+    calls = fused_calls(monkeypatch)
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        y = conv(x, other, relu=relu)
+        y_again = conv(x, other, relu=relu)  # the bf16 weight is kept
+        expected = by_steps(conv, x, other, relu)
+    op = '_convolution_pointwise' + ('.binary' if residual else '')
+    assert calls == ['_reorder_convolution_weight', op, op]
+    assert y.dtype == expected.dtype == torch.bfloat16
+    assert y.is_contiguous(memory_format=CL)
+    assert torch.equal(y, y_again)
+    scale = expected.float().abs().max().item()
+    # Two roundings to bfloat16 against one: within one unit (2^-7).
+    torch.testing.assert_close(
+        y.float(), expected.float(), rtol=2**-7, atol=2**-7 * scale
+    )
+    with torch.no_grad():  # float32 again: the float32 weight is made
+        torch.testing.assert_close(
+            conv(x, None, relu=relu),
+            by_steps(conv, x, None, relu),
+            rtol=1e-5,
+            atol=1e-5,
+        )
 
 
 def test_fused_conv_is_an_nn_conv2d_with_its_state_dict():
