@@ -8,7 +8,9 @@ The C kernel of ``kernels/concat_add_relu.c`` writes each output value once,
 by the same float addition, so the result is identical.
 
 It runs outside autograd (nothing needs a gradient), on dense CPU float32
-parts that share a layout (all ``channels_last_3d`` or all NCDHW; a
+parts, or bfloat16 ones (CPU autocast; the sum is taken in float and
+rounded once, as PyTorch's bfloat16 add does), that share a dtype and a
+layout (all ``channels_last_3d`` or all NCDHW; a
 residual in another layout is first copied to it), outside tracing and
 compiling, where the kernels load
 (:func:`.native_kernels.load`); PyTorch's operators run otherwise.
@@ -19,38 +21,44 @@ from typing import Optional, Sequence
 
 import torch
 
-from .native_kernels import FLOAT_POINTER, bind, float_pointer
+from .native_kernels import bind
 
 _SIGNATURES = {
     'concat_add_relu': [
-        FLOAT_POINTER,
-        ctypes.POINTER(FLOAT_POINTER),
+        ctypes.c_void_p,
+        ctypes.POINTER(ctypes.c_void_p),
         ctypes.POINTER(ctypes.c_int64),
         ctypes.c_int,
-        FLOAT_POINTER,
+        ctypes.c_void_p,
         ctypes.c_int64,
         ctypes.c_int64,
+        ctypes.c_int,
         ctypes.c_int,
         ctypes.c_int,
     ]
 }
+#: The dtypes the kernel reads and writes.
+KERNEL_DTYPES = (torch.float32, torch.bfloat16)
 
 
-def _cpu_float_without_grad(tensor: torch.Tensor) -> bool:
-    """Whether ``tensor`` is a 5D CPU float32 tensor that needs no
-    gradient."""
+def _cpu_float_without_grad(tensor: torch.Tensor, dtype) -> bool:
+    """Whether ``tensor`` is a 5D CPU tensor of ``dtype``, one of
+    :data:`KERNEL_DTYPES`, that needs no gradient."""
     return (
         tensor.dim() == 5
         and tensor.device.type == 'cpu'
-        and tensor.dtype == torch.float32
+        and tensor.dtype == dtype
+        and dtype in KERNEL_DTYPES
         and not tensor.requires_grad
     )
 
 
 def _shared_layout(tensors: Sequence[torch.Tensor]):
     """The memory format every tensor is dense in, NCDHW first; None if
-    there is none, or the tensors are not 5D CPU float32 without grad."""
-    if not all(map(_cpu_float_without_grad, tensors)):
+    there is none, or the tensors are not 5D CPU tensors of one of
+    :data:`KERNEL_DTYPES`, all of the first one's, without grad."""
+    dtype = tensors[0].dtype
+    if not all(_cpu_float_without_grad(t, dtype) for t in tensors):
         return None
     for layout in (torch.contiguous_format, torch.channels_last_3d):
         if all(t.is_contiguous(memory_format=layout) for t in tensors):
@@ -58,11 +66,12 @@ def _shared_layout(tensors: Sequence[torch.Tensor]):
     return None
 
 
-def _fits(residual: Optional[torch.Tensor], shape) -> bool:
-    """Whether ``residual`` is None, or a CPU float32 tensor of ``shape``
-    that needs no gradient (in any layout: it is copied to the parts')."""
+def _fits(residual: Optional[torch.Tensor], shape, dtype) -> bool:
+    """Whether ``residual`` is None, or a CPU tensor of ``shape`` and
+    ``dtype`` that needs no gradient (in any layout: it is copied to the
+    parts')."""
     return residual is None or (
-        residual.shape == shape and _cpu_float_without_grad(residual)
+        residual.shape == shape and _cpu_float_without_grad(residual, dtype)
     )
 
 
@@ -102,7 +111,7 @@ def concat_add_relu(
     if (
         layout is not None
         and all(_same_voxels(p, first) for p in parts)
-        and _fits(residual, shape)
+        and _fits(residual, shape, first.dtype)
         and first.numel() > 0
     ):
         library = bind('concat_add_relu', _SIGNATURES)
@@ -113,18 +122,19 @@ def concat_add_relu(
         return torch.relu(out) if relu else out
     if residual is not None:
         residual = residual.contiguous(memory_format=layout)
-    out = torch.empty(shape, memory_format=layout)
+    out = torch.empty(shape, dtype=first.dtype, memory_format=layout)
     rows = _row_count(out, layout)
     widths = [p.numel() // rows for p in parts]
     library.concat_add_relu(
-        float_pointer(out),
-        (FLOAT_POINTER * len(parts))(*map(float_pointer, parts)),
+        out.data_ptr(),
+        (ctypes.c_void_p * len(parts))(*(p.data_ptr() for p in parts)),
         (ctypes.c_int64 * len(parts))(*widths),
         len(parts),
-        float_pointer(residual),
+        None if residual is None else residual.data_ptr(),
         rows,
         out.numel() // rows,
         int(relu),
         torch.get_num_threads(),
+        int(first.dtype == torch.bfloat16),
     )
     return out

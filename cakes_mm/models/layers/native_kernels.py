@@ -20,7 +20,8 @@ The cache is ``$CAKES_MM_KERNEL_CACHE``, else
 ``$XDG_CACHE_HOME/cakes_mm/kernels`` (``~/.cache/...``). Each library's name
 carries a hash of its source, the flags, the compiler's version and the
 CPU's feature flags, since ``-march=native`` code may not run on another
-CPU that shares the home directory. A library is compiled to a temporary
+CPU that shares the home directory (the headers in ``kernels/`` count as
+part of every source). A library is compiled to a temporary
 file and renamed into place, so processes that compile at the same time do
 not see each other's half-written files; the cache must be a directory of
 this user's that nobody else may write to, or it is not used.
@@ -121,7 +122,12 @@ def cache_dir() -> Optional[Path]:
 
 
 def _library_path(name: str, compiler: List[str], folder: Path) -> Path:
-    source = (KERNEL_SOURCES / f'{name}.c').read_bytes()
+    # The headers every source may include count as part of each source.
+    source = b''.join(
+        path.read_bytes()
+        for path in [KERNEL_SOURCES / f'{name}.c']
+        + sorted(KERNEL_SOURCES.glob('*.h'))
+    )
     version = subprocess.run(
         [*compiler, '--version'],
         capture_output=True,

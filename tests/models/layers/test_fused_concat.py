@@ -47,23 +47,27 @@ def make_parts(widths, layout, seed=0):
 @pytest.mark.parametrize('with_residual', [False, True])
 @pytest.mark.parametrize('relu', [False, True])
 @pytest.mark.parametrize('threads', [1, 2])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
 def test_equals_pytorch_exactly(
-    kernel_calls, layout, widths, with_residual, relu, threads
+    kernel_calls, layout, widths, with_residual, relu, threads, dtype
 ):
-    parts = make_parts(widths, layout)
+    # bfloat16 (CPU autocast): PyTorch's add also sums in float and rounds
+    # once to the nearest even, so the results are identical too.
+    parts = [p.to(dtype) for p in make_parts(widths, layout)]
     residual = None
     if with_residual:
-        residual = make_parts([sum(widths)], layout, seed=9)[0]
+        residual = make_parts([sum(widths)], layout, seed=9)[0].to(dtype)
     with torch_threads(threads):
         out = concat_add_relu(parts, residual, relu)
     expected = reference(parts, residual, relu)
     assert kernel_calls == ['concat_add_relu']
-    assert torch.equal(out, expected)
+    assert out.dtype == dtype and torch.equal(out, expected)
     assert out.is_contiguous(memory_format=layout)
 
 
-def test_nan_stays_nan_as_in_pytorch(kernel_calls):
-    parts = make_parts((4, 4), torch.channels_last_3d)
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_nan_stays_nan_as_in_pytorch(kernel_calls, dtype):
+    parts = [p.to(dtype) for p in make_parts((4, 4), torch.channels_last_3d)]
     parts[1][0, 2, 1, 1, 1] = float('nan')
     out = concat_add_relu(parts, None, relu=True)
     assert kernel_calls == ['concat_add_relu']
@@ -74,7 +78,8 @@ def test_nan_stays_nan_as_in_pytorch(kernel_calls):
 
 
 @pytest.mark.parametrize(
-    'case', ['grad', 'mixed layouts', 'float64', 'tracing', '4d']
+    'case',
+    ['grad', 'mixed layouts', 'float64', 'mixed dtypes', 'tracing', '4d'],
 )
 def test_other_inputs_take_pytorchs_path(kernel_calls, case):
     layout = torch.channels_last_3d
@@ -85,6 +90,8 @@ def test_other_inputs_take_pytorchs_path(kernel_calls, case):
         parts[1] = parts[1].contiguous()
     elif case == 'float64':
         parts = [p.double() for p in parts]
+    elif case == 'mixed dtypes':
+        parts[1] = parts[1].bfloat16()
     elif case == '4d':
         parts = [p[:, :, 0] for p in parts]
     if case == 'tracing':
