@@ -21,7 +21,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from .native_kernels import bind
+from .native_kernels import ELEMENT_DTYPES, bind, half_flag
 
 _SIGNATURES = {
     'concat_add_relu': [
@@ -37,28 +37,27 @@ _SIGNATURES = {
         ctypes.c_int,
     ]
 }
-#: The dtypes the kernel reads and writes.
-KERNEL_DTYPES = (torch.float32, torch.bfloat16)
 
 
 def _cpu_float_without_grad(tensor: torch.Tensor, dtype) -> bool:
-    """Whether ``tensor`` is a 5D CPU tensor of ``dtype``, one of
-    :data:`KERNEL_DTYPES`, that needs no gradient."""
+    """Whether ``tensor`` is a 5D CPU tensor of ``dtype`` that needs no
+    gradient."""
     return (
         tensor.dim() == 5
         and tensor.device.type == 'cpu'
         and tensor.dtype == dtype
-        and dtype in KERNEL_DTYPES
         and not tensor.requires_grad
     )
 
 
 def _shared_layout(tensors: Sequence[torch.Tensor]):
     """The memory format every tensor is dense in, NCDHW first; None if
-    there is none, or the tensors are not 5D CPU tensors of one of
-    :data:`KERNEL_DTYPES`, all of the first one's, without grad."""
+    there is none, or the tensors are not 5D CPU tensors without grad, all
+    of the first one's dtype, one the kernel takes."""
     dtype = tensors[0].dtype
-    if not all(_cpu_float_without_grad(t, dtype) for t in tensors):
+    if dtype not in ELEMENT_DTYPES or not all(
+        _cpu_float_without_grad(t, dtype) for t in tensors
+    ):
         return None
     for layout in (torch.contiguous_format, torch.channels_last_3d):
         if all(t.is_contiguous(memory_format=layout) for t in tensors):
@@ -135,6 +134,6 @@ def concat_add_relu(
         out.numel() // rows,
         int(relu),
         torch.get_num_threads(),
-        int(first.dtype == torch.bfloat16),
+        half_flag(first),
     )
     return out

@@ -48,13 +48,12 @@ from .channels_last_norm import (
     uses_batch_statistics,
     vector_fold,
 )
-from .native_kernels import FLOAT_POINTER, bind
+from .native_kernels import ELEMENT_DTYPES, FLOAT_POINTER, bind
 from .native_kernels import float_pointer as _pointer
+from .native_kernels import half_flag as _half
 
 CL = torch.channels_last_3d
 _FLOAT = torch.float32
-#: The dtypes the kernels read and write (their sums are float either way).
-KERNEL_DTYPES = (torch.float32, torch.bfloat16)
 _F32, _DATA = FLOAT_POINTER, ctypes.c_void_p
 _I64, _INT, _DOUBLE = ctypes.c_int64, ctypes.c_int, ctypes.c_double
 _SIGNATURES = {
@@ -75,11 +74,6 @@ def kernels():
         ctypes.CDLL | None: The library.
     """
     return bind('batch_norm_relu', _SIGNATURES)
-
-
-def _half(x: torch.Tensor) -> int:
-    """The kernels' element-type flag: 1 for bfloat16, 0 for float32."""
-    return int(x.dtype == torch.bfloat16)
 
 
 def _check(status: int) -> None:
@@ -233,7 +227,7 @@ def norm_relu(
             p is None or (p.dtype == torch.float32 and p.is_contiguous())
             for p in (norm.weight, norm.bias)
         )
-        and is_channels_last_cpu_float(x, KERNEL_DTYPES)
+        and is_channels_last_cpu_float(x, ELEMENT_DTYPES)
     ):
         library = kernels()
     if library is None:

@@ -234,6 +234,23 @@ def bind(name: str, signatures: Dict[str, Sequence]) -> Optional[ctypes.CDLL]:
     return library
 
 
+#: The dtypes the kernels read and write (``kernels/elements.h``).
+ELEMENT_DTYPES = (torch.float32, torch.bfloat16)
+
+
+def half_flag(t: torch.Tensor) -> int:
+    """A kernel's element-type flag for ``t`` (``half`` in
+    ``kernels/elements.h``): 1 for bfloat16, 0 for float32.
+
+    Args:
+        t (torch.Tensor): A tensor of one of :data:`ELEMENT_DTYPES`.
+
+    Returns:
+        int: The flag.
+    """
+    return int(t.dtype == torch.bfloat16)
+
+
 FLOAT_POINTER = ctypes.POINTER(ctypes.c_float)
 
 
