@@ -89,12 +89,15 @@ class ReorderedWeight:
     """A conv weight reordered into oneDNN's layout, kept for the last input
     shape, conv arguments and weight state (its memory and version, which
     any in-place change or loaded state dict moves), and made again when
-    one changes. A copy or a pickle holds none (it is made again on the
-    next call)."""
+    one changes; and the conv's bias in the dtype the conv runs in, kept
+    alike. A copy or a pickle holds none (it is made again on the next
+    call)."""
 
     def __init__(self) -> None:
         self._key: Optional[tuple] = None
         self._weight: Optional[torch.Tensor] = None
+        self._bias_key: Optional[tuple] = None
+        self._bias: Optional[torch.Tensor] = None
 
     def __getstate__(self) -> dict:
         return {}
@@ -137,6 +140,28 @@ class ReorderedWeight:
             )
             self._key = key
         return self._weight
+
+    def bias(
+        self, bias: Optional[torch.Tensor], dtype: torch.dtype
+    ) -> Optional[torch.Tensor]:
+        """``bias`` in ``dtype`` (a bfloat16 conv under autocast takes a
+        bfloat16 bias), cast once and kept while the bias's memory and
+        version stay.
+
+        Args:
+            bias (torch.Tensor, optional): The conv's bias, or None.
+            dtype (torch.dtype): The dtype the conv runs in.
+
+        Returns:
+            torch.Tensor | None: The bias in ``dtype``, or None.
+        """
+        if bias is None or bias.dtype == dtype:
+            return bias
+        key = (dtype, bias.data_ptr(), bias._version)
+        if key != self._bias_key:
+            self._bias = bias.detach().to(dtype)
+            self._bias_key = key
+        return self._bias
 
 
 def conv2d_post_ops(
@@ -184,12 +209,12 @@ def conv2d_post_ops(
         )
     ):
         x = x.to(dtype)
-        if bias is not None:
-            bias = bias.to(dtype)
         if reordered is not None:
             weight = reordered.get(weight, x, *args)
+            bias = reordered.bias(bias, dtype)
         else:
             weight = weight.to(dtype)
+            bias = None if bias is None else bias.to(dtype)
         if residual is None:
             return torch.ops.mkldnn._convolution_pointwise(
                 x, weight, bias, *args, 'relu' if relu else 'none', [], ''

@@ -235,6 +235,14 @@ def test_under_bf16_autocast_one_call_matches_autocasts_steps(
     torch.testing.assert_close(
         y.float(), expected.float(), rtol=2**-7, atol=2**-7 * scale
     )
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        conv.bias.add_(1.0)  # the kept bfloat16 bias follows the change
+        moved = conv(x, other, relu=relu)
+        expected = by_steps(conv, x, other, relu)
+    assert not torch.equal(moved, y)
+    torch.testing.assert_close(
+        moved.float(), expected.float(), rtol=2**-7, atol=2**-7 * scale
+    )
     with torch.no_grad():  # float32 again: the float32 weight is made
         torch.testing.assert_close(
             conv(x, None, relu=relu),
