@@ -96,6 +96,34 @@ def test_a_fixed_network_compiles_whole_and_equals_eager(name):
     dynamo.reset()
 
 
+def test_the_compiled_deploy_form_adds_its_shifted_frames_out_of_place():
+    """Compiled, a deploy-form CAKES ResNet writes no slice in place: its
+    shifted temporal adds are pads and adds, which Inductor fuses into
+    plain loops (in place, each block became one kernel of nested masked
+    loads). Eager keeps adding in place."""
+    torch.manual_seed(0)
+    net = cakes_resnet(deploy=True).eval()
+    called = set()
+
+    def record(graph_module, inputs):
+        called.update(
+            node.target.__name__
+            for node in graph_module.graph.nodes
+            if node.op == 'call_function'
+        )
+        return graph_module.forward
+
+    dynamo.reset()
+    x = torch.randn(CLIP)
+    with torch.no_grad():
+        out = torch.compile(net, backend=record, fullgraph=True)(x)
+        torch.testing.assert_close(out, net(x), rtol=1e-5, atol=1e-5)
+    dynamo.reset()
+    assert 'pad' in called and 'setitem' not in called
+    groups = [m for m in net.modules() if hasattr(m, 'offsets')]
+    assert groups and not any(group.out_of_place for group in groups)
+
+
 def running_stats(net):
     return [b for name, b in net.named_buffers() if 'running' in name]
 

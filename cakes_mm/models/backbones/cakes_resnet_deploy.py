@@ -168,7 +168,12 @@ class ShapeGroup(nn.Module):
     Attributes:
         out_of_place (bool): Add the shifted frames out of place (for
             tracing: :mod:`cakes_mm.deployment.traceable_shifts`) instead of
-            in place. The sums are the same either way.
+            in place. The sums are the same either way. ``torch.compile``
+            always gets the out-of-place form: Inductor turns the in-place
+            slice updates into one kernel of nested masked loads per block,
+            which made CAKES12D_C's compiled deploy form 6x slower than
+            eager (bf16, batch 1: 414 against 68 ms), where the zero padding
+            and adds fuse into plain loops (47 ms; docs/benchmarks.md).
     """
 
     out_of_place = False
@@ -215,6 +220,7 @@ class ShapeGroup(nn.Module):
         z = self.conv(x, relu=relu and not self.offsets)
         if not self.offsets:
             return z
+        out_of_place = self.out_of_place or torch.compiler.is_compiling()
         channels, h, w = fixed_sizes(z)
         z = z.view(-1, frames, channels, h, w)
         width = self.temporal_width
@@ -225,15 +231,15 @@ class ShapeGroup(nn.Module):
                 temporal,
                 z[:, :, start : start + width],
                 offset,
-                self.out_of_place,
+                out_of_place,
             )
         out = (
             torch.cat([temporal, z[:, :, width : self.width]], dim=2)
-            if self.out_of_place
+            if out_of_place
             else z[:, :, : self.width]  # ``temporal`` was added in place
         )
         if relu:
-            out = F.relu(out, inplace=not self.out_of_place)
+            out = F.relu(out, inplace=not out_of_place)
         return out.reshape(-1, self.width, h, w)
 
 
