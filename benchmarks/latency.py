@@ -3,7 +3,8 @@ TSN, TSM and I3D, in one process, on the same input.
 
     python benchmarks/latency.py [--device cpu|cuda] [--threads 2]
         [--frames 8] [--size 224] [--repeat 5] [--batch 8] [--no-train]
-        [--no-pmscn] [--onnxruntime] [--bf16] [--only REGEX] [--out FILE]
+        [--no-pmscn] [--onnxruntime] [--bf16] [--compile] [--only REGEX]
+        [--out FILE]
 
 Every model is built first; then, one measure at a time (latency, then
 throughput, then the training step), each repetition times every model once,
@@ -30,6 +31,13 @@ twin (``..., bf16``) whose forward passes run under bf16 autocast (weights
 stay float32, as in mixed-precision training): on a CPU with AMX that is
 each network's fastest setting.
 
+``--compile`` adds, for each of those rows and their bf16 twins, a twin
+(``..., compiled``) that runs through ``torch.compile`` (Inductor, with
+``freezing``, which takes the weights as constants and folds them into
+oneDNN's prepacked convs; ``dynamic=False``), inference only: freezing
+applies to calls without gradients. Both shapes are compiled when the model
+is built, and the compile times are listed under the table.
+
 ``--onnxruntime`` (CPU only; needs the ``deploy`` extra) adds rows that run
 TSN, I3D, R3D-34 and our deploy-mode networks exported to ONNX as
 ``tools/deployment/export_onnx.py`` exports them (``cakes_mm.deployment``,
@@ -43,6 +51,7 @@ import os.path as osp
 import platform
 import re
 import statistics
+import time
 from typing import Callable, Dict, List, Tuple
 
 import torch
@@ -112,6 +121,12 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='also time each channels-last and deploy-form row under bf16 '
         'autocast',
+    )
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='also time each channels-last and deploy-form row (and bf16 '
+        'twin) compiled by Inductor with freezing, inference only',
     )
     parser.add_argument(
         '--out',
@@ -219,6 +234,8 @@ def video_models(frames: int) -> List[Tuple[str, dict, str]]:
 ONNXRUNTIME = ', onnxruntime'
 #: Name suffix of the rows that run under bf16 autocast.
 BF16 = ', bf16'
+#: Name suffix of the rows that run compiled (after ``BF16`` if both).
+COMPILED = ', compiled'
 
 
 def onnxruntime_models(frames: int) -> List[Tuple[str, dict, str]]:
@@ -253,17 +270,31 @@ def pmscn_models(onnxruntime: bool = False) -> List[Tuple[str, dict, str]]:
     return rows + (exported if onnxruntime else [])
 
 
-def bf16_twins(
-    rows: List[Tuple[str, dict, str]],
+def twins(
+    rows: List[Tuple[str, dict, str]], suffix: str
 ) -> List[Tuple[str, dict, str]]:
     """Each PyTorch row in a channels-last layout or deploy form, again,
-    to run under bf16 autocast."""
+    named with ``suffix`` (:data:`BF16`: to run under bf16 autocast;
+    :data:`COMPILED`: to run compiled)."""
     return [
-        (name + BF16, cfg, kind)
+        (name + suffix, cfg, kind)
         for name, cfg, kind in rows
         if not name.endswith(ONNXRUNTIME)
+        and not name.endswith(COMPILED)
         and (kind in LAYOUTS or cfg.get('deploy'))
     ]
+
+
+def with_twins(
+    rows: List[Tuple[str, dict, str]], args: argparse.Namespace
+) -> List[Tuple[str, dict, str]]:
+    """``rows`` and the twins ``--bf16`` and ``--compile`` ask for: bf16
+    twins, then a compiled twin of each eligible row in each precision."""
+    if args.bf16:
+        rows = rows + twins(rows, BF16)
+    if args.compile:
+        rows = rows + twins(rows, COMPILED)
+    return rows
 
 
 def selected(rows: List[Tuple[str, dict, str]], only) -> list:
@@ -293,11 +324,13 @@ def timers(
     train: bool,
     batch_size: int,
     bf16: bool = False,
+    compiled: bool = False,
 ) -> Dict[str, Callable[[], None]]:
     """Callables that run one batch-1 inference, one inference of
-    ``batch_size`` clips and, unless in deploy form or not ``train``, one
-    training step at batch 2; each forward pass under bf16 autocast if
-    ``bf16``."""
+    ``batch_size`` clips and, unless in deploy form, not ``train`` or
+    ``compiled``, one training step at batch 2; each forward pass under
+    bf16 autocast if ``bf16``; inference through ``torch.compile`` (static
+    shapes; it compiles at each shape's first call) if ``compiled``."""
 
     def sync():
         if device == 'cuda':
@@ -307,11 +340,14 @@ def timers(
     double = as_input(clip[:2], kind)
     batch = as_input(clip[:batch_size], kind)
     optimizer = torch.optim.SGD(backbone.parameters(), lr=1e-4, momentum=0.9)
+    inference = (
+        torch.compile(backbone, dynamic=False) if compiled else backbone
+    )
 
     def infer(inputs: torch.Tensor):
         backbone.eval()
         with torch.inference_mode(), precision(device, bf16):
-            backbone(inputs)
+            inference(inputs)
         sync()
 
     def step():
@@ -326,7 +362,7 @@ def timers(
         sync()
 
     runs = {'infer': lambda: infer(single), 'batch': lambda: infer(batch)}
-    if train and not getattr(backbone, 'deploy', False):
+    if train and not compiled and not getattr(backbone, 'deploy', False):
         runs['train'] = step
     return runs
 
@@ -410,20 +446,26 @@ def measure(rows, shape, args) -> List[dict]:
                 args.device,
                 not args.no_train,
                 args.batch,
-                bf16=name.endswith(BF16),
+                bf16=name.removesuffix(COMPILED).endswith(BF16),
+                compiled=name.endswith(COMPILED),
             )
         cost = complexity(
             {k: v for k, v in cfg.items() if k != 'deploy'}, shape, kind
         )
-        entries.append(
-            dict(
-                name=name,
-                runs=runs,
-                params=cost.params_m,
-                gflops=cost.gflops,
-                times={k: [] for k in runs},
-            )
+        entry = dict(
+            name=name,
+            runs=runs,
+            params=cost.params_m,
+            gflops=cost.gflops,
+            times={k: [] for k in runs},
         )
+        if name.endswith(COMPILED):
+            print(f'compiling {name} at both batch sizes...', flush=True)
+            start = time.perf_counter()
+            runs['infer']()
+            runs['batch']()
+            entry['compile_s'] = time.perf_counter() - start
+        entries.append(entry)
         print(f'built {name}', flush=True)
     time_interleaved(entries, args.repeat, '')
     return entries
@@ -488,6 +530,21 @@ def search_step_ratios(entries: List[dict]) -> str:
     )
 
 
+def compile_times(entries: List[dict]) -> str:
+    """How long each compiled row took to compile, both batch sizes."""
+    times = [
+        f'{e["name"].removesuffix(COMPILED)}: {e["compile_s"]:.0f} s'
+        for e in entries
+        if 'compile_s' in e
+    ]
+    if not times:
+        return ''
+    return (
+        'Compile time of the compiled rows (batch 1 and the throughput '
+        'batch): ' + ', '.join(times) + '.'
+    )
+
+
 def onnxruntime_ratios(entries: List[dict]) -> str:
     """Each onnxruntime row's latency over its PyTorch row's."""
     medians = {
@@ -541,9 +598,11 @@ def main() -> None:
         f'{torch.__version__}, median of {args.repeat} interleaved '
         f'repetitions'
     )
-    rows = video_models(args.frames)
-    if args.bf16:
-        rows += bf16_twins(rows)
+    if args.compile:
+        import torch._inductor.config as inductor
+
+        inductor.freezing = True  # weights as constants, folded, prepacked
+    rows = with_twins(video_models(args.frames), args)
     if args.onnxruntime:
         rows += onnxruntime_models(args.frames)
     video = measure(selected(rows, args.only), shape, args)
@@ -556,11 +615,10 @@ def main() -> None:
         ),
         search_step_ratios(video),
         onnxruntime_ratios(video),
+        compile_times(video),
     ]
     if not args.no_pmscn:
-        pmscn_rows = pmscn_models(args.onnxruntime)
-        if args.bf16:
-            pmscn_rows += bf16_twins(pmscn_rows)
+        pmscn_rows = with_twins(pmscn_models(args.onnxruntime), args)
         pmscn = measure(
             selected(pmscn_rows, args.only),
             (1, 3, 64, 64, 64),
@@ -573,6 +631,7 @@ def main() -> None:
                 args.batch,
             ),
             onnxruntime_ratios(pmscn),
+            compile_times(pmscn),
         ]
     text = '\n\n'.join(part for part in parts if part) + '\n'
     print(text)

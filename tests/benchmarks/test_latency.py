@@ -1,8 +1,11 @@
 """The latency benchmark runs end to end on a tiny clip and writes the table
 it prints; with ``--onnxruntime`` it adds the exported networks' rows."""
 
+import argparse
+
 import pytest
 import torch
+import torch._dynamo as dynamo
 from tool_helpers import run_tool
 
 pytestmark = pytest.mark.slow  # each test runs a tool in a subprocess
@@ -188,7 +191,7 @@ def test_bf16_twins_are_the_channels_last_and_deploy_rows(benchmark_script):
         latency.pmscn_models(onnxruntime=True),
     ):
         plain = {name: (cfg, kind) for name, cfg, kind in rows}
-        twins = latency.bf16_twins(rows)
+        twins = latency.twins(rows, latency.BF16)
         for name, cfg, kind in twins:
             assert (cfg, kind) == plain[name.removesuffix(', bf16')]
         names = [name.removesuffix(', bf16') for name, _, _ in twins]
@@ -219,3 +222,51 @@ def test_bf16_rows_run_under_autocast(benchmark_script):
         run()
     assert seen == [torch.bfloat16] * 3
     assert conv.weight.dtype == torch.float32
+
+
+def test_compiled_twins_follow_every_channels_last_and_deploy_row(
+    benchmark_script,
+):
+    """--compile adds a compiled twin of each channels-last and deploy row
+    and of each bf16 twin, from the same config and input kind; with --bf16
+    the fp32 and bf16 settings each get theirs."""
+    latency = benchmark_script('latency')
+    rows = latency.pmscn_models(onnxruntime=True)
+    args = argparse.Namespace(bf16=True, compile=True)
+    with_twins = latency.with_twins(rows, args)
+    plain = {name: (cfg, kind) for name, cfg, kind in with_twins}
+    compiled = [row for row in with_twins if row[0].endswith(', compiled')]
+    for name, cfg, kind in compiled:
+        assert (cfg, kind) == plain[name.removesuffix(', compiled')]
+    assert [name for name, _, _ in compiled] == [
+        f'{name}{bf16}, compiled'
+        for bf16 in ('', ', bf16')
+        for name in (
+            'R3D-34, channels_last_3d',
+            'P2SC2, channels_last_3d',
+            'P2SC2 deploy, channels_last_3d',
+        )
+    ]
+
+
+def test_a_compiled_row_times_inference_at_each_shape_compiled_once(
+    benchmark_script,
+):
+    """A compiled twin runs its two inference calls through one compiled
+    graph per input shape, reused on later rounds, and has no training
+    step."""
+    latency = benchmark_script('latency')
+    torch.manual_seed(0)
+    conv = torch.nn.Conv3d(3, 4, 3, padding=1)
+    clip = torch.randn(4, 3, 2, 8, 8)
+    dynamo.reset()
+    dynamo.utils.counters.clear()
+    runs = latency.timers(
+        conv, clip, latency.CLIP, 'cpu', True, 4, compiled=True
+    )
+    assert set(runs) == {'infer', 'batch'}
+    for _ in range(2):  # the second round reuses both graphs
+        runs['infer']()
+        runs['batch']()
+    assert dynamo.utils.counters['stats']['unique_graphs'] == 2
+    dynamo.reset()
