@@ -316,6 +316,19 @@ def as_input(clip: torch.Tensor, kind: str) -> torch.Tensor:
     return data
 
 
+def compile_settings() -> None:
+    """Set Inductor and Dynamo for the compiled rows of one process:
+    freezing (weights as constants, folded and prepacked), and room for
+    every row's graphs. Dynamo keeps its compiled graphs per Python
+    function, and every backbone of a family runs the same ``forward``, so
+    the default limit of 8 would send the later rows back to eager."""
+    import torch._dynamo.config as dynamo
+    import torch._inductor.config as inductor
+
+    inductor.freezing = True
+    dynamo.recompile_limit = dynamo.accumulated_recompile_limit = 1024
+
+
 def timers(
     backbone: torch.nn.Module,
     clip: torch.Tensor,
@@ -599,9 +612,7 @@ def main() -> None:
         f'repetitions'
     )
     if args.compile:
-        import torch._inductor.config as inductor
-
-        inductor.freezing = True  # weights as constants, folded, prepacked
+        compile_settings()
     rows = with_twins(video_models(args.frames), args)
     if args.onnxruntime:
         rows += onnxruntime_models(args.frames)

@@ -249,24 +249,38 @@ def test_compiled_twins_follow_every_channels_last_and_deploy_row(
     ]
 
 
-def test_a_compiled_row_times_inference_at_each_shape_compiled_once(
-    benchmark_script,
+def test_compiled_rows_each_compile_once_per_shape_and_reuse_it(
+    benchmark_script, monkeypatch
 ):
-    """A compiled twin runs its two inference calls through one compiled
-    graph per input shape, reused on later rounds, and has no training
-    step."""
+    """Compiled twins run their two inference calls through one compiled
+    graph per input shape, reused on later rounds, and have no training
+    step. Rows of one family share their ``forward``; all of them compile,
+    beyond Dynamo's default limit of 8 graphs per function."""
+    import torch._dynamo.config
+    import torch._inductor.config
+
     latency = benchmark_script('latency')
+    for config, name in (
+        (torch._inductor.config, 'freezing'),
+        (torch._dynamo.config, 'recompile_limit'),
+        (torch._dynamo.config, 'accumulated_recompile_limit'),
+    ):
+        monkeypatch.setattr(config, name, getattr(config, name))  # undone
+    latency.compile_settings()
     torch.manual_seed(0)
-    conv = torch.nn.Conv3d(3, 4, 3, padding=1)
     clip = torch.randn(4, 3, 2, 8, 8)
+    convs = [torch.nn.Conv3d(3, 4, 3, padding=1) for _ in range(5)]
     dynamo.reset()
     dynamo.utils.counters.clear()
-    runs = latency.timers(
-        conv, clip, latency.CLIP, 'cpu', True, 4, compiled=True
-    )
-    assert set(runs) == {'infer', 'batch'}
-    for _ in range(2):  # the second round reuses both graphs
-        runs['infer']()
-        runs['batch']()
-    assert dynamo.utils.counters['stats']['unique_graphs'] == 2
+    rows = [
+        latency.timers(conv, clip, latency.CLIP, 'cpu', True, 4, compiled=True)
+        for conv in convs
+    ]
+    assert all(set(runs) == {'infer', 'batch'} for runs in rows)
+    for _ in range(2):  # the second round reuses every graph
+        for runs in rows:
+            runs['infer']()
+            runs['batch']()
+    assert dynamo.utils.counters['stats']['unique_graphs'] == 10
+    assert torch._inductor.config.freezing
     dynamo.reset()
