@@ -2,7 +2,8 @@
 networks of the same width, on the same input, in one process.
 
     python benchmarks/search_step.py [--frames 8] [--size 112] [--batch 2]
-        [--repeat 7] [--threads 2] [--device cpu|cuda]
+        [--repeat 7] [--threads 2] [--device cpu|cuda] [--op-sets ...]
+        [--channels-last] [--bf16]
 
 Each step is forward + backward + SGD update of a ResNet-50 backbone.
 Repetitions are interleaved across models after a warm-up, and the median
@@ -12,7 +13,10 @@ the issue's target (<= 1.3), and the ratio to the fixed network with the
 same op set split evenly shows the price of sampling itself.
 
 With ``--channels-last``, every model also runs in ``channels_last_3d``,
-and each ratio is also given with both sides at their faster layout.
+and each ratio is also given with both sides at their faster layout. With
+``--bf16``, every model also runs in ``channels_last_3d`` with its forward
+pass under bf16 autocast (weights stay float32, as ``--amp`` trains), and
+the bf16 ratios are given apart.
 """
 
 import argparse
@@ -23,7 +27,7 @@ import time
 from typing import Dict, List
 
 import torch
-from timing import allocator_setting  # benchmarks/timing.py
+from timing import allocator_setting, precision  # benchmarks/timing.py
 
 import cakes_mm  # noqa: F401
 from cakes_mm.environment import silence_irrelevant_warnings
@@ -37,6 +41,8 @@ OP_SETS = {
 }
 #: The name suffix of a model run in ``channels_last_3d``.
 CHANNELS_LAST = ', channels_last_3d'
+#: The name suffix of a model run in ``channels_last_3d`` under bf16.
+BF16 = CHANNELS_LAST + ', bf16'
 
 
 def parse_args() -> argparse.Namespace:
@@ -54,6 +60,11 @@ def parse_args() -> argparse.Namespace:
         '--channels-last',
         action='store_true',
         help='also run every model in channels_last_3d',
+    )
+    parser.add_argument(
+        '--bf16',
+        action='store_true',
+        help='also run every model in channels_last_3d under bf16 autocast',
     )
     return parser.parse_args()
 
@@ -74,13 +85,16 @@ def models(op_sets):
         )
 
 
-def step_fn(backbone, clip, device):
-    """One SGD training step of ``backbone`` on ``clip``."""
+def step_fn(backbone, clip, device, bf16=False):
+    """One SGD training step of ``backbone`` on ``clip``, its forward pass
+    under bf16 autocast if ``bf16``."""
     optimizer = torch.optim.SGD(backbone.parameters(), lr=1e-3, momentum=0.9)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
-        backbone(clip).mean().backward()
+        with precision(device, bf16):
+            out = backbone(clip)
+        out.float().mean().backward()
         optimizer.step()
         if device == 'cuda':
             torch.cuda.synchronize()
@@ -99,6 +113,8 @@ def main() -> None:
     layouts = {'': torch.contiguous_format}
     if args.channels_last:
         layouts[CHANNELS_LAST] = torch.channels_last_3d
+    if args.bf16:
+        layouts[BF16] = torch.channels_last_3d
     steps = {}
     for name, backbone in models(args.op_sets):
         backbone.init_weights()
@@ -107,7 +123,9 @@ def main() -> None:
             net = backbone if not suffix else copy.deepcopy(backbone)
             net.to(memory_format=layout)
             inputs = clip.contiguous(memory_format=layout)
-            steps[name + suffix] = step_fn(net, inputs, args.device)
+            steps[name + suffix] = step_fn(
+                net, inputs, args.device, bf16=suffix == BF16
+            )
             steps[name + suffix]()  # warm-up
     times = {name: [] for name in steps}
     for r in range(args.repeat):
@@ -141,25 +159,49 @@ def main() -> None:
         )
     if args.channels_last:
         print(best_layout_ratios(times))
+    if args.bf16:
+        print(bf16_ratios(times))
 
 
 def best_layout_ratios(times: Dict[str, List[float]]) -> str:
-    """Each model's median step at its faster layout, over C2D's at its
-    faster layout.
+    """Each model's median float32 step at its faster layout, over C2D's at
+    its faster layout.
 
     Args:
         times (dict[str, list[float]]): Step times by row name.
 
     Returns:
-        str: One line per model.
+        str: One line for all models.
     """
     best = {}
     for name, values in times.items():
+        if name.endswith(BF16):
+            continue
         model = name.removesuffix(CHANNELS_LAST)
         best[model] = min(best.get(model, math.inf), statistics.median(values))
     base = best['C2D (fixed)']
     return '\nEach at its faster layout, ratio to C2D: ' + ', '.join(
         f'{model} {step / base:.2f}' for model, step in best.items()
+    )
+
+
+def bf16_ratios(times: Dict[str, List[float]]) -> str:
+    """Each model's median bf16 step over C2D's bf16 step.
+
+    Args:
+        times (dict[str, list[float]]): Step times by row name.
+
+    Returns:
+        str: One line for all models.
+    """
+    steps = {
+        name.removesuffix(BF16): statistics.median(values)
+        for name, values in times.items()
+        if name.endswith(BF16)
+    }
+    base = steps['C2D (fixed)']
+    return 'In bf16 (channels_last_3d), ratio to C2D: ' + ', '.join(
+        f'{model} {step / base:.2f}' for model, step in steps.items()
     )
 
 
