@@ -73,6 +73,22 @@ def build_affine_norm(
     return norm.to(device) if device is not None else norm
 
 
+#: Drawn filters are padded with zero filters to a multiple of this many.
+DRAWN_WIDTH_STEP = 16
+
+
+def pad_filters(weight, bias, step):
+    """Zero filters after ``weight``'s (and zero biases after ``bias``) up
+    to a multiple of ``step``."""
+    pad = -weight.shape[0] % step
+    if not pad:
+        return weight, bias
+    weight = torch.cat([weight, weight.new_zeros((pad,) + weight.shape[1:])])
+    if bias is not None:
+        bias = torch.cat([bias, bias.new_zeros(pad)])
+    return weight, bias
+
+
 class CAKESSearchConv3d(SubKernelConv3d):
     """A supernet conv whose every op holds all C_out filters, with its norm.
 
@@ -350,10 +366,11 @@ class CAKESSearchConv3d(SubKernelConv3d):
             bias = (
                 None if conv.bias is None else drawn_filters(conv.bias, index)
             )
+            weight, bias = pad_filters(weight, bias, DRAWN_WIDTH_STEP)
             # box_conv: the op's own conv, kept off PyTorch's unvectorised
             # kernel, which would return the default layout.
             box = box_size((name,), self.kernel_size)
-            outs.append(box_conv(x, weight, bias, box, self))
+            outs.append(box_conv(x, weight, bias, box, self)[:, : len(index)])
         y = self._normalize(torch.cat(outs, dim=1), pairs)
         return place_channels(y, order, gather, self.out_channels)
 

@@ -16,6 +16,7 @@ from cakes_mm.models.search import (
     fix_chosen,
     is_frozen,
     mask_to_choice,
+    search_conv,
     search_layers,
     share_path_generator,
 )
@@ -290,6 +291,36 @@ def test_dense_path_equals_one_conv_per_op(op_set, stride, bias):
         torch.testing.assert_close(
             trained_step(dense, x, seed), expected, atol=1e-5, rtol=1e-4
         )
+
+
+def test_drawn_widths_are_padded_to_a_step_without_changing_the_step(
+    monkeypatch,
+):
+    """Each op's drawn filters run as a conv whose width is a multiple of
+    DRAWN_WIDTH_STEP (zero filters after them, their outputs dropped), so
+    a new draw meets conv shapes met before; outputs, gradients and
+    statistics are those of the unpadded convs."""
+    torch.manual_seed(0)
+    padded = randomised(CAKESSearchConv3d(4, 40, OPS, bias=True)).train()
+    plain = copy.deepcopy(padded)
+    widths = []
+    real_box_conv = search_conv.box_conv
+
+    def recording(x, weight, *args):
+        widths.append(weight.shape[0])
+        return real_box_conv(x, weight, *args)
+
+    monkeypatch.setattr(search_conv, 'box_conv', recording)
+    x = torch.randn(2, 4, 5, 7, 7)
+    for seed in range(3):
+        expected = trained_step(plain, x, seed)  # at the default step
+        drawn = widths[-len(OPS) :]
+        monkeypatch.setattr(search_conv, 'DRAWN_WIDTH_STEP', 1)
+        got = trained_step(padded, x, seed)
+        monkeypatch.setattr(search_conv, 'DRAWN_WIDTH_STEP', 16)
+        assert all(width % 16 == 0 for width in drawn)
+        assert sorted(widths[-len(OPS) :]) != sorted(drawn)  # unpadded
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)
 
 
 @pytest.mark.parametrize('dense', [True, False])
