@@ -22,6 +22,7 @@ import torch
 import torch.nn as nn
 
 from ...deprecation import UNSET
+from .channel_permutation import permuted_columns
 from .conv_plan import (
     Block,
     block_width,
@@ -108,10 +109,14 @@ def _is_channels_last(y: torch.Tensor) -> bool:
 def _take_channels(y: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     """``y``'s channels in ``order``, gathered in ``y``'s layout."""
     if _is_channels_last(y):
-        # index_select on the (voxels, C) rows: 2.3x as fast as indexing
-        # the last axis (1.4 against 3.3 ms at 2x64x8x56², 2 threads).
+        # The (voxels, C) rows' columns permuted, by the C kernel where it
+        # loads, else by index_select (2.3x as fast as indexing the last
+        # axis: 1.4 against 3.3 ms at 2x64x8x56², 2 threads).
         rows = y.movedim(1, -1)
-        taken = rows.reshape(-1, rows.shape[-1]).index_select(1, order)
+        flat = rows.reshape(-1, rows.shape[-1])
+        taken = permuted_columns(flat, order)
+        if taken is None:
+            taken = flat.index_select(1, order)
         return taken.view(rows.shape).movedim(-1, 1)
     return y.index_select(1, order)
 
