@@ -60,6 +60,7 @@ from mmengine.registry import init_default_scope
 from onnxruntime_runs import onnxruntime_runs  # benchmarks/
 from timing import (
     allocator_setting,
+    compile_settings,
     precision,
     time_interleaved,
 )  # benchmarks/
@@ -314,19 +315,6 @@ def as_input(clip: torch.Tensor, kind: str) -> torch.Tensor:
     if kind in LAYOUTS:
         return data.contiguous(memory_format=LAYOUTS[kind])
     return data
-
-
-def compile_settings() -> None:
-    """Set Inductor and Dynamo for the compiled rows of one process:
-    freezing (weights as constants, folded and prepacked), and room for
-    every row's graphs. Dynamo keeps its compiled graphs per Python
-    function, and every backbone of a family runs the same ``forward``, so
-    the default limit of 8 would send the later rows back to eager."""
-    import torch._dynamo.config as dynamo
-    import torch._inductor.config as inductor
-
-    inductor.freezing = True
-    dynamo.recompile_limit = dynamo.accumulated_recompile_limit = 1024
 
 
 def timers(

@@ -53,6 +53,19 @@ def precision(device: str, bf16: bool) -> ContextManager:
     return contextlib.nullcontext()
 
 
+def compile_settings() -> None:
+    """Set Inductor and Dynamo for a benchmark's compiled rows: freezing
+    (weights as constants, folded and prepacked), and room for every row's
+    graphs. Dynamo keeps its compiled graphs per Python function, and every
+    network of a family runs the same ``forward``, so the default limit of
+    8 would send the later rows back to eager."""
+    import torch._dynamo.config as dynamo
+    import torch._inductor.config as inductor
+
+    inductor.freezing = True
+    dynamo.recompile_limit = dynamo.accumulated_recompile_limit = 1024
+
+
 def time_interleaved(entries: List[dict], repeat: int, label: str) -> None:
     """Time every entry's runs, one kind of run at a time, interleaved.
 

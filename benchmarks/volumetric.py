@@ -3,7 +3,7 @@ PmSCn against the 3D convs they replace, in one process, on the same input.
 
     python benchmarks/volumetric.py [--groups demo c2fnas basicunet ...]
         [--threads 2] [--repeat 5] [--size 64] [--device cpu|cuda]
-        [--onnxruntime] [--bf16] [--out FILE]
+        [--onnxruntime] [--bf16] [--compile] [--out FILE]
 
 Groups of rows, each against its first row (the network with 3D convs):
 
@@ -19,7 +19,10 @@ Every row runs in two layouts, ``NCDHW`` and ``channels_last_3d`` (input and
 weights; the segmentors' default). With ``--bf16`` each row runs a third
 time, in ``channels_last_3d`` under bf16 autocast (the layout column says
 ``channels_last_3d, bf16``): on a CPU with AMX that is every network's
-fastest setting. With ``--onnxruntime`` (CPU only; needs
+fastest setting. With ``--compile`` each ``channels_last_3d`` layout (and
+its bf16 one) runs again, inference only, through ``torch.compile``
+(Inductor with ``freezing``, static shapes; the layout column ends in
+``, compiled``), compiled when the row is built. With ``--onnxruntime`` (CPU only; needs
 the ``deploy`` extra) each row's inference also runs exported to ONNX, in
 onnxruntime (the layout column says ``onnxruntime``). At batch 1 PyTorch
 computes a 3D conv over a small volume with its own unvectorised kernel
@@ -48,6 +51,7 @@ from mmengine.logging import MMLogger
 from onnxruntime_runs import onnxruntime_runs  # benchmarks/
 from timing import (
     allocator_setting,
+    compile_settings,
     precision,
     time_interleaved,
 )  # benchmarks/
@@ -90,6 +94,8 @@ DEPLOY = 'deploy'
 ONNXRUNTIME = 'onnxruntime'
 #: The layout column of the rows that run under bf16 autocast.
 BF16 = 'channels_last_3d, bf16'
+#: The end of the layout column of the rows that run compiled.
+COMPILED = ', compiled'
 
 
 def parse_args() -> argparse.Namespace:
@@ -113,6 +119,12 @@ def parse_args() -> argparse.Namespace:
         '--bf16',
         action='store_true',
         help='also time each row in channels_last_3d under bf16 autocast',
+    )
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help="also time each channels_last_3d row's inference compiled "
+        '(Inductor, freezing)',
     )
     parser.add_argument(
         '--out',
@@ -207,12 +219,15 @@ def runs(
     device: str,
     train_too: bool = True,
     bf16: bool = False,
+    compiled: bool = False,
 ) -> Dict[str, Callable[[], None]]:
-    """Callables for one training step (unless not ``train_too``), one
-    batch-1 inference (latency) and one inference of the whole training
-    batch (throughput); each forward pass under bf16 autocast if ``bf16``
-    (the loss in float32)."""
+    """Callables for one training step (unless not ``train_too`` or
+    ``compiled``), one batch-1 inference (latency) and one inference of the
+    whole training batch (throughput); each forward pass under bf16
+    autocast if ``bf16`` (the loss in float32); inference through
+    ``torch.compile`` (static shapes) if ``compiled``."""
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
+    inference = torch.compile(net, dynamic=False) if compiled else net
 
     def sync():
         if device == 'cuda':
@@ -230,19 +245,19 @@ def runs(
     def infer(size: int):
         net.eval()
         with torch.inference_mode(), precision(device, bf16):
-            net(batch[:size])
+            inference(batch[:size])
         sync()
 
     timed = {
         'infer': lambda: infer(1),
         'infer_batch': lambda: infer(len(batch)),
     }
-    return dict(train=train, **timed) if train_too else timed
+    return dict(train=train, **timed) if train_too and not compiled else timed
 
 
 def lay_out(x: torch.Tensor, layout: str) -> torch.Tensor:
     """``x`` in ``layout``, as the segmentors' preprocessor lays it out."""
-    if layout in ('channels_last_3d', BF16):
+    if layout.startswith('channels_last_3d'):
         return channels_last_3d(x)
     return x.contiguous(memory_format=LAYOUTS[layout])
 
@@ -259,6 +274,24 @@ def timed_entry(
         gflops=cost.gflops,
         times={key: [] for key in timed},
     )
+
+
+def layouts(args: argparse.Namespace) -> Dict[str, torch.memory_format]:
+    """The PyTorch layouts each row runs in, by their column names: NCDHW
+    and ``channels_last_3d``, then bf16 with ``--bf16``, then the
+    ``channels_last_3d`` ones compiled with ``--compile``."""
+    chosen = dict(LAYOUTS)
+    if args.bf16:
+        chosen[BF16] = torch.channels_last_3d
+    if args.compile:
+        chosen.update(
+            {
+                name + COMPILED: memory_format
+                for name, memory_format in chosen.items()
+                if name.startswith('channels_last_3d')
+            }
+        )
+    return chosen
 
 
 def measure(group: str, args: argparse.Namespace) -> List[dict]:
@@ -278,10 +311,7 @@ def measure(group: str, args: argparse.Namespace) -> List[dict]:
         cost = count_complexity(
             build(), lambda m: m(torch.empty((1,) + shape[1:], device='meta'))
         )
-        layouts = dict(LAYOUTS)
-        if args.bf16:
-            layouts[BF16] = torch.channels_last_3d
-        for layout, memory_format in layouts.items():
+        for layout, memory_format in layouts(args).items():
             net = build().to(args.device, memory_format=memory_format)
             timed = runs(
                 net,
@@ -289,8 +319,13 @@ def measure(group: str, args: argparse.Namespace) -> List[dict]:
                 labels,
                 args.device,
                 train_too=not name.endswith(DEPLOY),
-                bf16=layout == BF16,
+                bf16=layout.startswith(BF16),
+                compiled=layout.endswith(COMPILED),
             )
+            if layout.endswith(COMPILED):
+                print(f'compiling {name}, {layout}...', flush=True)
+                timed['infer']()
+                timed['infer_batch']()
             entries.append(timed_entry(name, layout, timed, cost))
         if args.onnxruntime:
             net = build().eval()
@@ -347,6 +382,8 @@ def main() -> None:
     # cache of 1,024 keeps, which it would then keep remaking.
     reserve_conv_plans()
     torch.set_num_threads(args.threads)
+    if args.compile:
+        compile_settings()
     sections = [
         f'Volumetric training step and inference, {args.device}, '
         f'{args.threads} threads, {allocator_setting()}, '
