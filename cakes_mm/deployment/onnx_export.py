@@ -28,7 +28,6 @@ import torch.nn as nn
 from ..fileio import atomic_write
 from .clip_scores import ClipScores
 from .traceable_blocks import held_block_kernels
-from .traceable_shifts import out_of_place_shifts
 
 INPUT_NAME = 'input'
 OUTPUT_NAME = 'output'
@@ -48,9 +47,9 @@ class ExportError(ValueError):
 def onnx_bytes(module: nn.Module, example: torch.Tensor) -> bytes:
     """Export a one-input module to ONNX with a dynamic batch dimension.
 
-    Deploy-form CAKES convs are traced with their shifted adds out of place
-    (:mod:`cakes_mm.deployment.traceable_shifts`), CAKES convs' fused
-    blocks with their kernels as constants
+    Deploy-form CAKES convs trace their shifted adds out of place
+    (:class:`~cakes_mm.models.backbones.cakes_resnet_deploy.ShapeGroup`),
+    CAKES convs' fused blocks with their kernels as constants
     (:mod:`cakes_mm.deployment.traceable_blocks`), and every tensor's shape
     is written into the file (:func:`with_symbolic_shapes`).
 
@@ -66,7 +65,6 @@ def onnx_bytes(module: nn.Module, example: torch.Tensor) -> bytes:
     with (
         warnings.catch_warnings(),
         torch.no_grad(),
-        out_of_place_shifts(module),
         held_block_kernels(module),
     ):
         warnings.filterwarnings(

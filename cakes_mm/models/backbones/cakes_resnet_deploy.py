@@ -166,14 +166,17 @@ class ShapeGroup(nn.Module):
         stride (int): Spatial stride.
 
     Attributes:
-        out_of_place (bool): Add the shifted frames out of place (for
-            tracing: :mod:`cakes_mm.deployment.traceable_shifts`) instead of
-            in place. The sums are the same either way. ``torch.compile``
-            always gets the out-of-place form: Inductor turns the in-place
-            slice updates into one kernel of nested masked loads per block,
-            which made CAKES12D_C's compiled deploy form 6x slower than
-            eager (bf16, batch 1: 414 against 68 ms), where the zero padding
-            and adds fuse into plain loops (47 ms; docs/benchmarks.md).
+        out_of_place (bool): Add the shifted frames out of place (zero
+            padding along T and adds) instead of in place, also in eager
+            calls. The sums are the same either way. A trace (the ONNX
+            export) and ``torch.compile`` always get the out-of-place form:
+            traced, each in-place slice update becomes a ScatterND with its
+            index arithmetic (CAKES123D_P: about 12,700 ONNX nodes against
+            3,200, docs/onnx.md); compiled, Inductor turned them into one
+            kernel of nested masked loads per block, which made
+            CAKES12D_C's compiled deploy form 6x slower than eager (bf16,
+            batch 1: 414 against 68 ms), where the zero padding and adds
+            fuse into plain loops (47 ms; docs/benchmarks.md).
     """
 
     out_of_place = False
@@ -220,7 +223,11 @@ class ShapeGroup(nn.Module):
         z = self.conv(x, relu=relu and not self.offsets)
         if not self.offsets:
             return z
-        out_of_place = self.out_of_place or torch.compiler.is_compiling()
+        out_of_place = (
+            self.out_of_place
+            or torch.jit.is_tracing()
+            or torch.compiler.is_compiling()
+        )
         channels, h, w = fixed_sizes(z)
         z = z.view(-1, frames, channels, h, w)
         width = self.temporal_width
