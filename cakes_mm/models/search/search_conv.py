@@ -77,9 +77,21 @@ def build_affine_norm(
 DRAWN_WIDTH_STEP = 16
 
 
-def pad_filters(weight, bias, step):
+def pad_filters(
+    weight: torch.Tensor, bias: Optional[torch.Tensor], step: int
+) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
     """Zero filters after ``weight``'s (and zero biases after ``bias``) up
-    to a multiple of ``step``."""
+    to a multiple of ``step``.
+
+    Args:
+        weight (torch.Tensor): Filters along dim 0.
+        bias (torch.Tensor, optional): One bias per filter, or None.
+        step (int): The multiple.
+
+    Returns:
+        tuple[torch.Tensor, torch.Tensor | None]: The padded weight and
+        bias (the inputs themselves when already a multiple).
+    """
     pad = -weight.shape[0] % step
     if not pad:
         return weight, bias
